@@ -1,0 +1,1 @@
+//! helpers for end-to-end tests
