@@ -1,1 +1,49 @@
-//! placeholder
+//! Networking for lxu containers.
+//!
+//! - [`link`]: netlink link/address/route operations in any netns
+//!   ([`Netlink`] is a synchronous rtnetlink socket, see [`netlink`]);
+//! - [`veth`]: veth pairs for root containers ([`create_veth_for`],
+//!   [`delete_veth`]);
+//! - [`usernet`] and [`nicdb`]: the allowance file and the nics database used
+//!   by the setuid helper `lxu-user-nic` for unprivileged containers;
+//! - [`bridge`]: `lxu net setup`/`teardown` (bridge, dnsmasq, optional NAT);
+//! - [`netns`]: opening and entering network namespaces.
+//!
+//! Everything is synchronous; no async runtime, no threads.
+
+pub mod bridge;
+pub mod ifname;
+pub mod link;
+pub mod netlink;
+pub mod netns;
+pub mod nicdb;
+pub mod usernet;
+pub mod veth;
+
+pub use link::{Address, Interface, Link, LinkError, Route, VethSpec};
+pub use netlink::{Netlink, NetlinkError};
+pub use veth::{create_veth_for, delete_veth, VethError, VethPair, VethRequest};
+
+/// Any error of this crate, for callers that don't care which module failed.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    #[error(transparent)]
+    Netlink(#[from] NetlinkError),
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    #[error(transparent)]
+    Netns(#[from] netns::NetnsError),
+    #[error(transparent)]
+    NicDb(#[from] nicdb::NicDbError),
+    #[error(transparent)]
+    Veth(#[from] VethError),
+    #[error(transparent)]
+    Bridge(#[from] bridge::BridgeError),
+}
+
+/// Interfaces of the network namespace `netns` with global addresses and
+/// byte counters (for `lxu ls --fancy` and `lxu info`). Needs CAP_SYS_ADMIN
+/// over `netns`; a caller already inside it uses `Netlink::open()?.interfaces()`.
+pub fn interfaces_in(netns: std::os::fd::BorrowedFd<'_>) -> Result<Vec<Interface>, LinkError> {
+    Netlink::open_in(netns)?.interfaces()
+}

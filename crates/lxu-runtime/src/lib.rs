@@ -1,1 +1,30 @@
-//! placeholder
+//! Container lifecycle for lxu: create, start, the monitor, state, stop, destroy.
+
+pub mod busybox;
+pub mod container;
+pub mod context;
+pub mod create;
+pub mod destroy;
+pub mod error;
+pub mod hooks;
+pub mod idmap;
+pub mod init;
+pub mod list;
+pub mod monitor;
+pub mod mountopts;
+pub mod mounts;
+pub mod plan;
+pub mod protocol;
+pub mod random;
+pub mod ring;
+pub mod spawn;
+pub mod start;
+pub mod state;
+pub mod stop;
+pub mod users;
+pub mod userns;
+
+pub use container::Container;
+pub use context::Context;
+pub use error::{Error, Result};
+pub use state::{State, Status};

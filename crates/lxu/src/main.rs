@@ -1,1 +1,75 @@
-fn main() {}
+//! `lxu`: LXC-style unprivileged system containers.
+//!
+//! Also a multi-call binary: invoked as `lxc-start`, `lxc-ls`, … it behaves as that LXC
+//! tool with LXC's option spelling.
+
+mod args;
+mod checkconfig;
+mod cmd;
+mod output;
+
+use std::ffi::OsString;
+
+use clap::{Args, Command, FromArgMatches, Parser};
+
+use args::{Lxu, Verb};
+
+/// LXC tool names this binary answers to, and the verb each one is.
+const APPLETS: &[(&str, &str)] = &[
+    ("lxc-create", "create"),
+    ("lxc-start", "start"),
+    ("lxc-stop", "stop"),
+    ("lxc-ls", "ls"),
+    ("lxc-info", "info"),
+    ("lxc-destroy", "destroy"),
+    ("lxc-config", "config"),
+    ("lxc-update-config", "update-config"),
+    ("lxc-checkconfig", "checkconfig"),
+];
+
+fn parse_applet<A: Args + FromArgMatches>(prog: &str, argv: Vec<OsString>) -> A {
+    let name: &'static str = Box::leak(prog.to_string().into_boxed_str());
+    let cmd = A::augment_args(Command::new(name).version(env!("CARGO_PKG_VERSION")));
+    let matches = cmd.get_matches_from(argv);
+    match A::from_arg_matches(&matches) {
+        Ok(a) => a,
+        Err(e) => e.exit(),
+    }
+}
+
+fn applet_verb(prog: &str, argv: Vec<OsString>) -> Option<Verb> {
+    let verb = APPLETS.iter().find(|(a, _)| *a == prog)?.1;
+    Some(match verb {
+        "create" => Verb::Create(parse_applet(prog, argv)),
+        "start" => Verb::Start(parse_applet(prog, argv)),
+        "stop" => Verb::Stop(parse_applet(prog, argv)),
+        "ls" => Verb::Ls(parse_applet(prog, argv)),
+        "info" => Verb::Info(parse_applet(prog, argv)),
+        "destroy" => Verb::Destroy(parse_applet(prog, argv)),
+        "config" => Verb::Config(parse_applet(prog, argv)),
+        "update-config" => Verb::UpdateConfig(parse_applet(prog, argv)),
+        "checkconfig" => Verb::Checkconfig(parse_applet(prog, argv)),
+        _ => return None,
+    })
+}
+
+fn main() {
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    let prog = argv
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .map(|a| a.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "lxu".into());
+    let verb = match applet_verb(&prog, argv.clone()) {
+        Some(v) => v,
+        None => Lxu::parse_from(argv).verb,
+    };
+    let code = match cmd::run(verb) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{prog}: {e:#}");
+            1
+        }
+    };
+    std::process::exit(code);
+}

@@ -1,0 +1,116 @@
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A line of a configuration file; `line` is 1-based. Displays as `file:line`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Location {
+    pub file: PathBuf,
+    pub line: usize,
+}
+
+impl Location {
+    pub fn new(file: impl Into<PathBuf>, line: usize) -> Location {
+        Location {
+            file: file.into(),
+            line,
+        }
+    }
+
+    /// Location of a setting that came from no file (e.g. `lxc-start -s KEY=VAL`).
+    pub fn command_line() -> Location {
+        Location::new("<command line>", 0)
+    }
+
+    pub(crate) fn at(file: &Path, line: usize) -> Location {
+        Location {
+            file: file.to_path_buf(),
+            line,
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file.display(), self.line)
+    }
+}
+
+/// Every error names the file and line (and the key when there is one).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read `{}`: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{loc}: invalid line `{text}`: {reason}")]
+    Syntax {
+        loc: Location,
+        text: String,
+        reason: String,
+    },
+    #[error("{loc}: unknown key `{key}`")]
+    UnknownKey { loc: Location, key: String },
+    #[error("{loc}: bad value `{value}` for `{key}`: {reason}")]
+    BadValue {
+        loc: Location,
+        key: String,
+        value: String,
+        reason: String,
+    },
+    #[error("{loc}: conflicting `{key}`: {reason}")]
+    Conflict {
+        loc: Location,
+        key: String,
+        reason: String,
+    },
+    #[error("{loc}: include of `{}` loops or nests deeper than {} levels", path.display(), crate::config::MAX_INCLUDE_DEPTH)]
+    IncludeDepth { loc: Location, path: PathBuf },
+    #[error("{loc}: cannot include `{}`: {source}", path.display())]
+    Include {
+        loc: Location,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl ConfigError {
+    /// The location the error refers to, if it refers to a line.
+    pub fn location(&self) -> Option<&Location> {
+        match self {
+            ConfigError::Io { .. } => None,
+            ConfigError::Syntax { loc, .. }
+            | ConfigError::UnknownKey { loc, .. }
+            | ConfigError::BadValue { loc, .. }
+            | ConfigError::Conflict { loc, .. }
+            | ConfigError::IncludeDepth { loc, .. }
+            | ConfigError::Include { loc, .. } => Some(loc),
+        }
+    }
+
+    pub(crate) fn bad(loc: &Location, key: &str, value: &str, reason: impl Into<String>) -> Self {
+        ConfigError::BadValue {
+            loc: loc.clone(),
+            key: key.to_string(),
+            value: value.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn conflict(loc: &Location, key: &str, reason: impl Into<String>) -> Self {
+        ConfigError::Conflict {
+            loc: loc.clone(),
+            key: key.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn unknown(loc: &Location, key: &str) -> Self {
+        ConfigError::UnknownKey {
+            loc: loc.clone(),
+            key: key.to_string(),
+        }
+    }
+}

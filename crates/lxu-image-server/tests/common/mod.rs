@@ -1,0 +1,233 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use lxu_image_server::{
+    build, BuildOptions, BuiltImage, BusyboxRecipe, KeyAlgorithm, Recipe, SigningKey,
+};
+
+/// A capability the test needs is missing: skip with a reason, or fail when
+/// LXU_MUST_WORK=1 (CI).
+pub fn skip(reason: &str) {
+    if std::env::var("LXU_MUST_WORK").as_deref() == Ok("1") {
+        panic!("LXU_MUST_WORK=1 but: {reason}");
+    }
+    eprintln!("SKIP: {reason}");
+}
+
+pub fn have(cmd: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {cmd} >/dev/null"))
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+/// One repository key per test binary (generation is cheap, but reuse keeps
+/// the fingerprints in logs stable).
+pub fn key() -> &'static SigningKey {
+    static KEY: OnceLock<SigningKey> = OnceLock::new();
+    KEY.get_or_init(|| {
+        SigningKey::generate(
+            "lxu test repository <test@invalid>",
+            KeyAlgorithm::Ed25519,
+            None,
+        )
+        .unwrap()
+    })
+}
+
+/// Builds the busybox image with a fixed serial; prints the time it took.
+pub fn busybox_image(out: &Path, serial: &str, zstd: Option<i32>) -> BuiltImage {
+    let opts = BuildOptions {
+        serial: Some(serial.to_string()),
+        zstd_level: zstd,
+        ..BuildOptions::default()
+    };
+    let t = Instant::now();
+    let img = build(&Recipe::Busybox(BusyboxRecipe::default()), out, &opts).unwrap();
+    eprintln!(
+        "busybox build: {:?} (rootfs {:?}, pack {:?}), tar {} B, xz {} B in {} blocks of {} B, zst {:?} B",
+        t.elapsed(),
+        img.stats.rootfs_time,
+        img.stats.pack_time,
+        img.stats.tar_bytes,
+        img.stats.xz_bytes,
+        img.stats.xz_blocks,
+        img.stats.xz_block_size,
+        img.stats.zst_bytes
+    );
+    img
+}
+
+pub fn busybox_available() -> bool {
+    if Path::new("/bin/busybox").exists() {
+        true
+    } else {
+        skip("/bin/busybox missing (install busybox-static)");
+        false
+    }
+}
+
+/// `xz --robot --list`: number of blocks.
+pub fn xz_blocks(path: &Path) -> u64 {
+    let out = Command::new("xz")
+        .args(["--robot", "--list"])
+        .arg(path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find(|l| l.starts_with("file\t"))
+        .and_then(|l| l.split('\t').nth(2))
+        .and_then(|b| b.parse().ok())
+        .unwrap_or_else(|| panic!("cannot parse xz --list output: {text}"))
+}
+
+/// A response read off a raw socket.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Sends one HTTP/1.1 request exactly as given (no path normalisation, unlike
+/// most clients) and reads the response until the server closes.
+pub fn raw_request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]) -> Resp {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nUser-Agent: lxc/5.0.2 compat:7\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    let mut data = Vec::new();
+    s.read_to_end(&mut data).unwrap();
+    let split = data
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("no header end");
+    let head = String::from_utf8_lossy(&data[..split]).into_owned();
+    let body = data[split + 4..].to_vec();
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap();
+    let status = status_line.split(' ').nth(1).unwrap().parse().unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    Resp {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// A throwaway GnuPG home (removed, agent killed, on drop).
+pub struct Gpg {
+    pub home: tempfile::TempDir,
+}
+
+impl Gpg {
+    pub fn new() -> Option<Gpg> {
+        if !have("gpg") {
+            skip("gpg not installed");
+            return None;
+        }
+        let home = tempfile::Builder::new()
+            .prefix("gpg")
+            .tempdir_in("/tmp")
+            .unwrap();
+        Some(Gpg { home })
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new("gpg");
+        c.arg("--homedir")
+            .arg(self.home.path())
+            .args(["--batch", "--no-tty"]);
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> (bool, String) {
+        let out = self.cmd().args(args).output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    }
+
+    /// Runs gpg and returns its standard output alone (for exports).
+    pub fn stdout(&self, args: &[&str]) -> String {
+        let out = self.cmd().args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "gpg {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    pub fn import(&self, armored: &str) {
+        let f = self.home.path().join("import.asc");
+        std::fs::write(&f, armored).unwrap();
+        let (ok, text) = self.run(&["--import", f.to_str().unwrap()]);
+        assert!(ok, "gpg --import failed: {text}");
+    }
+
+    /// `gpg --verify sig data`: Ok(output) on a good signature.
+    pub fn verify(&self, sig: &Path, data: &Path) -> Result<String, String> {
+        let (ok, text) = self.run(&["--verify", sig.to_str().unwrap(), data.to_str().unwrap()]);
+        if ok && text.contains("Good signature") {
+            Ok(text)
+        } else {
+            Err(text)
+        }
+    }
+}
+
+impl Drop for Gpg {
+    fn drop(&mut self) {
+        let _ = Command::new("gpgconf")
+            .arg("--homedir")
+            .arg(self.home.path())
+            .args(["--kill", "gpg-agent"])
+            .status();
+    }
+}
+
+pub fn asc(p: &Path) -> PathBuf {
+    let mut s = p.as_os_str().to_owned();
+    s.push(".asc");
+    PathBuf::from(s)
+}

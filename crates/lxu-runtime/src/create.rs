@@ -1,0 +1,346 @@
+//! `lxu create`: a container directory with its config and rootfs, built by a template.
+//!
+//! Either everything is created or nothing is left: the directory is made atomically
+//! (a concurrent create of the same name fails), a `partial` marker exists while work is
+//! in progress, and any failure removes what was made, from inside the user namespace
+//! when the files belong to the container's ids.
+
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+
+use lxu_config::{Config, ConfigFile, IdMap};
+
+use crate::busybox::Busybox;
+use crate::container::Container;
+use crate::context::Context;
+use crate::destroy;
+use crate::error::{Error, Result};
+use crate::idmap;
+use crate::start::try_lock;
+use crate::userns::{self, Outcome};
+
+#[derive(Debug, Default, Clone)]
+pub struct CreateOptions {
+    /// `-t`: `busybox` (built in), `download` (the image client), a name looked up as
+    /// `lxc-NAME` in the template directories, or a path to an LXC template script.
+    pub template: Option<String>,
+    /// Arguments after `--`, passed to the template.
+    pub args: Vec<String>,
+    /// `-f FILE`: extra config lines for the new container.
+    pub extra_config: Option<PathBuf>,
+}
+
+/// Where LXC template scripts are looked up.
+pub fn template_dirs(ctx: &Context) -> Vec<PathBuf> {
+    vec![
+        ctx.share_dir.join("templates"),
+        PathBuf::from("/usr/share/lxc/templates"),
+        PathBuf::from("/usr/local/share/lxc/templates"),
+    ]
+}
+
+enum Template {
+    None,
+    Busybox(Busybox),
+    Script(PathBuf),
+    /// Handled by the image client; `create` only prepares and finishes.
+    External(String),
+}
+
+fn resolve_template(ctx: &Context, t: Option<&str>) -> Result<Template> {
+    let Some(t) = t else {
+        return Ok(Template::None);
+    };
+    if t == "busybox" {
+        return Ok(Template::Busybox(Busybox::probe()?));
+    }
+    if t == "download" {
+        return Ok(Template::External(t.to_string()));
+    }
+    if t.contains('/') {
+        let p = PathBuf::from(t);
+        return if p.is_file() {
+            Ok(Template::Script(p))
+        } else {
+            Err(Error::Msg(format!("template `{t}` not found")))
+        };
+    }
+    let name = t.strip_prefix("lxc-").unwrap_or(t);
+    for d in template_dirs(ctx) {
+        let p = d.join(format!("lxc-{name}"));
+        if p.is_file() {
+            return Ok(Template::Script(p));
+        }
+    }
+    Err(Error::Msg(format!(
+        "template `{t}` not found (looked for lxc-{name} in {})",
+        template_dirs(ctx)
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
+}
+
+/// The container's config before the template adds to it: a header, default.conf with
+/// hwaddr templates made concrete, the `-f` file, and the rootfs.
+fn initial_config(ctx: &Context, c: &Container, opts: &CreateOptions) -> Result<String> {
+    let mut out = String::new();
+    let tname = opts.template.as_deref().unwrap_or("none");
+    out.push_str(&format!(
+        "# Template used to create this container: {tname}\n# Parameters passed to the template: {}\n# For additional config options, please look at lxc.container.conf(5)\n\n",
+        opts.args.join(" ")
+    ));
+    let mut rng = crate::random::Rng::new();
+    for path in [Some(ctx.system.default_config.clone()), opts.extra_config.clone()]
+        .into_iter()
+        .flatten()
+    {
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && opts.extra_config.as_ref() != Some(&path) => continue,
+            Err(e) => return Err(Error::io("read", &path, e)),
+        };
+        let mut f = ConfigFile::parse_str(&text, &path)?;
+        f.randomize_hwaddrs(&mut || rng.byte());
+        // Validate now, so a broken default.conf fails before anything is built.
+        Config::from_file(&f)?;
+        let rendered = f.render();
+        out.push_str(&rendered);
+        if !rendered.is_empty() && !rendered.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out.push_str(&format!(
+        "lxc.rootfs.path = dir:{}\n",
+        c.dir.join("rootfs").display()
+    ));
+    Ok(out)
+}
+
+/// What `create` needs from the image client for `-t download`.
+pub trait ExternalTemplate {
+    /// Runs before the container directory exists (download, verification, cache): may
+    /// fail without leaving anything behind.
+    fn prepare(&mut self, ctx: &Context, c: &Container, args: &[String]) -> Result<()>;
+    /// Runs as root of the container's user namespace (or as real root for a privileged
+    /// container): fills `rootfs`.
+    fn populate(&mut self, rootfs: &Path) -> std::result::Result<(), String>;
+    /// Rewrites the config text (runs as the caller).
+    fn finish_config(&mut self, ctx: &Context, c: &Container, config: &str) -> Result<String>;
+    /// Runs as root of the user namespace after the config is final (template files).
+    fn finish_rootfs(&mut self, rootfs: &Path) -> std::result::Result<(), String>;
+    /// Printed after creation.
+    fn message(&self) -> Option<String>;
+}
+
+pub fn create(
+    ctx: &Context,
+    c: &Container,
+    opts: &CreateOptions,
+    external: Option<&mut dyn ExternalTemplate>,
+) -> Result<Option<String>> {
+    let template = resolve_template(ctx, opts.template.as_deref())?;
+    if c.exists() {
+        return Err(Error::Exists {
+            name: c.name.clone(),
+            lxcpath: c.lxcpath.clone(),
+        });
+    }
+    clear_failed_create(ctx, c)?;
+    let mut external = match (&template, external) {
+        (Template::External(t), None) => {
+            return Err(Error::Msg(format!("template `{t}` is not available")))
+        }
+        (Template::External(_), Some(e)) => {
+            e.prepare(ctx, c, &opts.args)?;
+            Some(e)
+        }
+        _ => None,
+    };
+    let config_text = initial_config(ctx, c, opts)?;
+    let maps = parse_maps(&config_text, &c.config_path())?;
+    if !ctx.is_root() {
+        if maps.is_empty() {
+            return Err(Error::Msg(format!(
+                "{}: an unprivileged container needs lxc.idmap lines; add them to `{}` (`lxu setup-user {}` as root does it)",
+                c.name,
+                ctx.system.default_config.display(),
+                ctx.user.name
+            )));
+        }
+        idmap::check_allowed(&maps, &ctx.user, ctx.euid)?;
+    }
+    std::fs::create_dir_all(&c.lxcpath).map_err(|e| Error::io("create", &c.lxcpath, e))?;
+    match std::fs::DirBuilder::new().mode(0o750).create(&c.dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(Error::Exists {
+                name: c.name.clone(),
+                lxcpath: c.lxcpath.clone(),
+            })
+        }
+        Err(e) => return Err(Error::io("create", &c.dir, e)),
+    }
+    let result = (|| -> Result<Option<String>> {
+        let _lock = try_lock(c)?.ok_or_else(|| Error::Msg(format!("{} is busy", c.name)))?;
+        std::fs::write(c.partial_path(), b"").map_err(|e| Error::io("create", c.partial_path(), e))?;
+        write_config(c, &config_text)?;
+        let rootfs = c.dir.join("rootfs");
+        let (ns_maps, mapped_uid, mapped_gid) = idmap::with_caller(&maps, ctx.euid, ctx.egid);
+        let mut message = None;
+        match template {
+            Template::None => {
+                as_container_root(ctx, &maps, &ns_maps, || mkdir_rootfs(&rootfs))?;
+            }
+            Template::Busybox(bb) => {
+                let mut text = config_text.clone();
+                for (k, v) in bb.config_lines() {
+                    text.push_str(&format!("{k} = {v}\n"));
+                }
+                text.push_str(&format!("lxc.uts.name = {}\n", c.name));
+                write_config(c, &text)?;
+                let cfg = Config::load(&c.config_path())?;
+                let ttys = cfg.tty_max;
+                as_container_root(ctx, &maps, &ns_maps, || bb.build(&rootfs, &c.name, ttys))?;
+            }
+            Template::Script(script) => {
+                run_script(ctx, c, &script, opts, &maps, &ns_maps, mapped_uid, mapped_gid)?;
+            }
+            Template::External(_) => {
+                let ext = external.as_mut().expect("prepared above");
+                as_container_root(ctx, &maps, &ns_maps, || {
+                    mkdir_rootfs(&rootfs)?;
+                    ext.populate(&rootfs)
+                })?;
+                let text = ext.finish_config(ctx, c, &config_text)?;
+                write_config(c, &text)?;
+                as_container_root(ctx, &maps, &ns_maps, || ext.finish_rootfs(&rootfs))?;
+                message = ext.message();
+            }
+        }
+        // The result must load: a template that wrote a broken config fails the create.
+        Config::load(&c.config_path())?;
+        std::fs::remove_file(c.partial_path()).map_err(|e| Error::io("remove", c.partial_path(), e))?;
+        Ok(message)
+    })();
+    if result.is_err() {
+        let _ = destroy::remove_dir(ctx, c, &maps);
+    }
+    result
+}
+
+fn write_config(c: &Container, text: &str) -> Result<()> {
+    let path = c.config_path();
+    let tmp = c.dir.join(".config.tmp");
+    let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
+    f.write_all(text.as_bytes()).map_err(|e| Error::io("write", &tmp, e))?;
+    f.set_permissions(std::fs::Permissions::from_mode(0o640))
+        .map_err(|e| Error::io("chmod", &tmp, e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| Error::io("rename", &path, e))
+}
+
+fn mkdir_rootfs(rootfs: &Path) -> std::result::Result<(), String> {
+    match std::fs::DirBuilder::new().mode(0o755).create(rootfs) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(format!("create `{}`: {e}", rootfs.display())),
+    }
+}
+
+/// Runs `work` as the container's root: in a user namespace for a container with an id
+/// map, directly for a privileged container created by root.
+fn as_container_root<F>(ctx: &Context, maps: &[IdMap], ns_maps: &[IdMap], work: F) -> Result<()>
+where
+    F: FnOnce() -> std::result::Result<(), String>,
+{
+    if maps.is_empty() {
+        return work().map_err(Error::Msg);
+    }
+    match userns::run_as_root(ns_maps, ctx.euid, work)? {
+        Outcome::Done => Ok(()),
+        Outcome::Exited(c) => Err(Error::Msg(format!("helper exited with status {c}"))),
+        Outcome::Signaled(s) => Err(Error::Msg(format!("helper killed by signal {s}"))),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_script(
+    ctx: &Context,
+    c: &Container,
+    script: &Path,
+    opts: &CreateOptions,
+    maps: &[IdMap],
+    ns_maps: &[IdMap],
+    mapped_uid: u32,
+    mapped_gid: u32,
+) -> Result<()> {
+    let mut args = vec![
+        format!("--path={}", c.dir.display()),
+        format!("--name={}", c.name),
+        format!("--rootfs={}", c.dir.join("rootfs").display()),
+    ];
+    args.extend(opts.args.iter().cloned());
+    if !maps.is_empty() {
+        args.extend([
+            "--mapped-uid".to_string(),
+            mapped_uid.to_string(),
+            "--mapped-gid".to_string(),
+            mapped_gid.to_string(),
+        ]);
+    }
+    let run = || -> std::result::Result<(), String> {
+        let err = std::process::Command::new(script).args(&args).exec();
+        Err(format!("run template `{}`: {err}", script.display()))
+    };
+    let outcome = if maps.is_empty() {
+        let st = std::process::Command::new(script)
+            .args(&args)
+            .status()
+            .map_err(|e| Error::sys(format!("run template `{}`", script.display()), e))?;
+        match st.code() {
+            Some(0) => Outcome::Done,
+            Some(c) => Outcome::Exited(c),
+            None => Outcome::Signaled(0),
+        }
+    } else {
+        userns::run_as_root(ns_maps, ctx.euid, run)?
+    };
+    match outcome {
+        Outcome::Done => Ok(()),
+        Outcome::Exited(code) => Err(Error::Msg(format!(
+            "{}: template `{}` failed with exit status {code}",
+            c.name,
+            script.display()
+        ))),
+        Outcome::Signaled(s) => Err(Error::Msg(format!(
+            "{}: template `{}` was killed by signal {s}",
+            c.name,
+            script.display()
+        ))),
+    }
+}
+
+/// The id maps of a config text (includes expanded).
+fn parse_maps(text: &str, origin: &Path) -> Result<Vec<IdMap>> {
+    let f = ConfigFile::parse_str(text, origin)?;
+    Ok(Config::from_file(&f)?.idmaps)
+}
+
+/// A directory left by a create that died half-way (a `partial` marker nobody holds a
+/// lock on) is removed so the name can be used again.
+fn clear_failed_create(ctx: &Context, c: &Container) -> Result<()> {
+    if !c.partial_path().exists() {
+        return Ok(());
+    }
+    let Some(_lock) = try_lock(c)? else {
+        return Err(Error::Msg(format!("{} is being created right now", c.name)));
+    };
+    let maps = std::fs::read_to_string(c.config_path())
+        .ok()
+        .and_then(|t| parse_maps(&t, &c.config_path()).ok())
+        .unwrap_or_default();
+    destroy::remove_dir(ctx, c, &maps)
+}

@@ -1,0 +1,88 @@
+//! `lxu destroy`: remove a container's directory, including files owned by the
+//! container's ids, which the caller cannot unlink from outside the user namespace.
+
+use lxu_config::{Config, ConfigFile, IdMap};
+
+use crate::container::Container;
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::start::try_lock;
+use crate::state::{self, State};
+use crate::stop::{self, StopOptions};
+use crate::userns::{self, Outcome};
+use crate::idmap;
+
+pub fn destroy(ctx: &Context, c: &Container, force: bool) -> Result<()> {
+    if !c.exists() && !c.partial_path().exists() {
+        c.ensure_exists()?;
+    }
+    let st = state::status(c)?;
+    if st.state != State::Stopped {
+        if !force {
+            return Err(Error::Running {
+                name: c.name.clone(),
+            });
+        }
+        stop::stop(
+            c,
+            &StopOptions {
+                kill: true,
+                ..StopOptions::default()
+            },
+        )?;
+    }
+    let Some(_lock) = try_lock(c)? else {
+        return Err(Error::Running {
+            name: c.name.clone(),
+        });
+    };
+    let snaps = c.dir.join("snaps");
+    if std::fs::read_dir(&snaps).map(|mut d| d.next().is_some()).unwrap_or(false) {
+        return Err(Error::Msg(format!(
+            "Destroying {} failed: {} has snapshots",
+            c.name, c.name
+        )));
+    }
+    remove_dir(ctx, c, &maps_of(c))
+}
+
+/// The id maps a container's files are owned by, even from a config that no longer
+/// parses (a destroy must still work then).
+fn maps_of(c: &Container) -> Vec<IdMap> {
+    if let Ok(cfg) = Config::load(&c.config_path()) {
+        return cfg.idmaps;
+    }
+    let Ok(text) = std::fs::read_to_string(c.config_path()) else {
+        return Vec::new();
+    };
+    let lines: String = text
+        .lines()
+        .filter(|l| {
+            let k = l.trim_start();
+            k.starts_with("lxc.idmap") || k.starts_with("lxc.id_map")
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    ConfigFile::parse_str(&lines, &c.config_path())
+        .ok()
+        .and_then(|f| Config::from_file(&f).ok())
+        .map(|c| c.idmaps)
+        .unwrap_or_default()
+}
+
+/// Removes the container directory. With id maps the removal runs as root of a user
+/// namespace that maps both the container's ids and the caller, so every file can go.
+pub fn remove_dir(ctx: &Context, c: &Container, maps: &[IdMap]) -> Result<()> {
+    if maps.is_empty() || ctx.is_root() && maps.is_empty() {
+        return std::fs::remove_dir_all(&c.dir).map_err(|e| Error::io("remove", &c.dir, e));
+    }
+    let (ns_maps, _, _) = idmap::with_caller(maps, ctx.euid, ctx.egid);
+    let dir = c.dir.clone();
+    let outcome = userns::run_as_root(&ns_maps, ctx.euid, || {
+        std::fs::remove_dir_all(&dir).map_err(|e| format!("remove `{}`: {e}", dir.display()))
+    })?;
+    match outcome {
+        Outcome::Done => Ok(()),
+        _ => Err(Error::Msg(format!("could not remove `{}`", c.dir.display()))),
+    }
+}

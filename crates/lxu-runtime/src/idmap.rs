@@ -1,0 +1,177 @@
+//! Writing a user namespace's id maps.
+//!
+//! An unprivileged caller cannot write maps of more than its own id, so maps go through
+//! the setuid `newuidmap`/`newgidmap` from shadow's uidmap package, which check
+//! /etc/subuid and /etc/subgid themselves. lxu checks the same rule first (see
+//! `users::check_maps`) so the error names the file, the user and the ranges instead of
+//! newuidmap's terse message. Root writes the maps directly.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use lxu_config::{IdKind, IdMap};
+
+use crate::error::{Error, Result};
+use crate::users::{self, User};
+
+/// Checks that `maps` fit the caller's delegated ranges (no-op for root).
+pub fn check_allowed(maps: &[IdMap], user: &User, euid: u32) -> Result<()> {
+    if euid == 0 {
+        return Ok(());
+    }
+    for kind in [IdKind::Uid, IdKind::Gid] {
+        let file = users::subid_file(kind);
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        users::check_maps(maps, kind, user, file, &text)?;
+    }
+    Ok(())
+}
+
+/// The text written to `uid_map`/`gid_map`: "nsid hostid count" lines.
+pub fn map_text(maps: &[IdMap], kind: IdKind) -> String {
+    maps.iter()
+        .filter(|m| m.kind == kind)
+        .map(|m| format!("{} {} {}\n", m.nsid, m.hostid, m.count))
+        .collect()
+}
+
+/// Writes both maps of process `pid`.
+pub fn write_maps(pid: i32, maps: &[IdMap], euid: u32) -> Result<()> {
+    if euid == 0 {
+        for (kind, file) in [(IdKind::Uid, "uid_map"), (IdKind::Gid, "gid_map")] {
+            let text = map_text(maps, kind);
+            if text.is_empty() {
+                continue;
+            }
+            let path = format!("/proc/{pid}/{file}");
+            // One write(2): the kernel takes a map only in a single write.
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .and_then(|mut f| f.write_all(text.as_bytes()))
+                .map_err(|e| Error::io("write", path, e))?;
+        }
+        return Ok(());
+    }
+    // Both helpers run at once: each is a setuid exec that costs about a millisecond.
+    let uid = spawn_helper("newuidmap", pid, maps, IdKind::Uid)?;
+    let gid = spawn_helper("newgidmap", pid, maps, IdKind::Gid);
+    let uid_result = finish_helper(uid);
+    let gid_result = gid.and_then(finish_helper);
+    uid_result.and(gid_result)
+}
+
+struct Running {
+    cmdline: String,
+    child: std::process::Child,
+}
+
+fn spawn_helper(prog: &'static str, pid: i32, maps: &[IdMap], kind: IdKind) -> Result<Running> {
+    let mut args = vec![pid.to_string()];
+    for m in maps.iter().filter(|m| m.kind == kind) {
+        args.extend([m.nsid.to_string(), m.hostid.to_string(), m.count.to_string()]);
+    }
+    let cmdline = format!("{prog} {}", args.join(" "));
+    let child = Command::new(prog)
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .spawn()
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::Msg(format!(
+                    "{prog} not found: install Debian's `uidmap` package (apt-get install uidmap)"
+                ))
+            } else {
+                Error::sys(format!("run {prog}"), e)
+            }
+        })?;
+    Ok(Running { cmdline, child })
+}
+
+fn finish_helper(r: Running) -> Result<()> {
+    let out = r
+        .child
+        .wait_with_output()
+        .map_err(|e| Error::sys(format!("wait for {}", r.cmdline), e))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    Err(Error::Msg(format!("`{}` failed: {msg}", r.cmdline)))
+}
+
+/// The first namespace id above every mapped range of `kind`.
+pub fn first_unmapped(maps: &[IdMap], kind: IdKind) -> u32 {
+    maps.iter()
+        .filter(|m| m.kind == kind)
+        .map(|m| m.nsid.saturating_add(m.count))
+        .max()
+        .unwrap_or(0)
+}
+
+/// The container's maps plus the caller's own uid and gid mapped at the first free
+/// namespace id, the way LXC runs templates: the namespace's root can then work on both
+/// the container's files and the caller's (the container directory, the download cache).
+/// Returns the maps and the namespace ids the caller's uid and gid got.
+pub fn with_caller(maps: &[IdMap], uid: u32, gid: u32) -> (Vec<IdMap>, u32, u32) {
+    let mut out = maps.to_vec();
+    let mut mapped = |kind: IdKind, id: u32| -> u32 {
+        if let Some(m) = maps
+            .iter()
+            .find(|m| m.kind == kind && id >= m.hostid && id - m.hostid < m.count)
+        {
+            return m.nsid + (id - m.hostid);
+        }
+        let ns = first_unmapped(maps, kind);
+        out.push(IdMap {
+            kind,
+            nsid: ns,
+            hostid: id,
+            count: 1,
+        });
+        ns
+    };
+    let u = mapped(IdKind::Uid, uid);
+    let g = mapped(IdKind::Gid, gid);
+    (out, u, g)
+}
+
+/// Host id that namespace id `nsid` maps to, if any.
+pub fn host_id(maps: &[IdMap], kind: IdKind, nsid: u32) -> Option<u32> {
+    maps.iter()
+        .find(|m| m.kind == kind && nsid >= m.nsid && nsid - m.nsid < m.count)
+        .map(|m| m.hostid + (nsid - m.nsid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(kind: IdKind, nsid: u32, hostid: u32, count: u32) -> IdMap {
+        IdMap { kind, nsid, hostid, count }
+    }
+
+    #[test]
+    fn caller_is_added_after_the_container_ranges() {
+        let maps = [m(IdKind::Uid, 0, 100000, 65536), m(IdKind::Gid, 0, 100000, 65536)];
+        let (all, u, g) = with_caller(&maps, 1001, 1002);
+        assert_eq!((u, g), (65536, 65536));
+        assert_eq!(map_text(&all, IdKind::Uid), "0 100000 65536\n65536 1001 1\n");
+        assert_eq!(map_text(&all, IdKind::Gid), "0 100000 65536\n65536 1002 1\n");
+        assert_eq!(host_id(&all, IdKind::Uid, 0), Some(100000));
+        assert_eq!(host_id(&all, IdKind::Uid, 65535), Some(165535));
+        assert_eq!(host_id(&all, IdKind::Uid, 65537), None);
+    }
+
+    #[test]
+    fn caller_already_mapped_is_not_mapped_twice() {
+        let maps = [m(IdKind::Uid, 0, 1000, 1), m(IdKind::Gid, 0, 1000, 1)];
+        let (all, u, g) = with_caller(&maps, 1000, 1000);
+        assert_eq!((u, g), (0, 0));
+        assert_eq!(all.len(), 2);
+    }
+}

@@ -1,0 +1,929 @@
+//! The monitor: one small process per running container.
+//!
+//! It is the parent of the container's init (so it reaps it and learns how it ended),
+//! owns the masters of the console and tty ptys (so the container never blocks on a full
+//! console, and recent output is kept in a ring buffer), keeps the state, and answers on
+//! the command socket (see `protocol`). It is single-threaded: one `poll` loop.
+//!
+//! If the monitor is killed, init gets SIGKILL from its parent-death signal, which kills
+//! every process of the container's pid namespace: no container runs without a monitor.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use lxu_config::Config;
+use lxu_sys::channel::Channel;
+use lxu_sys::signal::SignalFd;
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use rustix::process::{wait, waitpid, Pid, WaitOptions, WaitStatus};
+
+use crate::container::Container;
+use crate::error::{Error, Result};
+use crate::hooks::Hooks;
+use crate::plan::Plan;
+use crate::protocol;
+use crate::ring::Ring;
+use crate::spawn::{self, Spawned};
+use crate::state::State;
+
+/// Default size of the console's ring buffer (`lxc.console.buffer.size` overrides).
+const CONSOLE_RING: usize = 128 * 1024;
+/// Ring size for each `/dev/ttyN`.
+const TTY_RING: usize = 16 * 1024;
+/// Largest console frame.
+const FRAME: usize = 4096;
+/// First pause after a pty hangup, and the longest.
+const HUP_PAUSE: Duration = Duration::from_millis(50);
+const HUP_PAUSE_MAX: Duration = Duration::from_secs(2);
+/// Bound on data queued for one slow client or one tty nobody reads.
+const QUEUE_LIMIT: usize = 256 * 1024;
+
+/// Everything the monitor needs, prepared by `start`.
+pub struct Setup {
+    pub container: Container,
+    pub config: Config,
+    pub plan: Plan,
+    pub euid: u32,
+    pub foreground: bool,
+    /// Write end of the pipe the `lxu start` client waits on (daemon mode).
+    pub report: Option<OwnedFd>,
+    pub console_log: Option<PathBuf>,
+    /// Keeps the container's lock held for the monitor's lifetime.
+    pub lock: File,
+    pub hooks: Hooks,
+}
+
+struct Tty {
+    master: OwnedFd,
+    ring: Ring,
+    log: Option<File>,
+    client: Option<u64>,
+    input: VecDeque<u8>,
+    /// After a hangup (no process has the tty open) the master polls as readable at once;
+    /// it is left alone until this instant to avoid spinning, with a growing pause while
+    /// the hangup lasts (an idle container must not wake its monitor all the time).
+    quiet_until: Option<Instant>,
+    backoff: Duration,
+    /// False for the console slot of a container without a console.
+    present: bool,
+}
+
+enum Kind {
+    Idle,
+    Console(usize),
+    WaitStop,
+}
+
+struct Client {
+    id: u64,
+    ch: Channel,
+    kind: Kind,
+    out: VecDeque<Vec<u8>>,
+    queued: usize,
+    closing: bool,
+}
+
+struct StopRequest {
+    deadline: Option<Instant>,
+    kill_on_timeout: bool,
+}
+
+struct Monitor {
+    setup: Setup,
+    state: State,
+    init: Option<Spawned>,
+    ttys: Vec<Tty>,
+    clients: Vec<Client>,
+    next_id: u64,
+    stop: Option<StopRequest>,
+    exit_code: i32,
+    done: bool,
+    local: Option<Local>,
+}
+
+/// The terminal of `lxu start -F`, attached to the console.
+struct Local {
+    raw: Option<rustix::termios::Termios>,
+    stdin_open: bool,
+}
+
+/// Runs the monitor until the container is gone; returns the process exit code.
+pub fn run(setup: Setup) -> i32 {
+    let mut m = Monitor {
+        setup,
+        state: State::Starting,
+        init: None,
+        ttys: Vec::new(),
+        clients: Vec::new(),
+        next_id: 1,
+        stop: None,
+        exit_code: 0,
+        done: false,
+        local: None,
+    };
+    match m.serve() {
+        Ok(()) => m.exit_code,
+        Err(e) => {
+            m.report(&format!("err{e}"));
+            if m.setup.foreground {
+                eprintln!("lxu-start: {e}");
+            }
+            m.cleanup();
+            1
+        }
+    }
+}
+
+fn ms_until(deadline: Instant) -> i32 {
+    let d = deadline.saturating_duration_since(Instant::now());
+    d.as_millis().min(i32::MAX as u128) as i32 + 1
+}
+
+impl Monitor {
+    fn report(&mut self, msg: &str) {
+        if let Some(fd) = self.setup.report.take() {
+            let mut f = File::from(fd);
+            let _ = f.write_all(msg.as_bytes());
+        }
+    }
+
+    fn serve(&mut self) -> Result<()> {
+        rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+        lxu_sys::signal::ignore(libc::SIGPIPE);
+        let sigfd = SignalFd::new(&[
+            libc::SIGCHLD,
+            libc::SIGTERM,
+            libc::SIGINT,
+            libc::SIGHUP,
+            libc::SIGQUIT,
+            libc::SIGUSR1,
+            libc::SIGUSR2,
+            libc::SIGPWR,
+            libc::SIGWINCH,
+        ])
+        .map_err(|e| Error::sys("create a signalfd", e))?;
+        let sock = self.setup.container.socket_path();
+        let listener = protocol::listen_at(&sock).map_err(|e| Error::io("listen on", &sock, e))?;
+        let _ = rustix::thread::set_name(c"lxu-monitor");
+        self.start_init()?;
+        let pid = self.init.as_ref().map(|s| s.pid.as_raw_nonzero().get()).unwrap_or(0);
+        self.report(&format!("ok {pid}"));
+        if self.setup.foreground {
+            self.attach_local();
+        }
+        while !self.done {
+            self.step(&listener, &sigfd)?;
+        }
+        self.cleanup();
+        Ok(())
+    }
+
+    fn start_init(&mut self) -> Result<()> {
+        self.state = State::Starting;
+        let Setup {
+            plan,
+            config,
+            euid,
+            hooks,
+            ..
+        } = &mut self.setup;
+        let mut before_go = |pid: Pid| hooks.before_go(pid);
+        let spawned = spawn::spawn(plan, &config.idmaps, *euid, plan.own_netns, &mut before_go);
+        let spawned = match spawned {
+            Ok(sp) => sp,
+            Err(e) => {
+                self.state = State::Aborting;
+                return Err(e);
+            }
+        };
+        self.setup_ttys(&spawned)?;
+        self.init = Some(spawned);
+        self.state = State::Running;
+        Ok(())
+    }
+
+    fn setup_ttys(&mut self, sp: &Spawned) -> Result<()> {
+        let mut masters: Vec<(OwnedFd, usize)> = Vec::new();
+        // Index 0 is the console even when there is none, so that tty N is index N.
+        let console = sp.console.is_some();
+        match &sp.console {
+            Some(c) => masters.push((dup(c.as_fd())?, self.console_ring())),
+            None => masters.push((null_master()?, 0)),
+        }
+        for t in &sp.ttys {
+            masters.push((dup(t.as_fd())?, TTY_RING));
+        }
+        let old_rings: Vec<Ring> = std::mem::take(&mut self.ttys)
+            .into_iter()
+            .map(|t| t.ring)
+            .collect();
+        let mut old_rings = old_rings.into_iter();
+        for (i, (master, cap)) in masters.into_iter().enumerate() {
+            rustix::fs::fcntl_setfl(&master, rustix::fs::OFlags::NONBLOCK)
+                .map_err(|e| Error::sys("make a pty non-blocking", e))?;
+            let log = if i == 0 { self.open_console_log() } else { None };
+            // A reboot keeps what the console showed before.
+            let ring = old_rings.next().unwrap_or_else(|| Ring::new(cap));
+            self.ttys.push(Tty {
+                master,
+                ring,
+                log,
+                client: None,
+                input: VecDeque::new(),
+                quiet_until: None,
+                backoff: HUP_PAUSE,
+                present: i > 0 || console,
+            });
+        }
+        Ok(())
+    }
+
+    fn console_ring(&self) -> usize {
+        self.setup
+            .config
+            .console_buffer_size
+            .map(|s| s as usize)
+            .unwrap_or(CONSOLE_RING)
+    }
+
+    fn open_console_log(&self) -> Option<File> {
+        let path = self
+            .setup
+            .console_log
+            .clone()
+            .or_else(|| self.setup.config.console_logfile.clone())?;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .ok()
+    }
+
+    fn attach_local(&mut self) {
+        let stdin = rustix::stdio::stdin();
+        let raw = if rustix::termios::isatty(stdin) {
+            rustix::termios::tcgetattr(stdin).ok().inspect(|orig| {
+                let mut t = orig.clone();
+                t.make_raw();
+                let _ = rustix::termios::tcsetattr(stdin, rustix::termios::OptionalActions::Now, &t);
+                if let Ok(ws) = rustix::termios::tcgetwinsize(stdin) {
+                    if let Some(tty) = self.ttys.first() {
+                        let _ = rustix::termios::tcsetwinsize(&tty.master, ws);
+                    }
+                }
+            })
+        } else {
+            None
+        };
+        // Show what the console printed while starting.
+        if let Some(tty) = self.ttys.first() {
+            let _ = std::io::stdout().write_all(&tty.ring.contents());
+            let _ = std::io::stdout().flush();
+        }
+        self.local = Some(Local {
+            raw,
+            stdin_open: true,
+        });
+    }
+
+    fn restore_local(&mut self) {
+        if let Some(local) = self.local.take() {
+            if let Some(t) = local.raw {
+                let _ = rustix::termios::tcsetattr(
+                    rustix::stdio::stdin(),
+                    rustix::termios::OptionalActions::Now,
+                    &t,
+                );
+            }
+        }
+    }
+
+    fn step(&mut self, listener: &OwnedFd, sigfd: &SignalFd) -> Result<()> {
+        let now = Instant::now();
+        let mut timeout: Option<i32> = None;
+        let mut shorten = |ms: i32| timeout = Some(timeout.map_or(ms, |t: i32| t.min(ms)));
+        if let Some(StopRequest {
+            deadline: Some(d), ..
+        }) = &self.stop
+        {
+            shorten(ms_until(*d));
+        }
+        // Which ptys to watch, which to leave quiet for a while.
+        let mut tty_idx = Vec::new();
+        let mut fds: Vec<PollFd<'_>> = Vec::new();
+        fds.push(PollFd::new(listener, PollFlags::IN));
+        fds.push(PollFd::new(sigfd, PollFlags::IN));
+        let local_in = self.local.as_ref().is_some_and(|l| l.stdin_open);
+        if local_in {
+            fds.push(PollFd::from_borrowed_fd(rustix::stdio::stdin(), PollFlags::IN));
+        }
+        let base = fds.len();
+        for (i, t) in self.ttys.iter().enumerate() {
+            if !t.present {
+                continue;
+            }
+            if let Some(q) = t.quiet_until {
+                if q > now {
+                    shorten(ms_until(q));
+                    continue;
+                }
+            }
+            let mut ev = PollFlags::IN;
+            if !t.input.is_empty() {
+                ev |= PollFlags::OUT;
+            }
+            fds.push(PollFd::new(&t.master, ev));
+            tty_idx.push(i);
+        }
+        let cbase = fds.len();
+        let polled: Vec<u64> = self.clients.iter().map(|c| c.id).collect();
+        for c in &self.clients {
+            let mut ev = PollFlags::IN;
+            if !c.out.is_empty() {
+                ev |= PollFlags::OUT;
+            }
+            fds.push(PollFd::new(&c.ch, ev));
+        }
+        let ts = timeout.map(|ms| Timespec {
+            tv_sec: (ms / 1000) as i64,
+            tv_nsec: ((ms % 1000) as i64) * 1_000_000,
+        });
+        match poll(&mut fds, ts.as_ref()) {
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(Error::sys("poll", e)),
+        }
+        let ready: Vec<PollFlags> = fds.iter().map(|f| f.revents()).collect();
+        drop(fds);
+
+        if !ready[1].is_empty() {
+            self.signals(sigfd)?;
+        }
+        if !ready[0].is_empty() {
+            self.accept(listener);
+        }
+        if local_in && !ready[2].is_empty() {
+            self.local_input();
+        }
+        for (k, &i) in tty_idx.iter().enumerate() {
+            let r = ready[base + k];
+            if r.intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR) {
+                self.tty_output(i);
+            }
+            if r.contains(PollFlags::OUT) {
+                self.tty_input(i);
+            }
+        }
+        // Only the clients that were polled: `accept` above may have added more.
+        for (k, id) in polled.into_iter().enumerate() {
+            let r = ready[cbase + k];
+            if r.contains(PollFlags::OUT) {
+                self.flush_client(id);
+            }
+            if r.intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR) {
+                self.client_readable(id);
+            }
+        }
+        self.clients.retain(|c| !c.closing);
+        self.check_stop_deadline();
+        Ok(())
+    }
+
+    fn signals(&mut self, sigfd: &SignalFd) -> Result<()> {
+        while let Some((sig, _)) = sigfd.read().map_err(|e| Error::sys("read a signal", e))? {
+            match sig {
+                libc::SIGCHLD => self.reap()?,
+                libc::SIGWINCH => {
+                    if let (Some(_), Some(t)) = (&self.local, self.ttys.first()) {
+                        if let Ok(ws) = rustix::termios::tcgetwinsize(rustix::stdio::stdin()) {
+                            let _ = rustix::termios::tcsetwinsize(&t.master, ws);
+                        }
+                    }
+                }
+                other => {
+                    // As LXC does, signals sent to the monitor are passed on to init.
+                    if let Some(init) = &self.init {
+                        let _ = lxu_sys::signal::pidfd_send(init.pidfd.as_fd(), other);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn reap(&mut self) -> Result<()> {
+        loop {
+            // wait(), not waitpid(None): the latter only waits for our process group, and
+            // init is a session leader of its own.
+            let r = wait(WaitOptions::NOHANG);
+            let (pid, status) = match r {
+                Ok(Some((pid, st))) => (pid, st),
+                Ok(None) => return Ok(()),
+                Err(rustix::io::Errno::CHILD) => return Ok(()),
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(Error::sys("wait for init", e)),
+            };
+            if self.init.as_ref().map(|s| s.pid) == Some(pid) {
+                self.init_exited(status)?;
+            }
+        }
+    }
+
+    fn init_exited(&mut self, status: WaitStatus) -> Result<()> {
+        // Hanging up the ptys: the last output is read before they are dropped.
+        for i in 0..self.ttys.len() {
+            self.tty_output(i);
+        }
+        let reboot = status.terminating_signal() == Some(libc::SIGHUP)
+            && self.stop.is_none();
+        self.init = None;
+        self.setup.hooks.after_stop();
+        if reboot {
+            // The guest asked for a reboot (init killed by SIGHUP): start again in place.
+            self.start_init()?;
+            return Ok(());
+        }
+        self.exit_code = match (status.exit_status(), status.terminating_signal()) {
+            (Some(c), _) => c,
+            (None, Some(s)) => 128 + s,
+            _ => 0,
+        };
+        self.state = State::Stopped;
+        self.done = true;
+        Ok(())
+    }
+
+    fn accept(&mut self, listener: &OwnedFd) {
+        loop {
+            let fd = match rustix::net::accept_with(
+                listener,
+                rustix::net::SocketFlags::CLOEXEC | rustix::net::SocketFlags::NONBLOCK,
+            ) {
+                Ok(fd) => fd,
+                Err(_) => return,
+            };
+            if !protocol::peer_allowed(&fd, self.setup.euid) {
+                let ch = Channel::from_fd(fd);
+                let _ = ch.send(b"errpermission denied: not the container's owner", &[]);
+                continue;
+            }
+            let id = self.next_id;
+            self.next_id += 1;
+            self.clients.push(Client {
+                id,
+                ch: Channel::from_fd(fd),
+                kind: Kind::Idle,
+                out: VecDeque::new(),
+                queued: 0,
+                closing: false,
+            });
+        }
+    }
+
+    fn client(&mut self, id: u64) -> Option<&mut Client> {
+        self.clients.iter_mut().find(|c| c.id == id)
+    }
+
+    fn send_to(&mut self, id: u64, msg: Vec<u8>) {
+        let Some(c) = self.client(id) else { return };
+        if c.queued + msg.len() > QUEUE_LIMIT {
+            // A client that does not read its console loses old output, not the monitor.
+            return;
+        }
+        c.queued += msg.len();
+        c.out.push_back(msg);
+        self.flush_client(id);
+    }
+
+    fn reply(&mut self, id: u64, msg: &str, fds: &[BorrowedFd<'_>]) {
+        if let Some(c) = self.client(id) {
+            if c.ch.send(msg.as_bytes(), fds).is_err() {
+                c.closing = true;
+            }
+        }
+    }
+
+    fn flush_client(&mut self, id: u64) {
+        let Some(c) = self.client(id) else { return };
+        while let Some(msg) = c.out.front() {
+            match c.ch.send(msg, &[]) {
+                Ok(()) => {
+                    c.queued -= msg.len();
+                    c.out.pop_front();
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(_) => {
+                    c.closing = true;
+                    return;
+                }
+            }
+        }
+    }
+
+    fn drop_client(&mut self, id: u64) {
+        if let Some(c) = self.client(id) {
+            c.closing = true;
+        }
+        for t in &mut self.ttys {
+            if t.client == Some(id) {
+                t.client = None;
+            }
+        }
+    }
+
+    fn client_readable(&mut self, id: u64) {
+        loop {
+            let Some(c) = self.client(id) else { return };
+            if c.closing {
+                return;
+            }
+            match c.ch.recv() {
+                Ok(Some((msg, _))) => self.request(id, &msg),
+                Ok(None) => {
+                    self.drop_client(id);
+                    return;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(_) => {
+                    self.drop_client(id);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn request(&mut self, id: u64, msg: &[u8]) {
+        let console = match self.client(id).map(|c| &c.kind) {
+            Some(Kind::Console(i)) => Some(*i),
+            _ => None,
+        };
+        if let Some(i) = console {
+            self.console_frame(i, msg);
+            return;
+        }
+        let text = String::from_utf8_lossy(msg).into_owned();
+        let mut words = text.split_whitespace();
+        let cmd = words.next().unwrap_or("");
+        let args: Vec<&str> = words.collect();
+        match cmd {
+            "state" => {
+                let pid = self.init_pid();
+                let r = format!("ok {} {pid}", self.state);
+                self.reply(id, &r, &[]);
+            }
+            "info" => {
+                let r = format!("ok {}", self.info_text());
+                self.reply(id, &r, &[]);
+            }
+            "config" => {
+                let key = args.first().copied().unwrap_or("");
+                let r = match self.setup.config.get_item(key) {
+                    Some(v) => format!("ok {v}"),
+                    None => format!("err unknown key `{key}`"),
+                };
+                self.reply(id, &r, &[]);
+            }
+            "pidfd" => self.send_pidfd(id),
+            "stop" => self.stop_request(id, &args),
+            "console" => self.console_request(id, &args),
+            "log" => self.log_request(id, &args),
+            _ => self.reply(id, &format!("err unknown request `{cmd}`"), &[]),
+        }
+    }
+
+    fn init_pid(&self) -> i32 {
+        self.init
+            .as_ref()
+            .map(|s| s.pid.as_raw_nonzero().get())
+            .unwrap_or(0)
+    }
+
+    fn info_text(&self) -> String {
+        let mut s = String::new();
+        s.push_str(&format!("state {}\n", self.state));
+        s.push_str(&format!("pid {}\n", self.init_pid()));
+        s.push_str(&format!("monitor {}\n", std::process::id()));
+        s.push_str(&format!("ttys {}\n", self.ttys.len().saturating_sub(1)));
+        if let Some(t) = self.ttys.first() {
+            s.push_str(&format!("console_buffered {}\n", t.ring.len()));
+        }
+        for line in self.setup.hooks.info_lines() {
+            s.push_str(&line);
+            s.push('\n');
+        }
+        s
+    }
+
+    fn send_pidfd(&mut self, id: u64) {
+        let Some(init) = self.init.as_ref().filter(|_| self.state == State::Running) else {
+            self.reply(id, &format!("err {} is not running", self.setup.container.name), &[]);
+            return;
+        };
+        let pid = init.pid.as_raw_nonzero().get();
+        let pidfd = dup(init.pidfd.as_fd());
+        let devpts = init.devpts.as_ref().map(|d| dup(d.as_fd()));
+        match (pidfd, devpts) {
+            (Ok(p), Some(Ok(d))) => {
+                let msg = format!("ok {pid} 1");
+                self.reply(id, &msg, &[p.as_fd(), d.as_fd()]);
+            }
+            (Ok(p), None) => {
+                let msg = format!("ok {pid} 0");
+                self.reply(id, &msg, &[p.as_fd()]);
+            }
+            _ => self.reply(id, "err cannot duplicate the pidfd", &[]),
+        }
+    }
+
+    fn stop_request(&mut self, id: u64, args: &[&str]) {
+        let mode = args.first().copied().unwrap_or("halt");
+        let timeout: i64 = args.get(1).and_then(|t| t.parse().ok()).unwrap_or(60);
+        let nokill = args.get(2) == Some(&"1");
+        let Some(init) = &self.init else {
+            self.reply(id, "ok", &[]);
+            self.set_kind(id, Kind::WaitStop);
+            return;
+        };
+        let (sig, is_kill) = match mode {
+            "kill" => (self.setup.config.signal_stop.unwrap_or(libc::SIGKILL), true),
+            "reboot" => (self.setup.config.signal_reboot.unwrap_or(libc::SIGINT), false),
+            _ => (self.setup.config.signal_halt.unwrap_or(libc::SIGPWR), false),
+        };
+        let _ = lxu_sys::signal::pidfd_send(init.pidfd.as_fd(), sig);
+        if mode == "reboot" {
+            self.reply(id, "ok", &[]);
+            return;
+        }
+        if !is_kill {
+            let deadline = if timeout < 0 {
+                None
+            } else {
+                Some(Instant::now() + Duration::from_secs(timeout as u64))
+            };
+            // The earliest kill deadline wins when several stops are pending.
+            let keep_old = matches!(&self.stop, Some(StopRequest { deadline: Some(old), .. })
+                if deadline.is_none_or(|d| *old <= d));
+            if !keep_old {
+                self.stop = Some(StopRequest {
+                    deadline,
+                    kill_on_timeout: !nokill,
+                });
+            }
+        } else {
+            self.stop = Some(StopRequest {
+                deadline: None,
+                kill_on_timeout: true,
+            });
+            if sig != libc::SIGKILL {
+                let _ = lxu_sys::signal::pidfd_send(init.pidfd.as_fd(), libc::SIGKILL);
+            }
+        }
+        self.state = State::Stopping;
+        self.reply(id, "ok", &[]);
+        self.set_kind(id, Kind::WaitStop);
+    }
+
+    fn check_stop_deadline(&mut self) {
+        let Some(StopRequest {
+            deadline: Some(d),
+            kill_on_timeout,
+        }) = &self.stop
+        else {
+            return;
+        };
+        if Instant::now() < *d {
+            return;
+        }
+        if *kill_on_timeout {
+            if let Some(init) = &self.init {
+                let _ = lxu_sys::signal::pidfd_send(init.pidfd.as_fd(), libc::SIGKILL);
+            }
+            self.stop = Some(StopRequest {
+                deadline: None,
+                kill_on_timeout: true,
+            });
+        } else {
+            self.stop = None;
+            self.state = State::Running;
+            let waiting: Vec<u64> = self
+                .clients
+                .iter()
+                .filter(|c| matches!(c.kind, Kind::WaitStop))
+                .map(|c| c.id)
+                .collect();
+            for id in waiting {
+                let msg = format!(
+                    "err {} did not stop within the timeout",
+                    self.setup.container.name
+                );
+                self.reply(id, &msg, &[]);
+                self.set_kind(id, Kind::Idle);
+            }
+        }
+    }
+
+    fn set_kind(&mut self, id: u64, kind: Kind) {
+        if let Some(c) = self.client(id) {
+            c.kind = kind;
+        }
+    }
+
+    fn tty_index(&self, args: &[&str]) -> std::result::Result<usize, String> {
+        let n: i64 = args.first().and_then(|a| a.parse().ok()).unwrap_or(-1);
+        let ttys = self.ttys.len().saturating_sub(1);
+        if n < 0 {
+            return (1..=ttys)
+                .find(|&i| self.ttys[i].client.is_none())
+                .ok_or_else(|| {
+                    if ttys == 0 {
+                        format!(
+                            "{} has no ttys (lxc.tty.max = 0); use -t 0 for the console",
+                            self.setup.container.name
+                        )
+                    } else {
+                        format!("all {ttys} ttys of {} are busy", self.setup.container.name)
+                    }
+                });
+        }
+        let n = n as usize;
+        if n == 0 && self.setup.plan.console {
+            return Ok(0);
+        }
+        if n == 0 || n > ttys {
+            return Err(format!(
+                "tty {n} is invalid for {}: it has {ttys} ttys (lxc.tty.max){}",
+                self.setup.container.name,
+                if self.setup.plan.console { " and a console (0)" } else { "" }
+            ));
+        }
+        Ok(n)
+    }
+
+    fn console_request(&mut self, id: u64, args: &[&str]) {
+        if self.state != State::Running {
+            let msg = format!("err {} is not running", self.setup.container.name);
+            self.reply(id, &msg, &[]);
+            return;
+        }
+        let i = match self.tty_index(args) {
+            Ok(i) => i,
+            Err(e) => {
+                self.reply(id, &format!("err {e}"), &[]);
+                return;
+            }
+        };
+        if self.ttys[i].client.is_some() {
+            let msg = format!("err tty {i} of {} is busy", self.setup.container.name);
+            self.reply(id, &msg, &[]);
+            return;
+        }
+        self.ttys[i].client = Some(id);
+        self.ttys[i].quiet_until = None;
+        self.ttys[i].backoff = HUP_PAUSE;
+        self.set_kind(id, Kind::Console(i));
+        self.reply(id, &format!("ok {i}"), &[]);
+    }
+
+    fn log_request(&mut self, id: u64, args: &[&str]) {
+        let n: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(0);
+        let Some(t) = self.ttys.get(n) else {
+            self.reply(id, &format!("err no tty {n}"), &[]);
+            return;
+        };
+        let data = t.ring.contents();
+        self.reply(id, &format!("ok {}", data.len()), &[]);
+        for chunk in data.chunks(FRAME) {
+            let mut m = Vec::with_capacity(chunk.len() + 1);
+            m.push(b'd');
+            m.extend_from_slice(chunk);
+            self.send_to(id, m);
+        }
+    }
+
+    fn console_frame(&mut self, i: usize, msg: &[u8]) {
+        match msg.first() {
+            Some(b'd') => {
+                let t = &mut self.ttys[i];
+                if t.input.len() + msg.len() <= QUEUE_LIMIT {
+                    t.input.extend(&msg[1..]);
+                }
+                self.tty_input(i);
+            }
+            Some(b'w') => {
+                let text = String::from_utf8_lossy(&msg[1..]);
+                let mut it = text.split_whitespace().filter_map(|n| n.parse::<u16>().ok());
+                if let (Some(rows), Some(cols)) = (it.next(), it.next()) {
+                    let ws = rustix::termios::Winsize {
+                        ws_row: rows,
+                        ws_col: cols,
+                        ws_xpixel: 0,
+                        ws_ypixel: 0,
+                    };
+                    let _ = rustix::termios::tcsetwinsize(&self.ttys[i].master, ws);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn tty_input(&mut self, i: usize) {
+        let t = &mut self.ttys[i];
+        while !t.input.is_empty() {
+            let (a, _) = t.input.as_slices();
+            match rustix::io::write(&t.master, a) {
+                Ok(n) => {
+                    t.input.drain(..n);
+                }
+                Err(rustix::io::Errno::AGAIN) => return,
+                Err(_) => {
+                    t.input.clear();
+                    return;
+                }
+            }
+        }
+    }
+
+    fn tty_output(&mut self, i: usize) {
+        let mut buf = [0u8; FRAME];
+        loop {
+            let t = &mut self.ttys[i];
+            match rustix::io::read(&t.master, &mut buf) {
+                Ok(0) => return,
+                Ok(n) => {
+                    t.backoff = HUP_PAUSE;
+                    let data = &buf[..n];
+                    t.ring.push(data);
+                    if let Some(log) = &mut t.log {
+                        let _ = log.write_all(data);
+                    }
+                    let client = t.client;
+                    if i == 0 && self.local.is_some() {
+                        let mut out = std::io::stdout();
+                        let _ = out.write_all(data);
+                        let _ = out.flush();
+                    }
+                    if let Some(id) = client {
+                        let mut m = Vec::with_capacity(n + 1);
+                        m.push(b'd');
+                        m.extend_from_slice(data);
+                        self.send_to(id, m);
+                    }
+                }
+                Err(rustix::io::Errno::AGAIN) => return,
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(_) => {
+                    // EIO: nothing in the container has the tty open right now.
+                    let pause = if t.client.is_some() { HUP_PAUSE } else { t.backoff };
+                    t.quiet_until = Some(Instant::now() + pause);
+                    t.backoff = (t.backoff * 2).min(HUP_PAUSE_MAX);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn local_input(&mut self) {
+        let mut buf = [0u8; FRAME];
+        match std::io::stdin().read(&mut buf) {
+            Ok(0) | Err(_) => {
+                if let Some(l) = &mut self.local {
+                    l.stdin_open = false;
+                }
+            }
+            Ok(n) => {
+                if let Some(t) = self.ttys.first_mut() {
+                    if t.input.len() + n <= QUEUE_LIMIT {
+                        t.input.extend(&buf[..n]);
+                    }
+                }
+                self.tty_input(0);
+            }
+        }
+    }
+
+    fn cleanup(&mut self) {
+        self.restore_local();
+        if let Some(init) = self.init.take() {
+            let _ = lxu_sys::signal::pidfd_send(init.pidfd.as_fd(), libc::SIGKILL);
+            let _ = waitpid(Some(init.pid), WaitOptions::empty());
+            self.setup.hooks.after_stop();
+        }
+        self.setup.hooks.teardown();
+        let _ = std::fs::remove_file(self.setup.container.socket_path());
+        self.state = State::Stopped;
+    }
+}
+
+fn dup(fd: BorrowedFd<'_>) -> Result<OwnedFd> {
+    rustix::io::fcntl_dupfd_cloexec(fd, 3).map_err(|e| Error::sys("duplicate a descriptor", e))
+}
+
+/// A placeholder for "no console": a pty pair whose slave nobody uses.
+fn null_master() -> Result<OwnedFd> {
+    let m = rustix::pty::openpt(rustix::pty::OpenptFlags::RDWR | rustix::pty::OpenptFlags::NOCTTY)
+        .map_err(|e| Error::sys("open a pty", e))?;
+    Ok(m)
+}

@@ -1,0 +1,129 @@
+//! The monitor's side of creating the container's init: clone into new namespaces, write
+//! the id maps, let the child run (see `init`), collect its ptys, and learn whether it
+//! reached exec.
+
+use std::os::fd::OwnedFd;
+
+use lxu_config::IdMap;
+use lxu_sys::channel::Channel;
+use lxu_sys::fork::{clone_into_namespaces, Fork, Namespaces};
+use rustix::process::{pidfd_open, waitpid, Pid, PidfdFlags, WaitOptions};
+
+use crate::error::{Error, Result};
+use crate::plan::Plan;
+use crate::{idmap, init};
+
+/// A container init that has executed `lxc.init.cmd`.
+pub struct Spawned {
+    pub pid: Pid,
+    pub pidfd: OwnedFd,
+    pub console: Option<OwnedFd>,
+    pub ttys: Vec<OwnedFd>,
+    /// `O_PATH` descriptor of the container's devpts root (for attach's ptys).
+    pub devpts: Option<OwnedFd>,
+}
+
+/// Work the monitor does on the fresh child before letting it continue (cgroup
+/// placement, network devices), given the child's pid.
+pub type BeforeGo<'a> = dyn FnMut(Pid) -> Result<()> + 'a;
+
+/// Creates the container's init. On error the child is killed and reaped.
+pub fn spawn(
+    plan: &Plan,
+    maps: &[IdMap],
+    euid: u32,
+    new_netns: bool,
+    before_go: &mut BeforeGo<'_>,
+) -> Result<Spawned> {
+    let (parent_end, child_end) = Channel::pair().map_err(|e| Error::sys("create a socketpair", e))?;
+    let ns = Namespaces {
+        user: plan.userns,
+        mount: true,
+        pid: true,
+        uts: true,
+        ipc: true,
+        net: new_netns,
+        cgroup: false,
+    };
+    let pid = match clone_into_namespaces(ns).map_err(|e| Error::sys("clone the container's init", e))? {
+        Fork::Child => {
+            drop(parent_end);
+            init::run(plan, child_end);
+        }
+        Fork::Parent(pid) => pid,
+    };
+    drop(child_end);
+    match handshake(plan, maps, euid, pid, &parent_end, before_go) {
+        Ok(s) => Ok(s),
+        Err(e) => {
+            let _ = lxu_sys::signal::kill(pid.as_raw_nonzero().get(), libc::SIGKILL);
+            loop {
+                match waitpid(Some(pid), WaitOptions::empty()) {
+                    Err(rustix::io::Errno::INTR) => continue,
+                    _ => break,
+                }
+            }
+            Err(e)
+        }
+    }
+}
+
+fn handshake(
+    plan: &Plan,
+    maps: &[IdMap],
+    euid: u32,
+    pid: Pid,
+    ch: &Channel,
+    before_go: &mut BeforeGo<'_>,
+) -> Result<Spawned> {
+    // Open the pidfd while the child cannot have been reaped: no pid reuse race.
+    let pidfd = pidfd_open(pid, PidfdFlags::empty()).map_err(|e| Error::sys("open a pidfd for init", e))?;
+    if plan.userns {
+        idmap::write_maps(pid.as_raw_nonzero().get(), maps, euid)?;
+    }
+    before_go(pid)?;
+    ch.send(b"go", &[]).map_err(|e| Error::sys("start the container's init", e))?;
+    let mut spawned = Spawned {
+        pid,
+        pidfd,
+        console: None,
+        ttys: Vec::new(),
+        devpts: None,
+    };
+    let mut reached_exec = false;
+    loop {
+        let msg = ch.recv().map_err(|e| Error::sys("read from the container's init", e))?;
+        let Some((msg, fds)) = msg else {
+            if reached_exec {
+                return Ok(spawned);
+            }
+            return Err(Error::Msg(format!(
+                "{}: the container's init died during setup",
+                plan.name
+            )));
+        };
+        if let Some(err) = msg.strip_prefix(b"err") {
+            return Err(Error::Msg(String::from_utf8_lossy(err).into_owned()));
+        }
+        if msg == b"exec" {
+            reached_exec = true;
+            continue;
+        }
+        if let Some(rest) = msg.strip_prefix(b"ptys ") {
+            let text = String::from_utf8_lossy(rest);
+            let mut it = text.split_whitespace();
+            let console = it.next() == Some("1");
+            let ttys: usize = it.next().and_then(|n| n.parse().ok()).unwrap_or(0);
+            let mut fds = fds.into_iter();
+            if console {
+                spawned.console = fds.next();
+            }
+            for _ in 0..ttys {
+                if let Some(fd) = fds.next() {
+                    spawned.ttys.push(fd);
+                }
+            }
+            spawned.devpts = fds.next();
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! `lxu start`: check, lock, fork the monitor, wait until the container runs.
+
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+
+use lxu_config::Location;
+use lxu_sys::fork::{fork, Fork};
+
+use crate::container::Container;
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::hooks::Hooks;
+use crate::idmap;
+use crate::monitor::{self, Setup};
+use crate::plan::Plan;
+
+#[derive(Debug, Default, Clone)]
+pub struct StartOptions {
+    /// Stay attached to the terminal (`-F`); the default is to daemonize.
+    pub foreground: bool,
+    /// `-f FILE`: use this config instead of the container's.
+    pub rcfile: Option<PathBuf>,
+    /// `-s KEY=VAL` overrides.
+    pub overrides: Vec<(String, String)>,
+    /// Command after the options: replaces `lxc.init.cmd`.
+    pub command: Vec<String>,
+    /// `-L FILE`: console log.
+    pub console_log: Option<PathBuf>,
+    /// `-p FILE`: write init's pid there.
+    pub pidfile: Option<PathBuf>,
+}
+
+/// What happened.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Started {
+    /// Running in the background; init's pid.
+    Daemon(i32),
+    /// Foreground run ended; exit code for `lxu start -F`.
+    Foreground(i32),
+    /// It was running already.
+    AlreadyRunning,
+}
+
+/// Takes the container's lock without waiting; `None` if someone holds it.
+pub fn try_lock(c: &Container) -> Result<Option<File>> {
+    let path = c.lock_path();
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io("open lock", &path, e))?;
+    match f.try_lock() {
+        Ok(()) => Ok(Some(f)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
+    }
+}
+
+pub fn start(ctx: &Context, c: &Container, opts: &StartOptions) -> Result<Started> {
+    c.ensure_exists()?;
+    let mut config = match &opts.rcfile {
+        Some(f) => lxu_config::Config::load(f)?,
+        None => c.load_config()?,
+    };
+    for (k, v) in &opts.overrides {
+        let loc = Location {
+            file: PathBuf::from("<command line -s>"),
+            line: 0,
+        };
+        config.apply(k, v, &loc)?;
+    }
+    if !ctx.is_root() {
+        idmap::check_allowed(&config.idmaps, &ctx.user, ctx.euid)?;
+    }
+    let plan = Plan::build(c, &config, ctx.euid, &opts.command)?;
+    let Some(lock) = try_lock(c)? else {
+        return Ok(Started::AlreadyRunning);
+    };
+    let hooks = Hooks::default();
+    let setup = Setup {
+        container: c.clone(),
+        config,
+        plan,
+        euid: ctx.euid,
+        foreground: opts.foreground,
+        report: None,
+        console_log: opts.console_log.clone(),
+        lock,
+        hooks,
+    };
+    if opts.foreground {
+        let code = monitor::run(setup);
+        return Ok(Started::Foreground(code));
+    }
+    daemonize(setup, opts)
+}
+
+fn daemonize(mut setup: Setup, opts: &StartOptions) -> Result<Started> {
+    let (read_end, write_end) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+        .map_err(|e| Error::sys("create a pipe", e))?;
+    match fork().map_err(|e| Error::sys("fork the monitor", e))? {
+        Fork::Child => {
+            drop(read_end);
+            let _ = rustix::process::setsid();
+            detach_stdio();
+            setup.report = Some(write_end);
+            let code = monitor::run(setup);
+            lxu_sys::exit_immediately(code);
+        }
+        Fork::Parent(_) => {
+            drop(write_end);
+            // The lock now lives in the monitor; our copy of the descriptor goes.
+            drop(setup);
+            let reply = read_all(read_end);
+            if let Some(pid) = reply.strip_prefix("ok ") {
+                let pid: i32 = pid.trim().parse().unwrap_or(0);
+                if let Some(pf) = &opts.pidfile {
+                    std::fs::write(pf, format!("{pid}\n"))
+                        .map_err(|e| Error::io("write pid file", pf, e))?;
+                }
+                return Ok(Started::Daemon(pid));
+            }
+            if let Some(err) = reply.strip_prefix("err") {
+                return Err(Error::Msg(err.to_string()));
+            }
+            Err(Error::Msg(
+                "the monitor exited before the container was running".to_string(),
+            ))
+        }
+    }
+}
+
+fn read_all(fd: OwnedFd) -> String {
+    let mut s = String::new();
+    let _ = File::from(fd).read_to_string(&mut s);
+    s
+}
+
+/// The monitor must not keep the caller's terminal or pipes open.
+fn detach_stdio() {
+    if let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
+        let _ = rustix::stdio::dup2_stdin(&null);
+        let _ = rustix::stdio::dup2_stdout(&null);
+        let _ = rustix::stdio::dup2_stderr(&null);
+    }
+}

@@ -1,0 +1,130 @@
+//! Running a piece of work as root of a fresh user namespace with given id maps.
+//!
+//! Used wherever files must end up owned by the container's ids or be removed although
+//! the caller cannot touch them from outside: building a rootfs, unpacking an image,
+//! running an LXC template script, destroying a container.
+
+use std::os::unix::process::ExitStatusExt;
+
+use lxu_config::IdMap;
+use lxu_sys::channel::Channel;
+use lxu_sys::fork::{clone_into_namespaces, Fork, Namespaces};
+use rustix::process::{waitpid, WaitOptions};
+
+use crate::error::{Error, Result};
+use crate::idmap;
+
+/// How the work in the namespace ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The closure returned `Ok` (or replaced the process and it exited with 0).
+    Done,
+    /// The closure replaced the process (exec) and it exited with this status.
+    Exited(i32),
+    /// The child was killed by a signal.
+    Signaled(i32),
+}
+
+/// Runs `work` in a child process that is root (uid and gid 0) of a new user and mount
+/// namespace whose maps are `maps`. `work` may `exec`; then its exit status is returned.
+/// Errors returned by `work` come back as `Error::Msg`.
+///
+/// The calling process must be single-threaded.
+pub fn run_as_root<F>(maps: &[IdMap], euid: u32, work: F) -> Result<Outcome>
+where
+    F: FnOnce() -> std::result::Result<(), String>,
+{
+    let (parent_end, child_end) =
+        Channel::pair().map_err(|e| Error::sys("create a socketpair", e))?;
+    let ns = Namespaces {
+        user: true,
+        mount: true,
+        ..Namespaces::default()
+    };
+    match clone_into_namespaces(ns).map_err(|e| Error::sys("clone a user namespace", e))? {
+        Fork::Child => {
+            drop(parent_end);
+            let code = match child_side(&child_end, work) {
+                Ok(()) => {
+                    let _ = child_end.send(b"ok", &[]);
+                    0
+                }
+                Err(msg) => {
+                    let _ = child_end.send(format!("err{msg}").as_bytes(), &[]);
+                    1
+                }
+            };
+            lxu_sys::exit_immediately(code);
+        }
+        Fork::Parent(pid) => {
+            drop(child_end);
+            let result = parent_side(&parent_end, pid.as_raw_nonzero().get(), maps, euid);
+            if result.is_err() {
+                let _ = lxu_sys::signal::kill(pid.as_raw_nonzero().get(), libc::SIGKILL);
+            }
+            let reply = match &result {
+                Ok(()) => parent_end.recv().ok().flatten(),
+                Err(_) => None,
+            };
+            let status = loop {
+                match waitpid(Some(pid), WaitOptions::empty()) {
+                    Err(rustix::io::Errno::INTR) => continue,
+                    Err(e) => return Err(Error::sys("wait for the namespace helper", e)),
+                    Ok(s) => break s.map(|(_, s)| s),
+                }
+            };
+            result?;
+            if let Some((msg, _)) = reply {
+                if msg == b"ok" {
+                    return Ok(Outcome::Done);
+                }
+                if let Some(text) = msg.strip_prefix(b"err") {
+                    return Err(Error::Msg(String::from_utf8_lossy(text).into_owned()));
+                }
+            }
+            let raw = status.map(|s| s.as_raw()).unwrap_or(0);
+            let st = std::process::ExitStatus::from_raw(raw);
+            Ok(match (st.code(), st.signal()) {
+                (Some(0), _) => Outcome::Done,
+                (Some(c), _) => Outcome::Exited(c),
+                (None, Some(s)) => Outcome::Signaled(s),
+                _ => Outcome::Exited(1),
+            })
+        }
+    }
+}
+
+fn parent_side(ch: &Channel, pid: i32, maps: &[IdMap], euid: u32) -> Result<()> {
+    idmap::write_maps(pid, maps, euid)?;
+    ch.send(b"go", &[])
+        .map_err(|e| Error::sys("signal the namespace helper", e))
+}
+
+fn child_side<F>(ch: &Channel, work: F) -> std::result::Result<(), String>
+where
+    F: FnOnce() -> std::result::Result<(), String>,
+{
+    match ch.recv() {
+        Ok(Some((m, _))) if m == b"go" => {}
+        _ => lxu_sys::exit_immediately(1),
+    }
+    become_root().map_err(|e| format!("become root in the user namespace: {e}"))?;
+    // The helper must not outlive the lxu command that started it.
+    rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
+        .map_err(|e| e.to_string())?;
+    work()
+}
+
+/// Switches to uid/gid 0 of the current user namespace and drops supplementary groups
+/// (the host's groups would show up as the overflow gid).
+pub fn become_root() -> std::io::Result<()> {
+    lxu_sys::creds::setresgid(0, 0, 0)?;
+    // setgroups is refused when /proc/self/setgroups says deny (a namespace mapped without
+    // a subgid range); dropping groups is then impossible and unnecessary.
+    if let Err(e) = lxu_sys::creds::setgroups(&[]) {
+        if e.raw_os_error() != Some(libc::EPERM) {
+            return Err(e);
+        }
+    }
+    lxu_sys::creds::setresuid(0, 0, 0)
+}

@@ -1,0 +1,184 @@
+//! `create`: a veth on an allowed bridge with its peer in the caller's netns.
+
+use std::collections::HashSet;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+
+use lxu_net::ifname;
+use lxu_net::link::VethSpec;
+use lxu_net::nicdb::{NicDb, NicEntry};
+use lxu_net::usernet;
+use lxu_net::veth::require_bridge;
+use lxu_net::Netlink;
+use rustix::process::Uid;
+
+use crate::accounts::Caller;
+use crate::error::HelperError;
+use crate::target::{caller_administers, in_target_as_caller, open_as_caller};
+use crate::Env;
+
+const EEXIST: i32 = 17;
+const NAME_ATTEMPTS: usize = 8;
+
+pub struct CreateArgs<'a> {
+    /// As given on the command line (for messages).
+    pub pid_arg: &'a str,
+    /// Parsed pid; `None` if the argument was not a plain positive number.
+    pub pid: Option<u32>,
+    pub bridge: &'a str,
+    pub ifname: Option<&'a str>,
+}
+
+/// Returns the output line `<ct ifname>:<ct ifindex>:<host veth>:<host ifindex>`.
+pub fn run(env: &Env, caller: &Caller, args: &CreateArgs<'_>) -> Result<String, HelperError> {
+    let ruid = Uid::from_raw(caller.uid);
+    let usernet_text = read_usernet()?;
+    let allowances = usernet::allowances(&usernet_text, &caller.name, &caller.groups);
+    for w in usernet::warnings(&usernet_text) {
+        eprintln!("lxu-user-nic: warning: {w}");
+    }
+
+    let mut db = NicDb::open_locked(Path::new(lxu_net::nicdb::DB_DIR), env.lock_timeout)?;
+
+    // Namespace checks come before anything that depends on the bridge or
+    // quota, and every failure in them reads the same.
+    let denied = || HelperError::NetnsDenied(args.pid_arg.escape_debug().to_string());
+    let pid = args.pid.ok_or_else(denied)?;
+    let path = format!("/proc/{pid}/ns/net");
+    let target = open_as_caller(ruid, Path::new(&path), args.pid_arg)?;
+    caller_administers(ruid, &env.home, &target, args.pid_arg)?;
+
+    let quota = usernet::quota(&allowances, "veth", args.bridge).ok_or_else(|| {
+        HelperError::NoAllowance {
+            user: caller.name.clone(),
+            bridge: args.bridge.to_string(),
+        }
+    })?;
+
+    let mut nl = Netlink::open()?;
+    let bridge = match args.bridge {
+        "none" => None,
+        b => Some(require_bridge(&mut nl, b)?),
+    };
+    let existing: HashSet<String> = nl.links()?.into_iter().map(|l| l.name).collect();
+    db.cull(|nic| existing.contains(nic));
+    db.commit()?;
+    let owner = quota
+        .owners
+        .iter()
+        .find(|(o, n)| db.count(o, "veth", args.bridge) < *n as usize)
+        .map(|(o, _)| o.clone())
+        .ok_or_else(|| HelperError::Quota {
+            user: caller.name.clone(),
+            total: quota.total(),
+            bridge: args.bridge.to_string(),
+            lines: usernet::describe_lines(&quota.lines),
+        })?;
+
+    let mtu = bridge.as_ref().map(|b| b.mtu);
+    let host_mac = ifname::random_mac(Some(0xfe)).map_err(lxu_net::VethError::Random)?;
+    let mut attempt = 0;
+    let (entry, host_name) = loop {
+        attempt += 1;
+        let host_name = ifname::host_veth_name(caller.uid).map_err(lxu_net::VethError::Random)?;
+        if existing.contains(&host_name) || db.has_nic(&host_name) {
+            if attempt >= NAME_ATTEMPTS {
+                return Err(HelperError::NoFreeName);
+            }
+            continue;
+        }
+        // Record first, create second: if the caller kills us in between,
+        // the next run culls a line without a device. The other order would
+        // leave a device outside the quota.
+        let entry = NicEntry::new(&owner, "veth", args.bridge, &host_name)?;
+        db.add(entry.clone());
+        db.commit()?;
+        let spec = VethSpec {
+            host_name: host_name.clone(),
+            peer_name: format!("{host_name}p"),
+            peer_netns: Some(target.as_fd()),
+            mtu,
+            host_mac: Some(host_mac),
+            peer_mac: None,
+        };
+        match nl.create_veth(&spec) {
+            Ok(()) => break (entry, host_name),
+            Err(e) => {
+                db.remove(&entry);
+                db.commit()?;
+                // The peer name lives in the caller's netns, which they
+                // control; a clash there just means another name.
+                if e.errno() != Some(EEXIST) || attempt >= NAME_ATTEMPTS {
+                    return Err(e.into());
+                }
+            }
+        }
+    };
+
+    match finish(
+        env,
+        caller,
+        args,
+        &mut nl,
+        bridge.map(|b| b.index),
+        &host_name,
+        &target,
+    ) {
+        Ok(line) => Ok(line),
+        Err(e) => {
+            if let Ok(Some(l)) = nl.link_by_name(&host_name) {
+                let _ = nl.delete_link(l.index);
+            }
+            db.remove(&entry);
+            db.commit()?;
+            Err(e)
+        }
+    }
+}
+
+/// Attach, bring up, and rename the peer inside the caller's netns.
+fn finish(
+    env: &Env,
+    caller: &Caller,
+    args: &CreateArgs<'_>,
+    nl: &mut Netlink,
+    bridge: Option<u32>,
+    host_name: &str,
+    target: &OwnedFd,
+) -> Result<String, HelperError> {
+    let host = nl.require_link(host_name)?;
+    if let Some(b) = bridge {
+        nl.set_master(host.index, Some(b))?;
+    }
+    nl.set_up(host.index, true)?;
+    let peer_index = host
+        .peer_index
+        .ok_or_else(|| lxu_net::LinkError::NoSuchLink(format!("peer of {host_name}")))?;
+    let want = args.ifname.unwrap_or("eth%d");
+    let renamed = in_target_as_caller(Uid::from_raw(caller.uid), &env.home, target, || {
+        let mut inside = Netlink::open()?;
+        inside.rename(peer_index, want)?;
+        inside
+            .link_by_index(peer_index)?
+            .ok_or_else(|| lxu_net::LinkError::NoSuchLink(format!("#{peer_index}")))
+    })?;
+    let peer = renamed.map_err(|source| HelperError::Rename {
+        name: want.to_string(),
+        source,
+    })?;
+    Ok(format!(
+        "{}:{}:{}:{}",
+        peer.name, peer.index, host_name, host.index
+    ))
+}
+
+fn read_usernet() -> Result<String, HelperError> {
+    match std::fs::read(usernet::USERNET_PATH) {
+        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        Err(source) => Err(HelperError::Read {
+            path: usernet::USERNET_PATH.to_string(),
+            source,
+        }),
+    }
+}

@@ -1,0 +1,411 @@
+//! Scenario harness for the setuid helper.
+//!
+//! The shipped binary is what is tested: it is copied, made root-owned
+//! 4755, and run as unprivileged test users. Its fixed paths are redirected
+//! without any test hook: each scenario is a private mount + network
+//! namespace (an "anchor" process made with `unshare -m -n`) in which a temp
+//! dir is bind-mounted over `/etc/lxc` and another over `/run/lxu`, and the
+//! test bridge lives. Every helper run enters the anchor's namespaces, so
+//! the host's devices and files are never touched. Dropping the scenario
+//! kills the anchor and every process started in it, which destroys the
+//! namespaces and all devices in them.
+#![allow(dead_code)]
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub const USER1: &str = "lxunic1";
+pub const USER2: &str = "lxunic2";
+pub const USER3: &str = "lxunic3";
+/// Group of USER2 and USER3.
+pub const GROUP: &str = "lxunicg";
+
+/// Returns false (after printing why) when the test cannot run here; with
+/// LXU_MUST_WORK=1 it panics instead.
+pub fn can_run() -> bool {
+    let mut missing = Vec::new();
+    if !rustix::process::geteuid().is_root() {
+        missing.push("root");
+    }
+    for tool in [
+        "ip", "unshare", "nsenter", "setpriv", "useradd", "groupadd", "usermod",
+    ] {
+        let found = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+            .iter()
+            .any(|d| Path::new(d).join(tool).exists());
+        if !found {
+            missing.push(tool);
+        }
+    }
+    if missing.is_empty() {
+        ensure_users();
+        return true;
+    }
+    let msg = format!("SKIP: needs {}", missing.join(", "));
+    if std::env::var("LXU_MUST_WORK").as_deref() == Ok("1") {
+        panic!("{msg} (LXU_MUST_WORK=1)");
+    }
+    eprintln!("{msg}");
+    false
+}
+
+static USERS: Mutex<bool> = Mutex::new(false);
+
+/// Creates the test users and group once (no home directories).
+fn ensure_users() {
+    let mut done = USERS.lock().unwrap_or_else(|p| p.into_inner());
+    if *done {
+        return;
+    }
+    if !Command::new("getent")
+        .args(["group", GROUP])
+        .output()
+        .unwrap()
+        .status
+        .success()
+    {
+        sh(&format!("groupadd {GROUP}"));
+    }
+    for u in [USER1, USER2, USER3] {
+        if !Command::new("id").arg(u).output().unwrap().status.success() {
+            sh(&format!(
+                "useradd --no-create-home --shell /usr/sbin/nologin {u}"
+            ));
+        }
+    }
+    for u in [USER2, USER3] {
+        sh(&format!("usermod -aG {GROUP} {u}"));
+    }
+    *done = true;
+}
+
+pub fn sh(cmd: &str) -> String {
+    let out = Command::new("sh").args(["-c", cmd]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "`{cmd}` failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn uid_of(user: &str) -> u32 {
+    sh(&format!("id -u {user}")).trim().parse().unwrap()
+}
+
+fn gid_of(user: &str) -> u32 {
+    sh(&format!("id -g {user}")).trim().parse().unwrap()
+}
+
+/// What one helper run printed.
+#[derive(Debug)]
+pub struct Run {
+    pub ok: bool,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            ok: o.status.success(),
+            code: o.status.code(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    /// The last stderr line (after any warnings).
+    pub fn error(&self) -> &str {
+        self.stderr.lines().last().unwrap_or("")
+    }
+}
+
+pub struct Scenario {
+    pub dir: tempfile::TempDir,
+    pub helper: PathBuf,
+    anchor: Child,
+    pub anchor_pid: u32,
+    children: Vec<Child>,
+}
+
+fn wait_exec(pid: u32, comm: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == comm) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    panic!("pid {pid} never became `{comm}`");
+}
+
+fn netns_id(pid: u32) -> PathBuf {
+    fs::read_link(format!("/proc/{pid}/ns/net")).unwrap()
+}
+
+impl Scenario {
+    /// A scenario with `usernet` as /etc/lxc/lxc-usernet and one bridge
+    /// per name in `bridges`.
+    pub fn new(usernet: &str, bridges: &[&str]) -> Scenario {
+        let dir = tempfile::Builder::new()
+            .prefix("lxu-user-nic-")
+            .tempdir()
+            .unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        let helper = dir.path().join("lxu-user-nic");
+        fs::copy(env!("CARGO_BIN_EXE_lxu-user-nic"), &helper).unwrap();
+        rustix::fs::chown(
+            &helper,
+            Some(rustix::fs::Uid::ROOT),
+            Some(rustix::fs::Gid::ROOT),
+        )
+        .unwrap();
+        fs::set_permissions(&helper, fs::Permissions::from_mode(0o4755)).unwrap();
+        fs::create_dir(dir.path().join("etc-lxc")).unwrap();
+        fs::create_dir(dir.path().join("run-lxu")).unwrap();
+        fs::set_permissions(
+            dir.path().join("run-lxu"),
+            fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+        fs::write(dir.path().join("etc-lxc/lxc-usernet"), usernet).unwrap();
+        // Mount point for the private bind mount; the real helper would
+        // create this directory itself.
+        let _ = fs::DirBuilder::new().mode_0755().create("/run/lxu");
+
+        let anchor = Command::new("unshare")
+            .args(["-m", "-n", "--propagation", "private", "sleep", "infinity"])
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        let anchor_pid = anchor.id();
+        wait_exec(anchor_pid, "sleep");
+        let sc = Scenario {
+            dir,
+            helper,
+            anchor,
+            anchor_pid,
+            children: Vec::new(),
+        };
+        let d = sc.dir.path().display().to_string();
+        sc.root_ok(&[
+            "sh",
+            "-c",
+            &format!(
+                "mount --bind {d}/etc-lxc /etc/lxc && mount --bind {d}/run-lxu /run/lxu && ip link set lo up"
+            ),
+        ]);
+        for b in bridges {
+            sc.root_ok(&["ip", "link", "add", b, "type", "bridge"]);
+            sc.root_ok(&["ip", "link", "set", b, "up"]);
+        }
+        sc
+    }
+
+    fn nsenter(&self) -> Command {
+        let mut c = Command::new("/usr/bin/nsenter");
+        c.args(["-t", &self.anchor_pid.to_string(), "-m", "-n", "--"]);
+        c.stdin(Stdio::null());
+        c
+    }
+
+    /// Runs a command as root inside the scenario.
+    pub fn root(&self, cmd: &[&str]) -> Run {
+        self.nsenter().args(cmd).output().unwrap().into()
+    }
+
+    pub fn root_ok(&self, cmd: &[&str]) -> String {
+        let r = self.root(cmd);
+        assert!(r.ok, "{cmd:?}: {}", r.stderr);
+        r.stdout
+    }
+
+    /// A command line that runs `cmd` as `user` inside the scenario.
+    pub fn as_user(&self, user: &str, cmd: &[&str]) -> Command {
+        let mut c = self.nsenter();
+        c.args([
+            "/usr/bin/setpriv",
+            &format!("--reuid={}", uid_of(user)),
+            &format!("--regid={}", gid_of(user)),
+            "--init-groups",
+            "--",
+        ]);
+        c.args(cmd);
+        c
+    }
+
+    /// Runs the setuid helper as `user`.
+    pub fn helper(&self, user: &str, args: &[&str]) -> Run {
+        self.helper_cmd(user, args).output().unwrap().into()
+    }
+
+    pub fn helper_cmd(&self, user: &str, args: &[&str]) -> Command {
+        let mut cmd = vec![self.helper.to_str().unwrap()];
+        cmd.extend_from_slice(args);
+        self.as_user(user, &cmd)
+    }
+
+    /// `create` with the lxcpath/name LXC would pass.
+    pub fn create(&self, user: &str, pid: &str, bridge: &str, ifname: Option<&str>) -> Run {
+        let mut a = vec![
+            "create",
+            "/home/x/.local/share/lxc",
+            "c1",
+            pid,
+            "veth",
+            bridge,
+        ];
+        a.extend(ifname);
+        self.helper(user, &a)
+    }
+
+    pub fn delete(&self, user: &str, netns: &str, bridge: &str, nic: &str) -> Run {
+        self.helper(
+            user,
+            &[
+                "delete",
+                "/home/x/.local/share/lxc",
+                "c1",
+                netns,
+                "veth",
+                bridge,
+                nic,
+            ],
+        )
+    }
+
+    /// Starts a long-lived process of `user`; with `own_netns` it sits in a
+    /// user+net namespace the user created (`unshare -Urn`), otherwise in
+    /// the scenario's (root-owned) netns. Returns its pid.
+    pub fn user_process(&mut self, user: &str, own_netns: bool) -> u32 {
+        let mut cmd = if own_netns {
+            self.as_user(user, &["unshare", "-Urn", "sleep", "1000"])
+        } else {
+            self.as_user(user, &["sleep", "1000"])
+        };
+        let child = cmd.spawn().unwrap();
+        let pid = child.id();
+        self.children.push(child);
+        wait_exec(pid, "sleep");
+        if own_netns {
+            assert_ne!(netns_id(pid), netns_id(self.anchor_pid));
+        }
+        pid
+    }
+
+    /// Starts a root process in a fresh netns of its own.
+    pub fn root_netns_process(&mut self) -> u32 {
+        let child = self
+            .nsenter()
+            .args(["unshare", "-n", "sleep", "1000"])
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        self.children.push(child);
+        wait_exec(pid, "sleep");
+        pid
+    }
+
+    pub fn db(&self) -> String {
+        fs::read_to_string(self.dir.path().join("run-lxu/nics")).unwrap_or_default()
+    }
+
+    pub fn set_db(&self, text: &str) {
+        fs::write(self.dir.path().join("run-lxu/nics"), text).unwrap();
+    }
+
+    pub fn usernet(&self, text: &str) {
+        fs::write(self.dir.path().join("etc-lxc/lxc-usernet"), text).unwrap();
+    }
+
+    /// Device names in the scenario (host) netns.
+    pub fn host_links(&self) -> Vec<String> {
+        link_names(&self.root_ok(&["ip", "-o", "link"]))
+    }
+
+    /// Device names in the netns of `pid`.
+    pub fn links_of(&self, pid: u32) -> Vec<String> {
+        let out = Command::new("nsenter")
+            .args(["-t", &pid.to_string(), "-n", "ip", "-o", "link"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        link_names(&String::from_utf8_lossy(&out.stdout))
+    }
+
+    /// `ip -o link show <name>` in the scenario netns.
+    pub fn host_link(&self, name: &str) -> String {
+        self.root_ok(&["ip", "-o", "link", "show", name])
+    }
+
+    pub fn link_in(&self, pid: u32, name: &str) -> String {
+        let out = Command::new("nsenter")
+            .args([
+                "-t",
+                &pid.to_string(),
+                "-n",
+                "ip",
+                "-o",
+                "link",
+                "show",
+                name,
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{name} not in netns of {pid}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+/// Names from `ip -o link`, without the `@peer` suffix.
+pub fn link_names(out: &str) -> Vec<String> {
+    out.lines()
+        .filter_map(|l| l.split(": ").nth(1))
+        .map(|n| n.split('@').next().unwrap().to_string())
+        .collect()
+}
+
+impl Drop for Scenario {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = self.anchor.kill();
+        let _ = self.anchor.wait();
+    }
+}
+
+trait Mode0755 {
+    fn mode_0755(&mut self) -> &mut Self;
+}
+
+impl Mode0755 for fs::DirBuilder {
+    fn mode_0755(&mut self) -> &mut Self {
+        std::os::unix::fs::DirBuilderExt::mode(self, 0o755)
+    }
+}
+
+/// Parses `ct:ctidx:host:hostidx`.
+pub fn parse_output(line: &str) -> (String, u32, String, u32) {
+    let f: Vec<&str> = line.trim().split(':').collect();
+    assert_eq!(f.len(), 4, "bad helper output {line:?}");
+    (
+        f[0].to_string(),
+        f[1].parse().unwrap(),
+        f[2].to_string(),
+        f[3].parse().unwrap(),
+    )
+}
+
+pub fn path_str(p: &Path) -> &str {
+    p.to_str().unwrap()
+}

@@ -1,0 +1,584 @@
+//! Security and behaviour tests of the installed (setuid-root) helper run
+//! by unprivileged users. See tests/common/mod.rs for the sandbox.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const BR: &str = "lxutbr0";
+
+fn generic(arg: &str) -> String {
+    format!(
+        "lxu-user-nic: cannot use network namespace {arg}: it does not exist, is not a network \
+         namespace, or you may not administer it"
+    )
+}
+
+fn db_nics(db: &str) -> BTreeSet<String> {
+    db.lines()
+        .map(|l| l.split_whitespace().nth(3).unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn create_prints_names_and_indexes_and_records_the_device() {
+    if !can_run() {
+        return;
+    }
+    let mut sc = Scenario::new(&format!("{USER1} veth {BR} 3\n"), &[BR]);
+    sc.root_ok(&["ip", "link", "set", BR, "mtu", "1400"]);
+    let ct = sc.user_process(USER1, true);
+    let uid = uid_of(USER1);
+
+    let r = sc.create(USER1, &ct.to_string(), BR, Some("eth0"));
+    assert!(r.ok, "{r:?}");
+    assert!(r.stderr.is_empty(), "{r:?}");
+    let (cname, cidx, host, hidx) = parse_output(&r.stdout);
+    assert_eq!(cname, "eth0");
+    let prefix = format!("veth{uid}_");
+    assert!(
+        host.starts_with(&prefix) && host.len() == prefix.len() + 4,
+        "{host}"
+    );
+    let h = sc.host_link(&host);
+    assert!(h.starts_with(&format!("{hidx}: {host}@")), "{h}");
+    assert!(h.contains(&format!("master {BR}")), "{h}");
+    assert!(h.contains("link/ether fe:"), "{h}");
+    assert!(h.contains(",UP"), "{h}");
+    assert!(h.contains("mtu 1400"), "{h}");
+    let c = sc.link_in(ct, "eth0");
+    assert!(c.starts_with(&format!("{cidx}: eth0@")), "{c}");
+    assert!(c.contains("mtu 1400"), "{c}");
+
+    // Without an ifname the kernel picks eth%d.
+    let r2 = sc.create(USER1, &ct.to_string(), BR, None);
+    assert!(r2.ok, "{r2:?}");
+    let (cname2, _, host2, _) = parse_output(&r2.stdout);
+    assert_eq!(cname2, "eth1");
+    assert_eq!(
+        sc.db(),
+        format!("{USER1} veth {BR} {host}\n{USER1} veth {BR} {host2}\n")
+    );
+    let meta = fs::metadata(sc.dir.path().join("run-lxu/nics")).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    assert_eq!(std::os::unix::fs::MetadataExt::uid(&meta), 0);
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::gid(&meta),
+        0,
+        "no caller group"
+    );
+
+    // A name clash inside the caller's own netns is reported, and what was
+    // created is rolled back.
+    let r3 = sc.create(USER1, &ct.to_string(), BR, Some("eth0"));
+    assert!(!r3.ok);
+    assert!(
+        r3.error()
+            .contains("cannot rename the container end to `eth0`"),
+        "{r3:?}"
+    );
+    assert_eq!(sc.db().lines().count(), 2);
+    assert_eq!(
+        sc.host_links()
+            .iter()
+            .filter(|l| l.starts_with("veth"))
+            .count(),
+        2
+    );
+    assert_eq!(sc.links_of(ct).len(), 3, "lo, eth0, eth1");
+}
+
+#[test]
+fn quota_holds_under_50_concurrent_creates() {
+    if !can_run() {
+        return;
+    }
+    let mut sc = Scenario::new(&format!("{USER1} veth {BR} 10\n"), &[BR]);
+    let ct = sc.user_process(USER1, true);
+    let pid = ct.to_string();
+    let children: Vec<_> = (0..50)
+        .map(|_| {
+            sc.helper_cmd(USER1, &["create", "/l", "c", &pid, "veth", BR])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let runs: Vec<Run> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap().into())
+        .collect();
+    let ok: Vec<&Run> = runs.iter().filter(|r| r.ok).collect();
+    assert_eq!(ok.len(), 10, "exactly the quota succeeds");
+    let quota = format!(
+        "lxu-user-nic: quota reached: user {USER1} may have 10 veth on {BR} \
+         (/etc/lxc/lxc-usernet line 1)"
+    );
+    for r in runs.iter().filter(|r| !r.ok) {
+        assert_eq!(r.error(), quota, "{r:?}");
+        assert_eq!(r.code, Some(1));
+    }
+    let hosts: BTreeSet<String> = ok.iter().map(|r| parse_output(&r.stdout).2).collect();
+    assert_eq!(hosts.len(), 10);
+    assert_eq!(db_nics(&sc.db()), hosts);
+    let on_host: BTreeSet<String> = sc
+        .host_links()
+        .into_iter()
+        .filter(|l| l.starts_with("veth"))
+        .collect();
+    assert_eq!(on_host, hosts);
+    assert_eq!(sc.links_of(ct).len(), 11, "10 peers + lo");
+}
+
+#[test]
+fn foreign_root_and_host_netns_are_refused_identically() {
+    if !can_run() {
+        return;
+    }
+    let mut sc = Scenario::new(
+        &format!("{USER1} veth {BR} 5\n{USER2} veth {BR} 5\n"),
+        &[BR],
+    );
+    let theirs = sc.user_process(USER2, true);
+    let mine_in_host_netns = sc.user_process(USER1, false);
+    let root_owned_netns = sc.root_netns_process();
+    for pid in [
+        "1".to_string(),
+        theirs.to_string(),
+        mine_in_host_netns.to_string(),
+        root_owned_netns.to_string(),
+        "2147483647".to_string(),
+        "0".to_string(),
+        "self".to_string(),
+        "1/../self".to_string(),
+        "-1".to_string(),
+        String::new(),
+    ] {
+        let r = sc.create(USER1, &pid, BR, None);
+        assert!(!r.ok);
+        assert_eq!(r.stderr.trim_end(), generic(&pid), "pid {pid:?}");
+    }
+    // The same pids through delete's path argument.
+    for pid in [theirs, mine_in_host_netns, root_owned_netns] {
+        let path = format!("/proc/{pid}/ns/net");
+        let r = sc.delete(USER1, &path, BR, "veth1_abcd");
+        assert_eq!(r.stderr.trim_end(), generic(&path));
+    }
+    assert!(sc.db().is_empty());
+    assert_eq!(sc.host_links(), vec!["lo".to_string(), BR.to_string()]);
+    // The other user, on their own netns, is fine.
+    let r = sc.create(USER2, &theirs.to_string(), BR, None);
+    assert!(r.ok, "{r:?}");
+}
+
+#[test]
+fn path_and_symlink_tricks_get_the_generic_message() {
+    if !can_run() {
+        return;
+    }
+    let mut sc = Scenario::new(&format!("{USER1} veth {BR} 5\n"), &[BR]);
+    let mine = sc.user_process(USER1, true);
+    let d = sc.dir.path().join("tricks");
+    fs::create_dir(&d).unwrap();
+    fs::set_permissions(&d, fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::symlink("/proc/1/ns/net", d.join("to-init")).unwrap();
+    std::os::unix::fs::symlink("/etc/shadow", d.join("to-shadow")).unwrap();
+    std::os::unix::fs::symlink("/nonexistent", d.join("dangling")).unwrap();
+    std::os::unix::fs::symlink(d.join("loop"), d.join("loop")).unwrap();
+    let fifo = d.join("fifo");
+    common::sh(&format!("mkfifo -m 666 {}", fifo.display()));
+    let secret = d.join("secret");
+    fs::create_dir(&secret).unwrap();
+    fs::set_permissions(&secret, fs::Permissions::from_mode(0o700)).unwrap();
+    fs::write(secret.join("exists"), "x").unwrap();
+    let p = |s: &str| d.join(s).display().to_string();
+    let cases = [
+        "/etc/shadow".to_string(),
+        "/nonexistent".to_string(),
+        p("secret/exists"),
+        p("secret/missing"),
+        p("to-init"),
+        p("to-shadow"),
+        p("dangling"),
+        p("loop"),
+        p("fifo"),
+        "/dev/null".to_string(),
+        "/proc/self/ns/net".to_string(),
+        "/proc/thread-self/ns/net".to_string(),
+        "/proc/1/ns/net".to_string(),
+        format!("/proc/{mine}/ns/mnt"),
+        format!("/proc/{mine}/ns/user"),
+        "/proc/self/ns/../../1/ns/net".to_string(),
+        "relative/path".to_string(),
+        "/".to_string(),
+    ];
+    for path in &cases {
+        let start = Instant::now();
+        let r = sc.delete(USER1, path, BR, "veth1_abcd");
+        assert!(start.elapsed() < Duration::from_secs(5), "{path} hung");
+        assert!(!r.ok);
+        assert_eq!(r.stderr.trim_end(), generic(path), "{path}");
+        assert!(r.stdout.is_empty());
+    }
+    // lxcpath and name are never opened: a FIFO there neither blocks nor
+    // changes anything, and a symlink to the caller's own netns in the
+    // namespace argument is as good as the real path.
+    let r = sc.helper(
+        USER1,
+        &[
+            "create",
+            &p("fifo"),
+            &p("fifo"),
+            &mine.to_string(),
+            "veth",
+            BR,
+        ],
+    );
+    assert!(r.ok, "{r:?}");
+    let (_, _, host, _) = parse_output(&r.stdout);
+    std::os::unix::fs::symlink(format!("/proc/{mine}/ns/net"), d.join("to-mine")).unwrap();
+    let r = sc.delete(USER1, &p("to-mine"), BR, &host);
+    assert!(r.ok, "{r:?}");
+}
+
+#[test]
+fn unknown_or_disallowed_bridges_are_refused() {
+    if !can_run() {
+        return;
+    }
+    let mut sc = Scenario::new(
+        &format!("{USER1} veth nobr0 2\n{USER1} veth notabr 2\n{USER1} veth {BR} 1\n"),
+        &[BR],
+    );
+    sc.root_ok(&[
+        "ip", "link", "add", "notabr", "type", "veth", "peer", "name", "notabrp",
+    ]);
+    let ct = sc.user_process(USER1, true);
+    let pid = ct.to_string();
+    let r = sc.create(USER1, &pid, "br9", None);
+    assert_eq!(
+        r.error(),
+        format!("lxu-user-nic: {USER1} may not use bridge br9 (no line in /etc/lxc/lxc-usernet)")
+    );
+    let r = sc.create(USER1, &pid, "nobr0", None);
+    assert_eq!(r.error(), "lxu-user-nic: bridge `nobr0` does not exist");
+    let r = sc.create(USER1, &pid, "notabr", None);
+    assert_eq!(r.error(), "lxu-user-nic: `notabr` is not a bridge");
+    let r = sc.create(USER1, &pid, "br 0", None);
+    assert_eq!(r.error(), "lxu-user-nic: invalid interface name `br 0`");
+    let r = sc.helper(USER1, &["create", "/l", "c", &pid, "macvlan", BR]);
+    assert_eq!(
+        r.error(),
+        "lxu-user-nic: unsupported nic type `macvlan`: only veth is supported"
+    );
+    // Another user's line does not count for this one.
+    let ct2 = sc.user_process(USER2, true);
+    let r = sc.create(USER2, &ct2.to_string(), BR, None);
+    assert!(
+        r.error()
+            .contains(&format!("{USER2} may not use bridge {BR}")),
+        "{r:?}"
+    );
+    assert!(sc.db().is_empty());
+    assert_eq!(sc.links_of(ct), vec!["lo".to_string()]);
+}
+
+#[test]
+fn malformed_usernet_lines_are_warned_and_the_rest_applies() {
+    if !can_run() {
+        return;
+    }
+    let mut sc = Scenario::new(
+        &format!(
+            "garbage\n{USER1} veth {BR} two\n{USER1} veth {BR} 1\n@{GROUP} veth {BR} 1\n\
+             # comment\n{USER1} veth\n"
+        ),
+        &[BR],
+    );
+    let ct1 = sc.user_process(USER1, true);
+    let r = sc.create(USER1, &ct1.to_string(), BR, None);
+    assert!(r.ok, "{r:?}");
+    let warnings: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
+    assert!(warnings[0].starts_with("lxu-user-nic: warning: /etc/lxc/lxc-usernet line 1: ignored"));
+    assert!(warnings[1].contains("line 2: ignored (count is not a non-negative integer)"));
+    assert!(warnings[2].contains("line 6: ignored"));
+    let r = sc.create(USER1, &ct1.to_string(), BR, None);
+    assert_eq!(
+        r.error(),
+        format!(
+            "lxu-user-nic: quota reached: user {USER1} may have 1 veth on {BR} \
+             (/etc/lxc/lxc-usernet line 3)"
+        )
+    );
+    // Group allowance is shared by its members and recorded as @group.
+    let ct2 = sc.user_process(USER2, true);
+    let ct3 = sc.user_process(USER3, true);
+    let r = sc.create(USER2, &ct2.to_string(), BR, None);
+    assert!(r.ok, "{r:?}");
+    let (_, _, host2, _) = parse_output(&r.stdout);
+    assert!(
+        sc.db().contains(&format!("@{GROUP} veth {BR} {host2}\n")),
+        "{}",
+        sc.db()
+    );
+    let r = sc.create(USER3, &ct3.to_string(), BR, None);
+    assert_eq!(
+        r.error(),
+        format!(
+            "lxu-user-nic: quota reached: user {USER3} may have 1 veth on {BR} \
+             (/etc/lxc/lxc-usernet line 4)"
+        )
+    );
+    // Summed lines: another line for the group doubles its allowance.
+    sc.usernet(&format!("@{GROUP} veth {BR} 1\n@{GROUP} veth {BR} 1\n"));
+    let r = sc.create(USER3, &ct3.to_string(), BR, None);
+    assert!(r.ok, "{r:?}");
+    let r = sc.create(USER3, &ct3.to_string(), BR, None);
+    assert!(r.error().contains("may have 2 veth"), "{r:?}");
+    assert!(r.error().contains("lines 1, 2"), "{r:?}");
+}
+
+#[test]
+fn killed_callers_leave_the_database_consistent() {
+    if !can_run() {
+        return;
+    }
+    let mut sc = Scenario::new(&format!("{USER1} veth {BR} 200\n"), &[BR]);
+    let ct = sc.user_process(USER1, true);
+    let pid = ct.to_string();
+    // Kill at spread-out moments across a run (one run takes ~5-15 ms).
+    for i in 0..60u64 {
+        let mut child = sc
+            .helper_cmd(USER1, &["create", "/l", "c", &pid, "veth", BR])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_micros((i * 397) % 15_000));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let db = sc.db();
+        assert!(db.is_empty() || db.ends_with('\n'), "torn write: {db:?}");
+        for line in db.lines() {
+            assert_eq!(line.split_whitespace().count(), 4, "bad line {line:?}");
+        }
+    }
+    // How the kills landed, for the log: entries without a device mean a
+    // kill between recording and creating; devices mean a kill after.
+    let before_db = db_nics(&sc.db());
+    let before_dev = sc
+        .host_links()
+        .into_iter()
+        .filter(|l| l.starts_with("veth"))
+        .count();
+    eprintln!(
+        "after 60 kills: {} entries, {} devices, {} entries without device",
+        before_db.len(),
+        before_dev,
+        before_db
+            .iter()
+            .filter(|n| !sc.host_links().contains(n))
+            .count()
+    );
+    let r = sc.create(USER1, &pid, BR, None);
+    assert!(r.ok, "{r:?}");
+    // After the culling done by that run, database and devices agree
+    // exactly: no device escapes the quota, no entry lacks its device.
+    let db = sc.db();
+    let recorded = db_nics(&db);
+    assert_eq!(recorded.len(), db.lines().count(), "no duplicates: {db}");
+    let on_host: BTreeSet<String> = sc
+        .host_links()
+        .into_iter()
+        .filter(|l| l.starts_with("veth"))
+        .collect();
+    assert_eq!(recorded, on_host);
+    let peers = sc.links_of(ct).len() - 1;
+    assert_eq!(peers, on_host.len(), "every host end has its peer");
+}
+
+#[test]
+fn delete_only_the_callers_own_recorded_device() {
+    if !can_run() {
+        return;
+    }
+    let mut sc = Scenario::new(
+        &format!("{USER1} veth {BR} 3\n{USER2} veth {BR} 3\n@{GROUP} veth {BR} 3\n"),
+        &[BR],
+    );
+    let ct1 = sc.user_process(USER1, true);
+    let ct2 = sc.user_process(USER2, true);
+    let ns1 = format!("/proc/{ct1}/ns/net");
+    let ns2 = format!("/proc/{ct2}/ns/net");
+    let (_, _, a, _) = parse_output(&sc.create(USER1, &ct1.to_string(), BR, None).stdout);
+
+    // Another user, with their own netns: not recorded for them.
+    let r = sc.delete(USER2, &ns2, BR, &a);
+    assert_eq!(
+        r.error(),
+        format!("lxu-user-nic: no veth `{a}` on {BR} is recorded for {USER2} in /run/lxu/nics")
+    );
+    // Another user naming the owner's netns: refused before the database.
+    let r = sc.delete(USER2, &ns1, BR, &a);
+    assert_eq!(r.stderr.trim_end(), generic(&ns1));
+    // Whole words only: a prefix of the device, or the wrong bridge.
+    let r = sc.delete(USER1, &ns1, BR, &a[..a.len() - 1]);
+    assert!(r.error().contains("is recorded for"), "{r:?}");
+    let r = sc.delete(USER1, &ns1, "lxutbr", &a);
+    assert!(r.error().contains("is recorded for"), "{r:?}");
+    assert!(sc.host_links().contains(&a));
+
+    // CVE-2026-39402: an entry of "lxunic10" is not lxunic1's, even for a
+    // device whose peer sits in lxunic1's own netns.
+    sc.root_ok(&[
+        "ip",
+        "link",
+        "add",
+        "vethx",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "vethxp",
+        "netns",
+        &ct1.to_string(),
+    ]);
+    sc.set_db(&format!("{}{USER1}0 veth {BR} vethx\n", sc.db()));
+    let r = sc.delete(USER1, &ns1, BR, "vethx");
+    assert!(r.error().contains("is recorded for"), "{r:?}");
+    assert!(sc.host_links().contains(&"vethx".to_string()));
+    // A device recorded for the caller but whose peer is elsewhere.
+    sc.root_ok(&[
+        "ip", "link", "add", "vethy", "type", "veth", "peer", "name", "vethyp",
+    ]);
+    sc.set_db(&format!("{}{USER1} veth {BR} vethy\n", sc.db()));
+    let r = sc.delete(USER1, &ns1, BR, "vethy");
+    assert_eq!(
+        r.error(),
+        format!("lxu-user-nic: `vethy` is not a veth whose peer is in network namespace {ns1}")
+    );
+
+    // Shared group entries: USER3 cannot delete USER2's device recorded
+    // under the group, because its peer is not in USER3's netns.
+    sc.usernet(&format!("@{GROUP} veth {BR} 3\n"));
+    let (_, _, g, _) = parse_output(&sc.create(USER2, &ct2.to_string(), BR, None).stdout);
+    assert!(sc.db().contains(&format!("@{GROUP} veth {BR} {g}")));
+    let ct3 = sc.user_process(USER3, true);
+    let r = sc.delete(USER3, &format!("/proc/{ct3}/ns/net"), BR, &g);
+    assert!(
+        r.error().contains("is not a veth whose peer is in"),
+        "{r:?}"
+    );
+    assert!(sc.host_links().contains(&g));
+    let r = sc.delete(USER2, &ns2, BR, &g);
+    assert!(r.ok, "{r:?}");
+
+    // The owner deletes: device and entry go.
+    let r = sc.delete(USER1, &ns1, BR, &a);
+    assert!(r.ok, "{r:?}");
+    assert!(r.stdout.is_empty() && r.stderr.is_empty(), "{r:?}");
+    assert!(!sc.host_links().contains(&a));
+    assert!(!sc.host_links().contains(&g));
+    assert!(
+        !sc.db().contains(&a) && !sc.db().contains(&g),
+        "{}",
+        sc.db()
+    );
+    assert_eq!(
+        sc.links_of(ct1),
+        vec!["lo".to_string(), "vethxp".to_string()]
+    );
+}
+
+#[test]
+fn stale_entries_are_culled() {
+    if !can_run() {
+        return;
+    }
+    let mut sc = Scenario::new(&format!("{USER1} veth {BR} 1\n"), &[BR]);
+    sc.set_db(&format!(
+        "{USER1} veth {BR} veth1_dead\n{USER2} veth {BR} veth2_gone\nhalf a\n"
+    ));
+    let ct = sc.user_process(USER1, true);
+    let r = sc.create(USER1, &ct.to_string(), BR, None);
+    assert!(r.ok, "stale entry must not count against the quota: {r:?}");
+    let (_, _, host, _) = parse_output(&r.stdout);
+    assert_eq!(sc.db(), format!("{USER1} veth {BR} {host}\n"));
+    // A container's netns going away takes its veth with it; the next run
+    // culls the entry.
+    let ct2 = sc.user_process(USER1, true);
+    sc.root_ok(&["kill", "-9", &ct.to_string()]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while sc.host_links().contains(&host) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let r = sc.create(USER1, &ct2.to_string(), BR, None);
+    assert!(r.ok, "{r:?}");
+    assert!(!sc.db().contains(&host), "{}", sc.db());
+    assert_eq!(sc.db().lines().count(), 1);
+}
+
+#[test]
+fn refuses_to_run_without_setuid_and_ignores_the_environment() {
+    if !can_run() {
+        return;
+    }
+    let mut sc = Scenario::new(&format!("{USER1} veth {BR} 1\n"), &[BR]);
+    let ct = sc.user_process(USER1, true);
+    // Not setuid: refuses before doing anything.
+    let plain = sc.dir.path().join("plain");
+    fs::copy(env!("CARGO_BIN_EXE_lxu-user-nic"), &plain).unwrap();
+    fs::set_permissions(&plain, fs::Permissions::from_mode(0o755)).unwrap();
+    let r: Run = sc
+        .as_user(
+            USER1,
+            &[
+                path_str(&plain),
+                "create",
+                "/l",
+                "c",
+                &ct.to_string(),
+                "veth",
+                BR,
+            ],
+        )
+        .output()
+        .unwrap()
+        .into();
+    assert!(r.error().contains("must be installed setuid root"), "{r:?}");
+    // Environment that might redirect a careless program changes nothing.
+    let pid = ct.to_string();
+    let r: Run = sc
+        .as_user(
+            USER1,
+            &[
+                "/usr/bin/env",
+                "PATH=/tmp",
+                "RUST_BACKTRACE=full",
+                "RUST_MIN_STACK=1",
+                "LD_PRELOAD=/nonexistent.so",
+                "HOME=/tmp",
+                path_str(&sc.helper),
+                "create",
+                "/l",
+                "c",
+                &pid,
+                "veth",
+                BR,
+            ],
+        )
+        .output()
+        .unwrap()
+        .into();
+    assert!(r.ok, "{r:?}");
+    parse_output(&r.stdout);
+    let r = sc.helper(USER1, &["create"]);
+    assert!(r.stderr.contains("usage: lxu-user-nic create"), "{r:?}");
+}

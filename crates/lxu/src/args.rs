@@ -1,0 +1,260 @@
+//! Command-line arguments, with LXC's option spelling for each tool.
+//!
+//! One struct per verb. `lxu VERB …` and the multi-call name `lxc-VERB …` parse the same
+//! struct, so `lxc-start -n c1 -F` and `lxu start -n c1 -F` mean the same.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Options every tool takes.
+#[derive(Args, Debug, Clone, Default)]
+pub struct Common {
+    /// Container name
+    #[arg(short = 'n', long = "name", value_name = "NAME")]
+    pub name: Option<String>,
+    /// Directory of the containers (default: lxc.lxcpath)
+    #[arg(short = 'P', long = "lxcpath", value_name = "PATH")]
+    pub lxcpath: Option<PathBuf>,
+    /// Log file (accepted for LXC compatibility)
+    #[arg(short = 'o', long = "logfile", value_name = "FILE")]
+    pub logfile: Option<PathBuf>,
+    /// Log priority (accepted for LXC compatibility)
+    #[arg(short = 'l', long = "logpriority", value_name = "LEVEL")]
+    pub logpriority: Option<String>,
+    /// Print nothing but errors
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "lxu",
+    version,
+    about = "LXC-style unprivileged system containers",
+    disable_help_subcommand = true
+)]
+pub struct Lxu {
+    #[command(subcommand)]
+    pub verb: Verb,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Verb {
+    /// Create a container
+    Create(CreateArgs),
+    /// Start a container (in the background unless -F)
+    Start(StartArgs),
+    /// Stop a container
+    Stop(StopArgs),
+    /// List containers
+    Ls(LsArgs),
+    /// Show a container's state and resources
+    Info(InfoArgs),
+    /// Destroy a container
+    Destroy(DestroyArgs),
+    /// Show lxc.conf values
+    Config(ConfigArgs),
+    /// Rewrite an LXC 1.0 config with current key names
+    UpdateConfig(UpdateConfigArgs),
+    /// Check what this host offers for unprivileged containers
+    Checkconfig(CheckconfigArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CreateArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Template: busybox, download, an lxc-NAME template or a path
+    #[arg(short = 't', long = "template")]
+    pub template: Option<String>,
+    /// Extra config file for the new container
+    #[arg(short = 'f', long = "config", value_name = "CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Backing store (only `dir`)
+    #[arg(short = 'B', long = "bdev", value_name = "BACKINGSTORE")]
+    pub bdev: Option<String>,
+    /// Container name, then `--` and the template's own options
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub rest: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct StartArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Run in the background (the default)
+    #[arg(short = 'd', long = "daemon")]
+    pub daemon: bool,
+    /// Stay in the foreground with the console on this terminal
+    #[arg(short = 'F', long = "foreground")]
+    pub foreground: bool,
+    /// Use this config file instead of the container's
+    #[arg(short = 'f', long = "rcfile", value_name = "FILE")]
+    pub rcfile: Option<PathBuf>,
+    /// Override a config item (KEY=VAL), repeatable
+    #[arg(short = 's', long = "define", value_name = "KEY=VAL")]
+    pub define: Vec<String>,
+    /// Log the console to this file
+    #[arg(short = 'L', long = "console-log", value_name = "FILE")]
+    pub console_log: Option<PathBuf>,
+    /// Write init's pid to this file
+    #[arg(short = 'p', long = "pidfile", value_name = "FILE")]
+    pub pidfile: Option<PathBuf>,
+    /// Console device (accepted for LXC compatibility)
+    #[arg(short = 'c', long = "console", value_name = "FILE")]
+    pub console: Option<String>,
+    /// Close inherited descriptors (always done)
+    #[arg(short = 'C', long = "close-all-fds")]
+    pub close_all_fds: bool,
+    /// Container name (if -n is not given), then the command replacing lxc.init.cmd
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub rest: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct StopArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Kill at once
+    #[arg(short = 'k', long = "kill")]
+    pub kill: bool,
+    /// Seconds to wait for a clean halt before killing (-1: forever)
+    #[arg(short = 't', long = "timeout", allow_hyphen_values = true)]
+    pub timeout: Option<i64>,
+    /// Never kill; fail when the timeout passes
+    #[arg(long = "nokill")]
+    pub nokill: bool,
+    /// Do not wait for the container to stop
+    #[arg(short = 'W', long = "nowait")]
+    pub nowait: bool,
+    /// Reboot
+    #[arg(short = 'r', long = "reboot")]
+    pub reboot: bool,
+    /// Skip locks (accepted with -k)
+    #[arg(long = "nolock")]
+    pub nolock: bool,
+    #[arg()]
+    pub rest: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct LsArgs {
+    #[arg(short = 'P', long = "lxcpath", value_name = "PATH")]
+    pub lxcpath: Option<PathBuf>,
+    /// One name per line
+    #[arg(short = '1', long = "line")]
+    pub line: bool,
+    /// A table with state, autostart, groups, addresses
+    #[arg(short = 'f', long = "fancy")]
+    pub fancy: bool,
+    /// Columns of the table (comma separated)
+    #[arg(short = 'F', long = "fancy-format", value_name = "COLUMNS")]
+    pub fancy_format: Option<String>,
+    /// Running or frozen containers
+    #[arg(long = "active")]
+    pub active: bool,
+    #[arg(long = "running")]
+    pub running: bool,
+    #[arg(long = "frozen")]
+    pub frozen: bool,
+    #[arg(long = "stopped")]
+    pub stopped: bool,
+    #[arg(long = "defined")]
+    pub defined: bool,
+    /// Only containers in all these groups
+    #[arg(short = 'g', long = "groups", value_name = "GROUPS")]
+    pub groups: Option<String>,
+    /// Only names matching this regular expression
+    #[arg(long = "filter", value_name = "REGEX")]
+    pub filter: Option<String>,
+    /// Output format: table (default) or json
+    #[arg(long = "format", value_name = "FORMAT")]
+    pub format: Option<String>,
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+    /// Filter regular expression
+    #[arg()]
+    pub regex: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// State only
+    #[arg(short = 's', long = "state")]
+    pub state: bool,
+    /// PID only
+    #[arg(short = 'p', long = "pid")]
+    pub pid: bool,
+    /// IP addresses only
+    #[arg(short = 'i', long = "ips")]
+    pub ips: bool,
+    /// Resource use only
+    #[arg(short = 'S', long = "stats")]
+    pub stats: bool,
+    /// Raw numbers
+    #[arg(short = 'H', long = "no-humanize")]
+    pub no_humanize: bool,
+    /// Show a config item (repeatable)
+    #[arg(short = 'c', long = "config", value_name = "KEY")]
+    pub config: Vec<String>,
+    /// Output format: text (default) or json
+    #[arg(long = "format", value_name = "FORMAT")]
+    pub format: Option<String>,
+    #[arg()]
+    pub rest: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Stop the container first if it runs
+    #[arg(short = 'f', long = "force")]
+    pub force: bool,
+    /// Destroy snapshots too
+    #[arg(short = 's', long = "snapshots")]
+    pub snapshots: bool,
+    #[arg()]
+    pub rest: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ConfigArgs {
+    /// List the keys
+    #[arg(short = 'l', long = "list")]
+    pub list: bool,
+    #[arg()]
+    pub key: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct UpdateConfigArgs {
+    /// The config file to rewrite (a .backup copy is kept)
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub config: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckconfigArgs {}
+
+/// Split `rest` into the container name (when `-n` was not given) and what follows.
+pub fn name_and_rest(common: &Common, rest: &[String]) -> (Option<String>, Vec<String>) {
+    if let Some(n) = &common.name {
+        return (Some(n.clone()), rest.to_vec());
+    }
+    match rest.split_first() {
+        Some((first, tail)) if first != "--" => (Some(first.clone()), tail.to_vec()),
+        _ => (None, rest.to_vec()),
+    }
+}
+
+/// Drops a leading `--` separator.
+pub fn strip_dashdash(v: Vec<String>) -> Vec<String> {
+    match v.first() {
+        Some(s) if s == "--" => v[1..].to_vec(),
+        _ => v,
+    }
+}

@@ -1,0 +1,38 @@
+//! One module per verb: parse → validate → act; the runtime never sees clap.
+
+mod config;
+mod create;
+mod destroy;
+mod info;
+mod ls;
+mod start;
+mod stop;
+
+use anyhow::{bail, Result};
+use lxu_runtime::{Container, Context};
+
+use crate::args::{Common, Verb};
+
+pub fn run(verb: Verb) -> Result<i32> {
+    match verb {
+        Verb::Create(a) => create::run(a),
+        Verb::Start(a) => start::run(a),
+        Verb::Stop(a) => stop::run(a),
+        Verb::Ls(a) => ls::run(a),
+        Verb::Info(a) => info::run(a),
+        Verb::Destroy(a) => destroy::run(a),
+        Verb::Config(a) => config::run_config(a),
+        Verb::UpdateConfig(a) => config::run_update(a),
+        Verb::Checkconfig(_) => crate::checkconfig::run(),
+    }
+}
+
+/// The context and container named by the common options and the first positional.
+pub fn target(common: &Common, name: Option<String>) -> Result<(Context, Container)> {
+    let Some(name) = name else {
+        bail!("no container name given (use -n NAME)");
+    };
+    let ctx = Context::new(common.lxcpath.as_deref())?;
+    let c = Container::new(&ctx, &name)?;
+    Ok((ctx, c))
+}

@@ -1,0 +1,35 @@
+use anyhow::{bail, Result};
+use lxu_runtime::start::{self, StartOptions, Started};
+
+use crate::args::{name_and_rest, strip_dashdash, StartArgs};
+
+pub fn run(a: StartArgs) -> Result<i32> {
+    if a.daemon && a.foreground {
+        bail!("-d and -F cannot be used together");
+    }
+    let (name, rest) = name_and_rest(&a.common, &a.rest);
+    let (ctx, c) = super::target(&a.common, name)?;
+    let mut overrides = Vec::new();
+    for d in &a.define {
+        let Some((k, v)) = d.split_once('=') else {
+            bail!("-s `{d}`: expected KEY=VAL");
+        };
+        overrides.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    let opts = StartOptions {
+        foreground: a.foreground,
+        rcfile: a.rcfile.clone(),
+        overrides,
+        command: strip_dashdash(rest),
+        console_log: a.console_log.clone(),
+        pidfile: a.pidfile.clone(),
+    };
+    match start::start(&ctx, &c, &opts)? {
+        Started::Daemon(_) => Ok(0),
+        Started::Foreground(code) => Ok(code),
+        Started::AlreadyRunning => {
+            eprintln!("{} is already running", c.name);
+            Ok(0)
+        }
+    }
+}
