@@ -1,5 +1,6 @@
 //! Container lifecycle for lxu: create, start, the monitor, state, stop, destroy.
 
+pub mod attach;
 pub mod busybox;
 pub mod container;
 pub mod context;
@@ -17,6 +18,7 @@ pub mod plan;
 pub mod protocol;
 pub mod random;
 pub mod ring;
+pub mod setup_user;
 pub mod spawn;
 pub mod start;
 pub mod state;

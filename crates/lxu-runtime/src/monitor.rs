@@ -625,13 +625,24 @@ impl Monitor {
         let pid = init.pid.as_raw_nonzero().get();
         let pidfd = dup(init.pidfd.as_fd());
         let devpts = init.devpts.as_ref().map(|d| dup(d.as_fd()));
+        // Which namespaces are the container's own: joining one that is shared with
+        // the host (the cgroup namespace, say) would need host privileges.
+        let plan = &self.setup.plan;
+        let mut ns = vec!["mnt", "pid", "uts", "ipc"];
+        if plan.userns {
+            ns.push("user");
+        }
+        if plan.own_netns {
+            ns.push("net");
+        }
+        let ns = ns.join(",");
         match (pidfd, devpts) {
             (Ok(p), Some(Ok(d))) => {
-                let msg = format!("ok {pid} 1");
+                let msg = format!("ok {pid} 1 {ns}");
                 self.reply(id, &msg, &[p.as_fd(), d.as_fd()]);
             }
             (Ok(p), None) => {
-                let msg = format!("ok {pid} 0");
+                let msg = format!("ok {pid} 0 {ns}");
                 self.reply(id, &msg, &[p.as_fd()]);
             }
             _ => self.reply(id, "err cannot duplicate the pidfd", &[]),

@@ -59,6 +59,10 @@ pub enum Verb {
     UpdateConfig(UpdateConfigArgs),
     /// Check what this host offers for unprivileged containers
     Checkconfig(CheckconfigArgs),
+    /// Prepare a user for unprivileged containers (root)
+    SetupUser(SetupUserArgs),
+    /// Run a command in a running container
+    Attach(AttachArgs),
 }
 
 #[derive(Args, Debug)]
@@ -257,4 +261,55 @@ pub fn strip_dashdash(v: Vec<String>) -> Vec<String> {
         Some(s) if s == "--" => v[1..].to_vec(),
         _ => v,
     }
+}
+
+#[derive(Args, Debug)]
+pub struct SetupUserArgs {
+    /// The user to prepare
+    pub user: String,
+    /// Print what would change, change nothing
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+    /// Bridge for the user's default veth
+    #[arg(long = "bridge", default_value = "lxcbr0")]
+    pub bridge: String,
+    /// Number of veth devices the user may hold on that bridge
+    #[arg(long = "quota", default_value_t = 10)]
+    pub quota: u32,
+}
+
+#[derive(Args, Debug)]
+pub struct AttachArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Keep the capabilities the container dropped
+    #[arg(short = 'e', long = "elevated-privileges", value_name = "LIST", num_args = 0..=1, require_equals = true)]
+    pub elevated: Option<Option<String>>,
+    /// Keep the caller's environment (plus container=lxc)
+    #[arg(long = "keep-env", conflicts_with = "clear_env")]
+    pub keep_env: bool,
+    /// Start from an empty environment
+    #[arg(long = "clear-env")]
+    pub clear_env: bool,
+    /// Set a variable in the command's environment (repeatable)
+    #[arg(short = 'v', long = "set-var", value_name = "VAR=VALUE")]
+    pub set_var: Vec<String>,
+    /// Keep this variable of the caller's environment (repeatable)
+    #[arg(long = "keep-var", value_name = "VAR")]
+    pub keep_var: Vec<String>,
+    /// User id inside the container
+    #[arg(short = 'u', long = "uid")]
+    pub uid: Option<u32>,
+    /// Group id inside the container
+    #[arg(short = 'g', long = "gid")]
+    pub gid: Option<u32>,
+    /// Use this config file instead of the container's
+    #[arg(short = 'f', long = "rcfile", value_name = "FILE")]
+    pub rcfile: Option<PathBuf>,
+    /// Join only these namespaces (not supported: lxu always joins all)
+    #[arg(short = 's', long = "namespaces", value_name = "LIST")]
+    pub namespaces: Option<String>,
+    /// Container name (if -n is not given), then `--` and the command
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub rest: Vec<String>,
 }

@@ -25,6 +25,7 @@ const APPLETS: &[(&str, &str)] = &[
     ("lxc-config", "config"),
     ("lxc-update-config", "update-config"),
     ("lxc-checkconfig", "checkconfig"),
+    ("lxc-attach", "attach"),
 ];
 
 fn parse_applet<A: Args + FromArgMatches>(prog: &str, argv: Vec<OsString>) -> A {
@@ -49,6 +50,7 @@ fn applet_verb(prog: &str, argv: Vec<OsString>) -> Option<Verb> {
         "config" => Verb::Config(parse_applet(prog, argv)),
         "update-config" => Verb::UpdateConfig(parse_applet(prog, argv)),
         "checkconfig" => Verb::Checkconfig(parse_applet(prog, argv)),
+        "attach" => Verb::Attach(parse_applet(prog, argv)),
         _ => return None,
     })
 }

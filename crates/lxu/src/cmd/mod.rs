@@ -1,10 +1,12 @@
 //! One module per verb: parse → validate → act; the runtime never sees clap.
 
+mod attach;
 mod config;
 mod create;
 mod destroy;
 mod info;
 mod ls;
+mod setup_user;
 mod start;
 mod stop;
 
@@ -24,6 +26,8 @@ pub fn run(verb: Verb) -> Result<i32> {
         Verb::Config(a) => config::run_config(a),
         Verb::UpdateConfig(a) => config::run_update(a),
         Verb::Checkconfig(_) => crate::checkconfig::run(),
+        Verb::SetupUser(a) => setup_user::run(a),
+        Verb::Attach(a) => attach::run(a),
     }
 }
 

@@ -1,0 +1,516 @@
+//! `lxu attach`: run a command inside a running container.
+//!
+//! The monitor hands out a pidfd of init (and an `O_PATH` descriptor of the container's
+//! devpts). A child joins every namespace of init in one `setns` on that pidfd: user
+//! first (the kernel orders it), no window for pid reuse. Joining a pid namespace only
+//! affects children, so it forks once more; that grandchild becomes the command. The
+//! `lxu` process is a child subreaper, so it reaps the command directly and returns its
+//! exit status; with a terminal it allocates a pty from the container's own devpts (so
+//! the command cannot push input into the caller's terminal, CVE-2016-10124) and
+//! proxies it.
+
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+
+use lxu_config::Config;
+use lxu_sys::channel::Channel;
+use lxu_sys::fork::{fork, Fork};
+use rustix::event::{poll, PollFd, PollFlags};
+use rustix::fs::{Mode, OFlags};
+use rustix::process::{waitpid, Pid, WaitOptions};
+use rustix::thread::ThreadNameSpaceType as Ns;
+
+use crate::container::Container;
+use crate::error::{Error, Result};
+use crate::protocol::connect_monitor;
+
+/// Default PATH inside the container.
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvMode {
+    /// The container's environment: `lxc.environment`, HOME/USER/LOGNAME of the user,
+    /// TERM, PATH, `container=lxc`.
+    Container,
+    /// The caller's environment plus `container=lxc` (LXC's default).
+    Keep,
+    /// Only `container=lxc`, PATH, and what `-v`/`--keep-var` add.
+    Clear,
+}
+
+#[derive(Debug, Clone)]
+pub struct AttachOptions {
+    pub command: Vec<String>,
+    pub env: EnvMode,
+    pub set_vars: Vec<String>,
+    pub keep_vars: Vec<String>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    /// `-e`: keep all capabilities of the container's user namespace.
+    pub elevated: bool,
+    /// Force (Some(true)) or refuse (Some(false)) a pty; None: a pty when stdin is a tty.
+    pub pty: Option<bool>,
+}
+
+impl Default for AttachOptions {
+    fn default() -> Self {
+        AttachOptions {
+            command: Vec::new(),
+            env: EnvMode::Container,
+            set_vars: Vec::new(),
+            keep_vars: Vec::new(),
+            uid: None,
+            gid: None,
+            elevated: false,
+            pty: None,
+        }
+    }
+}
+
+/// What a child step reports when it fails, shown to the user.
+fn report(ch: &Channel, msg: String) -> ! {
+    let _ = ch.send(format!("err{msg}").as_bytes(), &[]);
+    lxu_sys::exit_immediately(126)
+}
+
+/// Runs the command; returns its exit status (128+N when killed by signal N).
+pub fn attach(c: &Container, config: &Config, opts: &AttachOptions) -> Result<i32> {
+    let Some(conn) = connect_monitor(c)? else {
+        return Err(Error::NotRunning {
+            name: c.name.clone(),
+        });
+    };
+    let (reply, fds) = conn.request("pidfd")?;
+    drop(conn);
+    let mut fds = fds.into_iter();
+    let pidfd = fds
+        .next()
+        .ok_or_else(|| Error::Msg("the monitor sent no pidfd".into()))?;
+    let devpts = if reply.split_whitespace().nth(1) == Some("1") {
+        fds.next()
+    } else {
+        None
+    };
+    let namespaces = reply
+        .split_whitespace()
+        .nth(2)
+        .map(ns_flags)
+        .unwrap_or(Ns::MOUNT | Ns::PROCESS_ID);
+    let use_pty = opts
+        .pty
+        .unwrap_or_else(|| rustix::termios::isatty(rustix::stdio::stdin()))
+        && devpts.is_some();
+
+    // The command's parent dies right after forking it; we adopt and reap it.
+    rustix::process::set_child_subreaper(Some(rustix::process::getpid()))
+        .map_err(|e| Error::sys("become a child subreaper", e))?;
+    // Signals the terminal sends to the whole foreground group reach the command itself;
+    // others are forwarded. Blocked here, read through a signalfd below.
+    let sigfd = lxu_sys::signal::SignalFd::new(&[
+        libc::SIGINT,
+        libc::SIGQUIT,
+        libc::SIGTERM,
+        libc::SIGHUP,
+        libc::SIGWINCH,
+        libc::SIGCHLD,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+    ])
+    .map_err(|e| Error::sys("create a signalfd", e))?;
+
+    let (parent_end, child_end) = Channel::pair().map_err(|e| Error::sys("create a socketpair", e))?;
+    let cwd = std::env::current_dir().ok();
+    let plan = ChildPlan::new(config, opts, cwd, use_pty);
+    let intermediate = match fork().map_err(|e| Error::sys("fork", e))? {
+        Fork::Child => {
+            drop(parent_end);
+            child(
+                &plan,
+                pidfd.as_fd(),
+                namespaces,
+                devpts.as_ref().map(|d| d.as_fd()),
+                &child_end,
+            )
+        }
+        Fork::Parent(pid) => pid,
+    };
+    drop(child_end);
+    drop(pidfd);
+    // The intermediate sends the command's pid (and the pty master), or an error.
+    let mut cmd_pid: Option<Pid> = None;
+    let mut master: Option<OwnedFd> = None;
+    let mut failure: Option<String> = None;
+    while let Ok(Some((msg, mut got))) = parent_end.recv() {
+        if let Some(e) = msg.strip_prefix(b"err") {
+            failure = Some(String::from_utf8_lossy(e).into_owned());
+            break;
+        }
+        if let Some(p) = msg.strip_prefix(b"pid ") {
+            cmd_pid = String::from_utf8_lossy(p)
+                .trim()
+                .parse::<i32>()
+                .ok()
+                .and_then(Pid::from_raw);
+            if !got.is_empty() {
+                master = Some(got.remove(0));
+            }
+        }
+    }
+    let _ = waitpid(Some(intermediate), WaitOptions::empty());
+    if let Some(f) = failure {
+        return Err(Error::Msg(f));
+    }
+    let Some(cmd_pid) = cmd_pid else {
+        return Err(Error::Msg(format!(
+            "{}: the attach helper exited before starting the command",
+            c.name
+        )));
+    };
+    let status = match master {
+        Some(m) => proxy_pty(m, cmd_pid, &sigfd),
+        None => wait_plain(cmd_pid, &sigfd),
+    };
+    let _ = lxu_sys::signal::reset_all();
+    Ok(status)
+}
+
+/// Everything the child needs, computed before forking.
+struct ChildPlan {
+    command: Vec<String>,
+    env_mode: EnvMode,
+    base_env: Vec<(String, String)>,
+    set_vars: Vec<(String, String)>,
+    keep_vars: Vec<(String, String)>,
+    config_env: Vec<(String, String)>,
+    uid: Option<u32>,
+    gid: Option<u32>,
+    drop_caps: Vec<u32>,
+    cwd: Option<std::path::PathBuf>,
+    pty: bool,
+    term: Option<String>,
+}
+
+impl ChildPlan {
+    fn new(config: &Config, o: &AttachOptions, cwd: Option<std::path::PathBuf>, pty: bool) -> ChildPlan {
+        let split = |s: &String| -> (String, String) {
+            match s.split_once('=') {
+                Some((k, v)) => (k.to_string(), v.to_string()),
+                None => (s.clone(), std::env::var(s).unwrap_or_default()),
+            }
+        };
+        let drop_caps = if o.elevated {
+            Vec::new()
+        } else if config.cap_keep_mode {
+            let keep: Vec<u32> = config.cap_keep.iter().filter_map(|c| lxu_sys::caps::number(c)).collect();
+            (0..=lxu_sys::caps::last_cap()).filter(|c| !keep.contains(c)).collect()
+        } else {
+            config.cap_drop.iter().filter_map(|c| lxu_sys::caps::number(c)).collect()
+        };
+        ChildPlan {
+            command: o.command.clone(),
+            env_mode: o.env,
+            base_env: std::env::vars().collect(),
+            set_vars: o.set_vars.iter().map(split).collect(),
+            keep_vars: o
+                .keep_vars
+                .iter()
+                .filter_map(|k| std::env::var(k).ok().map(|v| (k.clone(), v)))
+                .collect(),
+            config_env: config.environment.iter().map(split).collect(),
+            uid: o.uid,
+            gid: o.gid,
+            drop_caps,
+            cwd,
+            pty,
+            term: std::env::var("TERM").ok(),
+        }
+    }
+}
+
+/// The user's entry in the container's /etc/passwd: (home, shell, name).
+fn container_passwd(uid: u32) -> Option<(String, String, String)> {
+    let text = std::fs::read_to_string("/etc/passwd").ok()?;
+    text.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() >= 7 && f[2].parse::<u32>().ok()? == uid)
+            .then(|| (f[5].to_string(), f[6].to_string(), f[0].to_string()))
+    })
+}
+
+/// Namespace names as the monitor lists them (`mnt,pid,uts,ipc,user,net`).
+fn ns_flags(list: &str) -> Ns {
+    let mut f = Ns::empty();
+    for n in list.split(',') {
+        f |= match n {
+            "user" => Ns::USER,
+            "mnt" => Ns::MOUNT,
+            "pid" => Ns::PROCESS_ID,
+            "uts" => Ns::HOST_NAME_AND_NIS_DOMAIN_NAME,
+            "ipc" => Ns::INTER_PROCESS_COMMUNICATION,
+            "net" => Ns::NETWORK,
+            "cgroup" => Ns::CONTROL_GROUP,
+            _ => Ns::empty(),
+        };
+    }
+    f
+}
+
+fn child(
+    plan: &ChildPlan,
+    pidfd: BorrowedFd<'_>,
+    namespaces: Ns,
+    devpts: Option<BorrowedFd<'_>>,
+    ch: &Channel,
+) -> ! {
+    // Not dumpable: nothing in the container may open /proc/PID/exe (the lxu binary) or
+    // our memory while we are inside its namespaces.
+    let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
+    // One call: the kernel joins the user namespace first, then the others.
+    if let Err(e) = rustix::thread::move_into_thread_name_spaces(pidfd, namespaces) {
+        report(ch, format!("join the container's namespaces: {e}"));
+    }
+    if let Err(e) = crate::userns::become_root() {
+        report(ch, format!("become root in the container: {e}"));
+    }
+    let mut slave: Option<OwnedFd> = None;
+    let mut master: Option<OwnedFd> = None;
+    if plan.pty {
+        if let Some(d) = devpts {
+            match open_pty(d) {
+                Ok((m, s)) => {
+                    master = Some(m);
+                    slave = Some(s);
+                }
+                Err(e) => report(ch, format!("allocate a pty in the container: {e}")),
+            }
+        }
+    }
+    match fork() {
+        Err(e) => report(ch, format!("fork: {e}")),
+        Ok(Fork::Parent(pid)) => {
+            let msg = format!("pid {}", pid.as_raw_nonzero().get());
+            let fds: Vec<BorrowedFd<'_>> = master.iter().map(|m| m.as_fd()).collect();
+            let _ = ch.send(msg.as_bytes(), &fds);
+            lxu_sys::exit_immediately(0);
+        }
+        Ok(Fork::Child) => {}
+    }
+    drop(master);
+    let err = exec_command(plan, slave, ch);
+    report(ch, err)
+}
+
+fn open_pty(devpts: BorrowedFd<'_>) -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let m = rustix::fs::openat(devpts, "ptmx", OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC, Mode::empty())?;
+    rustix::pty::unlockpt(&m)?;
+    let s = rustix::pty::ioctl_tiocgptpeer(&m, rustix::pty::OpenptFlags::RDWR | rustix::pty::OpenptFlags::NOCTTY)?;
+    Ok((m, s))
+}
+
+/// In the command's process: terminal, identity, capabilities, environment, exec.
+fn exec_command(plan: &ChildPlan, slave: Option<OwnedFd>, ch: &Channel) -> String {
+    if let Some(s) = slave {
+        let _ = rustix::process::setsid();
+        if let Err(e) = rustix::process::ioctl_tiocsctty(&s) {
+            return format!("make the pty the controlling terminal: {e}");
+        }
+        for r in [
+            rustix::stdio::dup2_stdin(&s),
+            rustix::stdio::dup2_stdout(&s),
+            rustix::stdio::dup2_stderr(&s),
+        ] {
+            if let Err(e) = r {
+                return format!("set up the pty: {e}");
+            }
+        }
+    }
+    let uid = plan.uid.unwrap_or(0);
+    let gid = plan.gid.unwrap_or(0);
+    let pw = container_passwd(uid);
+    let mut env: Vec<(String, String)> = match plan.env_mode {
+        EnvMode::Keep => plan.base_env.clone(),
+        _ => Vec::new(),
+    };
+    let mut set = |k: &str, v: &str| {
+        env.retain(|(a, _)| a != k);
+        env.push((k.to_string(), v.to_string()));
+    };
+    set("container", "lxc");
+    if plan.env_mode != EnvMode::Keep {
+        set("PATH", DEFAULT_PATH);
+    }
+    if plan.env_mode == EnvMode::Container {
+        if let Some(t) = &plan.term {
+            set("TERM", t);
+        }
+        if let Some((home, _, name)) = &pw {
+            set("HOME", home);
+            set("USER", name);
+            set("LOGNAME", name);
+        }
+        for (k, v) in &plan.config_env {
+            set(k, v);
+        }
+    }
+    for (k, v) in plan.keep_vars.iter().chain(plan.set_vars.iter()) {
+        set(k, v);
+    }
+    let shell = pw
+        .as_ref()
+        .map(|(_, sh, _)| sh.clone())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "/bin/sh".to_string());
+    let argv: Vec<String> = if plan.command.is_empty() {
+        vec![shell]
+    } else {
+        plan.command.clone()
+    };
+    // The caller's directory if the container has it, as LXC does; else /.
+    let dir = plan
+        .cwd
+        .as_ref()
+        .filter(|d| d.is_dir())
+        .cloned()
+        .unwrap_or_else(|| "/".into());
+    let _ = std::env::set_current_dir(&dir);
+    for cap in &plan.drop_caps {
+        if let Err(e) = lxu_sys::caps::drop_bounding(*cap) {
+            return format!("drop capability {cap}: {e}");
+        }
+    }
+    if gid != 0 || uid != 0 {
+        if let Err(e) = lxu_sys::creds::setresgid(gid, gid, gid) {
+            return format!("switch to gid {gid}: {e}");
+        }
+        if let Err(e) = lxu_sys::creds::setresuid(uid, uid, uid) {
+            return format!("switch to uid {uid}: {e}");
+        }
+    }
+    let _ = lxu_sys::signal::reset_all();
+    let _ = lxu_sys::fd::close_from(3, &[ch.as_fd().as_raw_fd()]);
+    let err = std::process::Command::new(&argv[0])
+        .args(&argv[1..])
+        .env_clear()
+        .envs(env)
+        .exec();
+    // Like a shell: 127 when the command does not exist, 126 when it cannot run.
+    let code = if err.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 };
+    let _ = writeln!(std::io::stderr(), "lxu-attach: cannot execute `{}`: {err}", argv[0]);
+    lxu_sys::exit_immediately(code)
+}
+
+fn status_code(st: rustix::process::WaitStatus) -> i32 {
+    match (st.exit_status(), st.terminating_signal()) {
+        (Some(c), _) => c,
+        (None, Some(s)) => 128 + s,
+        _ => 1,
+    }
+}
+
+/// Reaps children until `pid` exits; returns its status. Forwards signals.
+fn reap_until(pid: Pid, sigfd: &lxu_sys::signal::SignalFd, on_signal: &mut dyn FnMut(i32)) -> Option<i32> {
+    while let Ok(Some((sig, _))) = sigfd.read() {
+        if sig != libc::SIGCHLD {
+            on_signal(sig);
+        }
+    }
+    loop {
+        match rustix::process::wait(WaitOptions::NOHANG) {
+            Ok(Some((p, st))) if p == pid => return Some(status_code(st)),
+            Ok(Some(_)) => continue,
+            _ => return None,
+        }
+    }
+}
+
+fn wait_plain(pid: Pid, sigfd: &lxu_sys::signal::SignalFd) -> i32 {
+    let raw = pid.as_raw_nonzero().get();
+    loop {
+        let mut fds = [PollFd::new(sigfd, PollFlags::IN)];
+        let _ = poll(&mut fds, None);
+        let mut fwd = |sig: i32| {
+            // SIGINT and SIGQUIT from the terminal already reached the command (same
+            // process group); the rest are passed on.
+            if !matches!(sig, libc::SIGINT | libc::SIGQUIT | libc::SIGWINCH) {
+                let _ = lxu_sys::signal::kill(raw, sig);
+            }
+        };
+        if let Some(code) = reap_until(pid, sigfd, &mut fwd) {
+            return code;
+        }
+    }
+}
+
+fn proxy_pty(master: OwnedFd, pid: Pid, sigfd: &lxu_sys::signal::SignalFd) -> i32 {
+    // Non-blocking: after the command exits, a background process may still hold the
+    // pty, and the final drain must not wait for it.
+    let _ = rustix::fs::fcntl_setfl(&master, OFlags::NONBLOCK);
+    let stdin = rustix::stdio::stdin();
+    let saved = rustix::termios::tcgetattr(stdin).ok();
+    if let Some(orig) = &saved {
+        let mut raw = orig.clone();
+        raw.make_raw();
+        let _ = rustix::termios::tcsetattr(stdin, rustix::termios::OptionalActions::Now, &raw);
+    }
+    let sync_size = || {
+        if let Ok(ws) = rustix::termios::tcgetwinsize(stdin) {
+            let _ = rustix::termios::tcsetwinsize(&master, ws);
+        }
+    };
+    sync_size();
+    let raw_pid = pid.as_raw_nonzero().get();
+    let mut stdin_open = true;
+    let mut buf = [0u8; 8192];
+    let mut out = std::io::stdout();
+    let code = loop {
+        let mut fds = vec![PollFd::new(sigfd, PollFlags::IN), PollFd::new(&master, PollFlags::IN)];
+        if stdin_open {
+            fds.push(PollFd::from_borrowed_fd(stdin, PollFlags::IN));
+        }
+        let _ = poll(&mut fds, None);
+        let ready: Vec<PollFlags> = fds.iter().map(|f| f.revents()).collect();
+        drop(fds);
+        if !ready[1].is_empty() {
+            match rustix::io::read(&master, &mut buf) {
+                Ok(n) if n > 0 => {
+                    let _ = out.write_all(&buf[..n]);
+                    let _ = out.flush();
+                }
+                _ => {}
+            }
+        }
+        if stdin_open && ready.len() > 2 && !ready[2].is_empty() {
+            match std::io::stdin().read(&mut buf) {
+                Ok(0) | Err(_) => stdin_open = false,
+                Ok(n) => {
+                    let _ = rustix::io::write(&master, &buf[..n]);
+                }
+            }
+        }
+        if !ready[0].is_empty() {
+            let mut fwd = |sig: i32| {
+                if sig == libc::SIGWINCH {
+                    sync_size();
+                } else {
+                    let _ = lxu_sys::signal::kill(raw_pid, sig);
+                }
+            };
+            if let Some(code) = reap_until(pid, sigfd, &mut fwd) {
+                // Drain what the command printed last.
+                while let Ok(n) = rustix::io::read(&master, &mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    let _ = out.write_all(&buf[..n]);
+                }
+                let _ = out.flush();
+                break code;
+            }
+        }
+    };
+    if let Some(orig) = saved {
+        let _ = rustix::termios::tcsetattr(stdin, rustix::termios::OptionalActions::Now, &orig);
+    }
+    code
+}

@@ -1,0 +1,417 @@
+//! `lxu setup-user USER` (root): everything a user needs for unprivileged containers,
+//! idempotent, with a dry run.
+//!
+//! Replaces the manual steps LXC needs (peers.md, "Host setup"): subordinate ids that do
+//! not overlap anyone else's, a default.conf with the matching id map and a veth, an
+//! lxc-usernet allowance, and delegated cgroups.
+
+use std::fmt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::users::{self, SubIdRange, User};
+
+/// Size of the block every user gets, as useradd does.
+pub const BLOCK: u64 = 65536;
+/// Default allowance written to lxc-usernet.
+pub const DEFAULT_QUOTA: u32 = 10;
+pub const USERNET: &str = "/etc/lxc/lxc-usernet";
+
+/// One thing setup-user changed (or would change).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    AddRange { file: PathBuf, user: String, range: SubIdRange },
+    RemoveRange { file: PathBuf, user: String, range: SubIdRange, reason: String },
+    WriteFile { path: PathBuf, what: String },
+    Usernet { line: String },
+    Cgroup(String),
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Change::AddRange { file, user, range } => write!(
+                f,
+                "{}: give {user} ids {range} ({}:{}:{})",
+                file.display(),
+                user,
+                range.start,
+                range.count
+            ),
+            Change::RemoveRange { file, user, range, reason } => {
+                write!(f, "{}: remove {user}'s ids {range} ({reason})", file.display())
+            }
+            Change::WriteFile { path, what } => write!(f, "{}: {what}", path.display()),
+            Change::Usernet { line } => write!(f, "{USERNET}: add `{line}`"),
+            Change::Cgroup(c) => write!(f, "cgroup: {c}"),
+        }
+    }
+}
+
+/// What setup-user found wrong that it cannot fix itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub what: String,
+    pub fix: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub changes: Vec<Change>,
+    pub problems: Vec<Problem>,
+    pub range: Option<SubIdRange>,
+}
+
+/// Parsed subuid/subgid file: (owner, range) in file order, other lines kept.
+fn parse_subid(text: &str) -> Vec<(String, SubIdRange)> {
+    text.lines()
+        .filter_map(|l| {
+            let mut f = l.trim().split(':');
+            let owner = f.next()?.to_string();
+            let start = f.next()?.trim().parse().ok()?;
+            let count = f.next()?.trim().parse().ok()?;
+            (!owner.starts_with('#')).then_some((owner, SubIdRange { start, count }))
+        })
+        .collect()
+}
+
+fn overlaps(a: &SubIdRange, b: &SubIdRange) -> bool {
+    a.start < b.end() && b.start < a.end()
+}
+
+/// `SUB_UID_MIN`/`SUB_UID_MAX` from login.defs (shadow's defaults otherwise).
+fn subid_limits() -> (u64, u64) {
+    let text = std::fs::read_to_string("/etc/login.defs").unwrap_or_default();
+    let get = |k: &str| {
+        text.lines().find_map(|l| {
+            let mut w = l.split_whitespace();
+            (w.next() == Some(k)).then(|| w.next()?.parse::<u64>().ok())?
+        })
+    };
+    (
+        get("SUB_UID_MIN").unwrap_or(100_000),
+        get("SUB_UID_MAX").unwrap_or(600_100_000),
+    )
+}
+
+/// Decides the block `user` should own, given both files: keep an existing block of
+/// 65536 that is the same in both files and overlaps nobody; otherwise the lowest free
+/// block. Returns the block and the user's ranges that overlap someone else's.
+pub fn choose_block(
+    uid_text: &str,
+    gid_text: &str,
+    user: &User,
+    limits: (u64, u64),
+) -> Result<(SubIdRange, Vec<(bool, SubIdRange)>)> {
+    let uid_s = user.uid.to_string();
+    let is_user = |o: &str| o == user.name || o == uid_s;
+    let u = parse_subid(uid_text);
+    let g = parse_subid(gid_text);
+    let others: Vec<SubIdRange> = u
+        .iter()
+        .chain(g.iter())
+        .filter(|(o, _)| !is_user(o))
+        .map(|(_, r)| *r)
+        .collect();
+    let clean = |r: &SubIdRange| !others.iter().any(|o| overlaps(o, r));
+    let mut bad = Vec::new();
+    for (is_uid, list) in [(true, &u), (false, &g)] {
+        for (o, r) in list.iter() {
+            if is_user(o) && !clean(r) {
+                bad.push((is_uid, *r));
+            }
+        }
+    }
+    let mine_u: Vec<SubIdRange> = u.iter().filter(|(o, r)| is_user(o) && clean(r)).map(|(_, r)| *r).collect();
+    let mine_g: Vec<SubIdRange> = g.iter().filter(|(o, r)| is_user(o) && clean(r)).map(|(_, r)| *r).collect();
+    for r in &mine_u {
+        if r.count >= BLOCK && mine_g.iter().any(|x| x.start == r.start && x.count >= BLOCK) {
+            return Ok((SubIdRange { start: r.start, count: BLOCK }, bad));
+        }
+    }
+    // Every range in either file, this user's clean ones included: a new block must not
+    // collide with anything.
+    let mut taken: Vec<SubIdRange> = u.iter().chain(g.iter()).map(|(_, r)| *r).collect();
+    taken.sort_by_key(|r| r.start);
+    let (min, max) = limits;
+    let mut start = min;
+    for r in &taken {
+        if r.end() <= start {
+            continue;
+        }
+        if r.start >= start + BLOCK {
+            break;
+        }
+        start = r.end().max(start);
+    }
+    if start + BLOCK - 1 > max {
+        return Err(Error::Msg(format!(
+            "no free block of {BLOCK} subordinate ids below SUB_UID_MAX {max}"
+        )));
+    }
+    Ok((SubIdRange { start, count: BLOCK }, bad))
+}
+
+/// Writes a file through a temporary and a rename, keeping mode and owner.
+fn replace_file(path: &Path, text: &str, mode: u32, owner: Option<(u32, u32)>) -> Result<()> {
+    let tmp = path.with_file_name(format!(
+        ".{}.lxu-new",
+        path.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    std::fs::write(&tmp, text).map_err(|e| Error::io("write", &tmp, e))?;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| Error::io("chmod", &tmp, e))?;
+    if let Some((u, g)) = owner {
+        std::os::unix::fs::chown(&tmp, Some(u), Some(g)).map_err(|e| Error::io("chown", &tmp, e))?;
+    }
+    std::fs::rename(&tmp, path).map_err(|e| Error::io("rename", path, e))
+}
+
+fn rewrite_subid(text: &str, user: &User, remove: &[SubIdRange], add: Option<SubIdRange>) -> String {
+    let uid_s = user.uid.to_string();
+    let mut out = String::new();
+    for l in text.lines() {
+        let mut f = l.trim().split(':');
+        let owner = f.next().unwrap_or("");
+        let start: Option<u64> = f.next().and_then(|s| s.trim().parse().ok());
+        let count: Option<u64> = f.next().and_then(|s| s.trim().parse().ok());
+        let drop = (owner == user.name || owner == uid_s)
+            && matches!((start, count), (Some(s), Some(c)) if remove.contains(&SubIdRange { start: s, count: c }));
+        if !drop {
+            out.push_str(l);
+            out.push('\n');
+        }
+    }
+    if let Some(r) = add {
+        out.push_str(&format!("{}:{}:{}\n", user.name, r.start, r.count));
+    }
+    out
+}
+
+/// The default.conf a user gets.
+pub fn default_conf(range: SubIdRange, bridge: &str) -> String {
+    format!(
+        "# Written by `lxu setup-user`: the ids this user's containers map to, and a network\n\
+         # device on {bridge} (created by the setuid lxu-user-nic within /etc/lxc/lxc-usernet).\n\
+         lxc.idmap = u 0 {s} {c}\n\
+         lxc.idmap = g 0 {s} {c}\n\
+         lxc.net.0.type = veth\n\
+         lxc.net.0.link = {bridge}\n\
+         lxc.net.0.flags = up\n\
+         lxc.net.0.hwaddr = 00:16:3e:xx:xx:xx\n",
+        s = range.start,
+        c = range.count
+    )
+}
+
+pub struct SetupOptions {
+    pub dry_run: bool,
+    pub bridge: String,
+    pub quota: u32,
+    /// Where the nic helper should be, for the check.
+    pub nic_helper: PathBuf,
+}
+
+pub fn setup_user(name: &str, opts: &SetupOptions) -> Result<Outcome> {
+    let user = users::lookup_name(name).ok_or_else(|| {
+        Error::Msg(format!("no user `{name}` in /etc/passwd (create it first, e.g. useradd -m {name})"))
+    })?;
+    if user.uid == 0 {
+        return Err(Error::Msg("root needs no setup: its containers may be privileged".into()));
+    }
+    let mut out = Outcome::default();
+    let (subuid, subgid) = (Path::new("/etc/subuid"), Path::new("/etc/subgid"));
+    let read = |p: &Path| match std::fs::read_to_string(p) {
+        Ok(t) => Ok(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        Err(e) => Err(Error::io("read", p, e)),
+    };
+    let (ut, gt) = (read(subuid)?, read(subgid)?);
+    let (block, bad) = choose_block(&ut, &gt, &user, subid_limits())?;
+    out.range = Some(block);
+    for (is_uid, file, text) in [(true, subuid, &ut), (false, subgid, &gt)] {
+        let remove: Vec<SubIdRange> = bad.iter().filter(|(u, _)| *u == is_uid).map(|(_, r)| *r).collect();
+        for r in &remove {
+            out.changes.push(Change::RemoveRange {
+                file: file.into(),
+                user: user.name.clone(),
+                range: *r,
+                reason: "it overlaps another user's ids".into(),
+            });
+        }
+        let has = parse_subid(text).iter().any(|(o, r)| {
+            (o == &user.name || *o == user.uid.to_string()) && r.start == block.start && r.count >= BLOCK
+        });
+        let add = (!has).then_some(block);
+        if let Some(r) = add {
+            out.changes.push(Change::AddRange { file: file.into(), user: user.name.clone(), range: r });
+        }
+        if (add.is_some() || !remove.is_empty()) && !opts.dry_run {
+            let mode = std::fs::metadata(file).map(|m| m.mode() & 0o7777).unwrap_or(0o644);
+            replace_file(file, &rewrite_subid(text, &user, &remove, add), mode, None)?;
+        }
+    }
+
+    // default.conf: written when missing; when present, its id map is made to match.
+    let conf_dir = user.home.join(".config/lxc");
+    let conf = conf_dir.join("default.conf");
+    let owner = Some((user.uid, user.gid));
+    let wanted_maps = [
+        format!("u 0 {} {}", block.start, block.count),
+        format!("g 0 {} {}", block.start, block.count),
+    ];
+    match std::fs::read_to_string(&conf) {
+        Err(_) => {
+            out.changes.push(Change::WriteFile {
+                path: conf.clone(),
+                what: format!("id map {} and a veth on {}", block, opts.bridge),
+            });
+            if !opts.dry_run {
+                for d in [user.home.join(".config"), conf_dir.clone()] {
+                    if !d.exists() {
+                        std::fs::create_dir(&d).map_err(|e| Error::io("create", &d, e))?;
+                        std::os::unix::fs::chown(&d, Some(user.uid), Some(user.gid))
+                            .map_err(|e| Error::io("chown", &d, e))?;
+                    }
+                }
+                replace_file(&conf, &default_conf(block, &opts.bridge), 0o644, owner)?;
+            }
+        }
+        Ok(text) => {
+            let mut f = lxu_config::ConfigFile::parse_str(&text, &conf)?;
+            let current: Vec<String> = f
+                .entries()
+                .filter(|e| matches!(e.key, "lxc.idmap" | "lxc.id_map"))
+                .map(|e| e.value.split_whitespace().collect::<Vec<_>>().join(" "))
+                .collect();
+            if current != wanted_maps {
+                out.changes.push(Change::WriteFile {
+                    path: conf.clone(),
+                    what: format!("set the id map to {block}"),
+                });
+                if !opts.dry_run {
+                    f.remove("lxc.idmap");
+                    for m in &wanted_maps {
+                        f.append("lxc.idmap", m);
+                    }
+                    replace_file(&conf, &f.render(), 0o644, owner)?;
+                }
+            }
+        }
+    }
+
+    // lxc-usernet allowance (only added when the user has no line at all).
+    let usernet = Path::new(USERNET);
+    let text = std::fs::read_to_string(usernet).unwrap_or_default();
+    let has_line = text.lines().any(|l| l.split_whitespace().next() == Some(user.name.as_str()));
+    if !has_line {
+        let line = format!("{} veth {} {}", user.name, opts.bridge, opts.quota);
+        out.changes.push(Change::Usernet { line: line.clone() });
+        if !opts.dry_run {
+            if let Some(d) = usernet.parent() {
+                std::fs::create_dir_all(d).map_err(|e| Error::io("create", d, e))?;
+            }
+            let mut t = text.clone();
+            if !t.is_empty() && !t.ends_with('\n') {
+                t.push('\n');
+            }
+            t.push_str(&line);
+            t.push('\n');
+            replace_file(usernet, &t, 0o644, None)?;
+        }
+    }
+
+    // Delegated cgroups (gone at reboot: cgroupfs lives in memory; run again at boot).
+    match lxu_cgroup::Hierarchies::detect() {
+        Ok(h) => match lxu_cgroup::delegate_user(&h, &user.name, user.uid, user.gid, opts.dry_run) {
+            Ok(changes) => out.changes.extend(changes.into_iter().map(|c| Change::Cgroup(c.to_string()))),
+            Err(e) => out.problems.push(Problem {
+                what: format!("cgroup delegation failed: {e}"),
+                fix: "containers still start, without resource limits".into(),
+            }),
+        },
+        Err(e) => out.problems.push(Problem {
+            what: format!("cannot read the cgroup layout: {e}"),
+            fix: "containers still start, without resource limits".into(),
+        }),
+    }
+
+    for helper in ["newuidmap", "newgidmap"] {
+        let found = ["/usr/bin", "/bin"].iter().map(|d| Path::new(d).join(helper)).find(|p| p.exists());
+        match found {
+            None => out.problems.push(Problem {
+                what: format!("{helper} is not installed"),
+                fix: "apt-get install uidmap".into(),
+            }),
+            Some(p) => {
+                let m = std::fs::metadata(&p).map_err(|e| Error::io("stat", &p, e))?;
+                if m.uid() != 0 || m.mode() & 0o4000 == 0 {
+                    out.problems.push(Problem {
+                        what: format!("{} is not setuid root", p.display()),
+                        fix: "apt-get install --reinstall uidmap".into(),
+                    });
+                }
+            }
+        }
+    }
+    match std::fs::metadata(&opts.nic_helper) {
+        Ok(m) if m.uid() == 0 && m.mode() & 0o4000 != 0 => {}
+        Ok(_) => out.problems.push(Problem {
+            what: format!("{} is not setuid root", opts.nic_helper.display()),
+            fix: "run the install step as root (./x install)".into(),
+        }),
+        Err(_) => out.problems.push(Problem {
+            what: format!("{} is not installed", opts.nic_helper.display()),
+            fix: "run the install step as root (./x install)".into(),
+        }),
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(name: &str, uid: u32) -> User {
+        User { name: name.into(), uid, gid: uid, home: "/h".into(), shell: "/bin/sh".into() }
+    }
+
+    #[test]
+    fn keeps_a_clean_existing_block() {
+        let t = "alice:100000:65536\nbob:165536:65536\n";
+        let (b, bad) = choose_block(t, t, &user("bob", 1002), (100000, 600100000)).unwrap();
+        assert_eq!(b, SubIdRange { start: 165536, count: 65536 });
+        assert!(bad.is_empty());
+    }
+
+    #[test]
+    fn picks_the_lowest_free_block() {
+        let t = "alice:100000:65536\ncarol:300000:65536\n";
+        let (b, _) = choose_block(t, t, &user("bob", 1002), (100000, 600100000)).unwrap();
+        assert_eq!(b.start, 165536);
+        // a gap too small is skipped
+        let t = "alice:100000:65536\ncarol:200000:65536\n";
+        let (b, _) = choose_block(t, t, &user("bob", 1002), (100000, 600100000)).unwrap();
+        assert_eq!(b.start, 265536);
+    }
+
+    #[test]
+    fn an_overlapping_range_is_replaced() {
+        // useradd gave bob a range inside alice's (peers.md saw exactly this).
+        let t = "alice:100000:200000\nbob:165536:65536\n";
+        let (b, bad) = choose_block(t, t, &user("bob", 1002), (100000, 600100000)).unwrap();
+        assert_eq!(b.start, 300000);
+        assert_eq!(bad, vec![(true, SubIdRange { start: 165536, count: 65536 }), (false, SubIdRange { start: 165536, count: 65536 })]);
+        let text = rewrite_subid(t, &user("bob", 1002), &[SubIdRange { start: 165536, count: 65536 }], Some(b));
+        assert_eq!(text, "alice:100000:200000\nbob:300000:65536\n");
+    }
+
+    #[test]
+    fn mismatched_uid_and_gid_blocks_get_a_common_one() {
+        let u = "bob:100000:65536\n";
+        let g = "bob:400000:65536\n";
+        let (b, _) = choose_block(u, g, &user("bob", 1002), (100000, 600100000)).unwrap();
+        assert_eq!(b.start, 165536);
+    }
+}

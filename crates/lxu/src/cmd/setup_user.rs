@@ -1,0 +1,34 @@
+use anyhow::{bail, Result};
+use lxu_runtime::setup_user::{setup_user, SetupOptions};
+
+use crate::args::SetupUserArgs;
+
+pub fn run(a: SetupUserArgs) -> Result<i32> {
+    let ctx = lxu_runtime::Context::new(None)?;
+    if !ctx.is_root() && !a.dry_run {
+        bail!("setup-user changes /etc/subuid, /etc/subgid and cgroups: run it as root (or with --dry-run)");
+    }
+    let opts = SetupOptions {
+        dry_run: a.dry_run,
+        bridge: a.bridge.clone(),
+        quota: a.quota,
+        nic_helper: ctx.libexec_dir.join("lxu-user-nic"),
+    };
+    let out = setup_user(&a.user, &opts)?;
+    let verb = if a.dry_run { "would change" } else { "changed" };
+    if out.changes.is_empty() {
+        println!("{}: nothing to change", a.user);
+    } else {
+        println!("{}: {verb}:", a.user);
+        for c in &out.changes {
+            println!("  {c}");
+        }
+    }
+    if let Some(r) = out.range {
+        println!("{}: subordinate ids {r}", a.user);
+    }
+    for p in &out.problems {
+        println!("problem: {} (fix: {})", p.what, p.fix);
+    }
+    Ok(0)
+}
