@@ -769,7 +769,10 @@ fn whole_create_flow_prepare_unpack_substitute_assemble() {
     };
     let changed = lxu_image::substitute_templates(&rootfs, &img.meta.templates, &vars).unwrap();
     assert_eq!(changed, vec!["/etc/hostname"]);
-    assert_eq!(std::fs::read_to_string(rootfs.join("etc/hostname")).unwrap(), "c1\n");
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("etc/hostname")).unwrap(),
+        "c1\n"
+    );
 
     let config = lxu_image::assemble_config(
         "lxc.net.0.type = veth\nlxc.idmap = u 0 100000 65536\n",
@@ -778,7 +781,16 @@ fn whole_create_flow_prepare_unpack_substitute_assemble() {
         lxu_image::KeyStyle::Modern,
         None,
     );
-    assert!(config.contains("# Distribution configuration\nlxc.include = /usr/share/lxc/config/common.conf\n"));
-    assert!(config.ends_with("lxc.uts.name = c1\n\n# Network configuration\nlxc.net.0.type = veth\n"));
-    assert!(out.text().ends_with("The image cache is now ready\nUnpacking the rootfs\n"), "{}", out.text());
+    assert!(config.contains(
+        "# Distribution configuration\nlxc.include = /usr/share/lxc/config/common.conf\n"
+    ));
+    assert!(
+        config.ends_with("lxc.uts.name = c1\n\n# Network configuration\nlxc.net.0.type = veth\n")
+    );
+    assert!(
+        out.text()
+            .ends_with("The image cache is now ready\nUnpacking the rootfs\n"),
+        "{}",
+        out.text()
+    );
 }

@@ -457,9 +457,18 @@ fn a_member_never_writes_through_an_existing_symlink() {
     a.unpack(t.tar(), &[]).unwrap();
     let r = a.rootfs();
     assert_eq!(std::fs::read(r.join("f")).unwrap(), b"replaced");
-    assert!(!std::fs::symlink_metadata(r.join("f")).unwrap().file_type().is_symlink());
-    assert_eq!(std::fs::metadata(r.join("h")).unwrap().ino(), std::fs::metadata(r.join("g")).unwrap().ino());
-    assert!(std::fs::symlink_metadata(r.join("p")).unwrap().file_type().is_fifo());
+    assert!(!std::fs::symlink_metadata(r.join("f"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(
+        std::fs::metadata(r.join("h")).unwrap().ino(),
+        std::fs::metadata(r.join("g")).unwrap().ino()
+    );
+    assert!(std::fs::symlink_metadata(r.join("p"))
+        .unwrap()
+        .file_type()
+        .is_fifo());
     assert_eq!(std::fs::read(&target).unwrap(), b"original");
     std::fs::remove_file(&target).unwrap();
     assert!(a.outside_is_empty());

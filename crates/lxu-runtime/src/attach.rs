@@ -97,6 +97,11 @@ pub fn attach(c: &Container, config: &Config, opts: &AttachOptions) -> Result<i3
         .nth(2)
         .map(ns_flags)
         .unwrap_or(Ns::MOUNT | Ns::PROCESS_ID);
+    let cgroup_procs: Vec<std::path::PathBuf> = reply
+        .split_whitespace()
+        .nth(3)
+        .map(|l| l.split(':').map(std::path::PathBuf::from).collect())
+        .unwrap_or_default();
     let use_pty = opts
         .pty
         .unwrap_or_else(|| rustix::termios::isatty(rustix::stdio::stdin()))
@@ -119,9 +124,11 @@ pub fn attach(c: &Container, config: &Config, opts: &AttachOptions) -> Result<i3
     ])
     .map_err(|e| Error::sys("create a signalfd", e))?;
 
-    let (parent_end, child_end) = Channel::pair().map_err(|e| Error::sys("create a socketpair", e))?;
+    let (parent_end, child_end) =
+        Channel::pair().map_err(|e| Error::sys("create a socketpair", e))?;
     let cwd = std::env::current_dir().ok();
-    let plan = ChildPlan::new(config, opts, cwd, use_pty);
+    let mut plan = ChildPlan::new(config, opts, cwd, use_pty);
+    plan.cgroup_procs = cgroup_procs;
     let intermediate = match fork().map_err(|e| Error::sys("fork", e))? {
         Fork::Child => {
             drop(parent_end);
@@ -189,10 +196,16 @@ struct ChildPlan {
     cwd: Option<std::path::PathBuf>,
     pty: bool,
     term: Option<String>,
+    cgroup_procs: Vec<std::path::PathBuf>,
 }
 
 impl ChildPlan {
-    fn new(config: &Config, o: &AttachOptions, cwd: Option<std::path::PathBuf>, pty: bool) -> ChildPlan {
+    fn new(
+        config: &Config,
+        o: &AttachOptions,
+        cwd: Option<std::path::PathBuf>,
+        pty: bool,
+    ) -> ChildPlan {
         let split = |s: &String| -> (String, String) {
             match s.split_once('=') {
                 Some((k, v)) => (k.to_string(), v.to_string()),
@@ -202,10 +215,20 @@ impl ChildPlan {
         let drop_caps = if o.elevated {
             Vec::new()
         } else if config.cap_keep_mode {
-            let keep: Vec<u32> = config.cap_keep.iter().filter_map(|c| lxu_sys::caps::number(c)).collect();
-            (0..=lxu_sys::caps::last_cap()).filter(|c| !keep.contains(c)).collect()
+            let keep: Vec<u32> = config
+                .cap_keep
+                .iter()
+                .filter_map(|c| lxu_sys::caps::number(c))
+                .collect();
+            (0..=lxu_sys::caps::last_cap())
+                .filter(|c| !keep.contains(c))
+                .collect()
         } else {
-            config.cap_drop.iter().filter_map(|c| lxu_sys::caps::number(c)).collect()
+            config
+                .cap_drop
+                .iter()
+                .filter_map(|c| lxu_sys::caps::number(c))
+                .collect()
         };
         ChildPlan {
             command: o.command.clone(),
@@ -224,6 +247,7 @@ impl ChildPlan {
             cwd,
             pty,
             term: std::env::var("TERM").ok(),
+            cgroup_procs: Vec::new(),
         }
     }
 }
@@ -266,6 +290,13 @@ fn child(
     // Not dumpable: nothing in the container may open /proc/PID/exe (the lxu binary) or
     // our memory while we are inside its namespaces.
     let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
+    // Into the container's cgroups first, from the host side, while we still have the
+    // caller's uid (cgroup v1 checks it). Children inherit it.
+    for procs in &plan.cgroup_procs {
+        if let Err(e) = std::fs::write(procs, b"0") {
+            report(ch, format!("join cgroup `{}`: {e}", procs.display()));
+        }
+    }
     // One call: the kernel joins the user namespace first, then the others.
     if let Err(e) = rustix::thread::move_into_thread_name_spaces(pidfd, namespaces) {
         report(ch, format!("join the container's namespaces: {e}"));
@@ -302,9 +333,17 @@ fn child(
 }
 
 fn open_pty(devpts: BorrowedFd<'_>) -> std::io::Result<(OwnedFd, OwnedFd)> {
-    let m = rustix::fs::openat(devpts, "ptmx", OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC, Mode::empty())?;
+    let m = rustix::fs::openat(
+        devpts,
+        "ptmx",
+        OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
     rustix::pty::unlockpt(&m)?;
-    let s = rustix::pty::ioctl_tiocgptpeer(&m, rustix::pty::OpenptFlags::RDWR | rustix::pty::OpenptFlags::NOCTTY)?;
+    let s = rustix::pty::ioctl_tiocgptpeer(
+        &m,
+        rustix::pty::OpenptFlags::RDWR | rustix::pty::OpenptFlags::NOCTTY,
+    )?;
     Ok((m, s))
 }
 
@@ -395,8 +434,16 @@ fn exec_command(plan: &ChildPlan, slave: Option<OwnedFd>, ch: &Channel) -> Strin
         .envs(env)
         .exec();
     // Like a shell: 127 when the command does not exist, 126 when it cannot run.
-    let code = if err.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 };
-    let _ = writeln!(std::io::stderr(), "lxu-attach: cannot execute `{}`: {err}", argv[0]);
+    let code = if err.kind() == std::io::ErrorKind::NotFound {
+        127
+    } else {
+        126
+    };
+    let _ = writeln!(
+        std::io::stderr(),
+        "lxu-attach: cannot execute `{}`: {err}",
+        argv[0]
+    );
     lxu_sys::exit_immediately(code)
 }
 
@@ -409,7 +456,11 @@ fn status_code(st: rustix::process::WaitStatus) -> i32 {
 }
 
 /// Reaps children until `pid` exits; returns its status. Forwards signals.
-fn reap_until(pid: Pid, sigfd: &lxu_sys::signal::SignalFd, on_signal: &mut dyn FnMut(i32)) -> Option<i32> {
+fn reap_until(
+    pid: Pid,
+    sigfd: &lxu_sys::signal::SignalFd,
+    on_signal: &mut dyn FnMut(i32),
+) -> Option<i32> {
     while let Ok(Some((sig, _))) = sigfd.read() {
         if sig != libc::SIGCHLD {
             on_signal(sig);
@@ -464,7 +515,10 @@ fn proxy_pty(master: OwnedFd, pid: Pid, sigfd: &lxu_sys::signal::SignalFd) -> i3
     let mut buf = [0u8; 8192];
     let mut out = std::io::stdout();
     let code = loop {
-        let mut fds = vec![PollFd::new(sigfd, PollFlags::IN), PollFd::new(&master, PollFlags::IN)];
+        let mut fds = vec![
+            PollFd::new(sigfd, PollFlags::IN),
+            PollFd::new(&master, PollFlags::IN),
+        ];
         if stdin_open {
             fds.push(PollFd::from_borrowed_fd(stdin, PollFlags::IN));
         }

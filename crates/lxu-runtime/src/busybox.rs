@@ -42,7 +42,10 @@ impl Busybox {
                 "`{HOST_BUSYBOX}` has no init applet; the busybox template needs busybox-static"
             )));
         }
-        let help = Command::new(&binary).output().map(|o| o.stdout).unwrap_or_default();
+        let help = Command::new(&binary)
+            .output()
+            .map(|o| o.stdout)
+            .unwrap_or_default();
         let version = String::from_utf8_lossy(&help)
             .split_whitespace()
             .nth(1)
@@ -79,21 +82,37 @@ impl Busybox {
     /// Builds the root filesystem at `rootfs` (run as root of the container's user
     /// namespace, so everything is owned by the container's ids).
     pub fn build(&self, rootfs: &Path, name: &str, ttys: u32) -> std::result::Result<(), String> {
-        let err = |what: &str, p: &Path, e: std::io::Error| format!("{what} `{}`: {e}", p.display());
+        let err =
+            |what: &str, p: &Path, e: std::io::Error| format!("{what} `{}`: {e}", p.display());
         let mkdir = |rel: &str, mode: u32| -> std::result::Result<(), String> {
             let p = rootfs.join(rel);
             fs::create_dir_all(&p).map_err(|e| err("create", &p, e))?;
-            fs::set_permissions(&p, fs::Permissions::from_mode(mode)).map_err(|e| err("chmod", &p, e))
+            fs::set_permissions(&p, fs::Permissions::from_mode(mode))
+                .map_err(|e| err("chmod", &p, e))
         };
         let write = |rel: &str, text: &str, mode: u32| -> std::result::Result<(), String> {
             let p = rootfs.join(rel);
             fs::write(&p, text).map_err(|e| err("write", &p, e))?;
-            fs::set_permissions(&p, fs::Permissions::from_mode(mode)).map_err(|e| err("chmod", &p, e))
+            fs::set_permissions(&p, fs::Permissions::from_mode(mode))
+                .map_err(|e| err("chmod", &p, e))
         };
         mkdir("", 0o755)?;
         for d in [
-            "bin", "sbin", "usr/bin", "usr/sbin", "lib", "etc/init.d", "dev", "proc", "sys",
-            "home", "var/log", "var/run", "run", "mnt", "root",
+            "bin",
+            "sbin",
+            "usr/bin",
+            "usr/sbin",
+            "lib",
+            "etc/init.d",
+            "dev",
+            "proc",
+            "sys",
+            "home",
+            "var/log",
+            "var/run",
+            "run",
+            "mnt",
+            "root",
         ] {
             mkdir(d, 0o755)?;
         }
@@ -101,7 +120,8 @@ impl Busybox {
         mkdir("tmp", 0o1777)?;
         let bin = rootfs.join("bin/busybox");
         fs::copy(&self.binary, &bin).map_err(|e| err("copy busybox to", &bin, e))?;
-        fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).map_err(|e| err("chmod", &bin, e))?;
+        fs::set_permissions(&bin, fs::Permissions::from_mode(0o755))
+            .map_err(|e| err("chmod", &bin, e))?;
         for applet in &self.applets {
             if applet == "bin/busybox" {
                 continue;
@@ -120,7 +140,9 @@ impl Busybox {
         }
         let mut inittab = String::from("::sysinit:/etc/init.d/rcS\n");
         for i in 1..=ttys {
-            inittab.push_str(&format!("tty{i}::respawn:/sbin/getty -L tty{i} 115200 vt100\n"));
+            inittab.push_str(&format!(
+                "tty{i}::respawn:/sbin/getty -L tty{i} 115200 vt100\n"
+            ));
         }
         inittab.push_str("console::askfirst:-/bin/sh\n");
         inittab.push_str("::ctrlaltdel:/sbin/reboot\n::shutdown:/bin/umount -a -r\n");
@@ -136,7 +158,11 @@ impl Busybox {
             0o644,
         )?;
         write("etc/shadow", "root::19000:0:99999:7:::\n", 0o600)?;
-        write("etc/group", "root:x:0:\ntty:x:5:\nnogroup:x:65534:\n", 0o644)?;
+        write(
+            "etc/group",
+            "root:x:0:\ntty:x:5:\nnogroup:x:65534:\n",
+            0o644,
+        )?;
         write("etc/hostname", &format!("{name}\n"), 0o644)?;
         write(
             "etc/hosts",

@@ -163,7 +163,10 @@ mod tests {
             ("..", "`.` and `..` are not names"),
             (".hidden", "it starts with `.` or `-`"),
             ("-n", "it starts with `.` or `-`"),
-            ("a b", "only letters, digits, `_`, `-`, `.` and `+` are allowed"),
+            (
+                "a b",
+                "only letters, digits, `_`, `-`, `.` and `+` are allowed",
+            ),
         ];
         for (name, reason) in cases {
             let e = validate_name(name).unwrap_err().to_string();

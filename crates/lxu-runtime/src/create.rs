@@ -94,13 +94,21 @@ fn initial_config(ctx: &Context, c: &Container, opts: &CreateOptions) -> Result<
         opts.args.join(" ")
     ));
     let mut rng = crate::random::Rng::new();
-    for path in [Some(ctx.system.default_config.clone()), opts.extra_config.clone()]
-        .into_iter()
-        .flatten()
+    for path in [
+        Some(ctx.system.default_config.clone()),
+        opts.extra_config.clone(),
+    ]
+    .into_iter()
+    .flatten()
     {
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && opts.extra_config.as_ref() != Some(&path) => continue,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    && opts.extra_config.as_ref() != Some(&path) =>
+            {
+                continue
+            }
             Err(e) => return Err(Error::io("read", &path, e)),
         };
         let mut f = ConfigFile::parse_str(&text, &path)?;
@@ -186,7 +194,8 @@ pub fn create(
     }
     let result = (|| -> Result<Option<String>> {
         let _lock = try_lock(c)?.ok_or_else(|| Error::Msg(format!("{} is busy", c.name)))?;
-        std::fs::write(c.partial_path(), b"").map_err(|e| Error::io("create", c.partial_path(), e))?;
+        std::fs::write(c.partial_path(), b"")
+            .map_err(|e| Error::io("create", c.partial_path(), e))?;
         write_config(c, &config_text)?;
         let rootfs = c.dir.join("rootfs");
         let (ns_maps, mapped_uid, mapped_gid) = idmap::with_caller(&maps, ctx.euid, ctx.egid);
@@ -207,7 +216,9 @@ pub fn create(
                 as_container_root(ctx, &maps, &ns_maps, || bb.build(&rootfs, &c.name, ttys))?;
             }
             Template::Script(script) => {
-                run_script(ctx, c, &script, opts, &maps, &ns_maps, mapped_uid, mapped_gid)?;
+                run_script(
+                    ctx, c, &script, opts, &maps, &ns_maps, mapped_uid, mapped_gid,
+                )?;
             }
             Template::External(_) => {
                 let ext = external.as_mut().expect("prepared above");
@@ -223,7 +234,8 @@ pub fn create(
         }
         // The result must load: a template that wrote a broken config fails the create.
         Config::load(&c.config_path())?;
-        std::fs::remove_file(c.partial_path()).map_err(|e| Error::io("remove", c.partial_path(), e))?;
+        std::fs::remove_file(c.partial_path())
+            .map_err(|e| Error::io("remove", c.partial_path(), e))?;
         Ok(message)
     })();
     if result.is_err() {
@@ -236,7 +248,8 @@ fn write_config(c: &Container, text: &str) -> Result<()> {
     let path = c.config_path();
     let tmp = c.dir.join(".config.tmp");
     let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
-    f.write_all(text.as_bytes()).map_err(|e| Error::io("write", &tmp, e))?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| Error::io("write", &tmp, e))?;
     f.set_permissions(std::fs::Permissions::from_mode(0o640))
         .map_err(|e| Error::io("chmod", &tmp, e))?;
     std::fs::rename(&tmp, &path).map_err(|e| Error::io("rename", &path, e))

@@ -6,11 +6,11 @@ use lxu_config::{Config, ConfigFile, IdMap};
 use crate::container::Container;
 use crate::context::Context;
 use crate::error::{Error, Result};
+use crate::idmap;
 use crate::start::try_lock;
 use crate::state::{self, State};
 use crate::stop::{self, StopOptions};
 use crate::userns::{self, Outcome};
-use crate::idmap;
 
 pub fn destroy(ctx: &Context, c: &Container, force: bool) -> Result<()> {
     if !c.exists() && !c.partial_path().exists() {
@@ -37,7 +37,10 @@ pub fn destroy(ctx: &Context, c: &Container, force: bool) -> Result<()> {
         });
     };
     let snaps = c.dir.join("snaps");
-    if std::fs::read_dir(&snaps).map(|mut d| d.next().is_some()).unwrap_or(false) {
+    if std::fs::read_dir(&snaps)
+        .map(|mut d| d.next().is_some())
+        .unwrap_or(false)
+    {
         return Err(Error::Msg(format!(
             "Destroying {} failed: {} has snapshots",
             c.name, c.name
@@ -83,6 +86,9 @@ pub fn remove_dir(ctx: &Context, c: &Container, maps: &[IdMap]) -> Result<()> {
     })?;
     match outcome {
         Outcome::Done => Ok(()),
-        _ => Err(Error::Msg(format!("could not remove `{}`", c.dir.display()))),
+        _ => Err(Error::Msg(format!(
+            "could not remove `{}`",
+            c.dir.display()
+        ))),
     }
 }

@@ -1,30 +1,164 @@
-//! Work the monitor does around the container's life that depends on the host: cgroup
-//! placement and network devices. Filled in by `start` from the config.
+//! Host-side resources the monitor owns for the container's lifetime: its cgroups (and,
+//! with networking, its network devices).
 
+use std::path::PathBuf;
+
+use lxu_cgroup::{ContainerCgroup, Delegation, FreezerState, Hierarchies, Limit};
 use rustix::process::Pid;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+
+/// Cgroup state of one container.
+pub struct Cgroups {
+    pub hierarchies: Hierarchies,
+    pub delegation: Delegation,
+    pub cgroup: Option<ContainerCgroup>,
+    pub v1: Vec<(String, String)>,
+    pub v2: Vec<(String, String)>,
+}
 
 /// Per-container host-side resources, owned by the monitor.
 #[derive(Default)]
 pub struct Hooks {
+    pub name: String,
+    pub cgroups: Option<Cgroups>,
     /// Extra `key value` lines for `info`.
     pub info: Vec<String>,
 }
 
 impl Hooks {
-    /// Runs on the fresh init before it may continue (maps are written already).
-    pub fn before_go(&mut self, _pid: Pid) -> Result<()> {
+    /// Creates what must exist before init (runs in the monitor process: on cgroup v2 the
+    /// monitor may have to move itself into a leaf).
+    pub fn prepare(&mut self) -> Result<()> {
+        let Some(cg) = &mut self.cgroups else {
+            return Ok(());
+        };
+        if !cg.delegation.any_usable() {
+            return Ok(());
+        }
+        let created = ContainerCgroup::create(&cg.hierarchies, &cg.delegation, &self.name)
+            .map_err(|e| {
+                Error::Msg(format!("{}: create the container's cgroup: {e}", self.name))
+            })?;
+        cg.cgroup = Some(created);
         Ok(())
     }
 
-    /// Runs each time init has exited (also before a reboot).
-    pub fn after_stop(&mut self) {}
+    /// Cgroup directories to show inside the container under /sys/fs/cgroup, named like
+    /// the host's mount points.
+    pub fn cgroup_binds(&self) -> Vec<(PathBuf, String)> {
+        let Some(cg) = self.cgroups.as_ref().and_then(|c| c.cgroup.as_ref()) else {
+            return Vec::new();
+        };
+        cg.paths()
+            .into_iter()
+            .filter_map(|p| {
+                let name = p.mountpoint.file_name()?.to_string_lossy().into_owned();
+                Some((p.path, name))
+            })
+            .collect()
+    }
 
-    /// Runs once when the monitor exits.
-    pub fn teardown(&mut self) {}
+    /// `cgroup.procs` files of the container's cgroups (for attach).
+    pub fn procs_files(&self) -> Vec<PathBuf> {
+        match self.cgroups.as_ref().and_then(|c| c.cgroup.as_ref()) {
+            Some(cg) => cg
+                .paths()
+                .into_iter()
+                .map(|p| p.path.join("cgroup.procs"))
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Runs on the fresh init before it continues (its uid is still the caller's, which
+    /// cgroup v1 requires for the move).
+    pub fn before_go(&mut self, pid: Pid) -> Result<()> {
+        let Some(cg) = &self.cgroups else {
+            return Ok(());
+        };
+        if let Some(c) = &cg.cgroup {
+            c.attach(pid.as_raw_nonzero().get() as u32).map_err(|e| {
+                Error::Msg(format!("{}: move init into its cgroup: {e}", self.name))
+            })?;
+            c.apply(&cg.v1, &cg.v2)
+                .map_err(|e| Error::Msg(format!("{}: {e}", self.name)))?;
+        }
+        Ok(())
+    }
+
+    /// Runs each time init has exited (also before a reboot): nothing of the container
+    /// may survive it, not even a process that left the pid namespace's tree.
+    pub fn after_stop(&mut self) {
+        if let Some(c) = self.cgroups.as_ref().and_then(|c| c.cgroup.as_ref()) {
+            let _ = c.thaw();
+            let _ = c.kill_all(lxu_cgroup::Signal::KILL);
+        }
+    }
+
+    /// Runs once when the monitor exits: the container's cgroups go (LXC leaks one
+    /// directory per start when unprivileged; removing as the user who created them
+    /// avoids that).
+    pub fn teardown(&mut self) {
+        if let Some(c) = self.cgroups.as_mut().and_then(|c| c.cgroup.as_mut()) {
+            let _ = c.remove();
+        }
+    }
+
+    pub fn freeze(&self) -> Result<()> {
+        let c = self.cgroup_or_err("freeze")?;
+        c.freeze()
+            .map_err(|e| Error::Msg(format!("{}: freeze: {e}", self.name)))
+    }
+
+    pub fn thaw(&self) -> Result<()> {
+        let c = self.cgroup_or_err("unfreeze")?;
+        c.thaw()
+            .map_err(|e| Error::Msg(format!("{}: unfreeze: {e}", self.name)))
+    }
+
+    pub fn frozen(&self) -> bool {
+        self.cgroups
+            .as_ref()
+            .and_then(|c| c.cgroup.as_ref())
+            .and_then(|c| c.freezer_state().ok())
+            == Some(FreezerState::Frozen)
+    }
+
+    fn cgroup_or_err(&self, what: &str) -> Result<&ContainerCgroup> {
+        self.cgroups
+            .as_ref()
+            .and_then(|c| c.cgroup.as_ref())
+            .ok_or_else(|| {
+                Error::Msg(format!(
+                    "{}: cannot {what}: the container has no freezer cgroup (no cgroup is delegated to this user; `lxu setup-user` as root does it)",
+                    self.name
+                ))
+            })
+    }
 
     pub fn info_lines(&self) -> Vec<String> {
-        self.info.clone()
+        let mut out = self.info.clone();
+        if let Some(c) = self.cgroups.as_ref().and_then(|c| c.cgroup.as_ref()) {
+            if let Ok(s) = c.stats() {
+                let mut num = |k: &str, v: Option<u64>| {
+                    if let Some(v) = v {
+                        out.push(format!("{k} {v}"));
+                    }
+                };
+                num("memory_bytes", s.memory_bytes);
+                num("kmem_bytes", s.kmem_bytes);
+                num("cpu_ns", s.cpu_ns);
+                num("pids", s.pids);
+                num("blkio_bytes", s.blkio_bytes);
+                if let Some(Limit::Value(v)) = s.memory_limit {
+                    out.push(format!("memory_limit {v}"));
+                }
+                if let Some(Limit::Value(v)) = s.pids_limit {
+                    out.push(format!("pids_limit {v}"));
+                }
+            }
+        }
+        out
     }
 }

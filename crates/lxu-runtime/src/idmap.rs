@@ -69,7 +69,11 @@ struct Running {
 fn spawn_helper(prog: &'static str, pid: i32, maps: &[IdMap], kind: IdKind) -> Result<Running> {
     let mut args = vec![pid.to_string()];
     for m in maps.iter().filter(|m| m.kind == kind) {
-        args.extend([m.nsid.to_string(), m.hostid.to_string(), m.count.to_string()]);
+        args.extend([
+            m.nsid.to_string(),
+            m.hostid.to_string(),
+            m.count.to_string(),
+        ]);
     }
     let cmdline = format!("{prog} {}", args.join(" "));
     let child = Command::new(prog)
@@ -152,16 +156,30 @@ mod tests {
     use super::*;
 
     fn m(kind: IdKind, nsid: u32, hostid: u32, count: u32) -> IdMap {
-        IdMap { kind, nsid, hostid, count }
+        IdMap {
+            kind,
+            nsid,
+            hostid,
+            count,
+        }
     }
 
     #[test]
     fn caller_is_added_after_the_container_ranges() {
-        let maps = [m(IdKind::Uid, 0, 100000, 65536), m(IdKind::Gid, 0, 100000, 65536)];
+        let maps = [
+            m(IdKind::Uid, 0, 100000, 65536),
+            m(IdKind::Gid, 0, 100000, 65536),
+        ];
         let (all, u, g) = with_caller(&maps, 1001, 1002);
         assert_eq!((u, g), (65536, 65536));
-        assert_eq!(map_text(&all, IdKind::Uid), "0 100000 65536\n65536 1001 1\n");
-        assert_eq!(map_text(&all, IdKind::Gid), "0 100000 65536\n65536 1002 1\n");
+        assert_eq!(
+            map_text(&all, IdKind::Uid),
+            "0 100000 65536\n65536 1001 1\n"
+        );
+        assert_eq!(
+            map_text(&all, IdKind::Gid),
+            "0 100000 65536\n65536 1002 1\n"
+        );
         assert_eq!(host_id(&all, IdKind::Uid, 0), Some(100000));
         assert_eq!(host_id(&all, IdKind::Uid, 65535), Some(165535));
         assert_eq!(host_id(&all, IdKind::Uid, 65537), None);

@@ -20,7 +20,10 @@ use crate::plan::{Entry, Plan};
 
 type Step<T = ()> = std::result::Result<T, String>;
 
-fn ctx<T, E: std::fmt::Display>(r: std::result::Result<T, E>, what: impl FnOnce() -> String) -> Step<T> {
+fn ctx<T, E: std::fmt::Display>(
+    r: std::result::Result<T, E>,
+    what: impl FnOnce() -> String,
+) -> Step<T> {
     r.map_err(|e| format!("{}: {e}", what()))
 }
 
@@ -39,10 +42,13 @@ enum Never {}
 
 fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
     // Nothing of the monitor (listening socket, lock, signalfd) may reach the container.
-    ctx(lxu_sys::fd::close_from(3, &[ch.as_fd().as_raw_fd()]), || {
-        "close inherited descriptors".into()
+    ctx(
+        lxu_sys::fd::close_from(3, &[ch.as_fd().as_raw_fd()]),
+        || "close inherited descriptors".into(),
+    )?;
+    ctx(lxu_sys::signal::reset_all(), || {
+        "reset signal handling".into()
     })?;
-    ctx(lxu_sys::signal::reset_all(), || "reset signal handling".into())?;
     // The rootfs is opened with the caller's own identity: after becoming the container's
     // root, the path to it (a 0700 home directory) may no longer be searchable.
     let rootfs = ctx(
@@ -62,13 +68,22 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
             "become root of the user namespace".into()
         })?;
     }
+    // The monitor has placed us in the container's cgroup: make it our cgroup root.
+    ctx(
+        lxu_sys::fork::unshare(lxu_sys::fork::Namespaces {
+            cgroup: true,
+            ..Default::default()
+        }),
+        || "create a cgroup namespace".into(),
+    )?;
     // A process that is not dumpable cannot be opened through /proc/PID by the container
     // (its mm belongs to the host's user namespace), so nothing in the container can
     // write to the lxu binary through /proc/PID/exe while this process runs it.
     let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
-    ctx(rustix::system::sethostname(plan.hostname.as_bytes()), || {
-        format!("set hostname `{}`", plan.hostname)
-    })?;
+    ctx(
+        rustix::system::sethostname(plan.hostname.as_bytes()),
+        || format!("set hostname `{}`", plan.hostname),
+    )?;
     ctx(
         rustix::mount::mount_change(
             "/",
@@ -90,8 +105,8 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
     }
     mount_devpts(r, plan)?;
     let ptys = allocate_ptys(r, plan)?;
-    for (host, target) in &plan.cgroup_binds {
-        bind_cgroup(r, host, target)?;
+    if !plan.cgroup_binds.is_empty() {
+        mount_cgroups(r, &plan.cgroup_binds)?;
     }
     for e in &plan.entries {
         if let Err(msg) = mount_entry(r, e) {
@@ -122,12 +137,14 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
     setup_stdio(plan)?;
     drop_capabilities(plan)?;
     if plan.gid != 0 || plan.uid != 0 {
-        ctx(lxu_sys::creds::setresgid(plan.gid, plan.gid, plan.gid), || {
-            format!("set lxc.init.gid {}", plan.gid)
-        })?;
-        ctx(lxu_sys::creds::setresuid(plan.uid, plan.uid, plan.uid), || {
-            format!("set lxc.init.uid {}", plan.uid)
-        })?;
+        ctx(
+            lxu_sys::creds::setresgid(plan.gid, plan.gid, plan.gid),
+            || format!("set lxc.init.gid {}", plan.gid),
+        )?;
+        ctx(
+            lxu_sys::creds::setresuid(plan.uid, plan.uid, plan.uid),
+            || format!("set lxc.init.uid {}", plan.uid),
+        )?;
     }
     ctx(std::env::set_current_dir(&plan.cwd), || {
         format!("change to lxc.init.cwd `{}`", plan.cwd)
@@ -202,9 +219,10 @@ fn remount(target: &OwnedFd, flags: MountFlags, what: &str) -> Step {
 
 fn self_bind(r: BorrowedFd<'_>, path: &str) -> Step<OwnedFd> {
     let fd = ctx(mounts::open_in(r, path), || format!("open `/{path}`"))?;
-    ctx(mounts::bind(&fd_path(fd.as_fd()), fd.as_fd(), false), || {
-        format!("bind `/{path}`")
-    })?;
+    ctx(
+        mounts::bind(&fd_path(fd.as_fd()), fd.as_fd(), false),
+        || format!("bind `/{path}`"),
+    )?;
     // Re-open: the old descriptor still points below the new mount.
     ctx(mounts::open_in(r, path), || format!("open `/{path}`"))
 }
@@ -289,9 +307,10 @@ fn mount_dev(r: BorrowedFd<'_>) -> Step {
         let host = format!("/dev/{node}");
         let src = ctx(mounts::open_host(&host), || format!("open host `{host}`"))?;
         let t = file(r, &format!("dev/{node}"), 0o000)?;
-        ctx(mounts::bind(&fd_path(src.as_fd()), t.as_fd(), false), || {
-            format!("bind `{host}` into the container")
-        })?;
+        ctx(
+            mounts::bind(&fd_path(src.as_fd()), t.as_fd(), false),
+            || format!("bind `{host}` into the container"),
+        )?;
     }
     let dev = ctx(mounts::open_in(r, "dev"), || "open `/dev`".into())?;
     for (name, to) in [
@@ -420,14 +439,32 @@ fn allocate_ptys(r: BorrowedFd<'_>, plan: &Plan) -> Step<Ptys> {
     })
 }
 
-fn bind_cgroup(r: BorrowedFd<'_>, host: &std::path::Path, target: &str) -> Step {
+/// `lxc.mount.auto = cgroup…`: a tmpfs on /sys/fs/cgroup with the container's own cgroup
+/// of each hierarchy bound where the host has the hierarchy (v1 controllers cannot be
+/// mounted inside a user namespace, so they are bound from the host).
+fn mount_cgroups(r: BorrowedFd<'_>, binds: &[(std::path::PathBuf, String)]) -> Step {
     let base = dir(r, "sys/fs/cgroup")?;
-    drop(base);
-    let t = dir(r, &format!("sys/fs/cgroup/{target}"))?;
     ctx(
-        mounts::bind(&host.to_string_lossy(), t.as_fd(), false),
-        || format!("bind cgroup `{}`", host.display()),
-    )
+        mounts::mount_fs(
+            "cgroup",
+            base.as_fd(),
+            "tmpfs",
+            MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC,
+            "mode=755,size=64k",
+        ),
+        || "mount tmpfs on `/sys/fs/cgroup`".into(),
+    )?;
+    for (host, target) in binds {
+        let t = dir(r, &format!("sys/fs/cgroup/{target}"))?;
+        let src = ctx(mounts::open_host(&host.to_string_lossy()), || {
+            format!("open cgroup `{}`", host.display())
+        })?;
+        ctx(
+            mounts::bind(&fd_path(src.as_fd()), t.as_fd(), false),
+            || format!("bind cgroup `{}`", host.display()),
+        )?;
+    }
+    Ok(())
 }
 
 fn mount_entry(r: BorrowedFd<'_>, e: &Entry) -> Step {
@@ -482,7 +519,9 @@ fn mount_entry(r: BorrowedFd<'_>, e: &Entry) -> Step {
 
 fn pivot(r: BorrowedFd<'_>) -> Step {
     ctx(rustix::process::fchdir(r), || "enter the rootfs".into())?;
-    ctx(rustix::process::pivot_root(".", "."), || "pivot_root".into())?;
+    ctx(rustix::process::pivot_root(".", "."), || {
+        "pivot_root".into()
+    })?;
     // The old root is stacked below the new one at "."; detach it.
     ctx(rustix::mount::unmount(".", UnmountFlags::DETACH), || {
         "detach the host's root".into()

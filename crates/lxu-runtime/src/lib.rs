@@ -23,8 +23,8 @@ pub mod spawn;
 pub mod start;
 pub mod state;
 pub mod stop;
-pub mod users;
 pub mod userns;
+pub mod users;
 
 pub use container::Container;
 pub use context::Context;

@@ -44,8 +44,12 @@ pub fn live_info(c: &Container) -> Result<(Status, Vec<(String, String)>)> {
     };
     let facts = parse_info(&reply);
     let get = |k: &str| facts.iter().find(|(a, _)| a == k).map(|(_, v)| v.as_str());
-    let state = get("state").and_then(State::parse).unwrap_or(State::Stopped);
-    let pid = get("pid").and_then(|p| p.parse().ok()).filter(|&p: &i32| p > 0);
+    let state = get("state")
+        .and_then(State::parse)
+        .unwrap_or(State::Stopped);
+    let pid = get("pid")
+        .and_then(|p| p.parse().ok())
+        .filter(|&p: &i32| p > 0);
     Ok((Status { state, pid }, facts))
 }
 
@@ -73,7 +77,10 @@ pub fn summarize(c: &Container) -> Summary {
         name: c.name.clone(),
         status,
         autostart: config.as_ref().is_some_and(|c| c.start_auto),
-        groups: config.as_ref().map(|c| c.groups.clone()).unwrap_or_default(),
+        groups: config
+            .as_ref()
+            .map(|c| c.groups.clone())
+            .unwrap_or_default(),
         unprivileged: config.as_ref().is_some_and(|c| !c.idmaps.is_empty()),
         ipv4: list_values(&facts, "ipv4"),
         ipv6: list_values(&facts, "ipv6"),

@@ -152,7 +152,6 @@ impl Monitor {
     }
 
     fn serve(&mut self) -> Result<()> {
-        rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
         lxu_sys::signal::ignore(libc::SIGPIPE);
         let sigfd = SignalFd::new(&[
             libc::SIGCHLD,
@@ -167,10 +166,23 @@ impl Monitor {
         ])
         .map_err(|e| Error::sys("create a signalfd", e))?;
         let sock = self.setup.container.socket_path();
-        let listener = protocol::listen_at(&sock).map_err(|e| Error::io("listen on", &sock, e))?;
+        // The socket is created 0600 (only the owner may talk to the monitor); the
+        // cgroups and files made later need the usual modes.
+        let old = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+        let listener = protocol::listen_at(&sock);
+        rustix::process::umask(old);
+        let listener = listener.map_err(|e| Error::io("listen on", &sock, e))?;
         let _ = rustix::thread::set_name(c"lxu-monitor");
+        self.setup.hooks.prepare()?;
+        if self.setup.plan.cgroup_mount {
+            self.setup.plan.cgroup_binds = self.setup.hooks.cgroup_binds();
+        }
         self.start_init()?;
-        let pid = self.init.as_ref().map(|s| s.pid.as_raw_nonzero().get()).unwrap_or(0);
+        let pid = self
+            .init
+            .as_ref()
+            .map(|s| s.pid.as_raw_nonzero().get())
+            .unwrap_or(0);
         self.report(&format!("ok {pid}"));
         if self.setup.foreground {
             self.attach_local();
@@ -225,7 +237,11 @@ impl Monitor {
         for (i, (master, cap)) in masters.into_iter().enumerate() {
             rustix::fs::fcntl_setfl(&master, rustix::fs::OFlags::NONBLOCK)
                 .map_err(|e| Error::sys("make a pty non-blocking", e))?;
-            let log = if i == 0 { self.open_console_log() } else { None };
+            let log = if i == 0 {
+                self.open_console_log()
+            } else {
+                None
+            };
             // A reboot keeps what the console showed before.
             let ring = old_rings.next().unwrap_or_else(|| Ring::new(cap));
             self.ttys.push(Tty {
@@ -269,7 +285,8 @@ impl Monitor {
             rustix::termios::tcgetattr(stdin).ok().inspect(|orig| {
                 let mut t = orig.clone();
                 t.make_raw();
-                let _ = rustix::termios::tcsetattr(stdin, rustix::termios::OptionalActions::Now, &t);
+                let _ =
+                    rustix::termios::tcsetattr(stdin, rustix::termios::OptionalActions::Now, &t);
                 if let Ok(ws) = rustix::termios::tcgetwinsize(stdin) {
                     if let Some(tty) = self.ttys.first() {
                         let _ = rustix::termios::tcsetwinsize(&tty.master, ws);
@@ -319,7 +336,10 @@ impl Monitor {
         fds.push(PollFd::new(sigfd, PollFlags::IN));
         let local_in = self.local.as_ref().is_some_and(|l| l.stdin_open);
         if local_in {
-            fds.push(PollFd::from_borrowed_fd(rustix::stdio::stdin(), PollFlags::IN));
+            fds.push(PollFd::from_borrowed_fd(
+                rustix::stdio::stdin(),
+                PollFlags::IN,
+            ));
         }
         let base = fds.len();
         for (i, t) in self.ttys.iter().enumerate() {
@@ -437,8 +457,7 @@ impl Monitor {
         for i in 0..self.ttys.len() {
             self.tty_output(i);
         }
-        let reboot = status.terminating_signal() == Some(libc::SIGHUP)
-            && self.stop.is_none();
+        let reboot = status.terminating_signal() == Some(libc::SIGHUP) && self.stop.is_none();
         self.init = None;
         self.setup.hooks.after_stop();
         if reboot {
@@ -587,6 +606,28 @@ impl Monitor {
                 self.reply(id, &r, &[]);
             }
             "pidfd" => self.send_pidfd(id),
+            "freeze" => {
+                let r = match self.setup.hooks.freeze() {
+                    Ok(()) => {
+                        self.state = State::Frozen;
+                        "ok".to_string()
+                    }
+                    Err(e) => format!("err {e}"),
+                };
+                self.reply(id, &r, &[]);
+            }
+            "unfreeze" => {
+                let r = match self.setup.hooks.thaw() {
+                    Ok(()) => {
+                        if self.state == State::Frozen {
+                            self.state = State::Running;
+                        }
+                        "ok".to_string()
+                    }
+                    Err(e) => format!("err {e}"),
+                };
+                self.reply(id, &r, &[]);
+            }
             "stop" => self.stop_request(id, &args),
             "console" => self.console_request(id, &args),
             "log" => self.log_request(id, &args),
@@ -618,8 +659,16 @@ impl Monitor {
     }
 
     fn send_pidfd(&mut self, id: u64) {
-        let Some(init) = self.init.as_ref().filter(|_| self.state == State::Running) else {
-            self.reply(id, &format!("err {} is not running", self.setup.container.name), &[]);
+        let Some(init) = self
+            .init
+            .as_ref()
+            .filter(|_| matches!(self.state, State::Running | State::Frozen))
+        else {
+            self.reply(
+                id,
+                &format!("err {} is not running", self.setup.container.name),
+                &[],
+            );
             return;
         };
         let pid = init.pid.as_raw_nonzero().get();
@@ -628,7 +677,7 @@ impl Monitor {
         // Which namespaces are the container's own: joining one that is shared with
         // the host (the cgroup namespace, say) would need host privileges.
         let plan = &self.setup.plan;
-        let mut ns = vec!["mnt", "pid", "uts", "ipc"];
+        let mut ns = vec!["mnt", "pid", "uts", "ipc", "cgroup"];
         if plan.userns {
             ns.push("user");
         }
@@ -636,6 +685,19 @@ impl Monitor {
             ns.push("net");
         }
         let ns = ns.join(",");
+        // The attach helper puts itself into the container's cgroups.
+        let procs: Vec<String> = self
+            .setup
+            .hooks
+            .procs_files()
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        let ns = if procs.is_empty() {
+            ns
+        } else {
+            format!("{ns} {}", procs.join(":"))
+        };
         match (pidfd, devpts) {
             (Ok(p), Some(Ok(d))) => {
                 let msg = format!("ok {pid} 1 {ns}");
@@ -658,9 +720,15 @@ impl Monitor {
             self.set_kind(id, Kind::WaitStop);
             return;
         };
+        if self.state == State::Frozen {
+            let _ = self.setup.hooks.thaw();
+        }
         let (sig, is_kill) = match mode {
             "kill" => (self.setup.config.signal_stop.unwrap_or(libc::SIGKILL), true),
-            "reboot" => (self.setup.config.signal_reboot.unwrap_or(libc::SIGINT), false),
+            "reboot" => (
+                self.setup.config.signal_reboot.unwrap_or(libc::SIGINT),
+                false,
+            ),
             _ => (self.setup.config.signal_halt.unwrap_or(libc::SIGPWR), false),
         };
         let _ = lxu_sys::signal::pidfd_send(init.pidfd.as_fd(), sig);
@@ -767,7 +835,11 @@ impl Monitor {
             return Err(format!(
                 "tty {n} is invalid for {}: it has {ttys} ttys (lxc.tty.max){}",
                 self.setup.container.name,
-                if self.setup.plan.console { " and a console (0)" } else { "" }
+                if self.setup.plan.console {
+                    " and a console (0)"
+                } else {
+                    ""
+                }
             ));
         }
         Ok(n)
@@ -825,7 +897,9 @@ impl Monitor {
             }
             Some(b'w') => {
                 let text = String::from_utf8_lossy(&msg[1..]);
-                let mut it = text.split_whitespace().filter_map(|n| n.parse::<u16>().ok());
+                let mut it = text
+                    .split_whitespace()
+                    .filter_map(|n| n.parse::<u16>().ok());
                 if let (Some(rows), Some(cols)) = (it.next(), it.next()) {
                     let ws = rustix::termios::Winsize {
                         ws_row: rows,
@@ -887,7 +961,11 @@ impl Monitor {
                 Err(rustix::io::Errno::INTR) => continue,
                 Err(_) => {
                     // EIO: nothing in the container has the tty open right now.
-                    let pause = if t.client.is_some() { HUP_PAUSE } else { t.backoff };
+                    let pause = if t.client.is_some() {
+                        HUP_PAUSE
+                    } else {
+                        t.backoff
+                    };
                     t.quiet_until = Some(Instant::now() + pause);
                     t.backoff = (t.backoff * 2).min(HUP_PAUSE_MAX);
                     return;

@@ -121,7 +121,10 @@ mod tests {
         assert_eq!(o.data_string(), "size=10m,mode=755");
         let r = parse(&["rbind,rslave,rw"]);
         assert!(r.bind && r.recursive && !r.read_only());
-        assert_eq!(r.propagation, Some((MountPropagationFlags::DOWNSTREAM, true)));
+        assert_eq!(
+            r.propagation,
+            Some((MountPropagationFlags::DOWNSTREAM, true))
+        );
         assert!(parse(&["defaults"]).data.is_empty());
     }
 }

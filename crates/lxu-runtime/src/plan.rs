@@ -42,7 +42,10 @@ pub struct Plan {
     /// Group of the devpts instance (5 = tty) when that gid is mapped.
     pub devpts_gid: Option<u32>,
     pub entries: Vec<Entry>,
-    /// Cgroup directories to show inside: (host path, path below /sys/fs/cgroup).
+    /// `lxc.mount.auto` asks for the container's cgroups under /sys/fs/cgroup.
+    pub cgroup_mount: bool,
+    /// Cgroup directories to show inside: (host path, path below /sys/fs/cgroup),
+    /// filled by the monitor once the cgroups exist.
     pub cgroup_binds: Vec<(PathBuf, String)>,
     pub cap_drop: Vec<u32>,
     pub cap_keep: Option<Vec<u32>>,
@@ -193,8 +196,7 @@ impl Plan {
         if argv.is_empty() {
             return Err(Error::Msg(format!("{}: lxc.init.cmd is empty", c.name)));
         }
-        let devpts_gid = if !userns || idmap::host_id(&config.idmaps, IdKind::Gid, 5).is_some()
-        {
+        let devpts_gid = if !userns || idmap::host_id(&config.idmaps, IdKind::Gid, 5).is_some() {
             Some(5)
         } else {
             None
@@ -226,6 +228,7 @@ impl Plan {
             tty_dir: config.tty_dir.clone().filter(|d| !d.is_empty()),
             devpts_gid,
             entries,
+            cgroup_mount: config.mount_auto.cgroup.is_some() || config.mount_auto.cgroup2.is_some(),
             cgroup_binds: Vec::new(),
             cap_drop,
             cap_keep,

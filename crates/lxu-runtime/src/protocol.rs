@@ -139,7 +139,9 @@ impl MonitorConn {
         } else if let Some(rest) = text.strip_prefix("err") {
             Err(Error::Msg(rest.trim_start().to_string()))
         } else {
-            Err(Error::Msg(format!("unexpected reply from the monitor: {text}")))
+            Err(Error::Msg(format!(
+                "unexpected reply from the monitor: {text}"
+            )))
         }
     }
 

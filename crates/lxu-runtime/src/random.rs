@@ -21,7 +21,7 @@ impl Rng {
         Rng(s | 1)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         // xorshift64*
         let mut x = self.0;
         x ^= x >> 12;
@@ -32,7 +32,7 @@ impl Rng {
     }
 
     pub fn byte(&mut self) -> u8 {
-        (self.next() >> 56) as u8
+        (self.next_u64() >> 56) as u8
     }
 }
 

@@ -21,10 +21,24 @@ pub const USERNET: &str = "/etc/lxc/lxc-usernet";
 /// One thing setup-user changed (or would change).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
-    AddRange { file: PathBuf, user: String, range: SubIdRange },
-    RemoveRange { file: PathBuf, user: String, range: SubIdRange, reason: String },
-    WriteFile { path: PathBuf, what: String },
-    Usernet { line: String },
+    AddRange {
+        file: PathBuf,
+        user: String,
+        range: SubIdRange,
+    },
+    RemoveRange {
+        file: PathBuf,
+        user: String,
+        range: SubIdRange,
+        reason: String,
+    },
+    WriteFile {
+        path: PathBuf,
+        what: String,
+    },
+    Usernet {
+        line: String,
+    },
     Cgroup(String),
 }
 
@@ -39,8 +53,17 @@ impl fmt::Display for Change {
                 range.start,
                 range.count
             ),
-            Change::RemoveRange { file, user, range, reason } => {
-                write!(f, "{}: remove {user}'s ids {range} ({reason})", file.display())
+            Change::RemoveRange {
+                file,
+                user,
+                range,
+                reason,
+            } => {
+                write!(
+                    f,
+                    "{}: remove {user}'s ids {range} ({reason})",
+                    file.display()
+                )
             }
             Change::WriteFile { path, what } => write!(f, "{}: {what}", path.display()),
             Change::Usernet { line } => write!(f, "{USERNET}: add `{line}`"),
@@ -123,11 +146,29 @@ pub fn choose_block(
             }
         }
     }
-    let mine_u: Vec<SubIdRange> = u.iter().filter(|(o, r)| is_user(o) && clean(r)).map(|(_, r)| *r).collect();
-    let mine_g: Vec<SubIdRange> = g.iter().filter(|(o, r)| is_user(o) && clean(r)).map(|(_, r)| *r).collect();
+    let mine_u: Vec<SubIdRange> = u
+        .iter()
+        .filter(|(o, r)| is_user(o) && clean(r))
+        .map(|(_, r)| *r)
+        .collect();
+    let mine_g: Vec<SubIdRange> = g
+        .iter()
+        .filter(|(o, r)| is_user(o) && clean(r))
+        .map(|(_, r)| *r)
+        .collect();
     for r in &mine_u {
-        if r.count >= BLOCK && mine_g.iter().any(|x| x.start == r.start && x.count >= BLOCK) {
-            return Ok((SubIdRange { start: r.start, count: BLOCK }, bad));
+        if r.count >= BLOCK
+            && mine_g
+                .iter()
+                .any(|x| x.start == r.start && x.count >= BLOCK)
+        {
+            return Ok((
+                SubIdRange {
+                    start: r.start,
+                    count: BLOCK,
+                },
+                bad,
+            ));
         }
     }
     // Every range in either file, this user's clean ones included: a new block must not
@@ -150,7 +191,13 @@ pub fn choose_block(
             "no free block of {BLOCK} subordinate ids below SUB_UID_MAX {max}"
         )));
     }
-    Ok((SubIdRange { start, count: BLOCK }, bad))
+    Ok((
+        SubIdRange {
+            start,
+            count: BLOCK,
+        },
+        bad,
+    ))
 }
 
 /// Writes a file through a temporary and a rename, keeping mode and owner.
@@ -163,12 +210,18 @@ fn replace_file(path: &Path, text: &str, mode: u32, owner: Option<(u32, u32)>) -
     std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))
         .map_err(|e| Error::io("chmod", &tmp, e))?;
     if let Some((u, g)) = owner {
-        std::os::unix::fs::chown(&tmp, Some(u), Some(g)).map_err(|e| Error::io("chown", &tmp, e))?;
+        std::os::unix::fs::chown(&tmp, Some(u), Some(g))
+            .map_err(|e| Error::io("chown", &tmp, e))?;
     }
     std::fs::rename(&tmp, path).map_err(|e| Error::io("rename", path, e))
 }
 
-fn rewrite_subid(text: &str, user: &User, remove: &[SubIdRange], add: Option<SubIdRange>) -> String {
+fn rewrite_subid(
+    text: &str,
+    user: &User,
+    remove: &[SubIdRange],
+    add: Option<SubIdRange>,
+) -> String {
     let uid_s = user.uid.to_string();
     let mut out = String::new();
     for l in text.lines() {
@@ -215,10 +268,14 @@ pub struct SetupOptions {
 
 pub fn setup_user(name: &str, opts: &SetupOptions) -> Result<Outcome> {
     let user = users::lookup_name(name).ok_or_else(|| {
-        Error::Msg(format!("no user `{name}` in /etc/passwd (create it first, e.g. useradd -m {name})"))
+        Error::Msg(format!(
+            "no user `{name}` in /etc/passwd (create it first, e.g. useradd -m {name})"
+        ))
     })?;
     if user.uid == 0 {
-        return Err(Error::Msg("root needs no setup: its containers may be privileged".into()));
+        return Err(Error::Msg(
+            "root needs no setup: its containers may be privileged".into(),
+        ));
     }
     let mut out = Outcome::default();
     let (subuid, subgid) = (Path::new("/etc/subuid"), Path::new("/etc/subgid"));
@@ -231,7 +288,11 @@ pub fn setup_user(name: &str, opts: &SetupOptions) -> Result<Outcome> {
     let (block, bad) = choose_block(&ut, &gt, &user, subid_limits())?;
     out.range = Some(block);
     for (is_uid, file, text) in [(true, subuid, &ut), (false, subgid, &gt)] {
-        let remove: Vec<SubIdRange> = bad.iter().filter(|(u, _)| *u == is_uid).map(|(_, r)| *r).collect();
+        let remove: Vec<SubIdRange> = bad
+            .iter()
+            .filter(|(u, _)| *u == is_uid)
+            .map(|(_, r)| *r)
+            .collect();
         for r in &remove {
             out.changes.push(Change::RemoveRange {
                 file: file.into(),
@@ -241,14 +302,22 @@ pub fn setup_user(name: &str, opts: &SetupOptions) -> Result<Outcome> {
             });
         }
         let has = parse_subid(text).iter().any(|(o, r)| {
-            (o == &user.name || *o == user.uid.to_string()) && r.start == block.start && r.count >= BLOCK
+            (o == &user.name || *o == user.uid.to_string())
+                && r.start == block.start
+                && r.count >= BLOCK
         });
         let add = (!has).then_some(block);
         if let Some(r) = add {
-            out.changes.push(Change::AddRange { file: file.into(), user: user.name.clone(), range: r });
+            out.changes.push(Change::AddRange {
+                file: file.into(),
+                user: user.name.clone(),
+                range: r,
+            });
         }
         if (add.is_some() || !remove.is_empty()) && !opts.dry_run {
-            let mode = std::fs::metadata(file).map(|m| m.mode() & 0o7777).unwrap_or(0o644);
+            let mode = std::fs::metadata(file)
+                .map(|m| m.mode() & 0o7777)
+                .unwrap_or(0o644);
             replace_file(file, &rewrite_subid(text, &user, &remove, add), mode, None)?;
         }
     }
@@ -304,7 +373,9 @@ pub fn setup_user(name: &str, opts: &SetupOptions) -> Result<Outcome> {
     // lxc-usernet allowance (only added when the user has no line at all).
     let usernet = Path::new(USERNET);
     let text = std::fs::read_to_string(usernet).unwrap_or_default();
-    let has_line = text.lines().any(|l| l.split_whitespace().next() == Some(user.name.as_str()));
+    let has_line = text
+        .lines()
+        .any(|l| l.split_whitespace().next() == Some(user.name.as_str()));
     if !has_line {
         let line = format!("{} veth {} {}", user.name, opts.bridge, opts.quota);
         out.changes.push(Change::Usernet { line: line.clone() });
@@ -324,13 +395,17 @@ pub fn setup_user(name: &str, opts: &SetupOptions) -> Result<Outcome> {
 
     // Delegated cgroups (gone at reboot: cgroupfs lives in memory; run again at boot).
     match lxu_cgroup::Hierarchies::detect() {
-        Ok(h) => match lxu_cgroup::delegate_user(&h, &user.name, user.uid, user.gid, opts.dry_run) {
-            Ok(changes) => out.changes.extend(changes.into_iter().map(|c| Change::Cgroup(c.to_string()))),
-            Err(e) => out.problems.push(Problem {
-                what: format!("cgroup delegation failed: {e}"),
-                fix: "containers still start, without resource limits".into(),
-            }),
-        },
+        Ok(h) => {
+            match lxu_cgroup::delegate_user(&h, &user.name, user.uid, user.gid, opts.dry_run) {
+                Ok(changes) => out
+                    .changes
+                    .extend(changes.into_iter().map(|c| Change::Cgroup(c.to_string()))),
+                Err(e) => out.problems.push(Problem {
+                    what: format!("cgroup delegation failed: {e}"),
+                    fix: "containers still start, without resource limits".into(),
+                }),
+            }
+        }
         Err(e) => out.problems.push(Problem {
             what: format!("cannot read the cgroup layout: {e}"),
             fix: "containers still start, without resource limits".into(),
@@ -338,7 +413,10 @@ pub fn setup_user(name: &str, opts: &SetupOptions) -> Result<Outcome> {
     }
 
     for helper in ["newuidmap", "newgidmap"] {
-        let found = ["/usr/bin", "/bin"].iter().map(|d| Path::new(d).join(helper)).find(|p| p.exists());
+        let found = ["/usr/bin", "/bin"]
+            .iter()
+            .map(|d| Path::new(d).join(helper))
+            .find(|p| p.exists());
         match found {
             None => out.problems.push(Problem {
                 what: format!("{helper} is not installed"),
@@ -374,14 +452,26 @@ mod tests {
     use super::*;
 
     fn user(name: &str, uid: u32) -> User {
-        User { name: name.into(), uid, gid: uid, home: "/h".into(), shell: "/bin/sh".into() }
+        User {
+            name: name.into(),
+            uid,
+            gid: uid,
+            home: "/h".into(),
+            shell: "/bin/sh".into(),
+        }
     }
 
     #[test]
     fn keeps_a_clean_existing_block() {
         let t = "alice:100000:65536\nbob:165536:65536\n";
         let (b, bad) = choose_block(t, t, &user("bob", 1002), (100000, 600100000)).unwrap();
-        assert_eq!(b, SubIdRange { start: 165536, count: 65536 });
+        assert_eq!(
+            b,
+            SubIdRange {
+                start: 165536,
+                count: 65536
+            }
+        );
         assert!(bad.is_empty());
     }
 
@@ -402,8 +492,34 @@ mod tests {
         let t = "alice:100000:200000\nbob:165536:65536\n";
         let (b, bad) = choose_block(t, t, &user("bob", 1002), (100000, 600100000)).unwrap();
         assert_eq!(b.start, 300000);
-        assert_eq!(bad, vec![(true, SubIdRange { start: 165536, count: 65536 }), (false, SubIdRange { start: 165536, count: 65536 })]);
-        let text = rewrite_subid(t, &user("bob", 1002), &[SubIdRange { start: 165536, count: 65536 }], Some(b));
+        assert_eq!(
+            bad,
+            vec![
+                (
+                    true,
+                    SubIdRange {
+                        start: 165536,
+                        count: 65536
+                    }
+                ),
+                (
+                    false,
+                    SubIdRange {
+                        start: 165536,
+                        count: 65536
+                    }
+                )
+            ]
+        );
+        let text = rewrite_subid(
+            t,
+            &user("bob", 1002),
+            &[SubIdRange {
+                start: 165536,
+                count: 65536,
+            }],
+            Some(b),
+        );
         assert_eq!(text, "alice:100000:200000\nbob:300000:65536\n");
     }
 

@@ -35,7 +35,8 @@ pub fn spawn(
     new_netns: bool,
     before_go: &mut BeforeGo<'_>,
 ) -> Result<Spawned> {
-    let (parent_end, child_end) = Channel::pair().map_err(|e| Error::sys("create a socketpair", e))?;
+    let (parent_end, child_end) =
+        Channel::pair().map_err(|e| Error::sys("create a socketpair", e))?;
     let ns = Namespaces {
         user: plan.userns,
         mount: true,
@@ -45,24 +46,20 @@ pub fn spawn(
         net: new_netns,
         cgroup: false,
     };
-    let pid = match clone_into_namespaces(ns).map_err(|e| Error::sys("clone the container's init", e))? {
-        Fork::Child => {
-            drop(parent_end);
-            init::run(plan, child_end);
-        }
-        Fork::Parent(pid) => pid,
-    };
+    let pid =
+        match clone_into_namespaces(ns).map_err(|e| Error::sys("clone the container's init", e))? {
+            Fork::Child => {
+                drop(parent_end);
+                init::run(plan, child_end);
+            }
+            Fork::Parent(pid) => pid,
+        };
     drop(child_end);
     match handshake(plan, maps, euid, pid, &parent_end, before_go) {
         Ok(s) => Ok(s),
         Err(e) => {
             let _ = lxu_sys::signal::kill(pid.as_raw_nonzero().get(), libc::SIGKILL);
-            loop {
-                match waitpid(Some(pid), WaitOptions::empty()) {
-                    Err(rustix::io::Errno::INTR) => continue,
-                    _ => break,
-                }
-            }
+            while let Err(rustix::io::Errno::INTR) = waitpid(Some(pid), WaitOptions::empty()) {}
             Err(e)
         }
     }
@@ -77,12 +74,14 @@ fn handshake(
     before_go: &mut BeforeGo<'_>,
 ) -> Result<Spawned> {
     // Open the pidfd while the child cannot have been reaped: no pid reuse race.
-    let pidfd = pidfd_open(pid, PidfdFlags::empty()).map_err(|e| Error::sys("open a pidfd for init", e))?;
+    let pidfd =
+        pidfd_open(pid, PidfdFlags::empty()).map_err(|e| Error::sys("open a pidfd for init", e))?;
     if plan.userns {
         idmap::write_maps(pid.as_raw_nonzero().get(), maps, euid)?;
     }
     before_go(pid)?;
-    ch.send(b"go", &[]).map_err(|e| Error::sys("start the container's init", e))?;
+    ch.send(b"go", &[])
+        .map_err(|e| Error::sys("start the container's init", e))?;
     let mut spawned = Spawned {
         pid,
         pidfd,
@@ -92,7 +91,9 @@ fn handshake(
     };
     let mut reached_exec = false;
     loop {
-        let msg = ch.recv().map_err(|e| Error::sys("read from the container's init", e))?;
+        let msg = ch
+            .recv()
+            .map_err(|e| Error::sys("read from the container's init", e))?;
         let Some((msg, fds)) = msg else {
             if reached_exec {
                 return Ok(spawned);

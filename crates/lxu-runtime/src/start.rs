@@ -11,7 +11,7 @@ use lxu_sys::fork::{fork, Fork};
 use crate::container::Container;
 use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::hooks::Hooks;
+use crate::hooks::{Cgroups, Hooks};
 use crate::idmap;
 use crate::monitor::{self, Setup};
 use crate::plan::Plan;
@@ -79,7 +79,11 @@ pub fn start(ctx: &Context, c: &Container, opts: &StartOptions) -> Result<Starte
     let Some(lock) = try_lock(c)? else {
         return Ok(Started::AlreadyRunning);
     };
-    let hooks = Hooks::default();
+    let hooks = Hooks {
+        name: c.name.clone(),
+        cgroups: cgroups_for(ctx, c, &config)?,
+        info: Vec::new(),
+    };
     let setup = Setup {
         container: c.clone(),
         config,
@@ -96,6 +100,69 @@ pub fn start(ctx: &Context, c: &Container, opts: &StartOptions) -> Result<Starte
         return Ok(Started::Foreground(code));
     }
     daemonize(setup, opts)
+}
+
+/// Cgroup layout and delegation; warns once when the container will run without
+/// cgroups, and refuses a config that sets limits nobody can apply.
+fn cgroups_for(
+    ctx: &Context,
+    c: &Container,
+    config: &lxu_config::Config,
+) -> Result<Option<Cgroups>> {
+    let unpriv = !config.idmaps.is_empty();
+    let relevant = |k: &str| !(unpriv && k.starts_with("devices."));
+    let v1: Vec<(String, String)> = config
+        .cgroup_v1
+        .iter()
+        .filter(|(k, _)| relevant(k))
+        .cloned()
+        .collect();
+    let v2: Vec<(String, String)> = config
+        .cgroup_v2
+        .iter()
+        .filter(|(k, _)| relevant(k))
+        .cloned()
+        .collect();
+    let hierarchies = match lxu_cgroup::Hierarchies::detect() {
+        Ok(h) => h,
+        Err(e) => {
+            if !v1.is_empty() || !v2.is_empty() {
+                return Err(Error::Msg(format!(
+                    "{}: cgroup limits are set but cgroups cannot be read: {e}",
+                    c.name
+                )));
+            }
+            eprintln!(
+                "warning: {}: cgroups unavailable ({e}); starting without resource limits",
+                c.name
+            );
+            return Ok(None);
+        }
+    };
+    let delegation = hierarchies.delegation(ctx.euid);
+    if !delegation.any_usable() {
+        if let Some((k, _)) = v1.first().or(v2.first()) {
+            let which = if v1.is_empty() {
+                "lxc.cgroup2"
+            } else {
+                "lxc.cgroup"
+            };
+            return Err(Error::Msg(format!(
+                "{}: {which}.{k} is set but no cgroup is delegated to {} (run `lxu setup-user {}` as root)",
+                c.name, ctx.user.name, ctx.user.name
+            )));
+        }
+        if let Some(w) = delegation.warning() {
+            eprintln!("warning: {}: {w}", c.name);
+        }
+    }
+    Ok(Some(Cgroups {
+        hierarchies,
+        delegation,
+        cgroup: None,
+        v1,
+        v2,
+    }))
 }
 
 fn daemonize(mut setup: Setup, opts: &StartOptions) -> Result<Started> {
@@ -141,7 +208,11 @@ fn read_all(fd: OwnedFd) -> String {
 
 /// The monitor must not keep the caller's terminal or pipes open.
 fn detach_stdio() {
-    if let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
+    if let Ok(null) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+    {
         let _ = rustix::stdio::dup2_stdin(&null);
         let _ = rustix::stdio::dup2_stdout(&null);
         let _ = rustix::stdio::dup2_stderr(&null);

@@ -51,11 +51,7 @@ pub fn stop(c: &Container, opts: &StopOptions) -> Result<Stopped> {
     } else {
         "halt"
     };
-    let req = format!(
-        "stop {mode} {} {}",
-        opts.timeout,
-        u8::from(opts.nokill)
-    );
+    let req = format!("stop {mode} {} {}", opts.timeout, u8::from(opts.nokill));
     match conn.request(&req) {
         Ok(_) => {}
         // The monitor went away between connect and request: it is stopping anyway.
@@ -67,4 +63,16 @@ pub fn stop(c: &Container, opts: &StopOptions) -> Result<Stopped> {
     }
     conn.wait_closed()?;
     Ok(Stopped::Stopped)
+}
+
+/// `lxu freeze` / `lxu unfreeze`: through the monitor, which owns the freezer cgroup.
+pub fn freeze(c: &Container, freeze: bool) -> Result<()> {
+    c.ensure_exists()?;
+    let Some(conn) = connect_monitor(c)? else {
+        return Err(Error::NotRunning {
+            name: c.name.clone(),
+        });
+    };
+    conn.request(if freeze { "freeze" } else { "unfreeze" })?;
+    Ok(())
 }

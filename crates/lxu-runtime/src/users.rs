@@ -197,7 +197,12 @@ mod tests {
     }
 
     fn map(kind: IdKind, nsid: u32, hostid: u32, count: u32) -> IdMap {
-        IdMap { kind, nsid, hostid, count }
+        IdMap {
+            kind,
+            nsid,
+            hostid,
+            count,
+        }
     }
 
     #[test]
@@ -218,8 +223,14 @@ mod tests {
         assert_eq!(
             r,
             vec![
-                SubIdRange { start: 100000, count: 65536 },
-                SubIdRange { start: 300000, count: 10 }
+                SubIdRange {
+                    start: 100000,
+                    count: 65536
+                },
+                SubIdRange {
+                    start: 300000,
+                    count: 10
+                }
             ]
         );
     }
@@ -228,7 +239,10 @@ mod tests {
     fn map_checks() {
         let text = "alice:100000:65536\n";
         let f = Path::new("/etc/subuid");
-        let ok = [map(IdKind::Uid, 0, 100000, 65536), map(IdKind::Uid, 65536, 1001, 1)];
+        let ok = [
+            map(IdKind::Uid, 0, 100000, 65536),
+            map(IdKind::Uid, 65536, 1001, 1),
+        ];
         assert!(check_maps(&ok, IdKind::Uid, &alice(), f, text).is_ok());
         let bad = [map(IdKind::Uid, 0, 100001, 65536)];
         let e = check_maps(&bad, IdKind::Uid, &alice(), f, text).unwrap_err();

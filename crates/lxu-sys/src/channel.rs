@@ -44,12 +44,18 @@ impl Channel {
     /// Sends one message with optional descriptors.
     pub fn send(&self, msg: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<()> {
         if msg.len() > MAX_MESSAGE || fds.len() > MAX_FDS {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "message too large"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "message too large",
+            ));
         }
         let mut space = [MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(MAX_FDS))];
         let mut control = SendAncillaryBuffer::new(&mut space);
         if !fds.is_empty() && !control.push(SendAncillaryMessage::ScmRights(fds)) {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "too many descriptors"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "too many descriptors",
+            ));
         }
         // An empty seqpacket message would read as end-of-file on the other side.
         let body: &[u8] = if msg.is_empty() { b"\0" } else { msg };
@@ -112,7 +118,9 @@ mod tests {
     #[test]
     fn passes_messages_and_descriptors() {
         let (a, b) = Channel::pair().unwrap();
-        let mut file = std::fs::File::from(rustix::fs::memfd_create("t", rustix::fs::MemfdFlags::CLOEXEC).unwrap());
+        let mut file = std::fs::File::from(
+            rustix::fs::memfd_create("t", rustix::fs::MemfdFlags::CLOEXEC).unwrap(),
+        );
         file.write_all(b"through the socket").unwrap();
         a.send(b"hello", &[file.as_fd()]).unwrap();
         let (msg, fds) = b.recv().unwrap().unwrap();

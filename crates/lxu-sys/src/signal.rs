@@ -70,7 +70,9 @@ impl SignalFd {
             return Err(crate::last_error());
         }
         // SAFETY: the kernel returned a fresh descriptor we now own.
-        Ok(SignalFd { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
+        Ok(SignalFd {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
     }
 
     /// Reads one pending signal, if any: `(signal number, sending pid)`.

@@ -63,6 +63,10 @@ pub enum Verb {
     SetupUser(SetupUserArgs),
     /// Run a command in a running container
     Attach(AttachArgs),
+    /// Freeze all processes of a container
+    Freeze(FreezeArgs),
+    /// Thaw a frozen container
+    Unfreeze(FreezeArgs),
 }
 
 #[derive(Args, Debug)]
@@ -311,5 +315,13 @@ pub struct AttachArgs {
     pub namespaces: Option<String>,
     /// Container name (if -n is not given), then `--` and the command
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub rest: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct FreezeArgs {
+    #[command(flatten)]
+    pub common: Common,
+    #[arg()]
     pub rest: Vec<String>,
 }

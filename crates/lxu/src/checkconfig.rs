@@ -125,7 +125,8 @@ fn cgroups() -> (String, Vec<(String, bool)>) {
             .unwrap_or("/")
             .to_string();
         let dir = mp.join(rel.trim_start_matches('/'));
-        let controllers = std::fs::read_to_string(mp.join("cgroup.controllers")).unwrap_or_default();
+        let controllers =
+            std::fs::read_to_string(mp.join("cgroup.controllers")).unwrap_or_default();
         results.push((
             format!("v2 at {} ({})", mp.display(), controllers.trim()),
             writable(&dir) && writable(&dir.join("cgroup.procs")),
@@ -157,7 +158,12 @@ pub fn run() -> Result<i32> {
         ("Cgroup namespace", "cgroup"),
         ("Mount namespace", "mnt"),
     ] {
-        r.item(label, Path::new("/proc/self/ns").join(ns).exists(), "", None);
+        r.item(
+            label,
+            Path::new("/proc/self/ns").join(ns).exists(),
+            "",
+            None,
+        );
     }
     let max = std::fs::read_to_string("/proc/sys/user/max_user_namespaces")
         .ok()
@@ -191,7 +197,12 @@ pub fn run() -> Result<i32> {
                     Some(&format!("chown root {0} && chmod u+s {0} (as root), or apt-get install --reinstall uidmap", p.display())),
                 );
             }
-            None => r.item(helper, false, "not found", Some("apt-get install uidmap (as root)")),
+            None => r.item(
+                helper,
+                false,
+                "not found",
+                Some("apt-get install uidmap (as root)"),
+            ),
         }
     }
     let fix_ids = format!("lxu setup-user {} (as root)", ctx.user.name);
@@ -202,7 +213,11 @@ pub fn run() -> Result<i32> {
         let detail = if ranges.is_empty() {
             "none".to_string()
         } else {
-            ranges.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(", ")
+            ranges
+                .iter()
+                .map(|r| r.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         let ok = ctx.is_root() || ranges.iter().any(|r| r.count >= 65536);
         r.item(
@@ -213,7 +228,9 @@ pub fn run() -> Result<i32> {
         );
     }
     let dc = &ctx.system.default_config;
-    let has_map = Config::load(dc).map(|c| !c.idmaps.is_empty()).unwrap_or(false);
+    let has_map = Config::load(dc)
+        .map(|c| !c.idmaps.is_empty())
+        .unwrap_or(false);
     r.item(
         "lxc.idmap in default.conf",
         ctx.is_root() || has_map,

@@ -111,7 +111,10 @@ mod tests {
         assert_eq!(human_bytes(11010048), "10.50 MiB");
         let j = Json::Obj(vec![
             ("a".into(), Json::Str("x\"y\n".into())),
-            ("b".into(), Json::Arr(vec![Json::Num(1), Json::Null, Json::Bool(true)])),
+            (
+                "b".into(),
+                Json::Arr(vec![Json::Num(1), Json::Null, Json::Bool(true)]),
+            ),
         ]);
         assert_eq!(j.render(), r#"{"a":"x\"y\n","b":[1,null,true]}"#);
     }

@@ -23,8 +23,8 @@ pub fn run_config(a: ConfigArgs) -> Result<i32> {
 
 pub fn run_update(a: UpdateConfigArgs) -> Result<i32> {
     let path = &a.config;
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("read `{}`", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("read `{}`", path.display()))?;
     let updated = lxu_config::update_config(&text);
     if updated == text {
         return Ok(0);
@@ -33,8 +33,7 @@ pub fn run_update(a: UpdateConfigArgs) -> Result<i32> {
         "{}.backup",
         path.file_name().unwrap_or_default().to_string_lossy()
     ));
-    std::fs::copy(path, &backup)
-        .with_context(|| format!("write backup `{}`", backup.display()))?;
+    std::fs::copy(path, &backup).with_context(|| format!("write backup `{}`", backup.display()))?;
     let tmp = path.with_file_name(format!(
         ".{}.new",
         path.file_name().unwrap_or_default().to_string_lossy()

@@ -6,7 +6,10 @@ use crate::args::{name_and_rest, InfoArgs};
 use crate::output::{human_bytes, Json};
 
 fn fact<'a>(facts: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    facts.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    facts
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
 }
 
 fn facts_all<'a>(facts: &'a [(String, String)], key: &str) -> Vec<&'a str> {
@@ -36,7 +39,10 @@ pub fn run(a: InfoArgs) -> Result<i32> {
         Vec::new()
     } else {
         let cfg = Config::load(&c.config_path())?;
-        a.config.iter().map(|k| (k.clone(), cfg.get_item(k))).collect()
+        a.config
+            .iter()
+            .map(|k| (k.clone(), cfg.get_item(k)))
+            .collect()
     };
     let num = |k: &str| fact(&facts, k).and_then(|v| v.parse::<u64>().ok());
 
@@ -44,7 +50,10 @@ pub fn run(a: InfoArgs) -> Result<i32> {
         let mut obj = vec![
             ("name".to_string(), Json::Str(c.name.clone())),
             ("state".to_string(), Json::Str(status.state.to_string())),
-            ("pid".to_string(), status.pid.map_or(Json::Null, |p| Json::Num(p.into()))),
+            (
+                "pid".to_string(),
+                status.pid.map_or(Json::Null, |p| Json::Num(p.into())),
+            ),
             (
                 "ips".to_string(),
                 Json::Arr(
@@ -63,7 +72,10 @@ pub fn run(a: InfoArgs) -> Result<i32> {
             ("kmem_bytes", "kmem_bytes"),
             ("pids", "pids"),
         ] {
-            obj.push((k.to_string(), num(key).map_or(Json::Null, |n| Json::Num(n as i64))));
+            obj.push((
+                k.to_string(),
+                num(key).map_or(Json::Null, |n| Json::Num(n as i64)),
+            ));
         }
         for (k, v) in &config_values {
             obj.push((k.clone(), v.clone().map_or(Json::Null, Json::Str)));
@@ -72,7 +84,10 @@ pub fn run(a: InfoArgs) -> Result<i32> {
         return Ok(0);
     }
 
-    let selected = [a.state, a.pid, a.ips, a.stats].iter().filter(|x| **x).count();
+    let selected = [a.state, a.pid, a.ips, a.stats]
+        .iter()
+        .filter(|x| **x)
+        .count();
     let everything = selected == 0 && a.config.is_empty();
     // With -H and exactly one of -s/-p/-i, LXC prints the bare value.
     let bare = a.no_humanize && selected == 1 && !a.stats && a.config.is_empty();
@@ -107,7 +122,10 @@ pub fn run(a: InfoArgs) -> Result<i32> {
         }
     }
     if everything || a.ips {
-        for ip in facts_all(&facts, "ipv4").into_iter().chain(facts_all(&facts, "ipv6")) {
+        for ip in facts_all(&facts, "ipv4")
+            .into_iter()
+            .chain(facts_all(&facts, "ipv6"))
+        {
             if bare {
                 println!("{ip}");
             } else {

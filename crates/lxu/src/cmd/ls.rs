@@ -61,7 +61,10 @@ fn json(s: &Summary) -> Json {
     Json::Obj(vec![
         ("name".into(), Json::Str(s.name.clone())),
         ("state".into(), Json::Str(s.status.state.to_string())),
-        ("pid".into(), s.status.pid.map_or(Json::Null, |p| Json::Num(p.into()))),
+        (
+            "pid".into(),
+            s.status.pid.map_or(Json::Null, |p| Json::Num(p.into())),
+        ),
         ("autostart".into(), Json::Bool(s.autostart)),
         ("groups".into(), strs(&s.groups)),
         ("interfaces".into(), strs(&s.interfaces)),
@@ -86,7 +89,9 @@ pub fn run(a: LsArgs) -> Result<i32> {
     };
     let filter = a.filter.as_deref().or(a.regex.as_deref());
     let re = match filter {
-        Some(f) => Some(regex_lite::Regex::new(f).map_err(|e| anyhow::anyhow!("invalid regex `{f}`: {e}"))?),
+        Some(f) => Some(
+            regex_lite::Regex::new(f).map_err(|e| anyhow::anyhow!("invalid regex `{f}`: {e}"))?,
+        ),
         None => None,
     };
     let names: Vec<String> = list_names(&ctx.lxcpath)
@@ -108,7 +113,12 @@ pub fn run(a: LsArgs) -> Result<i32> {
     let want_groups: Vec<String> = a
         .groups
         .as_deref()
-        .map(|g| g.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect())
+        .map(|g| {
+            g.split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     let by_state = a.active || a.running || a.frozen || a.stopped;
     let fancy = a.fancy || a.fancy_format.is_some();

@@ -28,6 +28,8 @@ pub fn run(verb: Verb) -> Result<i32> {
         Verb::Checkconfig(_) => crate::checkconfig::run(),
         Verb::SetupUser(a) => setup_user::run(a),
         Verb::Attach(a) => attach::run(a),
+        Verb::Freeze(a) => freeze(a, true),
+        Verb::Unfreeze(a) => freeze(a, false),
     }
 }
 
@@ -39,4 +41,11 @@ pub fn target(common: &Common, name: Option<String>) -> Result<(Context, Contain
     let ctx = Context::new(common.lxcpath.as_deref())?;
     let c = Container::new(&ctx, &name)?;
     Ok((ctx, c))
+}
+
+fn freeze(a: crate::args::FreezeArgs, on: bool) -> Result<i32> {
+    let (name, _) = crate::args::name_and_rest(&a.common, &a.rest);
+    let (_ctx, c) = target(&a.common, name)?;
+    lxu_runtime::stop::freeze(&c, on)?;
+    Ok(0)
 }
