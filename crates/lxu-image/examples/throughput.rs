@@ -39,7 +39,7 @@ fn corpus(tar_path: &Path, limit: u64) -> u64 {
             };
             if m.is_dir() {
                 stack.push(p);
-            } else if (m.is_file() || m.file_type().is_symlink()) && total < limit {
+            } else if (m.is_file() || m.file_type().is_symlink()) && total + m.len() <= limit {
                 let rel = p.strip_prefix("/").unwrap();
                 if b.append_path_with_name(&p, rel).is_ok() {
                     total += m.len();
@@ -192,5 +192,7 @@ fn main() {
             stats.unwrap()
         );
     }
-    let _ = std::fs::remove_dir_all(&work);
+    if std::env::var_os("LXU_KEEP").is_none() {
+        let _ = std::fs::remove_dir_all(&work);
+    }
 }

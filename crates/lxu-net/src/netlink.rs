@@ -74,6 +74,21 @@ impl Netlink {
         })
     }
 
+    /// Wraps a socket opened elsewhere (possibly in another network namespace, then
+    /// passed over a unix socket): requests act in the namespace it was created in.
+    pub fn from_socket(socket: Socket) -> Self {
+        Netlink {
+            socket,
+            seq: seed_sequence(),
+            buf: Vec::with_capacity(MIN_RECV),
+        }
+    }
+
+    /// The socket, e.g. to pass it to another process.
+    pub fn socket(&self) -> &Socket {
+        &self.socket
+    }
+
     /// Sends a request that changes state and waits for its ACK. Returns any
     /// messages the kernel sent before the ACK (e.g. the reply to a GET).
     pub fn request(

@@ -8,6 +8,44 @@ use std::process::Command;
 
 use crate::error::{Error, Result};
 
+/// Run by busybox init at boot: a tmpfs on /run, the hostname, DHCP on every interface
+/// that has no IPv4 address from the config.
+const RCS: &str = r#"#!/bin/sh
+/bin/mount -t tmpfs -o mode=755,nosuid,nodev tmpfs /run 2>/dev/null
+[ -s /etc/hostname ] && /bin/hostname -F /etc/hostname
+for d in /sys/class/net/*; do
+    i=${d##*/}
+    [ "$i" = lo ] && continue
+    [ -e "$d" ] || continue
+    ip -4 addr show dev "$i" | grep -q inet && continue
+    udhcpc -b -S -i "$i" -s /etc/udhcpc.script -t 20 -T 1 >/dev/null 2>&1
+done
+exit 0
+"#;
+
+/// busybox udhcpc's hook: applies the lease.
+const UDHCPC_SCRIPT: &str = r#"#!/bin/sh
+case "$1" in
+    deconfig)
+        ip -4 addr flush dev "$interface"
+        ip link set "$interface" up
+        ;;
+    bound|renew)
+        ip -4 addr flush dev "$interface"
+        ip addr add "$ip/${mask:-24}" ${broadcast:+broadcast $broadcast} dev "$interface"
+        if [ -n "$router" ]; then
+            ip route del default 2>/dev/null
+            for r in $router; do ip route add default via "$r" dev "$interface"; break; done
+        fi
+        if [ -n "$dns" ]; then
+            : > /etc/resolv.conf
+            for d in $dns; do echo "nameserver $d" >> /etc/resolv.conf; done
+        fi
+        ;;
+esac
+exit 0
+"#;
+
 /// Where Debian's busybox-static puts the binary.
 pub const HOST_BUSYBOX: &str = "/bin/busybox";
 
@@ -147,11 +185,8 @@ impl Busybox {
         inittab.push_str("console::askfirst:-/bin/sh\n");
         inittab.push_str("::ctrlaltdel:/sbin/reboot\n::shutdown:/bin/umount -a -r\n");
         write("etc/inittab", &inittab, 0o644)?;
-        write(
-            "etc/init.d/rcS",
-            "#!/bin/sh\n# Started by busybox init at boot.\n/bin/mount -t tmpfs -o mode=755,nosuid,nodev tmpfs /run 2>/dev/null\n[ -s /etc/hostname ] && /bin/hostname -F /etc/hostname\nexit 0\n",
-            0o755,
-        )?;
+        write("etc/init.d/rcS", RCS, 0o755)?;
+        write("etc/udhcpc.script", UDHCPC_SCRIPT, 0o755)?;
         write(
             "etc/passwd",
             "root::0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",

@@ -17,11 +17,25 @@ pub struct Cgroups {
     pub v2: Vec<(String, String)>,
 }
 
+/// What the monitor needs to make the container's veth devices.
+pub struct Nets {
+    pub plans: Vec<crate::net::NetPlan>,
+    pub euid: u32,
+    /// The setuid `lxu-user-nic`.
+    pub helper: PathBuf,
+    pub lxcpath: PathBuf,
+    /// Created for the current init.
+    pub created: Vec<crate::net::Created>,
+    /// A netlink socket inside the container's network namespace (from init).
+    pub inside: Option<lxu_net::Netlink>,
+}
+
 /// Per-container host-side resources, owned by the monitor.
 #[derive(Default)]
 pub struct Hooks {
     pub name: String,
     pub cgroups: Option<Cgroups>,
+    pub nets: Option<Nets>,
     /// Extra `key value` lines for `info`.
     pub info: Vec<String>,
 }
@@ -72,24 +86,54 @@ impl Hooks {
     }
 
     /// Runs on the fresh init before it continues (its uid is still the caller's, which
-    /// cgroup v1 requires for the move).
-    pub fn before_go(&mut self, pid: Pid) -> Result<()> {
-        let Some(cg) = &self.cgroups else {
-            return Ok(());
-        };
-        if let Some(c) = &cg.cgroup {
-            c.attach(pid.as_raw_nonzero().get() as u32).map_err(|e| {
-                Error::Msg(format!("{}: move init into its cgroup: {e}", self.name))
-            })?;
-            c.apply(&cg.v1, &cg.v2)
-                .map_err(|e| Error::Msg(format!("{}: {e}", self.name)))?;
+    /// cgroup v1 requires for the move). Returns what init must know about its network
+    /// devices.
+    pub fn before_go(&mut self, pid: Pid) -> Result<String> {
+        if let Some(cg) = &self.cgroups {
+            if let Some(c) = &cg.cgroup {
+                c.attach(pid.as_raw_nonzero().get() as u32).map_err(|e| {
+                    Error::Msg(format!("{}: move init into its cgroup: {e}", self.name))
+                })?;
+                c.apply(&cg.v1, &cg.v2)
+                    .map_err(|e| Error::Msg(format!("{}: {e}", self.name)))?;
+            }
         }
-        Ok(())
+        if let Some(n) = &mut self.nets {
+            n.created = crate::net::create(
+                &n.plans,
+                pid.as_raw_nonzero().get(),
+                n.euid,
+                &n.helper,
+                &n.lxcpath,
+                &self.name,
+            )?;
+            return Ok(crate::net::encode(&n.created));
+        }
+        Ok(String::new())
+    }
+
+    /// Takes the netlink socket init opened in its network namespace.
+    pub fn set_netlink(&mut self, fd: std::os::fd::OwnedFd) {
+        if let Some(n) = &mut self.nets {
+            n.inside = Some(lxu_net::Netlink::from_socket(lxu_sys::fd::netlink_socket(
+                fd,
+            )));
+        }
     }
 
     /// Runs each time init has exited (also before a reboot): nothing of the container
     /// may survive it, not even a process that left the pid namespace's tree.
     pub fn after_stop(&mut self) {
+        // Holding a socket of the container's netns would keep it, and the veths, alive.
+        if let Some(n) = &mut self.nets {
+            n.inside = None;
+            n.created.clear();
+        }
+        // Holding a socket of the container's netns would keep it, and the veths, alive.
+        if let Some(n) = &mut self.nets {
+            n.inside = None;
+            n.created.clear();
+        }
         if let Some(c) = self.cgroups.as_ref().and_then(|c| c.cgroup.as_ref()) {
             let _ = c.thaw();
             let _ = c.kill_all(lxu_cgroup::Signal::KILL);
@@ -137,8 +181,12 @@ impl Hooks {
             })
     }
 
-    pub fn info_lines(&self) -> Vec<String> {
+    pub fn info_lines(&mut self) -> Vec<String> {
         let mut out = self.info.clone();
+        if let Some(n) = &mut self.nets {
+            let hosts: Vec<String> = n.created.iter().map(|c| c.host.clone()).collect();
+            out.extend(crate::net::info_lines(n.inside.as_mut(), &hosts));
+        }
         if let Some(c) = self.cgroups.as_ref().and_then(|c| c.cgroup.as_ref()) {
             if let Ok(s) = c.stats() {
                 let mut num = |k: &str, v: Option<u64>| {

@@ -59,10 +59,11 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
         ),
         || format!("open rootfs `{}`", plan.rootfs.display()),
     )?;
-    match ch.recv() {
-        Ok(Some((m, _))) if m == b"go" => {}
+    // "go" and, per veth, `ifname,gateway4,gateway6` from the monitor.
+    let go = match ch.recv() {
+        Ok(Some((m, _))) if m.starts_with(b"go") => String::from_utf8_lossy(&m[2..]).into_owned(),
         _ => lxu_sys::exit_immediately(1),
-    }
+    };
     if plan.userns {
         ctx(crate::userns::become_root(), || {
             "become root of the user namespace".into()
@@ -80,6 +81,14 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
     // (its mm belongs to the host's user namespace), so nothing in the container can
     // write to the lxu binary through /proc/PID/exe while this process runs it.
     let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
+    let netlink = if plan.own_netns {
+        crate::net::configure_inside(&plan.nets, &go)
+            .map_err(|e| format!("{}: network: {e}", plan.name))?;
+        // A socket that stays in this namespace, for the monitor to read addresses.
+        lxu_net::Netlink::open().ok()
+    } else {
+        None
+    };
     ctx(
         rustix::system::sethostname(plan.hostname.as_bytes()),
         || format!("set hostname `{}`", plan.hostname),
@@ -122,15 +131,20 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
     }
     fds.extend(ptys.ttys.iter().map(|t| t.as_fd()));
     fds.push(ptys.devpts.as_fd());
+    if let Some(nl) = &netlink {
+        fds.push(nl.socket().as_fd());
+    }
     let header = format!(
-        "ptys {} {}",
+        "ptys {} {} {}",
         u8::from(ptys.console.is_some()),
-        ptys.ttys.len()
+        ptys.ttys.len(),
+        u8::from(netlink.is_some())
     );
     ctx(ch.send(header.as_bytes(), &fds), || {
         "pass the console to the monitor".into()
     })?;
     drop(ptys);
+    drop(netlink);
 
     pivot(r)?;
     drop(root);

@@ -14,6 +14,7 @@ pub mod list;
 pub mod monitor;
 pub mod mountopts;
 pub mod mounts;
+pub mod net;
 pub mod plan;
 pub mod protocol;
 pub mod random;

@@ -205,6 +205,12 @@ impl Monitor {
         } = &mut self.setup;
         let mut before_go = |pid: Pid| hooks.before_go(pid);
         let spawned = spawn::spawn(plan, &config.idmaps, *euid, plan.own_netns, &mut before_go);
+        let mut spawned = spawned;
+        if let Ok(sp) = &mut spawned {
+            if let Some(fd) = sp.netlink.take() {
+                hooks.set_netlink(fd);
+            }
+        }
         let spawned = match spawned {
             Ok(sp) => sp,
             Err(e) => {
@@ -642,7 +648,7 @@ impl Monitor {
             .unwrap_or(0)
     }
 
-    fn info_text(&self) -> String {
+    fn info_text(&mut self) -> String {
         let mut s = String::new();
         s.push_str(&format!("state {}\n", self.state));
         s.push_str(&format!("pid {}\n", self.init_pid()));

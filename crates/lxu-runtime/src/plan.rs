@@ -47,6 +47,8 @@ pub struct Plan {
     /// Cgroup directories to show inside: (host path, path below /sys/fs/cgroup),
     /// filled by the monitor once the cgroups exist.
     pub cgroup_binds: Vec<(PathBuf, String)>,
+    /// veth devices to configure inside (created on the host by the monitor).
+    pub nets: Vec<crate::net::NetPlan>,
     pub cap_drop: Vec<u32>,
     pub cap_keep: Option<Vec<u32>>,
     pub env: Vec<(String, String)>,
@@ -230,6 +232,7 @@ impl Plan {
             entries,
             cgroup_mount: config.mount_auto.cgroup.is_some() || config.mount_auto.cgroup2.is_some(),
             cgroup_binds: Vec::new(),
+            nets: crate::net::plan(config, &c.name)?,
             cap_drop,
             cap_keep,
             env,

@@ -21,11 +21,13 @@ pub struct Spawned {
     pub ttys: Vec<OwnedFd>,
     /// `O_PATH` descriptor of the container's devpts root (for attach's ptys).
     pub devpts: Option<OwnedFd>,
+    /// A netlink socket inside the container's network namespace.
+    pub netlink: Option<OwnedFd>,
 }
 
 /// Work the monitor does on the fresh child before letting it continue (cgroup
 /// placement, network devices), given the child's pid.
-pub type BeforeGo<'a> = dyn FnMut(Pid) -> Result<()> + 'a;
+pub type BeforeGo<'a> = dyn FnMut(Pid) -> Result<String> + 'a;
 
 /// Creates the container's init. On error the child is killed and reaped.
 pub fn spawn(
@@ -79,8 +81,8 @@ fn handshake(
     if plan.userns {
         idmap::write_maps(pid.as_raw_nonzero().get(), maps, euid)?;
     }
-    before_go(pid)?;
-    ch.send(b"go", &[])
+    let net = before_go(pid)?;
+    ch.send(format!("go {net}").as_bytes(), &[])
         .map_err(|e| Error::sys("start the container's init", e))?;
     let mut spawned = Spawned {
         pid,
@@ -88,6 +90,7 @@ fn handshake(
         console: None,
         ttys: Vec::new(),
         devpts: None,
+        netlink: None,
     };
     let mut reached_exec = false;
     loop {
@@ -125,6 +128,9 @@ fn handshake(
                 }
             }
             spawned.devpts = fds.next();
+            if it.next() == Some("1") {
+                spawned.netlink = fds.next();
+            }
         }
     }
 }

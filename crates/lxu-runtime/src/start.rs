@@ -82,6 +82,14 @@ pub fn start(ctx: &Context, c: &Container, opts: &StartOptions) -> Result<Starte
     let hooks = Hooks {
         name: c.name.clone(),
         cgroups: cgroups_for(ctx, c, &config)?,
+        nets: (!plan.nets.is_empty()).then(|| crate::hooks::Nets {
+            plans: plan.nets.clone(),
+            euid: ctx.euid,
+            helper: ctx.libexec_dir.join("lxu-user-nic"),
+            lxcpath: c.lxcpath.clone(),
+            created: Vec::new(),
+            inside: None,
+        }),
         info: Vec::new(),
     };
     let setup = Setup {

@@ -51,3 +51,16 @@ pub fn set_cloexec(fd: std::os::fd::BorrowedFd<'_>, on: bool) -> io::Result<()> 
     fcntl_setfd(fd, flags)?;
     Ok(())
 }
+
+/// Turns a received descriptor of a netlink socket into a `netlink_sys::Socket`.
+///
+/// A netlink socket keeps the network namespace it was created in, so a socket made
+/// inside a container and passed out lets the monitor read the container's interfaces
+/// without entering its namespaces.
+pub fn netlink_socket(fd: std::os::fd::OwnedFd) -> netlink_sys::Socket {
+    use std::os::fd::{FromRawFd, IntoRawFd};
+    // SAFETY: `fd` is an owned, open descriptor; ownership moves into the socket, which
+    // closes it on drop. The caller vouches that it is a netlink socket (it came from
+    // our own init process); if not, netlink calls on it fail with errors, no UB.
+    unsafe { netlink_sys::Socket::from_raw_fd(fd.into_raw_fd()) }
+}

@@ -67,6 +67,8 @@ pub enum Verb {
     Freeze(FreezeArgs),
     /// Thaw a frozen container
     Unfreeze(FreezeArgs),
+    /// The host bridge with DHCP for containers (root)
+    Net(NetArgs),
 }
 
 #[derive(Args, Debug)]
@@ -324,4 +326,49 @@ pub struct FreezeArgs {
     pub common: Common,
     #[arg()]
     pub rest: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct NetArgs {
+    #[command(subcommand)]
+    pub action: NetAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum NetAction {
+    /// Create the bridge, its addresses and dnsmasq (idempotent)
+    Setup(NetSetupArgs),
+    /// Stop dnsmasq and delete the bridge
+    Teardown(NetTeardownArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct NetSetupArgs {
+    /// Bridge name
+    #[arg(long = "bridge", default_value = "lxcbr0")]
+    pub bridge: String,
+    /// The bridge's IPv4 address and prefix
+    #[arg(long = "ipv4", default_value = "10.0.3.1/24")]
+    pub ipv4: String,
+    /// First and last DHCP address, comma separated (default: the whole subnet)
+    #[arg(long = "dhcp-range", value_name = "FIRST,LAST")]
+    pub dhcp_range: Option<String>,
+    /// The bridge's IPv6 address/prefix; `auto` picks a ULA, `off` disables IPv6
+    #[arg(long = "ipv6", default_value = "auto")]
+    pub ipv6: String,
+    /// Masquerade the subnet to the outside (off by default)
+    #[arg(long = "nat")]
+    pub nat: bool,
+    /// No DHCP/DNS server
+    #[arg(long = "no-dhcp")]
+    pub no_dhcp: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct NetTeardownArgs {
+    #[arg(long = "bridge", default_value = "lxcbr0")]
+    pub bridge: String,
+    /// Delete the bridge even when devices are attached
+    #[arg(long = "force")]
+    pub force: bool,
 }

@@ -69,7 +69,12 @@ pub fn proc_status(pid: i32) -> Option<Proc> {
             "PPid" => p.ppid = v.parse().unwrap_or(0),
             "Uid" => p.uids = ids(v),
             "Gid" => p.gids = ids(v),
-            "NSpid" => p.nspid = v.split_whitespace().filter_map(|n| n.parse().ok()).collect(),
+            "NSpid" => {
+                p.nspid = v
+                    .split_whitespace()
+                    .filter_map(|n| n.parse().ok())
+                    .collect()
+            }
             _ => {}
         }
     }
@@ -96,7 +101,9 @@ pub fn live_procs_with_uid_in(start: u32, count: u32) -> Vec<Proc> {
     procs()
         .into_iter()
         .filter(|p| !p.is_zombie())
-        .filter(|p| p.uids[0] >= start && u64::from(p.uids[0]) < u64::from(start) + u64::from(count))
+        .filter(|p| {
+            p.uids[0] >= start && u64::from(p.uids[0]) < u64::from(start) + u64::from(count)
+        })
         .collect()
 }
 
@@ -173,7 +180,10 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
             let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
             out.push(v);
             i += 4;
@@ -304,10 +314,28 @@ mod tests {
     fn subid_lines() {
         let e = subid_entries("# c\nalice:100000:65536\nbad\nbob:165536:10\n");
         assert_eq!(e.len(), 2);
-        assert_eq!(e[1], ("bob".into(), Range { start: 165536, count: 10 }));
-        let a = Range { start: 10, count: 5 };
-        assert!(a.overlaps(&Range { start: 14, count: 1 }));
-        assert!(!a.overlaps(&Range { start: 15, count: 1 }));
+        assert_eq!(
+            e[1],
+            (
+                "bob".into(),
+                Range {
+                    start: 165536,
+                    count: 10
+                }
+            )
+        );
+        let a = Range {
+            start: 10,
+            count: 5,
+        };
+        assert!(a.overlaps(&Range {
+            start: 14,
+            count: 1
+        }));
+        assert!(!a.overlaps(&Range {
+            start: 15,
+            count: 1
+        }));
     }
 
     #[test]

@@ -1,1 +1,15 @@
-//! helpers for end-to-end tests
+//! Harness for lxu's end-to-end tests (in the manner of ripgrep's `tests/util.rs`).
+//!
+//! The tests run the installed `lxu` binary (`LXU_BIN`) as an unprivileged user with
+//! subordinate ids, each in a [`Lab`] of its own, and look at the result from both sides:
+//! the CLI's output and exit codes, and the host (`/proc`, the filesystem). `./x test`
+//! runs every test binary of this package as the test user, except `root_*` ones, which
+//! run as root.
+
+pub mod host;
+pub mod lab;
+pub mod root;
+pub mod run;
+
+pub use lab::{lxu_bin, must_work, skip, Lab};
+pub use run::Output;

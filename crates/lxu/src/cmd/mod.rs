@@ -6,6 +6,7 @@ mod create;
 mod destroy;
 mod info;
 mod ls;
+mod net;
 mod setup_user;
 mod start;
 mod stop;
@@ -30,6 +31,7 @@ pub fn run(verb: Verb) -> Result<i32> {
         Verb::Attach(a) => attach::run(a),
         Verb::Freeze(a) => freeze(a, true),
         Verb::Unfreeze(a) => freeze(a, false),
+        Verb::Net(a) => net::run(a),
     }
 }
 

@@ -1,0 +1,243 @@
+//! `lxu attach` as the unprivileged test user.
+
+use lxu_e2e::Lab;
+
+/// Lines of `env` output as a sorted list.
+fn env_lines(s: &str) -> Vec<String> {
+    let mut v: Vec<String> = s.lines().map(str::to_string).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn runs_commands_as_container_root() {
+    let Some(lab) = Lab::new() else { return };
+    let name = lab.running("a");
+    // Without a shell in between.
+    lab.lxu(&["attach", "-n", &name, "--", "id", "-u"])
+        .success()
+        .stdout_is("0");
+    lab.lxu(&["attach", "-n", &name, "--", "hostname"])
+        .success()
+        .stdout_is(&name);
+    // The name may also come first, as with `lxc-attach NAME -- cmd`.
+    lab.lxu(&["attach", &name, "--", "id", "-u"])
+        .success()
+        .stdout_is("0");
+}
+
+#[test]
+fn passes_the_exit_code_through() {
+    let Some(lab) = Lab::new() else { return };
+    let name = lab.running("x");
+    lab.attach(&name, "exit 7").code_is(7);
+    lab.attach(&name, "exit 0").code_is(0);
+    lab.attach(&name, "false").code_is(1);
+    // Killed by a signal: 128 + N, as a shell reports it.
+    lab.attach(&name, "kill -TERM $$").code_is(128 + 15);
+}
+
+#[test]
+fn passes_stdin_and_stdout_through() {
+    let Some(lab) = Lab::new() else { return };
+    let name = lab.running("io");
+    lab.call(&["attach", "-n", &name, "--", "cat"])
+        .stdin("hi\n")
+        .run()
+        .success()
+        .stdout_is("hi");
+    let big: String = (0..20000).map(|i| format!("line {i}\n")).collect();
+    let out = lab
+        .call(&["attach", "-n", &name, "--", "wc", "-l"])
+        .stdin(&big)
+        .run();
+    out.success().stdout_is("20000");
+    lab.attach(&name, "echo out; echo err >&2")
+        .success()
+        .stdout_is("out")
+        .stderr_has("err");
+}
+
+#[test]
+fn a_missing_command_exits_127_with_a_message() {
+    let Some(lab) = Lab::new() else { return };
+    let name = lab.running("nf");
+    lab.lxu(&["attach", "-n", &name, "--", "/no/such/cmd"])
+        .code_is(127)
+        .stderr_has("/no/such/cmd");
+    lab.lxu(&["attach", "-n", &name, "--", "no-such-cmd-e2e"])
+        .code_is(127)
+        .stderr_has("no-such-cmd-e2e");
+    // The container is unharmed.
+    lab.lxu(&["attach", "-n", &name, "--", "true"]).success();
+}
+
+#[test]
+fn attach_to_a_stopped_or_unknown_container_fails_clearly() {
+    let Some(lab) = Lab::new() else { return };
+    let name = lab.name("st");
+    lab.create(&name);
+    lab.lxu(&["attach", "-n", &name, "--", "true"])
+        .code_is(1)
+        .stderr_has(&format!("{name} is not running"));
+    let unknown = lab.name("unknown");
+    lab.lxu(&["attach", "-n", &unknown, "--", "true"])
+        .code_is(1)
+        .stderr_has(&format!("{unknown} doesn't exist"));
+    assert!(
+        !lab.dir(&unknown).exists(),
+        "attach must not create anything"
+    );
+    // After a stop, too.
+    lab.start(&name);
+    lab.lxu(&["stop", "-n", &name, "-k"]).success();
+    lab.lxu(&["attach", "-n", &name, "--", "true"])
+        .code_is(1)
+        .stderr_has("is not running");
+}
+
+#[test]
+fn sees_only_the_containers_processes() {
+    let Some(lab) = Lab::new() else { return };
+    let name = lab.running("ps");
+    let out = lab.lxu(&["attach", "-n", &name, "--", "ps", "-o", "pid,comm"]);
+    out.success();
+    let rows: Vec<(i32, String)> = out
+        .lines()
+        .iter()
+        .skip(1)
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            Some((w.next()?.parse().ok()?, w.next()?.to_string()))
+        })
+        .collect();
+    assert!(
+        rows.contains(&(1, "init".to_string())),
+        "pid 1 is init\n{out}"
+    );
+    // busybox init, 4 gettys, the console prompt, ps: a handful, not the host's.
+    assert!(
+        rows.len() < 15,
+        "too many processes for a busybox container\n{out}"
+    );
+    assert!(
+        lxu_e2e::host::procs().len() > rows.len(),
+        "the host has more processes than the container"
+    );
+    for (_, comm) in &rows {
+        assert!(
+            !comm.contains("lxu") && !comm.contains("runuser") && !comm.contains("attach"),
+            "a host process is visible inside: {comm}\n{out}"
+        );
+    }
+    let me = std::process::id().to_string();
+    // Pids inside are small; this process's host pid is not one of them.
+    assert_eq!(
+        lab.sh(
+            &name,
+            &format!("test -e /proc/{me} && echo visible || echo hidden")
+        ),
+        "hidden",
+        "the test process (host pid {me}) is visible in the container's /proc"
+    );
+}
+
+#[test]
+fn reads_files_only_the_container_has() {
+    let Some(lab) = Lab::new() else { return };
+    let name = lab.running("fs");
+    lab.attach(&name, "cat /etc/os-release")
+        .success()
+        .stdout_has("ID=busybox");
+    let host_release = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+    assert!(
+        !host_release.contains("ID=busybox"),
+        "the host must differ for this test"
+    );
+    assert_eq!(lab.sh(&name, "cat /etc/hostname"), name);
+    // The caller's home does not exist in there.
+    let home = lab.home.display().to_string();
+    assert_eq!(
+        lab.sh(&name, &format!("test -e '{home}' && echo yes || echo no")),
+        "no"
+    );
+    // What one attach writes, the next one reads; the host's /tmp does not have it.
+    let token = format!("/tmp/token-{}", lab.name("t"));
+    lab.sh(&name, &format!("echo secret > {token}"));
+    assert_eq!(lab.sh(&name, &format!("cat {token}")), "secret");
+    assert!(!std::path::Path::new(&token).exists());
+}
+
+#[test]
+fn uid_and_gid_options_choose_the_identity_inside() {
+    let Some(lab) = Lab::new() else { return };
+    let name = lab.running("u");
+    lab.lxu(&[
+        "attach", "-n", &name, "-u", "1000", "-g", "1000", "--", "id", "-u",
+    ])
+    .success()
+    .stdout_is("1000");
+    lab.lxu(&[
+        "attach", "-n", &name, "-u", "1000", "-g", "1000", "--", "id", "-g",
+    ])
+    .success()
+    .stdout_is("1000");
+    // uid 1000 is not root in there: /root stays closed.
+    lab.lxu(&[
+        "attach", "-n", &name, "-u", "1000", "-g", "1000", "--", "ls", "/root",
+    ])
+    .failure()
+    .stderr_has("Permission denied");
+}
+
+#[test]
+fn environment_default_clear_keep_and_set() {
+    let Some(lab) = Lab::new() else { return };
+    let name = lab.running("env");
+    let mark = "LXU_E2E_MARK=m42";
+
+    let out = lab
+        .call(&["attach", "-n", &name, "--", "env"])
+        .env("LXU_E2E_MARK", "m42")
+        .run();
+    let default = env_lines(&out.success().stdout);
+    assert!(default.contains(&"container=lxc".to_string()), "{out}");
+    assert!(default.contains(&"HOME=/root".to_string()), "{out}");
+    assert!(default.iter().any(|l| l.starts_with("PATH=")), "{out}");
+
+    let out = lab
+        .call(&["attach", "-n", &name, "--clear-env", "--", "env"])
+        .env("LXU_E2E_MARK", "m42")
+        .run();
+    let clear = env_lines(&out.success().stdout);
+    assert!(clear.contains(&"container=lxc".to_string()), "{out}");
+    assert!(
+        !clear.iter().any(|l| l.starts_with("HOME=")),
+        "--clear-env keeps HOME\n{out}"
+    );
+    assert!(
+        !clear.contains(&mark.to_string()),
+        "--clear-env keeps the caller's variables\n{out}"
+    );
+
+    let out = lab
+        .call(&["attach", "-n", &name, "--keep-env", "--", "env"])
+        .env("LXU_E2E_MARK", "m42")
+        .run();
+    let keep = env_lines(&out.success().stdout);
+    assert!(
+        keep.contains(&mark.to_string()),
+        "--keep-env drops the caller's variables\n{out}"
+    );
+    assert!(keep.contains(&"container=lxc".to_string()), "{out}");
+
+    for extra in [&[][..], &["--clear-env"][..]] {
+        let mut args = vec!["attach", "-n", &name];
+        args.extend_from_slice(extra);
+        args.extend(["-v", "FOO=bar", "-v", "TWO=a b", "--", "env"]);
+        let out = lab.lxu(&args);
+        let env = env_lines(&out.success().stdout);
+        assert!(env.contains(&"FOO=bar".to_string()), "{out}");
+        assert!(env.contains(&"TWO=a b".to_string()), "{out}");
+    }
+}
