@@ -2,6 +2,7 @@
 
 pub mod attach;
 pub mod busybox;
+pub mod console;
 pub mod container;
 pub mod context;
 pub mod create;

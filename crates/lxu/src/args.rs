@@ -63,6 +63,8 @@ pub enum Verb {
     SetupUser(SetupUserArgs),
     /// Run a command in a running container
     Attach(AttachArgs),
+    /// Connect this terminal to a container's console or a tty
+    Console(ConsoleArgs),
     /// Freeze all processes of a container
     Freeze(FreezeArgs),
     /// Thaw a frozen container
@@ -371,4 +373,21 @@ pub struct NetTeardownArgs {
     /// Delete the bridge even when devices are attached
     #[arg(long = "force")]
     pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ConsoleArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Tty number (0 = the console; default: the first free tty)
+    #[arg(short = 't', long = "tty", allow_hyphen_values = true)]
+    pub tty: Option<i32>,
+    /// Escape prefix letter (`a` = Ctrl+a, the default; `^b` = Ctrl+b)
+    #[arg(short = 'e', long = "escape", value_name = "PREFIX")]
+    pub escape: Option<String>,
+    /// Print the console's recent output (kept by the monitor) and exit
+    #[arg(long = "log")]
+    pub log: bool,
+    #[arg()]
+    pub rest: Vec<String>,
 }

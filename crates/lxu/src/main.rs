@@ -26,6 +26,7 @@ const APPLETS: &[(&str, &str)] = &[
     ("lxc-update-config", "update-config"),
     ("lxc-checkconfig", "checkconfig"),
     ("lxc-attach", "attach"),
+    ("lxc-console", "console"),
     ("lxc-freeze", "freeze"),
     ("lxc-unfreeze", "unfreeze"),
 ];
@@ -53,6 +54,7 @@ fn applet_verb(prog: &str, argv: Vec<OsString>) -> Option<Verb> {
         "update-config" => Verb::UpdateConfig(parse_applet(prog, argv)),
         "checkconfig" => Verb::Checkconfig(parse_applet(prog, argv)),
         "attach" => Verb::Attach(parse_applet(prog, argv)),
+        "console" => Verb::Console(parse_applet(prog, argv)),
         "freeze" => Verb::Freeze(parse_applet(prog, argv)),
         "unfreeze" => Verb::Unfreeze(parse_applet(prog, argv)),
         _ => return None,

@@ -55,7 +55,9 @@ fn another_users_container_cannot_be_attached_stopped_or_destroyed() {
     }
     let owner_name = std::env::var("LXU_TEST_USER").unwrap_or_else(|_| "lxutest".into());
     let Some(owner) = host::user_by_name(&owner_name) else {
-        skip(&format!("no test user `{owner_name}` (./x test creates it)"));
+        skip(&format!(
+            "no test user `{owner_name}` (./x test creates it)"
+        ));
         return;
     };
     let _files = HostFiles::save();
@@ -64,8 +66,21 @@ fn another_users_container_cannot_be_attached_stopped_or_destroyed() {
     std::fs::write(&conf, "lxc.net.0.type = empty\n").unwrap();
     std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o644)).unwrap();
     let p = lxcpath.p();
-    lxu_as(&owner, &["create", "-P", p, "-n", "mine", "-t", "busybox", "-f", conf.to_str().unwrap()])
-        .success();
+    lxu_as(
+        &owner,
+        &[
+            "create",
+            "-P",
+            p,
+            "-n",
+            "mine",
+            "-t",
+            "busybox",
+            "-f",
+            conf.to_str().unwrap(),
+        ],
+    )
+    .success();
     lxu_as(&owner, &["start", "-P", p, "-n", "mine"]).success();
     let init = lxu_as(&owner, &["info", "-P", p, "-n", "mine", "-p", "-H"]);
     init.success();

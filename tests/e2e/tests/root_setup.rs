@@ -43,7 +43,10 @@ fn assert_clean_block(u: &User) -> Range {
         .find(|r| r.count == 65536 && mg.contains(r))
         .copied()
         .unwrap_or_else(|| {
-            panic!("{} has no common block of 65536\n/etc/subuid:\n{ut}\n/etc/subgid:\n{gt}", u.name)
+            panic!(
+                "{} has no common block of 65536\n/etc/subuid:\n{ut}\n/etc/subgid:\n{gt}",
+                u.name
+            )
         });
     for (file, text) in [("/etc/subuid", &ut), ("/etc/subgid", &gt)] {
         for (owner, r) in subid_entries(text) {
@@ -73,8 +76,8 @@ fn assert_clean_block(u: &User) -> Range {
 #[track_caller]
 fn assert_default_conf(u: &User, block: Range) {
     let path = default_conf(u);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("`{}`: {e}", path.display()));
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("`{}`: {e}", path.display()));
     let maps: Vec<String> = text
         .lines()
         .filter_map(|l| {
@@ -91,7 +94,12 @@ fn assert_default_conf(u: &User, block: Range) {
         "`{}`:\n{text}",
         path.display()
     );
-    assert_eq!(host::owner(&path), Some((u.uid, u.gid)), "owner of `{}`", path.display());
+    assert_eq!(
+        host::owner(&path),
+        Some((u.uid, u.gid)),
+        "owner of `{}`",
+        path.display()
+    );
 }
 
 #[test]
@@ -121,7 +129,10 @@ fn a_fresh_user_gets_a_free_block_and_a_second_run_changes_nothing() {
     again
         .success()
         .stdout_has(&format!("{}: nothing to change", t.name()));
-    assert!(before == snapshot(u), "a second setup-user changed files\n{again}");
+    assert!(
+        before == snapshot(u),
+        "a second setup-user changed files\n{again}"
+    );
 }
 
 #[test]
@@ -137,9 +148,15 @@ fn dry_run_lists_changes_and_makes_none() {
         .stdout_has(&format!("{}: would change:", t.name()))
         .stdout_has(&default_conf(&t.user).display().to_string())
         .stdout_has("/etc/lxc/lxc-usernet");
-    assert!(before == snapshot(&t.user), "--dry-run changed files\n{out}");
+    assert!(
+        before == snapshot(&t.user),
+        "--dry-run changed files\n{out}"
+    );
     assert!(!default_conf(&t.user).exists());
-    assert!(!t.user.home.join(".config").exists(), "--dry-run made ~/.config");
+    assert!(
+        !t.user.home.join(".config").exists(),
+        "--dry-run made ~/.config"
+    );
 }
 
 #[test]
@@ -156,14 +173,21 @@ fn a_range_overlapping_another_users_is_replaced_by_a_free_block() {
         .filter(|(o, _)| o != t.name())
         .max_by_key(|(o, _)| *o == other_user)
         .expect("another user with subordinate ids (./x test sets up lxutest first)");
-    let bad = Range { start: vr.start + 1000, count: 65536 };
+    let bad = Range {
+        start: vr.start + 1000,
+        count: 65536,
+    };
     for f in ["/etc/subuid", "/etc/subgid"] {
         let kept: String = read(f)
             .lines()
             .filter(|l| l.split(':').next() != Some(t.name()))
             .map(|l| format!("{l}\n"))
             .collect();
-        std::fs::write(f, format!("{kept}{}:{}:{}\n", t.name(), bad.start, bad.count)).unwrap();
+        std::fs::write(
+            f,
+            format!("{kept}{}:{}:{}\n", t.name(), bad.start, bad.count),
+        )
+        .unwrap();
     }
     let others_before: Vec<(String, Range)> = subid_entries(&read("/etc/subuid"))
         .into_iter()
@@ -185,7 +209,10 @@ fn a_range_overlapping_another_users_is_replaced_by_a_free_block() {
         .into_iter()
         .filter(|(o, _)| o != t.name())
         .collect();
-    assert_eq!(others_before, others_after, "other users' ranges must not change ({victim}'s was the target)");
+    assert_eq!(
+        others_before, others_after,
+        "other users' ranges must not change ({victim}'s was the target)"
+    );
     assert_default_conf(&t.user, block);
 
     lxu_root(&["setup-user", t.name()])

@@ -2,6 +2,7 @@
 
 mod attach;
 mod config;
+mod console;
 mod create;
 mod destroy;
 mod info;
@@ -29,6 +30,7 @@ pub fn run(verb: Verb) -> Result<i32> {
         Verb::Checkconfig(_) => crate::checkconfig::run(),
         Verb::SetupUser(a) => setup_user::run(a),
         Verb::Attach(a) => attach::run(a),
+        Verb::Console(a) => console::run(a),
         Verb::Freeze(a) => freeze(a, true),
         Verb::Unfreeze(a) => freeze(a, false),
         Verb::Net(a) => net::run(a),
