@@ -488,9 +488,11 @@ def phase_report(a):
     # Context that changes how to read the figures.
     if R.get("memory") and not R["memory"].get("error"):
         m = R["memory"]
-        for tool in ("lxu", "lxc"):
-            cg = m[tool][0]["init_cgroup"] if m[tool] else []
-            notes.append(f"{tool} container init's cgroups: {', '.join(cg) or 'unknown'}.")
+        cgs = {t: (m[t][0]["init_cgroup"] if m[t] else []) for t in ("lxu", "lxc")}
+        notes.append("cgroups of the containers (a start with cgroups costs more): lxu `{}`, LXC `{}`. "
+                     "`lxu setup-user` delegated v1 cgroups to the bench user; LXC, started from root's "
+                     "cgroup, finds no writable hierarchy and runs without any (peers.md).".format(
+                         " ".join(cgs["lxu"]) or "?", " ".join(cgs["lxc"]) or "?"))
         notes.append("monitor Pss_Anon median: lxu {:.0f} kB, LXC {:.0f} kB; threads: lxu {}, LXC {}.".format(
             statistics.median(r["Pss_Anon"] for r in m["lxu"]), statistics.median(r["Pss_Anon"] for r in m["lxc"]),
             m["lxu"][0]["Threads"], m["lxc"][0]["Threads"]))

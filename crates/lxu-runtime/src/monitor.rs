@@ -103,6 +103,8 @@ struct Monitor {
     exit_code: i32,
     done: bool,
     local: Option<Local>,
+    /// When to give back the memory a burst of requests made resident.
+    trim_at: Option<Instant>,
 }
 
 /// The terminal of `lxu start -F`, attached to the console.
@@ -124,6 +126,7 @@ pub fn run(setup: Setup) -> i32 {
         exit_code: 0,
         done: false,
         local: None,
+        trim_at: None,
     };
     match m.serve() {
         Ok(()) => m.exit_code,
@@ -149,6 +152,13 @@ impl Monitor {
             let mut f = File::from(fd);
             let _ = f.write_all(msg.as_bytes());
         }
+    }
+
+    /// An idle monitor keeps resident only what its loop needs: code pages the kernel
+    /// mapped around earlier faults and freed heap go back.
+    fn trim_memory(&self) {
+        lxu_sys::mem::trim_heap();
+        lxu_sys::mem::release_code_pages();
     }
 
     fn serve(&mut self) -> Result<()> {
@@ -184,6 +194,8 @@ impl Monitor {
             .map(|s| s.pid.as_raw_nonzero().get())
             .unwrap_or(0);
         self.report(&format!("ok {pid}"));
+        // The start path's code is not needed while the container runs.
+        self.trim_memory();
         if self.setup.foreground {
             self.attach_local();
         }
@@ -335,6 +347,9 @@ impl Monitor {
         {
             shorten(ms_until(*d));
         }
+        if let Some(t) = self.trim_at {
+            shorten(ms_until(t));
+        }
         // Which ptys to watch, which to leave quiet for a while.
         let mut tty_idx = Vec::new();
         let mut fds: Vec<PollFd<'_>> = Vec::new();
@@ -415,6 +430,13 @@ impl Monitor {
         }
         self.clients.retain(|c| !c.closing);
         self.check_stop_deadline();
+        if !self.clients.is_empty() || ready[0].contains(PollFlags::IN) {
+            // Requests fault in code and grow the heap; give it back once things are quiet.
+            self.trim_at = Some(Instant::now() + Duration::from_millis(500));
+        } else if self.trim_at.is_some_and(|t| Instant::now() >= t) {
+            self.trim_at = None;
+            self.trim_memory();
+        }
         Ok(())
     }
 

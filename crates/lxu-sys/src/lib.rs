@@ -14,6 +14,7 @@ pub mod channel;
 pub mod creds;
 pub mod fd;
 pub mod fork;
+pub mod mem;
 pub mod signal;
 
 pub use rustix;

@@ -67,6 +67,8 @@ fn mkdir_searchable(dir: &Path) -> std::io::Result<()> {
 pub struct Lab {
     pub bin: PathBuf,
     pub lxcpath: PathBuf,
+    /// Removed when the lab drops: the lxcpath or a directory above it.
+    root: PathBuf,
     /// Scratch files (extra configs …), next to the lxcpath.
     pub files: PathBuf,
     pub user: User,
@@ -131,6 +133,7 @@ impl Lab {
         }
         Some(Lab {
             bin,
+            root: lxcpath.clone(),
             lxcpath,
             files,
             user,
@@ -139,6 +142,22 @@ impl Lab {
             subgid,
             pid,
         })
+    }
+
+    /// A lab whose lxcpath is at least `len` bytes long (deep home directories exist, and
+    /// unix socket paths are limited to 107 bytes).
+    #[track_caller]
+    pub fn deep(len: usize) -> Option<Lab> {
+        let mut lab = Lab::new()?;
+        let mut p = lab.lxcpath.clone();
+        while p.as_os_str().len() < len {
+            p.push("d".repeat(40));
+            if let Err(e) = mkdir_searchable(&p) {
+                panic!("create `{}`: {e}", p.display());
+            }
+        }
+        lab.lxcpath = p;
+        Some(lab)
     }
 
     /// A container name unique to this run (names become hostnames and may name
@@ -323,7 +342,7 @@ impl Drop for Lab {
                 }
             }
         }
-        let _ = std::fs::remove_dir_all(&self.lxcpath);
+        let _ = std::fs::remove_dir_all(&self.root);
         let _ = std::fs::remove_dir_all(&self.files);
     }
 }

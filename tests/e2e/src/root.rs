@@ -174,7 +174,7 @@ pub fn lxu_as(user: &User, args: &[&str]) -> Output {
     let desc = format!(
         "(as {}) {}",
         user.name,
-        run::describe(&Command::new("lxu").args(args).current_dir("/"), None)
+        run::describe(Command::new("lxu").args(args), None)
     );
     run::run(c, desc, None, DEFAULT_TIMEOUT)
 }

@@ -80,13 +80,15 @@ fn an_unknown_key_is_named() {
         .stderr_has("lxc.no.such.key");
     assert_not_running(&lab, &name);
     assert_still_there(&lab, &name);
-    // A line that is not `key = value` at all.
+    // An `lxc.` line without `=`. (Lines not starting with `lxc.` are ignored, as LXC
+    // ignores them.)
     let mut text = lab.read_config(&name);
-    text = text.replace("lxc.no.such.key = 1", "this is not a config line");
+    text = text.replace("lxc.no.such.key = 1", "lxc.tty.max 4");
     lab.write_config(&name, &text);
     lab.lxu(&["start", "-n", &name])
         .code_is(1)
-        .stderr_has(&format!("{}:{line}", lab.config(&name).display()));
+        .stderr_has(&format!("{}:{line}", lab.config(&name).display()))
+        .stderr_has("lxc.tty.max 4");
     assert_not_running(&lab, &name);
 }
 

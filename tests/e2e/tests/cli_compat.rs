@@ -79,10 +79,7 @@ fn lxc_start_takes_the_name_as_first_positional_and_foreground_exit_code() {
     lab.create(&name);
     // `lxc-start -F NAME CMD…` runs CMD as init in the foreground; its status is ours.
     let out = lab
-        .applet(
-            "lxc-start",
-            &["-F", "-n", &name, "--", "/bin/sh", "-c", "exit 3"],
-        )
+        .applet("lxc-start", &["-F", &name, "--", "/bin/sh", "-c", "exit 3"])
         .run();
     out.code_is(3);
     assert_eq!(lab.state(&name), "STOPPED");

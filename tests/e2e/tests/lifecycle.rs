@@ -569,3 +569,16 @@ fn the_monitor_keeps_none_of_the_callers_descriptors() {
         host::fd_targets(monitor)
     );
 }
+
+#[test]
+fn a_container_in_a_deep_lxcpath_works() {
+    // The monitor socket's path is longer than a unix address can hold.
+    let Some(lab) = Lab::deep(150) else { return };
+    let name = lab.running("deep");
+    assert!(lab.socket(&name).as_os_str().len() > 108);
+    assert_eq!(lab.state(&name), "RUNNING");
+    assert_eq!(lab.sh(&name, "hostname"), name);
+    lab.lxu(&["stop", "-n", &name]).success();
+    assert_eq!(lab.state(&name), "STOPPED");
+    assert!(!lab.socket(&name).exists());
+}

@@ -182,26 +182,15 @@ pub fn unpack_reader<'r, R: Read + 'r>(
     Ok(u.stats)
 }
 
-/// Member name → safe relative components. `..` is refused outright (as GNU tar
-/// refuses such members); leading `/` and `.` components are dropped.
-fn components(raw: &[u8]) -> Result<Vec<String>, UnpackError> {
-    let name = String::from_utf8_lossy(raw);
-    let mut out = Vec::new();
-    for c in raw.split(|b| *b == b'/') {
-        match c {
-            b"" | b"." => {}
-            b".." => {
-                return Err(UnpackError::UnsafePath {
-                    name: name.into_owned(),
-                })
-            }
-            _ => out.push(String::from_utf8_lossy(c).into_owned()),
-        }
+/// Refuses member names with a `..` component, as GNU tar refuses such members.
+fn check_name(raw: &[u8]) -> Result<(), UnpackError> {
+    if raw.split(|b| *b == b'/').any(|c| c == b"..") {
+        return Err(UnpackError::UnsafePath { name: lossy(raw) });
     }
-    // Non-UTF-8 names are kept byte-exact below via `raw_components`.
-    Ok(out)
+    Ok(())
 }
 
+/// Member name → relative components; leading `/`, empty and `.` components dropped.
 fn raw_components(raw: &[u8]) -> Vec<&[u8]> {
     raw.split(|b| *b == b'/')
         .filter(|c| !c.is_empty() && *c != b".")
@@ -273,7 +262,9 @@ impl Unpacker<'_> {
     }
 
     fn run(&mut self, decoded: Box<dyn Read + '_>) -> Result<(), UnpackError> {
-        let mut archive = tar::Archive::new(decoded);
+        // tar reads 512-byte headers; without a buffer each would be one call into
+        // the (multi-threaded) decoder, with its locking, tens of thousands of times.
+        let mut archive = tar::Archive::new(BufReader::with_capacity(1 << 20, decoded));
         let entries = archive.entries().map_err(|e| self.corrupt(e))?;
         for entry in entries {
             let mut entry = entry.map_err(|e| self.corrupt(e))?;
@@ -291,7 +282,7 @@ impl Unpacker<'_> {
             return Ok(());
         }
         let raw_name = entry.path_bytes().into_owned();
-        components(&raw_name)?;
+        check_name(&raw_name)?;
         let comps = raw_components(&raw_name);
         let path = join(&comps);
 
@@ -321,8 +312,8 @@ impl Unpacker<'_> {
             return Ok(());
         }
         let name = comps[comps.len() - 1];
-        let parent = self.parent(&comps[..comps.len() - 1], &path)?;
-        let parent = parent.as_fd();
+        let (parent_path, parent_fd) = self.take_parent(&comps[..comps.len() - 1], &path)?;
+        let parent = parent_fd.as_fd();
 
         if kind.is_dir() {
             self.make_dir(parent, name, &path, &meta)?;
@@ -367,11 +358,12 @@ impl Unpacker<'_> {
                 kind
             )));
         }
-        // An entry that replaced something on the cached parent's path invalidates it.
-        if let Some((cached, _)) = &self.parent_cache {
-            if cached == &path || cached.starts_with(&[path.as_slice(), b"/"].concat()) {
-                self.parent_cache = None;
-            }
+        // Keep the parent for the next member unless this one replaced a directory on
+        // its path.
+        let replaced = parent_path == path
+            || (parent_path.starts_with(&path) && parent_path.get(path.len()) == Some(&b'/'));
+        if !replaced {
+            self.parent_cache = Some((parent_path, parent_fd));
         }
         Ok(())
     }
@@ -419,13 +411,17 @@ impl Unpacker<'_> {
     }
 
     /// Opens (creating as needed) the directory holding a member.
-    fn parent(&mut self, dir: &[&[u8]], entry: &[u8]) -> Result<OwnedFd, UnpackError> {
+    /// Opens (creating as needed) the directory holding a member. The fd is moved
+    /// out of the one-entry cache and handed back by `entry` when still valid.
+    fn take_parent(
+        &mut self,
+        dir: &[&[u8]],
+        entry: &[u8],
+    ) -> Result<(Vec<u8>, OwnedFd), UnpackError> {
         let path = join(dir);
-        if let Some((cached, fd)) = &self.parent_cache {
-            if *cached == path {
-                return fd.try_clone().map_err(|e| {
-                    self.fs_err("open", &path, Errno::from_io_error(&e).unwrap_or(Errno::IO))
-                });
+        if let Some((cached, fd)) = self.parent_cache.take() {
+            if cached == path {
+                return Ok((path, fd));
             }
         }
         let fd = if dir.is_empty() {
@@ -435,11 +431,7 @@ impl Unpacker<'_> {
         } else {
             self.mkdir_all(dir, entry)?
         };
-        let copy = fd.try_clone().map_err(|e| {
-            self.fs_err("open", &path, Errno::from_io_error(&e).unwrap_or(Errno::IO))
-        })?;
-        self.parent_cache = Some((path, copy));
-        Ok(fd)
+        Ok((path, fd))
     }
 
     fn open_dir(&self, path: &[u8]) -> Result<OwnedFd, Errno> {
@@ -626,7 +618,7 @@ impl Unpacker<'_> {
             .link_name_bytes()
             .map(|t| t.into_owned())
             .unwrap_or_default();
-        if components(&raw_target).is_err() {
+        if check_name(&raw_target).is_err() {
             return Err(UnpackError::UnsafeLink {
                 name: lossy(path),
                 target: lossy(&raw_target),
@@ -777,15 +769,19 @@ mod tests {
 
     #[test]
     fn member_names() {
-        assert_eq!(components(b"./usr/bin/").unwrap(), vec!["usr", "bin"]);
-        assert_eq!(components(b"/etc//passwd").unwrap(), vec!["etc", "passwd"]);
-        assert!(components(b"./").unwrap().is_empty());
+        assert_eq!(raw_components(b"./usr/bin/"), vec![&b"usr"[..], b"bin"]);
+        assert_eq!(
+            raw_components(b"/etc//passwd"),
+            vec![&b"etc"[..], b"passwd"]
+        );
+        assert!(raw_components(b"./").is_empty());
+        assert!(check_name(b"./a..b/c").is_ok());
         assert!(matches!(
-            components(b"a/../../b"),
+            check_name(b"a/../../b"),
             Err(UnpackError::UnsafePath { .. })
         ));
         assert!(matches!(
-            components(b".."),
+            check_name(b".."),
             Err(UnpackError::UnsafePath { .. })
         ));
         assert_eq!(raw_components(b"./a/./b//c"), vec![&b"a"[..], b"b", b"c"]);
