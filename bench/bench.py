@@ -32,6 +32,19 @@ MEM_COUNT = 20
 SETTLE_S = 0.1
 
 
+def idle_pct_over(seconds):
+    """Share of idle (and iowait) CPU time over the next `seconds`, all CPUs."""
+    def sample():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:9]]
+        return v[3] + v[4], sum(v)
+
+    i0, t0 = sample()
+    time.sleep(seconds)
+    i1, t1 = sample()
+    return 100.0 * (i1 - i0) / max(1, t1 - t0)
+
+
 class Failed(Exception):
     """A command the benchmark relies on did not do its job."""
 
@@ -133,18 +146,10 @@ class Bench:
 
     def wait_idle(self):
         """Waits (up to --idle-timeout s) for one second with >= --idle-pct % idle CPU."""
-        def sample():
-            with open("/proc/stat") as f:
-                v = [int(x) for x in f.readline().split()[1:9]]
-            return v[3] + v[4], sum(v)
-
         start = time.monotonic()
         best = 0.0
         while True:
-            i0, t0 = sample()
-            time.sleep(1)
-            i1, t1 = sample()
-            pct = 100.0 * (i1 - i0) / max(1, t1 - t0)
+            pct = idle_pct_over(1.0)
             best = max(best, pct)
             waited = time.monotonic() - start
             if pct >= self.a.idle_pct or waited >= self.a.idle_timeout:
@@ -152,6 +157,15 @@ class Bench:
                         "best_pct": round(best, 1), "waited_s": round(waited, 1)}
                 self.result.setdefault("idle", []).append(idle)
                 return idle
+
+    def gate(self):
+        """Before each iteration: up to --gate-max s for a quiet 0.2 s, since the host is
+        shared and a compile elsewhere can start in the middle of a block."""
+        deadline = time.monotonic() + self.a.gate_max
+        while idle_pct_over(0.2) < self.a.idle_pct:
+            if time.monotonic() >= deadline:
+                self.result["busy_iterations"] = self.result.get("busy_iterations", 0) + 1
+                return
 
     def loop(self, steps, warmup=None):
         """Runs warm-up + measured iterations; each step is (series name or None, fn).
@@ -165,6 +179,8 @@ class Bench:
         gc.disable()
         try:
             for i in range(warmup + self.a.runs):
+                if i >= warmup:
+                    self.gate()
                 for name, fn in steps:
                     v = fn()
                     if name and i >= warmup:
@@ -507,6 +523,10 @@ def phase_report(a):
                              f" (busy: gave up after {idle['waited_s']:.0f} s)"))
     if idle_bits:
         notes.append("idle CPU in the second before each block: " + ", ".join(idle_bits) + ".")
+    busy = [f"{p} {R[p]['busy_iterations']}" for p in ("cycle", "create", "ls", "attach", "crun")
+            if (R.get(p) or {}).get("busy_iterations")]
+    notes.append("measured iterations that began on a busy CPU (no quiet 0.2 s within "
+                 f"{info.get('gate_max', 10)} s): " + (", ".join(busy) if busy else "none") + ".")
     for p in ("cycle", "create", "ls-prep", "ls", "attach", "memory", "crun"):
         r = R.get(p) or {}
         for an in r.get("anomalies", []):
@@ -565,6 +585,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--idle-timeout", type=float, default=120)
     ap.add_argument("--idle-pct", type=float, default=85)
+    ap.add_argument("--gate-max", type=float, default=10)
     ap.add_argument("--md", help="report: also write the table here")
     a = ap.parse_args()
     if a.phase == "report":

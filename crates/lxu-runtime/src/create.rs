@@ -88,11 +88,6 @@ fn resolve_template(ctx: &Context, t: Option<&str>) -> Result<Template> {
 /// hwaddr templates made concrete, the `-f` file, and the rootfs.
 fn initial_config(ctx: &Context, c: &Container, opts: &CreateOptions) -> Result<String> {
     let mut out = String::new();
-    let tname = opts.template.as_deref().unwrap_or("none");
-    out.push_str(&format!(
-        "# Template used to create this container: {tname}\n# Parameters passed to the template: {}\n# For additional config options, please look at lxc.container.conf(5)\n\n",
-        opts.args.join(" ")
-    ));
     let mut rng = crate::random::Rng::new();
     for path in [
         Some(ctx.system.default_config.clone()),
@@ -128,11 +123,26 @@ fn initial_config(ctx: &Context, c: &Container, opts: &CreateOptions) -> Result<
     Ok(out)
 }
 
+/// The comment lxc-create puts at the top of a new config, once the template is done.
+fn header(opts: &CreateOptions) -> String {
+    format!(
+        "# Template used to create this container: {}\n# Parameters passed to the template: {}\n# For additional config options, please look at lxc.container.conf(5)\n\n",
+        opts.template.as_deref().unwrap_or("none"),
+        opts.args.join(" ")
+    )
+}
+
 /// What `create` needs from the image client for `-t download`.
 pub trait ExternalTemplate {
     /// Runs before the container directory exists (download, verification, cache): may
     /// fail without leaving anything behind.
-    fn prepare(&mut self, ctx: &Context, c: &Container, args: &[String]) -> Result<()>;
+    fn prepare(
+        &mut self,
+        ctx: &Context,
+        c: &Container,
+        args: &[String],
+        unprivileged: bool,
+    ) -> Result<()>;
     /// Runs as root of the container's user namespace (or as real root for a privileged
     /// container): fills `rootfs`.
     fn populate(&mut self, rootfs: &Path) -> std::result::Result<(), String>;
@@ -158,18 +168,18 @@ pub fn create(
         });
     }
     clear_failed_create(ctx, c)?;
+    let config_text = initial_config(ctx, c, opts)?;
+    let maps = parse_maps(&config_text, &c.config_path())?;
     let mut external = match (&template, external) {
         (Template::External(t), None) => {
             return Err(Error::Msg(format!("template `{t}` is not available")))
         }
         (Template::External(_), Some(e)) => {
-            e.prepare(ctx, c, &opts.args)?;
+            e.prepare(ctx, c, &opts.args, !maps.is_empty())?;
             Some(e)
         }
         _ => None,
     };
-    let config_text = initial_config(ctx, c, opts)?;
-    let maps = parse_maps(&config_text, &c.config_path())?;
     if !ctx.is_root() {
         if maps.is_empty() {
             return Err(Error::Msg(format!(
@@ -232,6 +242,9 @@ pub fn create(
                 message = ext.message();
             }
         }
+        let body = std::fs::read_to_string(c.config_path())
+            .map_err(|e| Error::io("read", c.config_path(), e))?;
+        write_config(c, &format!("{}{body}", header(opts)))?;
         // The result must load: a template that wrote a broken config fails the create.
         Config::load(&c.config_path())?;
         std::fs::remove_file(c.partial_path())

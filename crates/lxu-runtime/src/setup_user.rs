@@ -245,8 +245,8 @@ fn rewrite_subid(
 /// The default.conf a user gets.
 pub fn default_conf(range: SubIdRange, bridge: &str) -> String {
     format!(
-        "# Written by `lxu setup-user`: the ids this user's containers map to, and a network\n\
-         # device on {bridge} (created by the setuid lxu-user-nic within /etc/lxc/lxc-usernet).\n\
+        "# Written by `lxu setup-user`: the ids this user's containers map to, and a veth\n\
+         # device on the host bridge, made by the setuid network helper within the quota.\n\
          lxc.idmap = u 0 {s} {c}\n\
          lxc.idmap = g 0 {s} {c}\n\
          lxc.net.0.type = veth\n\

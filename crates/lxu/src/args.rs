@@ -71,6 +71,9 @@ pub enum Verb {
     Unfreeze(FreezeArgs),
     /// The host bridge with DHCP for containers (root)
     Net(NetArgs),
+    /// Build, sign, publish and serve images (runs lxu-image)
+    #[command(disable_help_flag = true)]
+    Image(ImageArgs),
 }
 
 #[derive(Args, Debug)]
@@ -390,4 +393,11 @@ pub struct ConsoleArgs {
     pub log: bool,
     #[arg()]
     pub rest: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ImageArgs {
+    /// Arguments for lxu-image (build, publish, list, serve, keygen)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<std::ffi::OsString>,
 }

@@ -106,6 +106,7 @@ pub(super) fn make(
     inittab.push_str("console::askfirst:-/bin/sh\n::ctrlaltdel:/sbin/reboot\n");
     write_file(&etc.join("inittab"), inittab.as_bytes(), 0o644)?;
     write_file(&etc.join("init.d/rcS"), RCS.as_bytes(), 0o755)?;
+    write_file(&etc.join("udhcpc.script"), UDHCPC_SCRIPT.as_bytes(), 0o755)?;
     write_file(
         &etc.join("passwd"),
         b"root::0:0:root:/root:/bin/sh\n",
@@ -173,6 +174,37 @@ mounted /run || mount -t tmpfs -o mode=0755,nosuid,nodev run /run 2>/dev/null
 
 [ -s /etc/hostname ] && hostname -F /etc/hostname
 ip link set lo up 2>/dev/null || ifconfig lo up 2>/dev/null
+# DHCP on every interface the container config did not give an IPv4 address.
+for d in /sys/class/net/*; do
+    i=${d##*/}
+    [ "$i" = lo ] && continue
+    [ -e "$d" ] || continue
+    ip -4 addr show dev "$i" | grep -q inet && continue
+    udhcpc -b -S -i "$i" -s /etc/udhcpc.script -t 20 -T 1 >/dev/null 2>&1
+done
+exit 0
+"#;
+
+/// busybox udhcpc's hook: applies the lease.
+const UDHCPC_SCRIPT: &str = r#"#!/bin/sh
+case "$1" in
+    deconfig)
+        ip -4 addr flush dev "$interface"
+        ip link set "$interface" up
+        ;;
+    bound|renew)
+        ip -4 addr flush dev "$interface"
+        ip addr add "$ip/${mask:-24}" ${broadcast:+broadcast $broadcast} dev "$interface"
+        if [ -n "$router" ]; then
+            ip route del default 2>/dev/null
+            for r in $router; do ip route add default via "$r" dev "$interface"; break; done
+        fi
+        if [ -n "$dns" ]; then
+            : > /etc/resolv.conf
+            for d in $dns; do echo "nameserver $d" >> /etc/resolv.conf; done
+        fi
+        ;;
+esac
 exit 0
 "#;
 

@@ -17,9 +17,10 @@ pub fn run(a: CreateArgs) -> Result<i32> {
         args: strip_dashdash(rest),
         extra_config: a.config.clone(),
     };
-    let message = create::create(&ctx, &c, &opts, None)?;
+    let mut download = super::download::Download::default();
+    let message = create::create(&ctx, &c, &opts, Some(&mut download))?;
     if let Some(m) = message {
-        println!("\n---\n{}", m.trim_end());
+        println!("{}", m.trim_end());
     }
     Ok(0)
 }

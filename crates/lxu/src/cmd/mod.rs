@@ -5,6 +5,7 @@ mod config;
 mod console;
 mod create;
 mod destroy;
+mod download;
 mod info;
 mod ls;
 mod net;
@@ -34,6 +35,7 @@ pub fn run(verb: Verb) -> Result<i32> {
         Verb::Freeze(a) => freeze(a, true),
         Verb::Unfreeze(a) => freeze(a, false),
         Verb::Net(a) => net::run(a),
+        Verb::Image(a) => image(a),
     }
 }
 
@@ -52,4 +54,16 @@ fn freeze(a: crate::args::FreezeArgs, on: bool) -> Result<i32> {
     let (_ctx, c) = target(&a.common, name)?;
     lxu_runtime::stop::freeze(&c, on)?;
     Ok(0)
+}
+
+/// `lxu image …` runs the separate `lxu-image` binary installed next to `lxu`.
+fn image(a: crate::args::ImageArgs) -> Result<i32> {
+    use std::os::unix::process::CommandExt;
+    let sibling = std::env::current_exe()
+        .ok()
+        .and_then(|e| Some(e.parent()?.join("lxu-image")))
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| "lxu-image".into());
+    let err = std::process::Command::new(&sibling).args(&a.args).exec();
+    bail!("run `{}`: {err}", sibling.display())
 }
