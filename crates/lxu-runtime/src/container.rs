@@ -95,7 +95,8 @@ impl Container {
         if self.exists() {
             return Ok(());
         }
-        if let Err(e) = std::fs::metadata(&self.dir) {
+        // A container of another user: its directory exists but cannot be entered.
+        if let Err(e) = std::fs::metadata(self.config_path()) {
             if e.kind() == std::io::ErrorKind::PermissionDenied {
                 return Err(Error::Privileges {
                     name: self.name.clone(),

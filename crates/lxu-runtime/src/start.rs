@@ -181,6 +181,12 @@ fn daemonize(mut setup: Setup, opts: &StartOptions) -> Result<Started> {
             drop(read_end);
             let _ = rustix::process::setsid();
             detach_stdio();
+            // Nothing the caller had open (pipes a script waits on, files) stays open in
+            // a process that lives as long as the container; nor its working directory.
+            use std::os::fd::AsRawFd;
+            let keep = [write_end.as_raw_fd(), setup.lock.as_raw_fd()];
+            let _ = lxu_sys::fd::close_from(3, &keep);
+            let _ = std::env::set_current_dir("/");
             setup.report = Some(write_end);
             let code = monitor::run(setup);
             lxu_sys::exit_immediately(code);
