@@ -75,9 +75,25 @@ fn main() {
     let code = match cmd::run(verb) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("{prog}: {e:#}");
+            eprintln!("{prog}: {}", chain(&e));
             1
         }
     };
     std::process::exit(code);
+}
+
+/// The error and its causes, each cause only when the message before does not already
+/// include it (lxu's errors mostly embed their cause; anyhow contexts do not).
+fn chain(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur: Option<&dyn std::error::Error> = e.source();
+    while let Some(c) = cur {
+        let m = c.to_string();
+        if !out.contains(&m) {
+            out.push_str(": ");
+            out.push_str(&m);
+        }
+        cur = c.source();
+    }
+    out
 }
