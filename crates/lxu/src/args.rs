@@ -287,6 +287,10 @@ pub struct SetupUserArgs {
     /// Number of veth devices the user may hold on that bridge
     #[arg(long = "quota", default_value_t = 10)]
     pub quota: u32,
+    /// Also move process PID (a login session of USER) into the user's delegated cgroup v2
+    /// subtree, so containers started from it can use v2 controllers
+    #[arg(long = "enter", value_name = "PID")]
+    pub enter: Option<u32>,
 }
 
 #[derive(Args, Debug)]

@@ -73,74 +73,6 @@ fn overlay_in_userns() -> bool {
     ok
 }
 
-fn writable(p: &Path) -> bool {
-    rustix::fs::access(p, rustix::fs::Access::WRITE_OK).is_ok()
-}
-
-/// Cgroup hierarchies and whether the caller can create a child cgroup in its current
-/// cgroup of each.
-fn cgroups() -> (String, Vec<(String, bool)>) {
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
-    let mut v1 = Vec::new();
-    let mut v2: Option<PathBuf> = None;
-    for l in mountinfo.lines() {
-        let Some((pre, post)) = l.split_once(" - ") else {
-            continue;
-        };
-        let mp = pre.split_whitespace().nth(4).unwrap_or("");
-        let mut post = post.split_whitespace();
-        match post.next() {
-            Some("cgroup2") => v2 = Some(PathBuf::from(mp)),
-            Some("cgroup") => {
-                let opts = post.nth(1).unwrap_or("");
-                let ctrl: Vec<&str> = opts
-                    .split(',')
-                    .filter(|o| !matches!(*o, "rw" | "ro") && !o.starts_with("relatime"))
-                    .collect();
-                v1.push((ctrl.join(","), PathBuf::from(mp)));
-            }
-            _ => {}
-        }
-    }
-    let mut results = Vec::new();
-    for (ctrl, mp) in &v1 {
-        let rel = own
-            .lines()
-            .find_map(|l| {
-                let mut f = l.splitn(3, ':');
-                let _ = f.next();
-                let c = f.next()?;
-                let p = f.next()?;
-                (c == ctrl).then(|| p.to_string())
-            })
-            .unwrap_or_default();
-        let dir = mp.join(rel.trim_start_matches('/'));
-        results.push((format!("v1 {ctrl}"), writable(&dir)));
-    }
-    if let Some(mp) = &v2 {
-        let rel = own
-            .lines()
-            .find_map(|l| l.strip_prefix("0::"))
-            .unwrap_or("/")
-            .to_string();
-        let dir = mp.join(rel.trim_start_matches('/'));
-        let controllers =
-            std::fs::read_to_string(mp.join("cgroup.controllers")).unwrap_or_default();
-        results.push((
-            format!("v2 at {} ({})", mp.display(), controllers.trim()),
-            writable(&dir) && writable(&dir.join("cgroup.procs")),
-        ));
-    }
-    let layout = match (v1.is_empty(), v2.is_some()) {
-        (true, true) => "unified (cgroup v2)",
-        (false, true) => "hybrid (cgroup v1 controllers + a v2 hierarchy)",
-        (false, false) => "legacy (cgroup v1)",
-        (true, false) => "none",
-    };
-    (layout.to_string(), results)
-}
-
 pub fn run() -> Result<i32> {
     let ctx = Context::new(None)?;
     let mut r = Report {
@@ -239,14 +171,35 @@ pub fn run() -> Result<i32> {
     );
 
     println!("--- Control groups ---");
-    let (layout, hier) = cgroups();
-    println!("Cgroup layout: {layout}");
-    let any = hier.iter().any(|(_, w)| *w);
-    for (name, w) in &hier {
-        r.item(&format!("Writable cgroup ({name})"), *w, "", None);
-    }
-    if !any {
-        println!("  fix: {fix_ids}; containers still start, without resource limits");
+    match lxu_cgroup::Hierarchies::detect() {
+        Ok(h) => {
+            let layout = match (h.v1.is_empty(), h.v2.is_some()) {
+                (true, true) => "unified (cgroup v2)",
+                (false, true) => "hybrid (cgroup v1 controllers + a v2 hierarchy)",
+                (false, false) => "legacy (cgroup v1)",
+                (true, false) => "none",
+            };
+            println!("Cgroup layout: {layout}");
+            let d = h.delegation(ctx.euid);
+            // Every controller that matters (memory, pids, cpu, ...) is delegated somewhere:
+            // a hierarchy that is not usable then costs nothing (here: v2 with hugetlb only).
+            let covered = d.warning().is_none();
+            for hd in d.all() {
+                let label = format!("Delegated cgroup ({})", hd.hierarchy);
+                match (hd.is_usable(), hd.base()) {
+                    (true, Some(base)) => r.item(&label, true, &base.display().to_string(), None),
+                    _ if covered => println!(
+                        "{label}: not used ({}; its controllers are delegated elsewhere or not needed)",
+                        hd.reason().unwrap_or("not writable")
+                    ),
+                    _ => r.item(&label, false, hd.reason().unwrap_or(""), None),
+                }
+            }
+            if !d.any_usable() {
+                println!("  fix: {fix_ids}; containers still start, without resource limits");
+            }
+        }
+        Err(e) => println!("Cgroup layout: unreadable ({e})"),
     }
 
     println!("--- Misc ---");

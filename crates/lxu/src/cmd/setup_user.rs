@@ -27,6 +27,15 @@ pub fn run(a: SetupUserArgs) -> Result<i32> {
     if let Some(r) = out.range {
         println!("{}: subordinate ids {r}", a.user);
     }
+    if let Some(pid) = a.enter {
+        let user = lxu_runtime::users::lookup_name(&a.user)
+            .ok_or_else(|| anyhow::anyhow!("no user `{}`", a.user))?;
+        let h = lxu_cgroup::Hierarchies::detect()?;
+        for c in lxu_cgroup::enter_user_subtree(&h, &user.name, user.uid, user.gid, pid, a.dry_run)?
+        {
+            println!("  {c}");
+        }
+    }
     for p in &out.problems {
         println!("problem: {} (fix: {})", p.what, p.fix);
     }
