@@ -124,6 +124,9 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
             }
         }
     }
+    for (path, value) in &plan.sysctls {
+        write_sysctl(r, path, value)?;
+    }
     // Hand the pty masters and the devpts root to the monitor.
     let mut fds: Vec<BorrowedFd<'_>> = Vec::new();
     if let Some(c) = &ptys.console {
@@ -150,6 +153,11 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
     drop(root);
     setup_stdio(plan)?;
     drop_capabilities(plan)?;
+    for (res, lim) in &plan.rlimits {
+        ctx(rustix::process::setrlimit(*res, lim.clone()), || {
+            format!("set lxc.prlimit {res:?} (a user namespace can only lower a hard limit)")
+        })?;
+    }
     if plan.gid != 0 || plan.uid != 0 {
         ctx(
             lxu_sys::creds::setresgid(plan.gid, plan.gid, plan.gid),
@@ -528,6 +536,24 @@ fn mount_entry(r: BorrowedFd<'_>, e: &Entry) -> Step {
         rustix::mount::mount_change(fd_path(t.as_fd()).as_str(), p)
             .map_err(|err| fail(format!("set propagation: {err}")))?;
     }
+    Ok(())
+}
+
+fn write_sysctl(r: BorrowedFd<'_>, path: &str, value: &str) -> Step {
+    let name = path.trim_start_matches("proc/sys/").replace('/', ".");
+    let fd = ctx(
+        rustix::fs::openat2(
+            r,
+            path,
+            OFlags::WRONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+            rustix::fs::ResolveFlags::IN_ROOT | rustix::fs::ResolveFlags::NO_MAGICLINKS,
+        ),
+        || format!("lxc.sysctl.{name}"),
+    )?;
+    ctx(rustix::io::write(&fd, value.as_bytes()), || {
+        format!("lxc.sysctl.{name} = {value}")
+    })?;
     Ok(())
 }
 

@@ -11,6 +11,7 @@ pub mod error;
 pub mod hooks;
 pub mod idmap;
 pub mod init;
+pub mod limits;
 pub mod list;
 pub mod monitor;
 pub mod mountopts;

@@ -51,6 +51,9 @@ pub struct Plan {
     pub nets: Vec<crate::net::NetPlan>,
     pub cap_drop: Vec<u32>,
     pub cap_keep: Option<Vec<u32>>,
+    pub rlimits: Vec<(rustix::process::Resource, rustix::process::Rlimit)>,
+    /// `(path below the root, value)` of each `lxc.sysctl.*`.
+    pub sysctls: Vec<(String, String)>,
     pub env: Vec<(String, String)>,
     pub argv: Vec<String>,
     pub cwd: String,
@@ -235,6 +238,21 @@ impl Plan {
             nets: crate::net::plan(config, &c.name)?,
             cap_drop,
             cap_keep,
+            rlimits: config
+                .prlimits
+                .iter()
+                .map(|(k, v)| crate::limits::parse_prlimit(k, v))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|e| Error::Msg(format!("{}: {e}", c.name)))?,
+            sysctls: config
+                .sysctls
+                .iter()
+                .map(|(k, v)| {
+                    crate::limits::sysctl_path(k)
+                        .map(|p| (p, v.clone()))
+                        .ok_or_else(|| Error::Msg(format!("{}: lxc.sysctl.{k}: not a sysctl name", c.name)))
+                })
+                .collect::<Result<_>>()?,
             env,
             argv,
             cwd: config.init_cwd.clone().unwrap_or_else(|| "/".to_string()),
