@@ -27,10 +27,9 @@ pub fn parse_prlimit(name: &str, value: &str) -> Result<(Resource, Rlimit), Stri
     let num = |s: &str| -> Result<Option<u64>, String> {
         match s.trim() {
             "unlimited" | "infinity" => Ok(None),
-            n => n
-                .parse()
-                .map(Some)
-                .map_err(|_| format!("lxc.prlimit.{name}: `{value}` is not a number or `unlimited`")),
+            n => n.parse().map(Some).map_err(|_| {
+                format!("lxc.prlimit.{name}: `{value}` is not a number or `unlimited`")
+            }),
         }
     };
     let (soft, hard) = match value.split_once(':') {
@@ -52,9 +51,12 @@ pub fn parse_prlimit(name: &str, value: &str) -> Result<(Resource, Rlimit), Stri
 /// `/proc/sys/...` path of a sysctl name (`net.ipv4.ip_forward`).
 pub fn sysctl_path(name: &str) -> Option<String> {
     let ok = !name.is_empty()
-        && name
-            .split('.')
-            .all(|p| !p.is_empty() && p != ".." && p.chars().all(|c| c.is_ascii_alphanumeric() || "_-".contains(c)));
+        && name.split('.').all(|p| {
+            !p.is_empty()
+                && p != ".."
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-".contains(c))
+        });
     ok.then(|| format!("proc/sys/{}", name.replace('.', "/")))
 }
 
@@ -69,13 +71,18 @@ mod tests {
         assert_eq!((l.current, l.maximum), (Some(1024), Some(4096)));
         let (_, l) = parse_prlimit("core", "unlimited").unwrap();
         assert_eq!((l.current, l.maximum), (None, None));
-        assert!(parse_prlimit("bogus", "1").unwrap_err().contains("unknown resource"));
+        assert!(parse_prlimit("bogus", "1")
+            .unwrap_err()
+            .contains("unknown resource"));
         assert!(parse_prlimit("nofile", "lots").is_err());
     }
 
     #[test]
     fn sysctls() {
-        assert_eq!(sysctl_path("net.ipv4.ip_forward").as_deref(), Some("proc/sys/net/ipv4/ip_forward"));
+        assert_eq!(
+            sysctl_path("net.ipv4.ip_forward").as_deref(),
+            Some("proc/sys/net/ipv4/ip_forward")
+        );
         assert_eq!(sysctl_path("net..x"), None);
         assert_eq!(sysctl_path("../etc"), None);
     }

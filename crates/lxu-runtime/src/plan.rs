@@ -250,7 +250,9 @@ impl Plan {
                 .map(|(k, v)| {
                     crate::limits::sysctl_path(k)
                         .map(|p| (p, v.clone()))
-                        .ok_or_else(|| Error::Msg(format!("{}: lxc.sysctl.{k}: not a sysctl name", c.name)))
+                        .ok_or_else(|| {
+                            Error::Msg(format!("{}: lxc.sysctl.{k}: not a sysctl name", c.name))
+                        })
                 })
                 .collect::<Result<_>>()?,
             env,

@@ -41,6 +41,7 @@ pub enum Stopped {
 /// after init, and with it the whole pid namespace, is gone).
 pub fn stop(c: &Container, opts: &StopOptions) -> Result<Stopped> {
     c.ensure_exists()?;
+    let before = crate::state::status(c)?.pid;
     let Some(conn) = connect_monitor(c)? else {
         return Ok(Stopped::NotRunning);
     };
@@ -58,11 +59,41 @@ pub fn stop(c: &Container, opts: &StopOptions) -> Result<Stopped> {
         Err(Error::Msg(m)) if m.contains("closed the connection") => return Ok(Stopped::Stopped),
         Err(e) => return Err(e),
     }
-    if opts.nowait || opts.reboot {
+    if opts.nowait {
         return Ok(Stopped::Requested);
+    }
+    if opts.reboot {
+        return wait_reboot(c, before, opts.timeout);
     }
     conn.wait_closed()?;
     Ok(Stopped::Stopped)
+}
+
+/// After a reboot request: waits until a new init runs (the monitor restarts the
+/// container when init dies of SIGHUP, which is how a guest's reboot(2) ends in a pid
+/// namespace). LXC's `lxc-stop -r` waits the same way and does not kill on timeout.
+fn wait_reboot(c: &Container, before: Option<i32>, timeout: i64) -> Result<Stopped> {
+    let deadline = (timeout >= 0)
+        .then(|| std::time::Instant::now() + std::time::Duration::from_secs(timeout as u64));
+    loop {
+        let st = crate::state::status(c)?;
+        if st.state == crate::state::State::Running && st.pid.is_some() && st.pid != before {
+            return Ok(Stopped::Requested);
+        }
+        if st.state == crate::state::State::Stopped {
+            return Err(Error::Msg(format!(
+                "{} stopped instead of rebooting",
+                c.name
+            )));
+        }
+        if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            return Err(Error::Msg(format!(
+                "{} did not reboot within {timeout} s",
+                c.name
+            )));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 /// `lxu freeze` / `lxu unfreeze`: through the monitor, which owns the freezer cgroup.
