@@ -154,7 +154,7 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
     setup_stdio(plan)?;
     drop_capabilities(plan)?;
     for (res, lim) in &plan.rlimits {
-        ctx(rustix::process::setrlimit(*res, lim.clone()), || {
+        ctx(rustix::process::setrlimit(*res, *lim), || {
             format!("set lxc.prlimit {res:?} (a user namespace can only lower a hard limit)")
         })?;
     }
