@@ -180,7 +180,7 @@ for d in /sys/class/net/*; do
     [ "$i" = lo ] && continue
     [ -e "$d" ] || continue
     ip -4 addr show dev "$i" | grep -q inet && continue
-    udhcpc -b -S -i "$i" -s /etc/udhcpc.script -t 20 -T 1 >/dev/null 2>&1
+    udhcpc -b -S -i "$i" -s /etc/udhcpc.script -t 20 -T 1 -A 1 >/dev/null 2>&1
 done
 exit 0
 "#;
