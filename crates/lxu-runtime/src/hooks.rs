@@ -8,13 +8,16 @@ use rustix::process::Pid;
 
 use crate::error::{Error, Result};
 
-/// Cgroup state of one container.
+/// Cgroup state of one container. The layout is read in the monitor, while the id-map
+/// helpers run, not on the start path before them.
 pub struct Cgroups {
-    pub hierarchies: Hierarchies,
-    pub delegation: Delegation,
+    pub hierarchies: Option<Hierarchies>,
+    pub delegation: Option<Delegation>,
     pub cgroup: Option<ContainerCgroup>,
     pub v1: Vec<(String, String)>,
     pub v2: Vec<(String, String)>,
+    pub euid: u32,
+    pub user: String,
 }
 
 /// What the monitor needs to make the container's veth devices.
@@ -38,23 +41,64 @@ pub struct Hooks {
     pub nets: Option<Nets>,
     /// Extra `key value` lines for `info`.
     pub info: Vec<String>,
+    /// Said once to the user who started the container.
+    pub warnings: Vec<String>,
+    /// Whether the container's cgroups are shown under /sys/fs/cgroup inside.
+    pub cgroup_mount: bool,
 }
 
 impl Hooks {
-    /// Creates what must exist before init (runs in the monitor process: on cgroup v2 the
-    /// monitor may have to move itself into a leaf).
-    pub fn prepare(&mut self) -> Result<()> {
+    /// Reads the cgroup layout and creates the container's cgroup (runs in the monitor:
+    /// on cgroup v2 the monitor may have to move itself into a leaf). Limits that no
+    /// delegated cgroup can carry are an error; no cgroups at all is a warning.
+    fn prepare_cgroups(&mut self) -> Result<()> {
         let Some(cg) = &mut self.cgroups else {
             return Ok(());
         };
-        if !cg.delegation.any_usable() {
+        if cg.hierarchies.is_some() {
             return Ok(());
         }
-        let created = ContainerCgroup::create(&cg.hierarchies, &cg.delegation, &self.name)
-            .map_err(|e| {
+        let limits = cg
+            .v1
+            .first()
+            .map(|(k, _)| format!("lxc.cgroup.{k}"))
+            .or_else(|| cg.v2.first().map(|(k, _)| format!("lxc.cgroup2.{k}")));
+        let h = match Hierarchies::detect() {
+            Ok(h) => h,
+            Err(e) => {
+                if let Some(k) = limits {
+                    return Err(Error::Msg(format!(
+                        "{}: {k} is set but cgroups cannot be read: {e}",
+                        self.name
+                    )));
+                }
+                self.warnings.push(format!(
+                    "{}: cgroups unavailable ({e}); running without resource limits",
+                    self.name
+                ));
+                self.cgroups = None;
+                return Ok(());
+            }
+        };
+        let d = h.delegation(cg.euid);
+        if !d.any_usable() {
+            if let Some(k) = limits {
+                return Err(Error::Msg(format!(
+                    "{}: {k} is set but no cgroup is delegated to {} (run `lxu setup-user {}` as root)",
+                    self.name, cg.user, cg.user
+                )));
+            }
+            if let Some(w) = d.warning() {
+                self.warnings.push(format!("{}: {w}", self.name));
+            }
+        } else {
+            let created = ContainerCgroup::create(&h, &d, &self.name).map_err(|e| {
                 Error::Msg(format!("{}: create the container's cgroup: {e}", self.name))
             })?;
-        cg.cgroup = Some(created);
+            cg.cgroup = Some(created);
+        }
+        cg.hierarchies = Some(h);
+        cg.delegation = Some(d);
         Ok(())
     }
 
@@ -85,10 +129,11 @@ impl Hooks {
         }
     }
 
-    /// Runs on the fresh init before it continues (its uid is still the caller's, which
-    /// cgroup v1 requires for the move). Returns what init must know about its network
-    /// devices.
+    /// Runs on the fresh init before it continues, while the id-map helpers run (its uid
+    /// is still the caller's, which cgroup v1 requires for the move). Returns what init
+    /// must know: its network devices, and the cgroup directories to show inside.
     pub fn before_go(&mut self, pid: Pid) -> Result<String> {
+        self.prepare_cgroups()?;
         if let Some(cg) = &self.cgroups {
             if let Some(c) = &cg.cgroup {
                 c.attach(pid.as_raw_nonzero().get() as u32).map_err(|e| {
@@ -98,6 +143,7 @@ impl Hooks {
                     .map_err(|e| Error::Msg(format!("{}: {e}", self.name)))?;
             }
         }
+        let mut go = String::new();
         if let Some(n) = &mut self.nets {
             n.created = crate::net::create(
                 &n.plans,
@@ -107,9 +153,14 @@ impl Hooks {
                 &n.lxcpath,
                 &self.name,
             )?;
-            return Ok(crate::net::encode(&n.created));
+            go = crate::net::encode(&n.created);
         }
-        Ok(String::new())
+        if self.cgroup_mount {
+            for (host, target) in self.cgroup_binds() {
+                go.push_str(&format!("\nbind\t{}\t{target}", host.display()));
+            }
+        }
+        Ok(go)
     }
 
     /// Takes the netlink socket init opened in its network namespace.

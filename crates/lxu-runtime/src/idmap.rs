@@ -37,6 +37,32 @@ pub fn map_text(maps: &[IdMap], kind: IdKind) -> String {
 
 /// Writes both maps of process `pid`.
 pub fn write_maps(pid: i32, maps: &[IdMap], euid: u32) -> Result<()> {
+    start_maps(pid, maps, euid)?.wait()
+}
+
+/// Map helpers still running (non-root callers); see [`start_maps`].
+pub struct PendingMaps {
+    helpers: Vec<Result<Running>>,
+}
+
+impl PendingMaps {
+    /// Waits for the helpers and reports the first failure.
+    pub fn wait(self) -> Result<()> {
+        let mut result = Ok(());
+        for h in self.helpers {
+            let r = h.and_then(finish_helper);
+            if result.is_ok() {
+                result = r;
+            }
+        }
+        result
+    }
+}
+
+/// Starts writing both maps of `pid`. Root writes them at once; anyone else gets the
+/// setuid `newuidmap`/`newgidmap` started side by side, to be waited for later, so the
+/// caller can do other work meanwhile.
+pub fn start_maps(pid: i32, maps: &[IdMap], euid: u32) -> Result<PendingMaps> {
     if euid == 0 {
         for (kind, file) in [(IdKind::Uid, "uid_map"), (IdKind::Gid, "gid_map")] {
             let text = map_text(maps, kind);
@@ -51,22 +77,28 @@ pub fn write_maps(pid: i32, maps: &[IdMap], euid: u32) -> Result<()> {
                 .and_then(|mut f| f.write_all(text.as_bytes()))
                 .map_err(|e| Error::io("write", path, e))?;
         }
-        return Ok(());
+        return Ok(PendingMaps {
+            helpers: Vec::new(),
+        });
     }
-    // Both helpers run at once: each is a setuid exec that costs about a millisecond.
     let uid = spawn_helper("newuidmap", pid, maps, IdKind::Uid)?;
     let gid = spawn_helper("newgidmap", pid, maps, IdKind::Gid);
-    let uid_result = finish_helper(uid);
-    let gid_result = gid.and_then(finish_helper);
-    uid_result.and(gid_result)
+    Ok(PendingMaps {
+        helpers: vec![Ok(uid), gid],
+    })
 }
 
 struct Running {
     cmdline: String,
-    child: std::process::Child,
+    pid: rustix::process::Pid,
+    stderr: std::os::fd::OwnedFd,
 }
 
+/// Starts a map helper without waiting for its exec: `Command::spawn` blocks until the
+/// child has executed, and a setuid exec takes about a millisecond, which the two
+/// helpers would otherwise pay one after the other.
 fn spawn_helper(prog: &'static str, pid: i32, maps: &[IdMap], kind: IdKind) -> Result<Running> {
+    use std::os::unix::process::CommandExt;
     let mut args = vec![pid.to_string()];
     for m in maps.iter().filter(|m| m.kind == kind) {
         args.extend([
@@ -76,35 +108,58 @@ fn spawn_helper(prog: &'static str, pid: i32, maps: &[IdMap], kind: IdKind) -> R
         ]);
     }
     let cmdline = format!("{prog} {}", args.join(" "));
-    let child = Command::new(prog)
-        .args(&args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+    let (read_end, write_end) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+        .map_err(|e| Error::sys("create a pipe", e))?;
+    let mut cmd = Command::new(prog);
+    cmd.args(&args)
         .env_clear()
         .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .spawn()
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                Error::Msg(format!(
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(std::os::fd::OwnedFd::from(write_end)));
+    match lxu_sys::fork::fork().map_err(|e| Error::sys(format!("fork for {prog}"), e))? {
+        lxu_sys::fork::Fork::Child => {
+            drop(read_end);
+            let err = cmd.exec();
+            let msg = if err.kind() == std::io::ErrorKind::NotFound {
+                format!(
                     "{prog} not found: install Debian's `uidmap` package (apt-get install uidmap)"
-                ))
+                )
             } else {
-                Error::sys(format!("run {prog}"), e)
-            }
-        })?;
-    Ok(Running { cmdline, child })
+                format!("cannot run {prog}: {err}")
+            };
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), msg.as_bytes());
+            lxu_sys::exit_immediately(127);
+        }
+        lxu_sys::fork::Fork::Parent(child) => {
+            drop(cmd);
+            Ok(Running {
+                cmdline,
+                pid: child,
+                stderr: read_end,
+            })
+        }
+    }
 }
 
 fn finish_helper(r: Running) -> Result<()> {
-    let out = r
-        .child
-        .wait_with_output()
-        .map_err(|e| Error::sys(format!("wait for {}", r.cmdline), e))?;
-    if out.status.success() {
+    use std::io::Read;
+    let mut msg = String::new();
+    let _ = std::fs::File::from(r.stderr).read_to_string(&mut msg);
+    let status = loop {
+        match rustix::process::waitpid(Some(r.pid), rustix::process::WaitOptions::empty()) {
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(Error::sys(format!("wait for `{}`", r.cmdline), e)),
+            Ok(s) => break s.map(|(_, s)| s),
+        }
+    };
+    if status.and_then(|s| s.exit_status()) == Some(0) {
         return Ok(());
     }
-    let msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    let msg = msg.trim();
+    if msg.contains("not found: install") {
+        return Err(Error::Msg(msg.to_string()));
+    }
     Err(Error::Msg(format!("`{}` failed: {msg}", r.cmdline)))
 }
 

@@ -82,7 +82,7 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
     // write to the lxu binary through /proc/PID/exe while this process runs it.
     let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
     let netlink = if plan.own_netns {
-        crate::net::configure_inside(&plan.nets, &go)
+        crate::net::configure_inside(&plan.nets, go.lines().next().unwrap_or(""))
             .map_err(|e| format!("{}: network: {e}", plan.name))?;
         // A socket that stays in this namespace, for the monitor to read addresses.
         lxu_net::Netlink::open().ok()
@@ -114,8 +114,16 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
     }
     mount_devpts(r, plan)?;
     let ptys = allocate_ptys(r, plan)?;
-    if !plan.cgroup_binds.is_empty() {
-        mount_cgroups(r, &plan.cgroup_binds)?;
+    // The monitor sends `bind<TAB>host dir<TAB>name` lines for the container's cgroups.
+    let binds: Vec<(std::path::PathBuf, String)> = go
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.strip_prefix("bind\t")?.split('\t');
+            Some((std::path::PathBuf::from(f.next()?), f.next()?.to_string()))
+        })
+        .collect();
+    if !binds.is_empty() {
+        mount_cgroups(r, &binds)?;
     }
     for e in &plan.entries {
         if let Err(msg) = mount_entry(r, e) {

@@ -147,6 +147,13 @@ fn ms_until(deadline: Instant) -> i32 {
 }
 
 impl Monitor {
+    /// A line to the `lxu start` client that keeps the pipe open for more.
+    fn report_line(&mut self, line: &str) {
+        if let Some(fd) = &self.setup.report {
+            let _ = rustix::io::write(fd, line.as_bytes());
+        }
+    }
+
     fn report(&mut self, msg: &str) {
         if let Some(fd) = self.setup.report.take() {
             let mut f = File::from(fd);
@@ -183,11 +190,15 @@ impl Monitor {
         rustix::process::umask(old);
         let listener = listener.map_err(|e| Error::io("listen on", &sock, e))?;
         let _ = rustix::thread::set_name(c"lxu-monitor");
-        self.setup.hooks.prepare()?;
-        if self.setup.plan.cgroup_mount {
-            self.setup.plan.cgroup_binds = self.setup.hooks.cgroup_binds();
+        let started = self.start_init();
+        for w in std::mem::take(&mut self.setup.hooks.warnings) {
+            if self.setup.foreground {
+                eprintln!("warning: {w}");
+            } else {
+                self.report_line(&format!("warn {w}\n"));
+            }
         }
-        self.start_init()?;
+        started?;
         let pid = self
             .init
             .as_ref()

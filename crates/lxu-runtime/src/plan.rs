@@ -42,11 +42,9 @@ pub struct Plan {
     /// Group of the devpts instance (5 = tty) when that gid is mapped.
     pub devpts_gid: Option<u32>,
     pub entries: Vec<Entry>,
-    /// `lxc.mount.auto` asks for the container's cgroups under /sys/fs/cgroup.
+    /// `lxc.mount.auto` asks for the container's cgroups under /sys/fs/cgroup (the
+    /// monitor sends the directories with the go-ahead, once they exist).
     pub cgroup_mount: bool,
-    /// Cgroup directories to show inside: (host path, path below /sys/fs/cgroup),
-    /// filled by the monitor once the cgroups exist.
-    pub cgroup_binds: Vec<(PathBuf, String)>,
     /// veth devices to configure inside (created on the host by the monitor).
     pub nets: Vec<crate::net::NetPlan>,
     pub cap_drop: Vec<u32>,
@@ -234,7 +232,6 @@ impl Plan {
             devpts_gid,
             entries,
             cgroup_mount: config.mount_auto.cgroup.is_some() || config.mount_auto.cgroup2.is_some(),
-            cgroup_binds: Vec::new(),
             nets: crate::net::plan(config, &c.name)?,
             cap_drop,
             cap_keep,

@@ -78,10 +78,18 @@ fn handshake(
     // Open the pidfd while the child cannot have been reaped: no pid reuse race.
     let pidfd =
         pidfd_open(pid, PidfdFlags::empty()).map_err(|e| Error::sys("open a pidfd for init", e))?;
-    if plan.userns {
-        idmap::write_maps(pid.as_raw_nonzero().get(), maps, euid)?;
+    // The map helpers run while the monitor places the child in its cgroups and makes
+    // its network devices.
+    let pending = if plan.userns {
+        Some(idmap::start_maps(pid.as_raw_nonzero().get(), maps, euid)?)
+    } else {
+        None
+    };
+    let go = before_go(pid);
+    if let Some(p) = pending {
+        p.wait()?;
     }
-    let net = before_go(pid)?;
+    let net = go?;
     ch.send(format!("go {net}").as_bytes(), &[])
         .map_err(|e| Error::sys("start the container's init", e))?;
     let mut spawned = Spawned {

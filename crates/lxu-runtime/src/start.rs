@@ -81,7 +81,7 @@ pub fn start(ctx: &Context, c: &Container, opts: &StartOptions) -> Result<Starte
     };
     let hooks = Hooks {
         name: c.name.clone(),
-        cgroups: cgroups_for(ctx, c, &config)?,
+        cgroups: Some(cgroup_settings(ctx, &config)),
         nets: (!plan.nets.is_empty()).then(|| crate::hooks::Nets {
             plans: plan.nets.clone(),
             euid: ctx.euid,
@@ -90,6 +90,8 @@ pub fn start(ctx: &Context, c: &Container, opts: &StartOptions) -> Result<Starte
             created: Vec::new(),
             inside: None,
         }),
+        warnings: Vec::new(),
+        cgroup_mount: plan.cgroup_mount,
         info: Vec::new(),
     };
     let setup = Setup {
@@ -110,67 +112,25 @@ pub fn start(ctx: &Context, c: &Container, opts: &StartOptions) -> Result<Starte
     daemonize(setup, opts)
 }
 
-/// Cgroup layout and delegation; warns once when the container will run without
-/// cgroups, and refuses a config that sets limits nobody can apply.
-fn cgroups_for(
-    ctx: &Context,
-    c: &Container,
-    config: &lxu_config::Config,
-) -> Result<Option<Cgroups>> {
+/// The container's cgroup settings; devices rules are left out for an unprivileged
+/// container (a user namespace cannot apply them; userns.conf clears them too).
+fn cgroup_settings(ctx: &Context, config: &lxu_config::Config) -> Cgroups {
     let unpriv = !config.idmaps.is_empty();
-    let relevant = |k: &str| !(unpriv && k.starts_with("devices."));
-    let v1: Vec<(String, String)> = config
-        .cgroup_v1
-        .iter()
-        .filter(|(k, _)| relevant(k))
-        .cloned()
-        .collect();
-    let v2: Vec<(String, String)> = config
-        .cgroup_v2
-        .iter()
-        .filter(|(k, _)| relevant(k))
-        .cloned()
-        .collect();
-    let hierarchies = match lxu_cgroup::Hierarchies::detect() {
-        Ok(h) => h,
-        Err(e) => {
-            if !v1.is_empty() || !v2.is_empty() {
-                return Err(Error::Msg(format!(
-                    "{}: cgroup limits are set but cgroups cannot be read: {e}",
-                    c.name
-                )));
-            }
-            eprintln!(
-                "warning: {}: cgroups unavailable ({e}); starting without resource limits",
-                c.name
-            );
-            return Ok(None);
-        }
+    let keep = |list: &[(String, String)]| -> Vec<(String, String)> {
+        list.iter()
+            .filter(|(k, _)| !(unpriv && k.starts_with("devices.")))
+            .cloned()
+            .collect()
     };
-    let delegation = hierarchies.delegation(ctx.euid);
-    if !delegation.any_usable() {
-        if let Some((k, _)) = v1.first().or(v2.first()) {
-            let which = if v1.is_empty() {
-                "lxc.cgroup2"
-            } else {
-                "lxc.cgroup"
-            };
-            return Err(Error::Msg(format!(
-                "{}: {which}.{k} is set but no cgroup is delegated to {} (run `lxu setup-user {}` as root)",
-                c.name, ctx.user.name, ctx.user.name
-            )));
-        }
-        if let Some(w) = delegation.warning() {
-            eprintln!("warning: {}: {w}", c.name);
-        }
-    }
-    Ok(Some(Cgroups {
-        hierarchies,
-        delegation,
+    Cgroups {
+        hierarchies: None,
+        delegation: None,
         cgroup: None,
-        v1,
-        v2,
-    }))
+        v1: keep(&config.cgroup_v1),
+        v2: keep(&config.cgroup_v2),
+        euid: ctx.euid,
+        user: ctx.user.name.clone(),
+    }
 }
 
 fn daemonize(mut setup: Setup, opts: &StartOptions) -> Result<Started> {
@@ -195,7 +155,15 @@ fn daemonize(mut setup: Setup, opts: &StartOptions) -> Result<Started> {
             drop(write_end);
             // The lock now lives in the monitor; our copy of the descriptor goes.
             drop(setup);
-            let reply = read_all(read_end);
+            let all = read_all(read_end);
+            // Warnings come first, one per line; then `ok PID` or `err MESSAGE`.
+            let mut reply = String::new();
+            for line in all.split_inclusive('\n') {
+                match line.strip_prefix("warn ") {
+                    Some(w) if reply.is_empty() => eprintln!("warning: {}", w.trim_end()),
+                    _ => reply.push_str(line),
+                }
+            }
             if let Some(pid) = reply.strip_prefix("ok ") {
                 let pid: i32 = pid.trim().parse().unwrap_or(0);
                 if let Some(pf) = &opts.pidfile {
