@@ -116,7 +116,7 @@ fn spawn_helper(prog: &'static str, pid: i32, maps: &[IdMap], kind: IdKind) -> R
         .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::from(std::os::fd::OwnedFd::from(write_end)));
+        .stderr(Stdio::from(write_end));
     match lxu_sys::fork::fork().map_err(|e| Error::sys(format!("fork for {prog}"), e))? {
         lxu_sys::fork::Fork::Child => {
             drop(read_end);
