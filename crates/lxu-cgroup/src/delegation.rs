@@ -218,11 +218,24 @@ fn self_and_ancestors(cgroup: &str) -> Vec<String> {
     out
 }
 
-/// `<dir>/lxu/<entry owned by uid>`: looked up by owner rather than by name so
-/// that no user database is needed.
-pub(crate) fn user_dir_in(dir: &Path, uid: u32) -> Option<PathBuf> {
+/// `<dir>/lxu/<entry owned by uid>`: looked up by owner rather than by name so that no
+/// user database is needed; the name found in another hierarchy is tried first (every
+/// hierarchy has the same `lxu/<user>`, so one directory scan serves them all).
+fn user_dir_hinted(dir: &Path, uid: u32, hint: &mut Option<std::ffi::OsString>) -> Option<PathBuf> {
     let holder = dir.join(USER_DIR);
-    let mut found: Vec<PathBuf> = fs::read_dir(&holder)
+    if let Some(name) = hint.as_ref() {
+        let p = holder.join(name);
+        if fs::metadata(&p).is_ok_and(|m| m.is_dir() && m.uid() == uid && uid != 0) {
+            return Some(p);
+        }
+    }
+    let found = user_dir_scan(&holder, uid)?;
+    *hint = found.file_name().map(|n| n.to_owned());
+    Some(found)
+}
+
+fn user_dir_scan(holder: &Path, uid: u32) -> Option<PathBuf> {
+    let mut found: Vec<PathBuf> = fs::read_dir(holder)
         .ok()?
         .filter_map(Result::ok)
         .filter(|e| {
@@ -241,14 +254,19 @@ fn find_user_dir(
     fs_path: impl Fn(&str) -> Option<PathBuf>,
     current: &str,
     uid: u32,
+    hint: &mut Option<std::ffi::OsString>,
 ) -> Option<PathBuf> {
     self_and_ancestors(current)
         .iter()
         .filter_map(|c| fs_path(c))
-        .find_map(|p| user_dir_in(&p, uid))
+        .find_map(|p| user_dir_hinted(&p, uid, hint))
 }
 
-fn v1_delegation(h: &V1Hierarchy, uid: u32) -> HierarchyDelegation {
+fn v1_delegation(
+    h: &V1Hierarchy,
+    uid: u32,
+    hint: &mut Option<std::ffi::OsString>,
+) -> HierarchyDelegation {
     let mk = |state| HierarchyDelegation {
         hierarchy: h.name(),
         version: CgroupVersion::V1,
@@ -271,7 +289,7 @@ fn v1_delegation(h: &V1Hierarchy, uid: u32) -> HierarchyDelegation {
             source: BaseSource::Current,
         });
     }
-    match find_user_dir(|c| h.fs_path(c), &h.current, uid) {
+    match find_user_dir(|c| h.fs_path(c), &h.current, uid, hint) {
         Some(dir) if v1_usable(&dir) => {
             let cgroup = cgroup_of(&h.mountpoint, &h.mount_root, &dir);
             mk(DelegationState::Usable {
@@ -367,7 +385,7 @@ fn v2_delegation(h: &V2Hierarchy, uid: u32) -> HierarchyDelegation {
     let Some(blocker) = cur_blocker else {
         return usable(cur, h.current.clone(), BaseSource::Current);
     };
-    let reason = match find_user_dir(|c| h.fs_path(c), &h.current, uid) {
+    let reason = match find_user_dir(|c| h.fs_path(c), &h.current, uid, &mut None) {
         Some(dir) => format!(
             "the per-user subtree `{}` exists but the caller's cgroup `{}` is outside it; \
              cgroup v2 moves a process only for a writer of `cgroup.procs` of the common \
@@ -392,7 +410,13 @@ impl Hierarchies {
     pub fn delegation(&self, uid: u32) -> Delegation {
         Delegation {
             uid,
-            v1: self.v1.iter().map(|h| v1_delegation(h, uid)).collect(),
+            v1: {
+                let mut hint = None;
+                self.v1
+                    .iter()
+                    .map(|h| v1_delegation(h, uid, &mut hint))
+                    .collect()
+            },
             v2: self.v2.as_ref().map(|h| v2_delegation(h, uid)),
         }
     }

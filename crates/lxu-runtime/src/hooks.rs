@@ -18,6 +18,9 @@ pub struct Cgroups {
     pub v2: Vec<(String, String)>,
     pub euid: u32,
     pub user: String,
+    /// A user-namespaced container: device-cgroup rules cannot be applied to it, so it
+    /// gets no devices cgroup.
+    pub unprivileged: bool,
 }
 
 /// What the monitor needs to make the container's veth devices.
@@ -80,7 +83,17 @@ impl Hooks {
                 return Ok(());
             }
         };
-        let d = h.delegation(cg.euid);
+        let mut d = h.delegation(cg.euid);
+        if cg.unprivileged {
+            for hd in
+                d.v1.iter_mut()
+                    .filter(|hd| hd.controllers.iter().any(|c| c == "devices"))
+            {
+                hd.state = lxu_cgroup::DelegationState::NotWritable {
+                    reason: "device rules cannot be applied in a user namespace".into(),
+                };
+            }
+        }
         if !d.any_usable() {
             if let Some(k) = limits {
                 return Err(Error::Msg(format!(

@@ -130,6 +130,7 @@ fn cgroup_settings(ctx: &Context, config: &lxu_config::Config) -> Cgroups {
         v2: keep(&config.cgroup_v2),
         euid: ctx.euid,
         user: ctx.user.name.clone(),
+        unprivileged: unpriv,
     }
 }
 
