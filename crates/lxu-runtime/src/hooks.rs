@@ -145,7 +145,11 @@ impl Hooks {
     /// Runs on the fresh init before it continues, while the id-map helpers run (its uid
     /// is still the caller's, which cgroup v1 requires for the move). Returns what init
     /// must know: its network devices, and the cgroup directories to show inside.
-    pub fn before_go(&mut self, pid: Pid) -> Result<String> {
+    pub fn before_go(
+        &mut self,
+        pid: Pid,
+        wait_netns: &mut dyn FnMut() -> Result<()>,
+    ) -> Result<String> {
         self.prepare_cgroups()?;
         if let Some(cg) = &self.cgroups {
             if let Some(c) = &cg.cgroup {
@@ -158,6 +162,7 @@ impl Hooks {
         }
         let mut go = String::new();
         if let Some(n) = &mut self.nets {
+            wait_netns()?;
             n.created = crate::net::create(
                 &n.plans,
                 pid.as_raw_nonzero().get(),

@@ -59,6 +59,20 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
         ),
         || format!("open rootfs `{}`", plan.rootfs.display()),
     )?;
+    if plan.own_netns {
+        // Made here rather than in the clone: it is the costliest namespace, and the
+        // monitor meanwhile starts the id-map helpers and sets up cgroups.
+        ctx(
+            lxu_sys::fork::unshare(lxu_sys::fork::Namespaces {
+                net: true,
+                ..Default::default()
+            }),
+            || "create a network namespace".into(),
+        )?;
+        if ch.send(b"netns", &[]).is_err() {
+            lxu_sys::exit_immediately(1);
+        }
+    }
     // "go" and, per veth, `ifname,gateway4,gateway6` from the monitor.
     let go = match ch.recv() {
         Ok(Some((m, _))) if m.starts_with(b"go") => String::from_utf8_lossy(&m[2..]).into_owned(),

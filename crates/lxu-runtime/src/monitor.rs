@@ -226,7 +226,7 @@ impl Monitor {
             hooks,
             ..
         } = &mut self.setup;
-        let mut before_go = |pid: Pid| hooks.before_go(pid);
+        let mut before_go = |pid: Pid, w: &mut dyn FnMut() -> Result<()>| hooks.before_go(pid, w);
         let spawned = spawn::spawn(plan, &config.idmaps, *euid, plan.own_netns, &mut before_go);
         let mut spawned = spawned;
         if let Ok(sp) = &mut spawned {

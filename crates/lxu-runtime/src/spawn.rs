@@ -27,7 +27,10 @@ pub struct Spawned {
 
 /// Work the monitor does on the fresh child before letting it continue (cgroup
 /// placement, network devices), given the child's pid.
-pub type BeforeGo<'a> = dyn FnMut(Pid) -> Result<String> + 'a;
+/// The second argument waits until the child has its own network namespace (it makes
+/// one itself, while the monitor works: creating a network namespace is the costliest
+/// part of the clone).
+pub type BeforeGo<'a> = dyn FnMut(Pid, &mut dyn FnMut() -> Result<()>) -> Result<String> + 'a;
 
 /// Creates the container's init. On error the child is killed and reaped.
 pub fn spawn(
@@ -45,9 +48,11 @@ pub fn spawn(
         pid: true,
         uts: true,
         ipc: true,
-        net: new_netns,
+        // init makes its network namespace itself, in parallel with the monitor.
+        net: false,
         cgroup: false,
     };
+    let _ = new_netns;
     let pid =
         match clone_into_namespaces(ns).map_err(|e| Error::sys("clone the container's init", e))? {
             Fork::Child => {
@@ -85,7 +90,26 @@ fn handshake(
     } else {
         None
     };
-    let go = before_go(pid);
+    let mut netns_ready = !plan.own_netns;
+    let mut wait_netns = || -> Result<()> {
+        if netns_ready {
+            return Ok(());
+        }
+        match ch.recv() {
+            Ok(Some((m, _))) if m == b"netns" => {
+                netns_ready = true;
+                Ok(())
+            }
+            Ok(Some((m, _))) if m.starts_with(b"err") => {
+                Err(Error::Msg(String::from_utf8_lossy(&m[3..]).into_owned()))
+            }
+            _ => Err(Error::Msg(format!(
+                "{}: the container's init died during setup",
+                plan.name
+            ))),
+        }
+    };
+    let go = before_go(pid, &mut wait_netns);
     if let Some(p) = pending {
         p.wait()?;
     }
@@ -116,6 +140,9 @@ fn handshake(
         };
         if let Some(err) = msg.strip_prefix(b"err") {
             return Err(Error::Msg(String::from_utf8_lossy(err).into_owned()));
+        }
+        if msg == b"netns" {
+            continue;
         }
         if msg == b"exec" {
             reached_exec = true;

@@ -33,7 +33,9 @@ const APPLETS: &[(&str, &str)] = &[
 
 fn parse_applet<A: Args + FromArgMatches>(prog: &str, argv: Vec<OsString>) -> A {
     let name: &'static str = Box::leak(prog.to_string().into_boxed_str());
-    let cmd = A::augment_args(Command::new(name).version(env!("CARGO_PKG_VERSION")));
+    let cmd = A::augment_args(Command::new(name).version(env!("CARGO_PKG_VERSION")))
+        .bin_name(name)
+        .about(None::<&str>);
     let matches = cmd.get_matches_from(argv);
     match A::from_arg_matches(&matches) {
         Ok(a) => a,
@@ -43,6 +45,12 @@ fn parse_applet<A: Args + FromArgMatches>(prog: &str, argv: Vec<OsString>) -> A 
 
 fn applet_verb(prog: &str, argv: Vec<OsString>) -> Option<Verb> {
     let verb = APPLETS.iter().find(|(a, _)| *a == prog)?.1;
+    verb_args(verb, prog, argv)
+}
+
+/// Parses the arguments of one verb only: building the whole command tree of every
+/// verb costs more than the rest of a quick command like `lxu attach`.
+fn verb_args(verb: &str, prog: &str, argv: Vec<OsString>) -> Option<Verb> {
     Some(match verb {
         "create" => Verb::Create(parse_applet(prog, argv)),
         "start" => Verb::Start(parse_applet(prog, argv)),
@@ -68,9 +76,19 @@ fn main() {
         .and_then(|a| std::path::Path::new(a).file_name())
         .map(|a| a.to_string_lossy().into_owned())
         .unwrap_or_else(|| "lxu".into());
+    let direct = argv
+        .get(1)
+        .and_then(|v| v.to_str())
+        .filter(|v| APPLETS.iter().any(|(_, verb)| verb == v))
+        .map(|v| v.to_string());
     let verb = match applet_verb(&prog, argv.clone()) {
         Some(v) => v,
-        None => Lxu::parse_from(argv).verb,
+        None => match direct {
+            // `lxu start …`: parse as the command `lxu start` with the rest.
+            Some(v) => verb_args(&v, &format!("{prog} {v}"), argv[1..].to_vec())
+                .unwrap_or_else(|| Lxu::parse_from(argv).verb),
+            None => Lxu::parse_from(argv).verb,
+        },
     };
     let code = match cmd::run(verb) {
         Ok(code) => code,
