@@ -114,8 +114,15 @@ fn handshake(
         p.wait()?;
     }
     let net = go?;
-    ch.send(format!("go {net}").as_bytes(), &[])
-        .map_err(|e| Error::sys("start the container's init", e))?;
+    if let Err(e) = ch.send(format!("go {net}").as_bytes(), &[]) {
+        // The child failed before the go-ahead: its message says why.
+        while let Ok(Some((m, _))) = ch.recv() {
+            if let Some(err) = m.strip_prefix(b"err") {
+                return Err(Error::Msg(String::from_utf8_lossy(err).into_owned()));
+            }
+        }
+        return Err(Error::sys("start the container's init", e));
+    }
     let mut spawned = Spawned {
         pid,
         pidfd,
