@@ -441,8 +441,10 @@ impl Monitor {
         }
         self.clients.retain(|c| !c.closing);
         self.check_stop_deadline();
-        if !self.clients.is_empty() || ready[0].contains(PollFlags::IN) {
-            // Requests fault in code and grow the heap; give it back once things are quiet.
+        let active = !self.clients.is_empty() || ready.iter().any(|r| !r.is_empty());
+        if active {
+            // Requests and console output fault in code and grow the heap; give it back
+            // once things are quiet.
             self.trim_at = Some(Instant::now() + Duration::from_millis(500));
         } else if self.trim_at.is_some_and(|t| Instant::now() >= t) {
             self.trim_at = None;

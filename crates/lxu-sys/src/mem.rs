@@ -1,39 +1,43 @@
 //! Memory housekeeping for long-lived, mostly idle processes (the monitor).
 
-/// Drops this process's page-table entries for executable file mappings (the program's
-/// and libraries' code). The pages stay in the page cache, shared; only the code the
-/// process runs afterwards is mapped again. A monitor that forked from `lxu start`
-/// otherwise keeps every code page the start path touched (plus the kernel's fault-around
-/// neighbours) counted as its resident memory for as long as the container runs.
+/// Drops this process's page-table entries for read-only file mappings (the program's
+/// and libraries' code and constants). The pages stay in the page cache, shared; only what
+/// the process runs afterwards is mapped again. A monitor that forked from `lxu start`
+/// otherwise keeps every page the start path touched (plus the kernel's fault-around
+/// neighbours, 64 KiB per fault) counted as its resident memory while the container runs.
 ///
-/// Only `r-xp` file mappings are touched: code is never written, so discarding the
-/// mapping loses nothing. Writable or relocated mappings (`r--p` RELRO, data) are left.
+/// Only mappings that are read-only and hold no anonymous (copied-on-write) pages are
+/// touched, so discarding them loses nothing: relocated data (RELRO) has anonymous pages
+/// and is left alone, as are writable mappings.
 pub fn release_code_pages() {
-    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
+    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
         return;
     };
-    for line in maps.lines() {
+    let mut current: Option<(usize, usize)> = None;
+    for line in smaps.lines() {
         let mut f = line.split_whitespace();
-        let (Some(range), Some(perms)) = (f.next(), f.next()) else {
-            continue;
-        };
-        let path = f.nth(3).unwrap_or("");
-        if perms != "r-xp" || !path.starts_with('/') {
-            continue;
-        }
-        let Some((a, b)) = range.split_once('-') else {
-            continue;
-        };
-        let (Ok(start), Ok(end)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
-        else {
-            continue;
-        };
-        // SAFETY: the range is a private, read-only, executable file mapping of this
-        // process (from /proc/self/maps). MADV_DONTNEED on it only drops page-table
-        // entries; the next access faults the unchanged file page back in. No memory that
-        // Rust code could hold a reference to is freed or altered.
-        unsafe {
-            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
+        let Some(first) = f.next() else { continue };
+        if let Some((a, b)) = first.split_once('-') {
+            // A mapping header: `start-end perms offset dev inode path`.
+            let perms = f.next().unwrap_or("");
+            let path = f.nth(3).unwrap_or("");
+            current = match (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16)) {
+                (Ok(s), Ok(e)) if (perms == "r-xp" || perms == "r--p") && path.starts_with('/') => {
+                    Some((s, e))
+                }
+                _ => None,
+            };
+        } else if first == "Anonymous:" {
+            let anon: u64 = f.next().and_then(|v| v.parse().ok()).unwrap_or(1);
+            if let (Some((start, end)), 0) = (current.take(), anon) {
+                // SAFETY: the range is a private, read-only file mapping of this process
+                // with no anonymous pages (from /proc/self/smaps). MADV_DONTNEED on it only
+                // drops page-table entries; the next access faults the unchanged file page
+                // back in. No memory Rust code could hold a reference to is freed or altered.
+                unsafe {
+                    libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
+                }
+            }
         }
     }
 }
