@@ -218,7 +218,7 @@ impl ChildPlan {
             let keep: Vec<u32> = config
                 .cap_keep
                 .iter()
-                .filter_map(|c| lxu_sys::caps::number(c))
+                .filter_map(|c| lxu_config::cap_number(c))
                 .collect();
             (0..=lxu_sys::caps::last_cap())
                 .filter(|c| !keep.contains(c))
@@ -227,7 +227,7 @@ impl ChildPlan {
             config
                 .cap_drop
                 .iter()
-                .filter_map(|c| lxu_sys::caps::number(c))
+                .filter_map(|c| lxu_config::cap_number(c))
                 .collect()
         };
         ChildPlan {

@@ -265,7 +265,7 @@ fn caps(names: &[String], key: &str) -> Result<Vec<u32>> {
     names
         .iter()
         .map(|n| {
-            lxu_sys::caps::number(n)
+            lxu_config::cap_number(n)
                 .ok_or_else(|| Error::Msg(format!("{key}: unknown capability `{n}`")))
         })
         .collect()

@@ -48,14 +48,8 @@ pub enum BuildError {
         #[source]
         source: io::Error,
     },
-    #[error("`{path}` is dynamically linked (interpreter `{interp}`); a static busybox is needed")]
-    NotStatic { path: PathBuf, interp: String },
-    #[error("`{path}` is not an ELF executable")]
-    NotElf { path: PathBuf },
-    #[error("busybox `{path}` lacks the `{applet}` applet")]
-    MissingApplet { path: PathBuf, applet: &'static str },
-    #[error("cannot tell the busybox version from `{path} --help`")]
-    BusyboxVersion { path: PathBuf },
+    #[error(transparent)]
+    Busybox(#[from] lxu_busybox::BusyboxError),
     #[error("{what} must run as root")]
     NotRoot { what: &'static str },
     #[error("`{path}` is still mounted inside the root file system")]
