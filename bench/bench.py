@@ -731,6 +731,19 @@ def phase_dl_trees(b):
                                      + "; ".join(b.result["differing_examples"]))
 
 
+def create_cost_us(b, n=1000):
+    """Microseconds per empty-file create in the work dir: on this VM's ext4 it swings
+    between ~10 and ~350 µs from minute to minute, and an image unpack creates thousands."""
+    d = b.p(f"fs-probe-{time.monotonic_ns()}")
+    os.mkdir(d)
+    t0 = time.perf_counter_ns()
+    for i in range(n):
+        os.close(os.open(os.path.join(d, str(i)), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+    us = (time.perf_counter_ns() - t0) / n / 1000
+    shutil.rmtree(d)
+    return round(us, 1)
+
+
 def phase_dl_create(b):
     """`create -t download` of the Debian image from each tool's filled cache, each
     followed by an untimed destroy."""
@@ -742,6 +755,7 @@ def phase_dl_create(b):
     outs = {t: os.open(b.p("log", f"dl-create-{t}.out"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             for t in caches}
     b.wait_idle()
+    b.result["file_create_us"] = [create_cost_us(b)]
     try:
         b.loop([("lxu", lambda: b.timed(dl_create(b, "lxu", c, DL_CREATE), env=dl_env("lxu", c), out=outs["lxu"])),
                 (None, lambda: b.run(b.lxu_cmd("destroy", c["lxu_path"], DL_CREATE))),
@@ -751,6 +765,7 @@ def phase_dl_create(b):
     finally:
         for fd in outs.values():
             os.close(fd)
+    b.result["file_create_us"].append(create_cost_us(b))
     creates = 1 + b.a.heavy_runs
     for tool in caches:
         with open(b.p("log", f"dl-create-{tool}.out"), errors="replace") as f:
@@ -838,7 +853,9 @@ def phase_throughput(b):
         return b.timed([*tar, "--use-compress-program=xz -T0", "-f", tarball, "-C", dest["tar_mt"]])
 
     b.wait_idle()
+    b.result["file_create_us"] = [create_cost_us(b)]
     b.loop([("lxu", lxu), ("peer", peer), ("tar_mt", tar_mt)], warmup=1, runs=b.a.heavy_runs)
+    b.result["file_create_us"].append(create_cost_us(b))
     # The trees must match, or the race is not fair.
     a, z = tree_listing(dest["lxu"]), tree_listing(dest["tar"])
     differ = sorted(k for k in set(a) | set(z) if a.get(k) != z.get(k))
@@ -1086,6 +1103,12 @@ def phase_report(a):
             notes.append("whole `create -t download` from the cache as a rate over the tar data: lxu "
                          f"{tb / 1e6 / (statistics.median(s['lxu']) / 1e9):.0f} MB/s, LXC "
                          f"{tb / 1e6 / (statistics.median(s['lxc']) / 1e9):.0f} MB/s.")
+    probes = [f"{p} {' → '.join(str(v) for v in (R.get(p) or {}).get('file_create_us', []))} µs"
+              for p in ("dl-create", "throughput") if (R.get(p) or {}).get("file_create_us")]
+    if probes:
+        notes.append("cost of creating one empty file in the work dir, before → after each image row (both "
+                     "tools create ~6700 entries per unpack, so this host figure, which swings between ~10 and "
+                     "~350 µs on this VM's ext4, weighs on both alike): " + ", ".join(probes) + ".")
     if dl_trees.get("lxu") and not unavailable("dl-trees"):
         notes.append("the two download-created trees (checked once, as root): lxu {} entries, {} bytes of "
                      "files; LXC {} entries, {} bytes; entries differing in type, size, mode, owner or link "
