@@ -600,10 +600,12 @@ impl Keyring {
             Component::Primary => fpr(&cert.key.primary_key),
             Component::Sub(sub) => fpr(&sub.key),
         };
-        res.map_err(|e| TrustError::Bad {
+        // rPGP's own text for a mismatch is an internal assertion ("left == right"), so
+        // say what it means instead.
+        res.map_err(|_| TrustError::Bad {
             what: what.to_string(),
             key: describe(cert, &comp),
-            reason: e.to_string(),
+            reason: "the file does not match the signature (changed after signing, or the signature is of another file)".to_string(),
         })?;
         Ok(Verified {
             primary: fpr(&cert.key.primary_key),
