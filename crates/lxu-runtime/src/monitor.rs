@@ -700,6 +700,15 @@ impl Monitor {
     }
 
     fn send_pidfd(&mut self, id: u64) {
+        if self.state == State::Frozen {
+            // Joining the frozen cgroup would freeze the attaching process too.
+            let msg = format!(
+                "err {} is frozen: unfreeze it first (lxu unfreeze -n {})",
+                self.setup.container.name, self.setup.container.name
+            );
+            self.reply(id, &msg, &[]);
+            return;
+        }
         let Some(init) = self
             .init
             .as_ref()
