@@ -25,11 +25,22 @@ pub fn skip(reason: &str) {
     eprintln!("skipped: {reason}");
 }
 
-/// The lxu binary under test: `LXU_BIN`, else the workspace's release build.
+/// The lxu binary under test: `LXU_BIN`, else the workspace's release build (`./x`
+/// builds it for the host triple, statically linked, as it installs it).
 pub fn lxu_bin() -> PathBuf {
     match std::env::var_os("LXU_BIN").filter(|v| !v.is_empty()) {
         Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/release/lxu"),
+        None => {
+            let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target");
+            [
+                "x86_64-unknown-linux-gnu/release/lxu",
+                "aarch64-unknown-linux-gnu/release/lxu",
+            ]
+            .iter()
+            .map(|p| target.join(p))
+            .find(|p| p.exists())
+            .unwrap_or_else(|| target.join("release/lxu"))
+        }
     }
 }
 
