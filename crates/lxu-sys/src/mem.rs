@@ -42,8 +42,10 @@ pub fn release_code_pages() {
     }
 }
 
-/// Returns free memory at the top of the heap to the kernel (glibc `malloc_trim`).
+/// Returns free memory at the top of the heap to the kernel (glibc `malloc_trim`; musl's
+/// allocator returns freed pages by itself).
 pub fn trim_heap() {
+    #[cfg(target_env = "gnu")]
     // SAFETY: malloc_trim only releases memory the allocator considers free.
     unsafe {
         libc::malloc_trim(0);
