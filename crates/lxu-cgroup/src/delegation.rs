@@ -191,9 +191,12 @@ fn join_or_none(v: &[String]) -> String {
     }
 }
 
-/// A v1 cgroup is usable if we can mkdir in it and move processes into it.
+/// A v1 cgroup is usable if we can mkdir in it: containers go in children, which v1
+/// gives to their creator, and a v1 move only checks the destination. (pam_cgfs, which
+/// Debian's lxc recommends, makes `/user/<name>/0` owned by the user with root's
+/// `cgroup.procs`: a user logged in through PAM is there.)
 fn v1_usable(dir: &Path) -> bool {
-    fsutil::can_write_dir(dir) && fsutil::can_write(&dir.join("cgroup.procs"))
+    fsutil::can_write_dir(dir)
 }
 
 /// The first file that keeps a v2 cgroup from being delegated to us.
