@@ -39,6 +39,8 @@ pub struct V2Hierarchy {
     pub controllers: Vec<String>,
     /// `cgroup.subtree_control` at the mountpoint.
     pub subtree_control: Vec<String>,
+    /// The superblock's options (`nsdelegate`, `favordynmods`, …).
+    pub mount_options: Vec<String>,
 }
 
 impl V1Hierarchy {
@@ -123,31 +125,6 @@ struct MountEntry {
     super_opts: Vec<String>,
 }
 
-/// Undoes the octal escapes (`\040` for a space) of mountinfo fields.
-fn unescape(field: &str) -> String {
-    let b = field.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 4 <= b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            let v = b[i + 1..i + 4]
-                .iter()
-                .fold(0u32, |acc, c| acc * 8 + u32::from(c - b'0'));
-            if let Ok(v) = u8::try_from(v) {
-                out.push(v);
-                i += 4;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 fn parse_mountinfo(text: &str) -> Result<Vec<MountEntry>, CgroupError> {
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate() {
@@ -166,8 +143,8 @@ fn parse_mountinfo(text: &str) -> Result<Vec<MountEntry>, CgroupError> {
             return Err(bad());
         }
         out.push(MountEntry {
-            root: unescape(pre[3]),
-            mountpoint: unescape(pre[4]),
+            root: lxu_config::decode_octal(pre[3]),
+            mountpoint: lxu_config::decode_octal(pre[4]),
             fstype: post[0].to_owned(),
             super_opts: post[2].split(',').map(str::to_owned).collect(),
         });
@@ -262,6 +239,7 @@ impl Hierarchies {
                         mountpoint,
                         mount_root: m.root.clone(),
                         current: line.path.clone(),
+                        mount_options: m.super_opts.clone(),
                     });
                 }
                 continue;
@@ -396,6 +374,5 @@ mod tests {
         assert_eq!(parent_cgroup("/x/a").as_deref(), Some("/x"));
         assert_eq!(parent_cgroup("/x").as_deref(), Some("/"));
         assert_eq!(parent_cgroup("/"), None);
-        assert_eq!(unescape("a\\040b\\011c\\"), "a b\tc\\");
     }
 }

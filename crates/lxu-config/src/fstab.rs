@@ -108,8 +108,9 @@ impl MountEntry {
     }
 }
 
-/// fstab's escapes: `\NNN` octal (e.g. `\040` for a space) and `\\`.
-pub(crate) fn decode_octal(s: &str) -> String {
+/// The escapes of fstab and of `/proc/*/mountinfo` fields: `\NNN` octal (e.g. `\040`
+/// for a space) and `\\`.
+pub fn decode_octal(s: &str) -> String {
     if !s.contains('\\') {
         return s.to_string();
     }
@@ -204,6 +205,10 @@ mod tests {
         assert_eq!(e.target, "mnt/a\tb");
         assert_eq!(decode_octal(r"a\\b"), r"a\b");
         assert_eq!(decode_octal(r"a\9b"), r"a\9b");
+        // mountinfo fields: backslash as \134, a cut-off escape and a trailing `\` kept.
+        assert_eq!(decode_octal(r"/a\040b\134c"), r"/a b\c");
+        assert_eq!(decode_octal(r"/plain\04"), r"/plain\04");
+        assert_eq!(decode_octal("a\\040b\\011c\\"), "a b\tc\\");
     }
 
     #[test]

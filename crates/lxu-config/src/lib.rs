@@ -22,7 +22,7 @@ mod values;
 pub use config::{Config, Item, MAX_INCLUDE_DEPTH};
 pub use error::{ConfigError, Location};
 pub use file::{ConfigFile, Entry};
-pub use fstab::{parse_fstab, Create, MountEntry};
+pub use fstab::{decode_octal, parse_fstab, Create, MountEntry};
 pub use keys::{canonical_key, is_legacy_key, known_keys, HookType};
 pub use net::{NetType, Network};
 pub use system::SystemConfig;

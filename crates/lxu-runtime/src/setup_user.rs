@@ -263,19 +263,11 @@ pub fn default_conf(range: SubIdRange, bridge: &str) -> String {
 /// (6-15 ms measured here for the first move after a pause), which `lxu start` and
 /// `lxu attach` pay each time; the option switches that lock to the mode that makes
 /// moves cheap, for v1 hierarchies too. systemd turns it on for the same reason.
-fn favor_dynmods(dry_run: bool) -> Option<Change> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-    let (mp, opts) = info.lines().find_map(|l| {
-        let (pre, post) = l.split_once(" - ")?;
-        let mut post = post.split_whitespace();
-        (post.next()? == "cgroup2").then(|| {
-            let mp = pre.split_whitespace().nth(4).unwrap_or("").to_string();
-            (mp, post.nth(1).unwrap_or("").to_string())
-        })
-    })?;
-    if opts.split(',').any(|o| o == "favordynmods") {
+fn favor_dynmods(v2: &lxu_cgroup::V2Hierarchy, dry_run: bool) -> Option<Change> {
+    if v2.mount_options.iter().any(|o| o == "favordynmods") {
         return None;
     }
+    let mp = v2.mountpoint.display();
     let change = Change::Cgroup(format!(
         "remount {mp} with favordynmods (cgroup moves no longer wait for an RCU grace period)"
     ));
@@ -283,7 +275,7 @@ fn favor_dynmods(dry_run: bool) -> Option<Change> {
         return Some(change);
     }
     let data = c"favordynmods";
-    rustix::mount::mount_remount(mp.as_str(), rustix::mount::MountFlags::empty(), data)
+    rustix::mount::mount_remount(&v2.mountpoint, rustix::mount::MountFlags::empty(), data)
         .ok()
         .map(|_| change)
 }
@@ -435,15 +427,14 @@ pub fn setup_user(name: &str, opts: &SetupOptions) -> Result<Outcome> {
                     fix: "containers still start, without resource limits".into(),
                 }),
             }
+            if let Some(c) = h.v2.as_ref().and_then(|v2| favor_dynmods(v2, opts.dry_run)) {
+                out.changes.push(c);
+            }
         }
         Err(e) => out.problems.push(Problem {
             what: format!("cannot read the cgroup layout: {e}"),
             fix: "containers still start, without resource limits".into(),
         }),
-    }
-
-    if let Some(c) = favor_dynmods(opts.dry_run) {
-        out.changes.push(c);
     }
 
     for helper in ["newuidmap", "newgidmap"] {

@@ -174,27 +174,6 @@ pub struct Mount {
     pub source: String,
 }
 
-/// mountinfo escapes space, tab, newline and backslash as `\ooo`.
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
-            out.push(v);
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// The mounts of `pid`'s mount namespace (`self` for ours).
 pub fn mounts_of(pid: &str) -> Vec<Mount> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).unwrap_or_default();
@@ -204,10 +183,10 @@ pub fn mounts_of(pid: &str) -> Vec<Mount> {
             let lf: Vec<&str> = left.split(' ').collect();
             let rf: Vec<&str> = right.split(' ').collect();
             Some(Mount {
-                root: unescape(lf.get(3)?),
-                mount_point: unescape(lf.get(4)?),
+                root: lxu_config::decode_octal(lf.get(3)?),
+                mount_point: lxu_config::decode_octal(lf.get(4)?),
                 fstype: rf.first()?.to_string(),
-                source: unescape(rf.get(1).copied().unwrap_or("")),
+                source: lxu_config::decode_octal(rf.get(1).copied().unwrap_or("")),
             })
         })
         .collect()
@@ -303,12 +282,6 @@ pub fn owner(path: &Path) -> Option<(u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn mountinfo_escapes() {
-        assert_eq!(unescape(r"/a\040b\134c"), r"/a b\c");
-        assert_eq!(unescape(r"/plain\04"), r"/plain\04");
-    }
 
     #[test]
     fn subid_lines() {
