@@ -1,6 +1,7 @@
 //! Helpers for the `root_*` tests: throwaway users, and host files put back as they were.
 
 use std::fs::File;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
@@ -177,4 +178,72 @@ pub fn lxu_as(user: &User, args: &[&str]) -> Output {
         run::describe(Command::new("lxu").args(args), None)
     );
     run::run(c, desc, None, DEFAULT_TIMEOUT)
+}
+
+/// An lxcpath under /tmp owned by the test user, its containers stopped and destroyed (as
+/// that user) when dropped.
+pub struct OwnerLxcpath {
+    pub owner: User,
+    pub dir: PathBuf,
+}
+
+impl OwnerLxcpath {
+    pub fn new(owner: &User, tag: &str) -> OwnerLxcpath {
+        let dir = PathBuf::from(format!("/tmp/lxu-e2e-owner-{}-{tag}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::os::unix::fs::chown(&dir, Some(owner.uid), Some(owner.gid)).unwrap();
+        OwnerLxcpath {
+            owner: owner.clone(),
+            dir,
+        }
+    }
+
+    pub fn p(&self) -> &str {
+        self.dir.to_str().unwrap()
+    }
+}
+
+impl Drop for OwnerLxcpath {
+    fn drop(&mut self) {
+        if let Ok(rd) = std::fs::read_dir(&self.dir) {
+            for e in rd.flatten().filter(|e| e.path().is_dir()) {
+                let n = e.file_name().to_string_lossy().into_owned();
+                let _ = std::panic::catch_unwind(|| {
+                    lxu_as(&self.owner, &["stop", "-P", self.p(), "-n", &n, "-k"]);
+                    lxu_as(&self.owner, &["destroy", "-P", self.p(), "-n", &n, "-f"])
+                });
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The test user (`LXU_TEST_USER`) and an lxcpath of theirs with a running busybox
+/// container `mine` (no network); `None` (after saying why) where the root tests cannot run.
+pub fn owners_running_container(tag: &str) -> Option<(User, OwnerLxcpath)> {
+    if !root_ready() {
+        return None;
+    }
+    let owner_name = std::env::var("LXU_TEST_USER").unwrap_or_else(|_| "lxutest".into());
+    let Some(owner) = host::user_by_name(&owner_name) else {
+        skip(&format!(
+            "no test user `{owner_name}` (./x test creates it)"
+        ));
+        return None;
+    };
+    let lxcpath = OwnerLxcpath::new(&owner, tag);
+    let conf = lxcpath.dir.join("no-net.conf");
+    std::fs::write(&conf, "lxc.net.0.type = empty\n").unwrap();
+    std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let p = lxcpath.p();
+    let conf = conf.to_str().unwrap();
+    lxu_as(
+        &owner,
+        &["create", "-P", p, "-n", "mine", "-t", "busybox", "-f", conf],
+    )
+    .success();
+    lxu_as(&owner, &["start", "-P", p, "-n", "mine"]).success();
+    Some((owner, lxcpath))
 }

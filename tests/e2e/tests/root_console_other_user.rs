@@ -2,94 +2,13 @@
 //! its log, attach, freeze or stop (run as root, which plays both users through runuser).
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
 
-use lxu_e2e::host::{self, User};
-use lxu_e2e::root::{lxu_as, root_ready, HostFiles, TempUser};
-use lxu_e2e::skip;
-
-/// An lxcpath owned by the owner, its containers destroyed when dropped.
-struct OwnerLxcpath {
-    owner: User,
-    dir: PathBuf,
-}
-
-impl OwnerLxcpath {
-    fn new(owner: &User, tag: &str) -> OwnerLxcpath {
-        let dir = PathBuf::from(format!(
-            "/tmp/lxu-e2e-console-other-{}-{tag}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir(&dir).unwrap();
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        std::os::unix::fs::chown(&dir, Some(owner.uid), Some(owner.gid)).unwrap();
-        OwnerLxcpath {
-            owner: owner.clone(),
-            dir,
-        }
-    }
-
-    fn p(&self) -> &str {
-        self.dir.to_str().unwrap()
-    }
-}
-
-impl Drop for OwnerLxcpath {
-    fn drop(&mut self) {
-        if let Ok(rd) = std::fs::read_dir(&self.dir) {
-            for e in rd.flatten().filter(|e| e.path().is_dir()) {
-                let n = e.file_name().to_string_lossy().into_owned();
-                let _ = std::panic::catch_unwind(|| {
-                    lxu_as(&self.owner, &["stop", "-P", self.p(), "-n", &n, "-k"]);
-                    lxu_as(&self.owner, &["destroy", "-P", self.p(), "-n", &n, "-f"])
-                });
-            }
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// The test user and a running container `mine` of theirs.
-fn owners_container(tag: &str) -> Option<(User, OwnerLxcpath)> {
-    if !root_ready() {
-        return None;
-    }
-    let owner_name = std::env::var("LXU_TEST_USER").unwrap_or_else(|_| "lxutest".into());
-    let Some(owner) = host::user_by_name(&owner_name) else {
-        skip(&format!(
-            "no test user `{owner_name}` (./x test creates it)"
-        ));
-        return None;
-    };
-    let lxcpath = OwnerLxcpath::new(&owner, tag);
-    let conf = lxcpath.dir.join("no-net.conf");
-    std::fs::write(&conf, "lxc.net.0.type = empty\n").unwrap();
-    std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let p = lxcpath.p();
-    lxu_as(
-        &owner,
-        &[
-            "create",
-            "-P",
-            p,
-            "-n",
-            "mine",
-            "-t",
-            "busybox",
-            "-f",
-            conf.to_str().unwrap(),
-        ],
-    )
-    .success();
-    lxu_as(&owner, &["start", "-P", p, "-n", "mine"]).success();
-    Some((owner, lxcpath))
-}
+use lxu_e2e::root::{lxu_as, owners_running_container, HostFiles, TempUser};
 
 #[test]
 fn another_user_gets_no_console_and_changes_nothing() {
     let _files = HostFiles::save();
-    let Some((owner, lxcpath)) = owners_container("a") else {
+    let Some((owner, lxcpath)) = owners_running_container("a") else {
         return;
     };
     let p = lxcpath.p();

@@ -2,86 +2,17 @@
 //! users through runuser).
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
 
-use lxu_e2e::host::{self, User};
-use lxu_e2e::root::{lxu_as, root_ready, HostFiles, TempUser};
-use lxu_e2e::skip;
-
-/// An lxcpath owned by the test user, its containers destroyed when dropped.
-struct UserLxcpath {
-    user: User,
-    dir: PathBuf,
-}
-
-impl UserLxcpath {
-    fn new(user: &User, tag: &str) -> UserLxcpath {
-        let dir = PathBuf::from(format!("/tmp/lxu-e2e-other-{}-{tag}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir(&dir).unwrap();
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        std::os::unix::fs::chown(&dir, Some(user.uid), Some(user.gid)).unwrap();
-        UserLxcpath {
-            user: user.clone(),
-            dir,
-        }
-    }
-
-    fn p(&self) -> &str {
-        self.dir.to_str().unwrap()
-    }
-}
-
-impl Drop for UserLxcpath {
-    fn drop(&mut self) {
-        if let Ok(rd) = std::fs::read_dir(&self.dir) {
-            for e in rd.flatten() {
-                if e.path().is_dir() {
-                    let n = e.file_name().to_string_lossy().into_owned();
-                    let _ = std::panic::catch_unwind(|| {
-                        lxu_as(&self.user, &["destroy", "-P", self.p(), "-n", &n, "-f"])
-                    });
-                }
-            }
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+use lxu_e2e::host::User;
+use lxu_e2e::root::{lxu_as, owners_running_container, HostFiles, OwnerLxcpath, TempUser};
 
 /// The test user, an lxcpath of theirs with a running container `mine`, and init's pid.
-fn owners_running_container(tag: &str) -> Option<(User, UserLxcpath, String)> {
-    if !root_ready() {
-        return None;
-    }
-    let owner_name = std::env::var("LXU_TEST_USER").unwrap_or_else(|_| "lxutest".into());
-    let Some(owner) = host::user_by_name(&owner_name) else {
-        skip(&format!(
-            "no test user `{owner_name}` (./x test creates it)"
-        ));
-        return None;
-    };
-    let lxcpath = UserLxcpath::new(&owner, tag);
-    let conf = lxcpath.dir.join("no-net.conf");
-    std::fs::write(&conf, "lxc.net.0.type = empty\n").unwrap();
-    std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let p = lxcpath.p();
-    lxu_as(
+fn owners_running_container_init(tag: &str) -> Option<(User, OwnerLxcpath, String)> {
+    let (owner, lxcpath) = owners_running_container(tag)?;
+    let init = lxu_as(
         &owner,
-        &[
-            "create",
-            "-P",
-            p,
-            "-n",
-            "mine",
-            "-t",
-            "busybox",
-            "-f",
-            conf.to_str().unwrap(),
-        ],
-    )
-    .success();
-    lxu_as(&owner, &["start", "-P", p, "-n", "mine"]).success();
-    let init = lxu_as(&owner, &["info", "-P", p, "-n", "mine", "-p", "-H"]);
+        &["info", "-P", lxcpath.p(), "-n", "mine", "-p", "-H"],
+    );
     init.success();
     let init = init.out().to_string();
     Some((owner, lxcpath, init))
@@ -118,7 +49,7 @@ fn assert_refused(owner: &User, intruder: &User, p: &str, init: &str) {
 #[test]
 fn another_users_container_is_refused() {
     let _files = HostFiles::save();
-    let Some((owner, lxcpath, init)) = owners_running_container("a") else {
+    let Some((owner, lxcpath, init)) = owners_running_container_init("a") else {
         return;
     };
     let intruder = TempUser::new("lxi");
@@ -130,7 +61,7 @@ fn another_users_container_is_refused_even_when_its_files_are_readable() {
     // The owner opened up the directory and config: the monitor's socket and its peer
     // check still keep others out.
     let _files = HostFiles::save();
-    let Some((owner, lxcpath, init)) = owners_running_container("b") else {
+    let Some((owner, lxcpath, init)) = owners_running_container_init("b") else {
         return;
     };
     let dir = lxcpath.dir.join("mine");
