@@ -75,13 +75,21 @@ fn report(ch: &Channel, msg: String) -> ! {
 }
 
 /// Runs the command; returns its exit status (128+N when killed by signal N).
-pub fn attach(c: &Container, config: &Config, opts: &AttachOptions) -> Result<i32> {
+/// `load_config` gives the container's configuration; it runs while the monitor answers.
+pub fn attach(
+    c: &Container,
+    load_config: impl FnOnce() -> Result<Config>,
+    opts: &AttachOptions,
+) -> Result<i32> {
     let Some(conn) = connect_monitor(c)? else {
         return Err(Error::NotRunning {
             name: c.name.clone(),
         });
     };
-    let (reply, fds) = conn.request("pidfd")?;
+    // An idle monitor takes a while to wake up: ask first, read the config meanwhile.
+    conn.send("pidfd")?;
+    let config = load_config()?;
+    let (reply, fds) = conn.reply("pidfd")?;
     drop(conn);
     let mut fds = fds.into_iter();
     let pidfd = fds
@@ -127,8 +135,7 @@ pub fn attach(c: &Container, config: &Config, opts: &AttachOptions) -> Result<i3
     let (parent_end, child_end) =
         Channel::pair().map_err(|e| Error::sys("create a socketpair", e))?;
     let cwd = std::env::current_dir().ok();
-    let mut plan = ChildPlan::new(config, opts, cwd, use_pty);
-    plan.cgroup_procs = cgroup_procs;
+    let plan = ChildPlan::new(&config, opts, cwd, use_pty, !cgroup_procs.is_empty());
     let intermediate = match fork().map_err(|e| Error::sys("fork", e))? {
         Fork::Child => {
             drop(parent_end);
@@ -144,6 +151,28 @@ pub fn attach(c: &Container, config: &Config, opts: &AttachOptions) -> Result<i3
     };
     drop(child_end);
     drop(pidfd);
+    // The child's cgroups are joined from here while it joins the namespaces: cgroup v1
+    // lets the caller move a process of its own uid, and the child keeps that uid until
+    // it hears back. Its children (the command) inherit the cgroups.
+    if plan.wait_for_cgroups {
+        let moved = cgroup_procs.iter().try_for_each(|procs| {
+            match std::fs::write(procs, intermediate.as_raw_nonzero().get().to_string()) {
+                // The child is gone already: its own message below says why.
+                Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Ok(()),
+                r => r.map_err(|e| format!("join cgroup `{}`: {e}", procs.display())),
+            }
+        });
+        let msg = match &moved {
+            Ok(()) => "cgroups".to_string(),
+            Err(e) => format!("err{e}"),
+        };
+        let _ = parent_end.send(msg.as_bytes(), &[]);
+        if let Err(e) = moved {
+            let _ = lxu_sys::signal::kill(intermediate.as_raw_nonzero().get(), libc::SIGKILL);
+            let _ = waitpid(Some(intermediate), WaitOptions::empty());
+            return Err(Error::Msg(e));
+        }
+    }
     // The intermediate sends the command's pid (and the pty master), or an error.
     let mut cmd_pid: Option<Pid> = None;
     let mut master: Option<OwnedFd> = None;
@@ -196,7 +225,8 @@ struct ChildPlan {
     cwd: Option<std::path::PathBuf>,
     pty: bool,
     term: Option<String>,
-    cgroup_procs: Vec<std::path::PathBuf>,
+    /// Whether the parent moves the child into cgroups (the child waits for it).
+    wait_for_cgroups: bool,
 }
 
 impl ChildPlan {
@@ -205,6 +235,7 @@ impl ChildPlan {
         o: &AttachOptions,
         cwd: Option<std::path::PathBuf>,
         pty: bool,
+        wait_for_cgroups: bool,
     ) -> ChildPlan {
         let split = |s: &String| -> (String, String) {
             match s.split_once('=') {
@@ -247,7 +278,7 @@ impl ChildPlan {
             cwd,
             pty,
             term: std::env::var("TERM").ok(),
-            cgroup_procs: Vec::new(),
+            wait_for_cgroups,
         }
     }
 }
@@ -290,16 +321,17 @@ fn child(
     // Not dumpable: nothing in the container may open /proc/PID/exe (the lxu binary) or
     // our memory while we are inside its namespaces.
     let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
-    // Into the container's cgroups first, from the host side, while we still have the
-    // caller's uid (cgroup v1 checks it). Children inherit it.
-    for procs in &plan.cgroup_procs {
-        if let Err(e) = std::fs::write(procs, b"0") {
-            report(ch, format!("join cgroup `{}`: {e}", procs.display()));
-        }
-    }
     // One call: the kernel joins the user namespace first, then the others.
     if let Err(e) = rustix::thread::move_into_thread_name_spaces(pidfd, namespaces) {
         report(ch, format!("join the container's namespaces: {e}"));
+    }
+    // The parent moves us into the container's cgroups meanwhile; our uid must stay the
+    // caller's until it is done (cgroup v1 checks it), and nothing may be forked before.
+    if plan.wait_for_cgroups {
+        match ch.recv() {
+            Ok(Some((m, _))) if m == b"cgroups" => {}
+            _ => lxu_sys::exit_immediately(126),
+        }
     }
     if let Err(e) = crate::userns::become_root() {
         report(ch, format!("become root in the container: {e}"));

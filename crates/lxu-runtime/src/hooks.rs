@@ -198,11 +198,6 @@ impl Hooks {
             n.inside = None;
             n.created.clear();
         }
-        // Holding a socket of the container's netns would keep it, and the veths, alive.
-        if let Some(n) = &mut self.nets {
-            n.inside = None;
-            n.created.clear();
-        }
         if let Some(c) = self.cgroups.as_ref().and_then(|c| c.cgroup.as_ref()) {
             let _ = c.thaw();
             let _ = c.kill_all(lxu_cgroup::Signal::KILL);

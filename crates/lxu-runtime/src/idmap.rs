@@ -90,15 +90,23 @@ pub fn start_maps(pid: i32, maps: &[IdMap], euid: u32) -> Result<PendingMaps> {
 
 struct Running {
     cmdline: String,
-    pid: rustix::process::Pid,
-    stderr: std::os::fd::OwnedFd,
+    child: std::process::Child,
 }
 
-/// Starts a map helper without waiting for its exec: `Command::spawn` blocks until the
-/// child has executed, and a setuid exec takes about a millisecond, which the two
-/// helpers would otherwise pay one after the other.
+/// Where a map helper (`newuidmap`, `newgidmap`) is installed: Debian puts them in
+/// /usr/bin, other systems in /usr/sbin, /bin or /usr/local/bin.
+pub fn helper_path(prog: &str) -> Option<std::path::PathBuf> {
+    ["/usr/bin", "/usr/sbin", "/bin", "/sbin", "/usr/local/bin"]
+        .iter()
+        .map(|d| std::path::Path::new(d).join(prog))
+        .find(|p| p.exists())
+}
+
+/// Starts a map helper. `Command::spawn` uses posix_spawn here: the child shares our
+/// memory until its exec instead of copying the page tables and faulting pages in, which
+/// on a two-CPU machine is time taken from the other helper, init and the cgroup setup
+/// running at the same moment.
 fn spawn_helper(prog: &'static str, pid: i32, maps: &[IdMap], kind: IdKind) -> Result<Running> {
-    use std::os::unix::process::CommandExt;
     let mut args = vec![pid.to_string()];
     for m in maps.iter().filter(|m| m.kind == kind) {
         args.extend([
@@ -108,59 +116,45 @@ fn spawn_helper(prog: &'static str, pid: i32, maps: &[IdMap], kind: IdKind) -> R
         ]);
     }
     let cmdline = format!("{prog} {}", args.join(" "));
-    let (read_end, write_end) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
-        .map_err(|e| Error::sys("create a pipe", e))?;
-    let mut cmd = Command::new(prog);
-    cmd.args(&args)
+    let not_found = || {
+        Error::Msg(format!(
+            "{prog} not found: install Debian's `uidmap` package (apt-get install uidmap)"
+        ))
+    };
+    let path = helper_path(prog).ok_or_else(not_found)?;
+    let child = Command::new(&path)
+        .args(&args)
         .env_clear()
         .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::from(write_end));
-    match lxu_sys::fork::fork().map_err(|e| Error::sys(format!("fork for {prog}"), e))? {
-        lxu_sys::fork::Fork::Child => {
-            drop(read_end);
-            let err = cmd.exec();
-            let msg = if err.kind() == std::io::ErrorKind::NotFound {
-                format!(
-                    "{prog} not found: install Debian's `uidmap` package (apt-get install uidmap)"
-                )
-            } else {
-                format!("cannot run {prog}: {err}")
-            };
-            let _ = std::io::Write::write_all(&mut std::io::stderr(), msg.as_bytes());
-            lxu_sys::exit_immediately(127);
-        }
-        lxu_sys::fork::Fork::Parent(child) => {
-            drop(cmd);
-            Ok(Running {
-                cmdline,
-                pid: child,
-                stderr: read_end,
-            })
-        }
-    }
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => not_found(),
+            _ => Error::Msg(format!("cannot run {}: {e}", path.display())),
+        })?;
+    Ok(Running { cmdline, child })
 }
 
-fn finish_helper(r: Running) -> Result<()> {
+fn finish_helper(mut r: Running) -> Result<()> {
     use std::io::Read;
     let mut msg = String::new();
-    let _ = std::fs::File::from(r.stderr).read_to_string(&mut msg);
-    let status = loop {
-        match rustix::process::waitpid(Some(r.pid), rustix::process::WaitOptions::empty()) {
-            Err(rustix::io::Errno::INTR) => continue,
-            Err(e) => return Err(Error::sys(format!("wait for `{}`", r.cmdline), e)),
-            Ok(s) => break s.map(|(_, s)| s),
-        }
-    };
-    if status.and_then(|s| s.exit_status()) == Some(0) {
+    if let Some(mut e) = r.child.stderr.take() {
+        let _ = e.read_to_string(&mut msg);
+    }
+    let status = r
+        .child
+        .wait()
+        .map_err(|e| Error::Msg(format!("wait for `{}`: {e}", r.cmdline)))?;
+    if status.success() {
         return Ok(());
     }
-    let msg = msg.trim();
-    if msg.contains("not found: install") {
-        return Err(Error::Msg(msg.to_string()));
-    }
-    Err(Error::Msg(format!("`{}` failed: {msg}", r.cmdline)))
+    Err(Error::Msg(format!(
+        "`{}` failed: {}",
+        r.cmdline,
+        msg.trim()
+    )))
 }
 
 /// The first namespace id above every mapped range of `kind`.

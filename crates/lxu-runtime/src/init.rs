@@ -73,6 +73,13 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
             lxu_sys::exit_immediately(1);
         }
     }
+    // Loopback goes up now, in parallel with the map helpers; the same socket configures
+    // the veths after the go-ahead and then stays with the monitor (to read addresses).
+    let mut netlink = if plan.own_netns {
+        Some(crate::net::open_inside().map_err(|e| format!("{}: network: {e}", plan.name))?)
+    } else {
+        None
+    };
     // "go" and, per veth, `ifname,gateway4,gateway6` from the monitor.
     let go = match ch.recv() {
         Ok(Some((m, _))) if m.starts_with(b"go") => String::from_utf8_lossy(&m[2..]).into_owned(),
@@ -95,14 +102,10 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
     // (its mm belongs to the host's user namespace), so nothing in the container can
     // write to the lxu binary through /proc/PID/exe while this process runs it.
     let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
-    let netlink = if plan.own_netns {
-        crate::net::configure_inside(&plan.nets, go.lines().next().unwrap_or(""))
+    if let Some(nl) = &mut netlink {
+        crate::net::configure_inside(nl, &plan.nets, go.lines().next().unwrap_or(""))
             .map_err(|e| format!("{}: network: {e}", plan.name))?;
-        // A socket that stays in this namespace, for the monitor to read addresses.
-        lxu_net::Netlink::open().ok()
-    } else {
-        None
-    };
+    }
     ctx(
         rustix::system::sethostname(plan.hostname.as_bytes()),
         || format!("set hostname `{}`", plan.hostname),

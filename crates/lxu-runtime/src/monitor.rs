@@ -205,8 +205,11 @@ impl Monitor {
             .map(|s| s.pid.as_raw_nonzero().get())
             .unwrap_or(0);
         self.report(&format!("ok {pid}"));
-        // The start path's code is not needed while the container runs.
-        self.trim_memory();
+        // The start path's code is not needed while the container runs; it goes back once
+        // the container's boot and the exiting client no longer need the CPUs (reading
+        // smaps costs a few hundred microseconds, which `lxu start` would otherwise wait
+        // for on a two-CPU machine).
+        self.trim_at = Some(Instant::now() + Duration::from_millis(500));
         if self.setup.foreground {
             self.attach_local();
         }

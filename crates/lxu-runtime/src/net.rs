@@ -256,14 +256,24 @@ pub fn encode(created: &[Created]) -> String {
         .join(" ")
 }
 
-/// In init, inside the container's network namespace: loopback up, then each veth's
-/// MAC, MTU, addresses, state and default routes.
-pub fn configure_inside(plans: &[NetPlan], go: &str) -> std::result::Result<(), String> {
+/// In init, right after creating the container's network namespace: a netlink socket in
+/// it, with loopback up. Needs no id map, so init does it while the map helpers run.
+pub fn open_inside() -> std::result::Result<Netlink, String> {
     let mut nl = Netlink::open().map_err(|e| format!("open netlink: {e}"))?;
     if let Ok(Some(lo)) = nl.link_by_name("lo") {
         nl.set_up(lo.index, true)
             .map_err(|e| format!("bring up lo: {e}"))?;
     }
+    Ok(nl)
+}
+
+/// In init, inside the container's network namespace, once the monitor has moved the
+/// veths in: each one's MAC, MTU, addresses, state and default routes.
+pub fn configure_inside(
+    nl: &mut Netlink,
+    plans: &[NetPlan],
+    go: &str,
+) -> std::result::Result<(), String> {
     for (p, dev) in plans.iter().zip(go.split_whitespace()) {
         let mut f = dev.split(',');
         let ifname = f.next().unwrap_or_default();

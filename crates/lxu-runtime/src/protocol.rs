@@ -116,10 +116,15 @@ pub fn connect_monitor(c: &Container) -> Result<Option<MonitorConn>> {
 impl MonitorConn {
     /// Sends a request and returns the payload of an `ok` reply with any descriptors.
     pub fn request(&self, req: &str) -> Result<(String, Vec<OwnedFd>)> {
+        self.send(req)?;
+        self.reply(req)
+    }
+
+    /// Sends a request without waiting for the reply (read it with `reply`).
+    pub fn send(&self, req: &str) -> Result<()> {
         self.ch
             .send(req.as_bytes(), &[])
-            .map_err(|e| Error::sys(format!("send `{req}` to the monitor"), e))?;
-        self.reply(req)
+            .map_err(|e| Error::sys(format!("send `{req}` to the monitor"), e))
     }
 
     /// Reads the next reply.

@@ -438,10 +438,7 @@ pub fn setup_user(name: &str, opts: &SetupOptions) -> Result<Outcome> {
     }
 
     for helper in ["newuidmap", "newgidmap"] {
-        let found = ["/usr/bin", "/bin"]
-            .iter()
-            .map(|d| Path::new(d).join(helper))
-            .find(|p| p.exists());
+        let found = crate::idmap::helper_path(helper);
         match found {
             None => out.problems.push(Problem {
                 what: format!("{helper} is not installed"),

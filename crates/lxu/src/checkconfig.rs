@@ -38,10 +38,7 @@ impl Report {
 }
 
 fn find_helper(name: &str) -> Option<PathBuf> {
-    ["/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin"]
-        .iter()
-        .map(|d| Path::new(d).join(name))
-        .find(|p| p.exists())
+    lxu_runtime::idmap::helper_path(name)
 }
 
 /// Whether this process can create a user namespace (tried in a child).

@@ -18,9 +18,9 @@ pub fn run(a: AttachArgs) -> Result<i32> {
     };
     let (_ctx, c) = super::target(&a.common, name)?;
     c.ensure_exists()?;
-    let config = match &a.rcfile {
-        Some(f) => Config::load(f)?,
-        None => c.load_config()?,
+    let load_config = || match &a.rcfile {
+        Some(f) => Ok(Config::load(f)?),
+        None => c.load_config(),
     };
     let opts = AttachOptions {
         command: strip_dashdash(rest),
@@ -38,5 +38,5 @@ pub fn run(a: AttachArgs) -> Result<i32> {
         elevated: a.elevated.is_some(),
         pty: None,
     };
-    Ok(attach::attach(&c, &config, &opts)?)
+    Ok(attach::attach(&c, load_config, &opts)?)
 }
