@@ -13,6 +13,11 @@ use std::time::Instant;
 use lxu_image::trust::Keyring;
 use lxu_image::unpack::{unpack_file, UnpackOptions};
 
+// The allocator of the installed `lxu` when it is a musl build.
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOC: lxu_sys::alloc::Allocator = lxu_sys::alloc::Allocator;
+
 fn main() -> ExitCode {
     let args: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
     if !(4..=5).contains(&args.len()) {

@@ -9,6 +9,8 @@
 //! of a raw `clone` only gets the calling thread, and glibc's view of threads is not
 //! updated (the same constraint youki documents for `clone3`).
 
+#[cfg(target_env = "musl")]
+pub mod alloc;
 pub mod caps;
 pub mod channel;
 pub mod creds;

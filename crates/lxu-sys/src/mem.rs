@@ -42,12 +42,14 @@ pub fn release_code_pages() {
     }
 }
 
-/// Returns free memory at the top of the heap to the kernel (glibc `malloc_trim`; musl's
-/// allocator returns freed pages by itself).
+/// Returns free memory at the top of the heap to the kernel (glibc's `malloc_trim`, or the
+/// dlmalloc heap of musl builds, see [`crate::alloc`]).
 pub fn trim_heap() {
     #[cfg(target_env = "gnu")]
     // SAFETY: malloc_trim only releases memory the allocator considers free.
     unsafe {
         libc::malloc_trim(0);
     }
+    #[cfg(target_env = "musl")]
+    crate::alloc::trim();
 }

@@ -69,6 +69,11 @@ fn verb_args(verb: &str, prog: &str, argv: Vec<OsString>) -> Option<Verb> {
     })
 }
 
+// musl builds (what ./x installs where it can) use dlmalloc: see lxu_sys::alloc.
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOC: lxu_sys::alloc::Allocator = lxu_sys::alloc::Allocator;
+
 fn main() {
     let argv: Vec<OsString> = std::env::args_os().collect();
     let prog = argv
