@@ -1036,11 +1036,11 @@ def phase_report(a):
     a_s = (R.get("attach") or {}).get("series", {})
     if a_s.get("lxu_warm") and not unavailable("attach"):
         notes.append(f"`lxu attach` right after another one: {fmt_ms(a_s['lxu_warm'])} (vs {fmt_ms(a_s['lxu'])} "
-                     "cold). Cold, the idle monitor answers in ~0.2 ms instead of ~0.02 (waking an "
-                     "idle vCPU), and moving a process into the container's 8 v1 cgroups took 0.83 ms "
-                     "(median, cold, measured apart from lxu); "
-                     "LXC here has no cgroups and never pays that. Every measured iteration starts "
-                     "after a quiet 0.2 s, i.e. cold, as a user's command would.")
+                     "cold). Cold, the idle monitor is slower to answer (an idle vCPU wakes up), and lxu "
+                     "also moves the command into the container's v1 cgroups (from the parent, while "
+                     "the child joins the namespaces), which LXC here, with no cgroups, never does. "
+                     "Every measured iteration starts after a quiet 0.2 s, i.e. cold, as a user's "
+                     "command would.")
     # Context that changes how to read the figures.
     if R.get("memory") and not R["memory"].get("error"):
         m = R["memory"]
