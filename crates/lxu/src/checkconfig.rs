@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Result;
 use lxu_config::{Config, IdKind};
@@ -35,10 +35,6 @@ impl Report {
             }
         }
     }
-}
-
-fn find_helper(name: &str) -> Option<PathBuf> {
-    lxu_runtime::idmap::helper_path(name)
 }
 
 /// Whether this process can create a user namespace (tried in a child).
@@ -113,7 +109,7 @@ pub fn run() -> Result<i32> {
 
     println!("--- Id maps for {} (uid {}) ---", ctx.user.name, ctx.euid);
     for helper in ["newuidmap", "newgidmap"] {
-        match find_helper(helper) {
+        match lxu_runtime::idmap::helper_path(helper) {
             Some(p) => {
                 let meta = std::fs::metadata(&p).ok();
                 let setuid = meta
