@@ -25,6 +25,15 @@ pub struct Context {
 }
 
 impl Context {
+    /// Where a rootfs is mounted while `lxc.hook.mount` and friends run, when
+    /// `lxc.rootfs.mount` does not say: an empty directory the install makes, readable by
+    /// every id (LXC's is `/usr/lib/<arch>/lxc/rootfs`).
+    pub fn default_rootfs_mount(&self) -> PathBuf {
+        self.libexec_dir.join("rootfs")
+    }
+}
+
+impl Context {
     pub fn new(lxcpath: Option<&Path>) -> Result<Context> {
         let euid = rustix::process::geteuid().as_raw();
         let egid = rustix::process::getegid().as_raw();

@@ -46,7 +46,34 @@ pub fn destroy(ctx: &Context, c: &Container, force: bool) -> Result<()> {
             c.name, c.name
         )));
     }
+    destroy_hooks(c)?;
     remove_dir(ctx, c, &maps_of(c))
+}
+
+/// `lxc.hook.destroy`, on the host as the caller, while the container's files still exist;
+/// a failing hook stops the destroy (as in LXC), a config that no longer parses runs none.
+fn destroy_hooks(c: &Container) -> Result<()> {
+    use crate::lxc_hooks::{HookSet, RootfsMount};
+    let Ok(cfg) = Config::load(&c.config_path()) else {
+        return Ok(());
+    };
+    if !cfg
+        .hooks
+        .iter()
+        .any(|(t, _)| *t == lxu_config::HookType::Destroy)
+    {
+        return Ok(());
+    }
+    let rootfs = c.rootfs_dir(&cfg).unwrap_or_else(|| c.dir.join("rootfs"));
+    HookSet::new(
+        &c.name,
+        &cfg,
+        &c.config_path(),
+        &rootfs,
+        &RootfsMount::InPlace,
+    )
+    .run(lxu_config::HookType::Destroy, &[], false, &[])
+    .map_err(|e| Error::Msg(format!("Destroying {} failed: {e}", c.name)))
 }
 
 /// The id maps a container's files are owned by, even from a config that no longer

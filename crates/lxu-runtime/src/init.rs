@@ -10,11 +10,12 @@
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 
-use lxu_config::{ProcMode, SysMode};
+use lxu_config::{HookType, ProcMode, SysMode};
 use lxu_sys::channel::Channel;
 use rustix::fs::{Mode, OFlags};
 use rustix::mount::{MountFlags, MountPropagationFlags, UnmountFlags};
 
+use crate::lxc_hooks::RootfsMount;
 use crate::mounts::{self, fd_path};
 use crate::plan::{Entry, Plan};
 
@@ -117,7 +118,8 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
         ),
         || "make the mount tree private".into(),
     )?;
-    let root = attach_rootfs(&rootfs)?;
+    hook(plan, HookType::PreMount)?;
+    let root = attach_rootfs(&rootfs, &plan.rootfs_mount)?;
     drop(rootfs);
     let r = root.as_fd();
     if let Some(mode) = plan.proc_mode {
@@ -152,6 +154,10 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
     for (path, value) in &plan.sysctls {
         write_sysctl(r, path, value)?;
     }
+    hook(plan, HookType::Mount)?;
+    if plan.autodev {
+        hook(plan, HookType::Autodev)?;
+    }
     // Hand the pty masters and the devpts root to the monitor.
     let mut fds: Vec<BorrowedFd<'_>> = Vec::new();
     if let Some(c) = &ptys.console {
@@ -173,10 +179,22 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
     })?;
     drop(ptys);
     drop(netlink);
+    if plan.hooks.has(HookType::StartHost) {
+        // The monitor runs the start-host hooks on the host now.
+        match ch.recv() {
+            Ok(Some((m, _))) if m == b"cont" => {}
+            _ => lxu_sys::exit_immediately(1),
+        }
+    }
 
     pivot(r)?;
     drop(root);
     setup_stdio(plan)?;
+    if plan.hooks.has(HookType::Start) {
+        plan.hooks
+            .run(HookType::Start, &plan.env, true, &[])
+            .map_err(|e| format!("{}: {e}", plan.name))?;
+    }
     drop_capabilities(plan)?;
     for (res, lim) in &plan.rlimits {
         ctx(rustix::process::setrlimit(*res, *lim), || {
@@ -217,10 +235,21 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
     ))
 }
 
-/// Clones the rootfs mount tree and attaches it on top of the rootfs directory, returning
-/// a descriptor of the new mount's root: the root everything below is resolved in, and
-/// the mount point pivot_root needs.
-fn attach_rootfs(rootfs: &OwnedFd) -> Step<OwnedFd> {
+/// Runs the `lxc.hook.*` of type `t` that init runs before pivot_root (host filesystem
+/// visible, the caller's environment).
+fn hook(plan: &Plan, t: HookType) -> Step {
+    if !plan.hooks.has(t) {
+        return Ok(());
+    }
+    plan.hooks
+        .run(t, &[], false, &[])
+        .map_err(|e| format!("{}: {e}", plan.name))
+}
+
+/// Clones the rootfs mount tree and attaches it on top of the rootfs directory (or at
+/// `lxc.rootfs.mount` for hooks), returning a descriptor of the new mount's root: the root
+/// everything below is resolved in, and the mount point pivot_root needs.
+fn attach_rootfs(rootfs: &OwnedFd, at: &RootfsMount) -> Step<OwnedFd> {
     use rustix::mount::{move_mount, open_tree, MoveMountFlags, OpenTreeFlags};
     let tree = ctx(
         open_tree(
@@ -233,11 +262,22 @@ fn attach_rootfs(rootfs: &OwnedFd) -> Step<OwnedFd> {
         ),
         || "clone the rootfs mount".into(),
     )?;
+    let target = match at {
+        RootfsMount::InPlace => None,
+        RootfsMount::At(dir) => Some(ctx(
+            rustix::fs::open(
+                dir,
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            ),
+            || format!("open lxc.rootfs.mount `{}`", dir.display()),
+        )?),
+    };
     ctx(
         move_mount(
             &tree,
             "",
-            rootfs,
+            target.as_ref().unwrap_or(rootfs),
             "",
             MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH,
         ),

@@ -13,6 +13,7 @@ pub mod idmap;
 pub mod init;
 pub mod limits;
 pub mod list;
+pub mod lxc_hooks;
 pub mod monitor;
 pub mod mountopts;
 pub mod mounts;

@@ -15,7 +15,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use lxu_config::Config;
+use lxu_config::{Config, HookType};
 use lxu_sys::channel::Channel;
 use lxu_sys::signal::SignalFd;
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
@@ -105,6 +105,10 @@ struct Monitor {
     local: Option<Local>,
     /// When to give back the memory a burst of requests made resident.
     trim_at: Option<Instant>,
+    /// The container's namespaces, held for `lxc.hook.stop` (which runs after init died).
+    hook_ns: Vec<(&'static str, OwnedFd)>,
+    /// `lxc.hook.post-stop` is owed: pre-start ran.
+    post_stop_due: bool,
 }
 
 /// The terminal of `lxu start -F`, attached to the console.
@@ -127,15 +131,23 @@ pub fn run(setup: Setup) -> i32 {
         done: false,
         local: None,
         trim_at: None,
+        hook_ns: Vec::new(),
+        post_stop_due: false,
     };
     match m.serve() {
         Ok(()) => m.exit_code,
         Err(e) => {
+            // Everything goes before `lxu start` hears of the failure, so that nothing of
+            // the container (process, cgroup, veth, lock, post-stop hook) outlives it.
+            m.cleanup();
+            m.ttys.clear();
+            if let Ok(null) = File::open("/dev/null") {
+                drop(std::mem::replace(&mut m.setup.lock, null));
+            }
             m.report(&format!("err{e}"));
             if m.setup.foreground {
                 eprintln!("lxu-start: {e}");
             }
-            m.cleanup();
             1
         }
     }
@@ -222,6 +234,14 @@ impl Monitor {
 
     fn start_init(&mut self) -> Result<()> {
         self.state = State::Starting;
+        let hooks = &self.setup.plan.hooks;
+        if hooks.has(HookType::PreStart) {
+            if let Err(e) = hooks.run(HookType::PreStart, &[], false, &[]) {
+                self.state = State::Aborting;
+                return Err(Error::Msg(format!("{}: {e}", self.setup.container.name)));
+            }
+        }
+        self.post_stop_due = !hooks.hooks.is_empty();
         let Setup {
             plan,
             config,
@@ -245,6 +265,9 @@ impl Monitor {
             }
         };
         self.setup_ttys(&spawned)?;
+        if self.setup.plan.hooks.has(HookType::Stop) {
+            self.hook_ns = hook_namespaces(spawned.pid);
+        }
         self.init = Some(spawned);
         self.state = State::Running;
         Ok(())
@@ -288,6 +311,58 @@ impl Monitor {
             });
         }
         Ok(())
+    }
+
+    /// `lxc.hook.stop`, with references to the namespaces of the init that just died.
+    fn stop_hooks(&mut self, target: &str) {
+        let held = std::mem::take(&mut self.hook_ns);
+        if held.is_empty() {
+            return;
+        }
+        use std::os::fd::AsRawFd;
+        let me = std::process::id();
+        let ns: Vec<(String, String)> = held
+            .iter()
+            .map(|(k, fd)| (k.to_string(), format!("/proc/{me}/fd/{}", fd.as_raw_fd())))
+            .collect();
+        let env = [("LXC_TARGET".to_string(), target.to_string())];
+        if let Err(e) = self.setup.plan.hooks.run(HookType::Stop, &env, false, &ns) {
+            self.hook_warning(&e);
+        }
+    }
+
+    /// `lxc.hook.post-stop`, once everything of the container is gone.
+    fn post_stop_hooks(&mut self, target: &str) {
+        if !std::mem::take(&mut self.post_stop_due) {
+            return;
+        }
+        let env = [("LXC_TARGET".to_string(), target.to_string())];
+        if let Err(e) = self
+            .setup
+            .plan
+            .hooks
+            .run(HookType::PostStop, &env, false, &[])
+        {
+            self.hook_warning(&e);
+        }
+    }
+
+    /// A hook that failed after the container ran cannot fail the start any more: it goes
+    /// to the terminal of `start -F` and to `lxc.log.file`.
+    fn hook_warning(&mut self, msg: &str) {
+        let line = format!("{}: warning: {msg}", self.setup.container.name);
+        if self.setup.foreground {
+            eprintln!("{line}");
+        }
+        if let Some(path) = &self.setup.config.log_file {
+            if let Ok(mut f) = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+            {
+                let _ = writeln!(f, "{line}");
+            }
+        }
     }
 
     fn console_ring(&self) -> usize {
@@ -503,7 +578,10 @@ impl Monitor {
         }
         let reboot = status.terminating_signal() == Some(libc::SIGHUP) && self.stop.is_none();
         self.init = None;
+        let target = if reboot { "reboot" } else { "stop" };
+        self.stop_hooks(target);
         self.setup.hooks.after_stop();
+        self.post_stop_hooks(target);
         if reboot {
             // The guest asked for a reboot (init killed by SIGHUP): start again in place.
             self.start_init()?;
@@ -1051,12 +1129,30 @@ impl Monitor {
         if let Some(init) = self.init.take() {
             let _ = lxu_sys::signal::pidfd_send(init.pidfd.as_fd(), libc::SIGKILL);
             let _ = waitpid(Some(init.pid), WaitOptions::empty());
+            self.stop_hooks("stop");
             self.setup.hooks.after_stop();
         }
         self.setup.hooks.teardown();
+        self.post_stop_hooks("stop");
         let _ = std::fs::remove_file(self.setup.container.socket_path());
         self.state = State::Stopped;
     }
+}
+
+/// Descriptors of init's namespaces, for `lxc.hook.stop`'s `TYPE:/proc/PID/fd/N` arguments.
+fn hook_namespaces(pid: Pid) -> Vec<(&'static str, OwnedFd)> {
+    let mut out = Vec::new();
+    for kind in ["user", "mnt", "pid", "uts", "ipc", "net", "cgroup"] {
+        let path = format!("/proc/{}/ns/{kind}", pid.as_raw_nonzero());
+        if let Ok(fd) = rustix::fs::open(
+            &path,
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        ) {
+            out.push((kind, fd));
+        }
+    }
+    out
 }
 
 fn dup(fd: BorrowedFd<'_>) -> Result<OwnedFd> {

@@ -57,6 +57,10 @@ pub struct Plan {
     pub cwd: String,
     pub uid: u32,
     pub gid: u32,
+    /// `lxc.hook.*`: init runs the pre-mount, mount, autodev and start hooks and waits for
+    /// the monitor's start-host hooks.
+    pub hooks: crate::lxc_hooks::HookSet,
+    pub rootfs_mount: crate::lxc_hooks::RootfsMount,
 }
 
 fn entry_from(e: &MountEntry) -> Entry {
@@ -257,6 +261,8 @@ impl Plan {
             cwd: config.init_cwd.clone().unwrap_or_else(|| "/".to_string()),
             uid: config.init_uid.unwrap_or(0),
             gid: config.init_gid.unwrap_or(0),
+            hooks: crate::lxc_hooks::HookSet::default(),
+            rootfs_mount: crate::lxc_hooks::RootfsMount::InPlace,
         })
     }
 }

@@ -4,7 +4,7 @@
 
 use std::os::fd::OwnedFd;
 
-use lxu_config::IdMap;
+use lxu_config::{HookType, IdMap};
 use lxu_sys::channel::Channel;
 use lxu_sys::fork::{clone_into_namespaces, Fork, Namespaces};
 use rustix::process::{pidfd_open, waitpid, Pid, PidfdFlags, WaitOptions};
@@ -172,6 +172,15 @@ fn handshake(
             spawned.devpts = fds.next();
             if it.next() == Some("1") {
                 spawned.netlink = fds.next();
+            }
+            if plan.hooks.has(HookType::StartHost) {
+                // init waits before pivot_root and exec for these host-side hooks.
+                let env = [("LXC_PID".to_string(), pid.as_raw_nonzero().to_string())];
+                plan.hooks
+                    .run(HookType::StartHost, &env, false, &[])
+                    .map_err(|e| Error::Msg(format!("{}: {e}", plan.name)))?;
+                ch.send(b"cont", &[])
+                    .map_err(|e| Error::sys("let the container's init continue", e))?;
             }
         }
     }

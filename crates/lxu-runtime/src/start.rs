@@ -75,7 +75,21 @@ pub fn start(ctx: &Context, c: &Container, opts: &StartOptions) -> Result<Starte
     if !ctx.is_root() {
         idmap::check_allowed(&config.idmaps, &ctx.user, ctx.euid)?;
     }
-    let plan = Plan::build(c, &config, ctx.euid, &opts.command)?;
+    let mut plan = Plan::build(c, &config, ctx.euid, &opts.command)?;
+    if !config.hooks.is_empty() || config.rootfs_mount.is_some() {
+        use crate::lxc_hooks::{self, HookSet, RootfsMount};
+        let file = opts.rcfile.clone().unwrap_or_else(|| c.config_path());
+        let probe = HookSet::new(&c.name, &config, &file, &plan.rootfs, &RootfsMount::InPlace);
+        let mount = lxc_hooks::rootfs_mount(
+            &c.name,
+            &config,
+            probe.needs_rootfs_path(),
+            &ctx.default_rootfs_mount(),
+        )
+        .map_err(Error::Msg)?;
+        plan.hooks = HookSet::new(&c.name, &config, &file, &plan.rootfs, &mount);
+        plan.rootfs_mount = mount;
+    }
     let Some(lock) = try_lock(c)? else {
         return Ok(Started::AlreadyRunning);
     };
