@@ -130,6 +130,16 @@ fn rmdir_retry(dir: &Path, deadline: Instant) -> Result<(), CgroupError> {
 }
 
 /// Removes `dir` and every cgroup below it, deepest first.
+/// Removes empty cgroup directories in the given order (deepest first), retrying while the
+/// last tasks of each exit.
+pub fn remove_dirs(dirs: &[PathBuf], timeout: Duration) -> Result<(), CgroupError> {
+    let deadline = Instant::now() + timeout;
+    for d in dirs {
+        rmdir_retry(d, deadline)?;
+    }
+    Ok(())
+}
+
 pub(crate) fn remove_tree(dir: &Path, timeout: Duration) -> Result<(), CgroupError> {
     if !dir.exists() {
         return Ok(());
@@ -497,6 +507,31 @@ impl ContainerCgroup {
     /// The container's cgroup in every hierarchy it has one in, v1 first.
     pub fn paths(&self) -> Vec<CgroupPath> {
         self.v1.iter().chain(self.v2.iter()).cloned().collect()
+    }
+
+    /// What to give the container's root so that an init that manages cgroups itself
+    /// (systemd) can build its tree below: each directory, and on v2 the files that
+    /// enable controllers and threads for children. `cgroup.procs` of the container's own
+    /// cgroups stays the caller's (attach moves processes in as the caller), and so do the
+    /// limit files: the container can subdivide its limits, never raise them.
+    pub fn delegation_targets(&self) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = self.v1.iter().map(|p| p.path.clone()).collect();
+        if let Some(p) = &self.v2 {
+            out.push(p.path.clone());
+            for f in ["cgroup.subtree_control", "cgroup.threads"] {
+                out.push(p.path.join(f));
+            }
+        }
+        out
+    }
+
+    /// Cgroups the container made below its own, deepest first.
+    pub fn subcgroups(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for p in self.v1.iter().chain(self.v2.iter()) {
+            let _ = fsutil::subtree_deepest_first(&p.path, &mut out);
+        }
+        out
     }
 
     /// True when no hierarchy was usable: the container runs without cgroups.

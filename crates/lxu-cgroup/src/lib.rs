@@ -18,7 +18,7 @@ mod settings;
 mod setup;
 mod stats;
 
-pub use container::{CgroupPath, ContainerCgroup, MONITOR_LEAF, PAYLOAD_PREFIX};
+pub use container::{remove_dirs, CgroupPath, ContainerCgroup, MONITOR_LEAF, PAYLOAD_PREFIX};
 pub use delegation::{
     BaseSource, CgroupVersion, Delegation, DelegationState, HierarchyDelegation, USER_DIR,
 };

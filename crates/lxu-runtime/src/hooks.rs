@@ -21,6 +21,39 @@ pub struct Cgroups {
     /// A user-namespaced container: device-cgroup rules cannot be applied to it, so it
     /// gets no devices cgroup.
     pub unprivileged: bool,
+    /// Give the container's root its cgroup directories (its init manages cgroups).
+    pub delegate: Option<Delegate>,
+}
+
+/// How the container's cgroups are handed to its root. The caller cannot chown to another
+/// uid; root of a user namespace that maps both the caller and the container's ids can
+/// (the way LXC chowns them), at the price of one more pair of map helpers, so only
+/// containers whose init builds a cgroup tree (systemd) pay it.
+pub struct Delegate {
+    /// The container's maps plus the caller's ids.
+    pub maps: Vec<lxu_config::IdMap>,
+    pub euid: u32,
+    /// Host ids of the container's root, used directly when the caller is root.
+    pub root: (u32, u32),
+}
+
+impl Delegate {
+    /// Runs `work` with the rights to change the caller's and the container's cgroups.
+    fn run(&self, work: impl FnOnce() -> std::result::Result<(), String>) -> Result<()> {
+        if self.euid == 0 {
+            return work().map_err(Error::Msg);
+        }
+        crate::userns::run_as_root(&self.maps, self.euid, work).map(|_| ())
+    }
+
+    /// The owner for `chown` as seen by [`Delegate::run`]'s work.
+    fn owner(&self) -> (u32, u32) {
+        if self.euid == 0 {
+            self.root
+        } else {
+            (0, 0)
+        }
+    }
 }
 
 /// What the monitor needs to make the container's veth devices.
@@ -158,6 +191,27 @@ impl Hooks {
                 })?;
                 c.apply(&cg.v1, &cg.v2)
                     .map_err(|e| Error::Msg(format!("{}: {e}", self.name)))?;
+                if let Some(d) = &cg.delegate {
+                    let targets = c.delegation_targets();
+                    let (uid, gid) = d.owner();
+                    d.run(|| {
+                        for t in &targets {
+                            rustix::fs::chown(
+                                t,
+                                Some(rustix::fs::Uid::from_raw(uid)),
+                                Some(rustix::fs::Gid::from_raw(gid)),
+                            )
+                            .map_err(|e| format!("chown `{}`: {e}", t.display()))?;
+                        }
+                        Ok(())
+                    })
+                    .map_err(|e| {
+                        Error::Msg(format!(
+                            "{}: give the container's root its cgroups: {e}",
+                            self.name
+                        ))
+                    })?;
+                }
             }
         }
         let mut go = String::new();
@@ -208,7 +262,20 @@ impl Hooks {
     /// directory per start when unprivileged; removing as the user who created them
     /// avoids that).
     pub fn teardown(&mut self) {
-        if let Some(c) = self.cgroups.as_mut().and_then(|c| c.cgroup.as_mut()) {
+        let Some(cg) = self.cgroups.as_mut() else {
+            return;
+        };
+        if let (Some(c), Some(d)) = (&cg.cgroup, &cg.delegate) {
+            // What the container's root made below its cgroups is its own: removed as it.
+            let subs = c.subcgroups();
+            if !subs.is_empty() {
+                let _ = d.run(|| {
+                    lxu_cgroup::remove_dirs(&subs, std::time::Duration::from_secs(2))
+                        .map_err(|e| e.to_string())
+                });
+            }
+        }
+        if let Some(c) = cg.cgroup.as_mut() {
             let _ = c.remove();
         }
     }

@@ -313,6 +313,20 @@ impl Monitor {
         Ok(())
     }
 
+    /// `lxc.signal.halt`, else SIGRTMIN+3 when init blocks it (systemd reads it from a
+    /// signalfd; LXC 5 makes the same check), else SIGPWR.
+    fn halt_signal(&self, init: Pid) -> i32 {
+        if let Some(s) = self.setup.config.signal_halt {
+            return s;
+        }
+        let rtmin3 = lxu_config::SIGRTMIN + 3;
+        let status = std::fs::read_to_string(format!("/proc/{}/status", init.as_raw_nonzero()));
+        match status.ok().and_then(|s| blocked_signals(&s)) {
+            Some(mask) if mask & (1u64 << (rtmin3 - 1)) != 0 => rtmin3,
+            _ => libc::SIGPWR,
+        }
+    }
+
     /// `lxc.hook.stop`, with references to the namespaces of the init that just died.
     fn stop_hooks(&mut self, target: &str) {
         let held = std::mem::take(&mut self.hook_ns);
@@ -860,7 +874,7 @@ impl Monitor {
                 self.setup.config.signal_reboot.unwrap_or(libc::SIGINT),
                 false,
             ),
-            _ => (self.setup.config.signal_halt.unwrap_or(libc::SIGPWR), false),
+            _ => (self.halt_signal(init.pid), false),
         };
         let _ = lxu_sys::signal::pidfd_send(init.pidfd.as_fd(), sig);
         if mode == "reboot" {
@@ -1139,6 +1153,15 @@ impl Monitor {
     }
 }
 
+/// The `SigBlk` mask of a /proc/PID/status text (bit N-1 is signal N).
+fn blocked_signals(status: &str) -> Option<u64> {
+    let hex = status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigBlk:"))?
+        .trim();
+    u64::from_str_radix(hex, 16).ok()
+}
+
 /// Descriptors of init's namespaces, for `lxc.hook.stop`'s `TYPE:/proc/PID/fd/N` arguments.
 fn hook_namespaces(pid: Pid) -> Vec<(&'static str, OwnedFd)> {
     let mut out = Vec::new();
@@ -1164,4 +1187,19 @@ fn null_master() -> Result<OwnedFd> {
     let m = rustix::pty::openpt(rustix::pty::OpenptFlags::RDWR | rustix::pty::OpenptFlags::NOCTTY)
         .map_err(|e| Error::sys("open a pty", e))?;
     Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_blocked_mask_is_read_from_proc_status() {
+        // systemd's mask: SIGRTMIN+3 (37) among others.
+        let s = "Name:\tsystemd\nSigPnd:\t0000000000000000\nSigBlk:\t7be3c0fe28014a03\nSigIgn:\t0000000000001000\n";
+        let m = blocked_signals(s).unwrap();
+        assert_ne!(m & (1 << (37 - 1)), 0);
+        assert_eq!(blocked_signals("SigBlk:\t0000000000000000\n"), Some(0));
+        assert_eq!(blocked_signals("Name:\tx\n"), None);
+    }
 }

@@ -61,6 +61,35 @@ pub struct Plan {
     /// the monitor's start-host hooks.
     pub hooks: crate::lxc_hooks::HookSet,
     pub rootfs_mount: crate::lxc_hooks::RootfsMount,
+    /// init is systemd: it builds its own cgroup tree and halts on SIGRTMIN+3.
+    pub init_is_systemd: bool,
+}
+
+/// Whether `cmd` inside `rootfs` resolves to a program called `systemd` (`/sbin/init` is a
+/// symlink to `/lib/systemd/systemd` on systemd distributions). Absolute links are
+/// followed inside the rootfs; a handful of hops at most.
+pub fn is_systemd(rootfs: &std::path::Path, cmd: &str) -> bool {
+    let mut path = std::path::PathBuf::from(cmd);
+    for _ in 0..8 {
+        if path.file_name().is_some_and(|n| n == "systemd") {
+            return true;
+        }
+        let Some(rel) = path.strip_prefix("/").ok().map(|r| r.to_path_buf()) else {
+            return false;
+        };
+        let Ok(target) = std::fs::read_link(rootfs.join(&rel)) else {
+            return false;
+        };
+        path = if target.is_absolute() {
+            target
+        } else {
+            match path.parent() {
+                Some(dir) => dir.join(target),
+                None => return false,
+            }
+        };
+    }
+    false
 }
 
 fn entry_from(e: &MountEntry) -> Entry {
@@ -220,6 +249,7 @@ impl Plan {
                 }
             }
         }
+        let init_is_systemd = is_systemd(&rootfs, &argv[0]);
         Ok(Plan {
             name: c.name.clone(),
             userns,
@@ -261,6 +291,7 @@ impl Plan {
             cwd: config.init_cwd.clone().unwrap_or_else(|| "/".to_string()),
             uid: config.init_uid.unwrap_or(0),
             gid: config.init_gid.unwrap_or(0),
+            init_is_systemd,
             hooks: crate::lxc_hooks::HookSet::default(),
             rootfs_mount: crate::lxc_hooks::RootfsMount::InPlace,
         })
@@ -275,4 +306,31 @@ fn caps(names: &[String], key: &str) -> Result<Vec<u32>> {
                 .ok_or_else(|| Error::Msg(format!("{key}: unknown capability `{n}`")))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_systemd;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn systemd_is_found_through_links_inside_the_rootfs() {
+        let t = tempfile::tempdir().unwrap();
+        let r = t.path();
+        std::fs::create_dir_all(r.join("usr/lib/systemd")).unwrap();
+        std::fs::create_dir_all(r.join("usr/sbin")).unwrap();
+        std::fs::write(r.join("usr/lib/systemd/systemd"), "").unwrap();
+        // Merged /usr: /sbin and /lib are relative links, /sbin/init an absolute one.
+        symlink("usr/sbin", r.join("sbin")).unwrap();
+        symlink("usr/lib", r.join("lib")).unwrap();
+        symlink("/lib/systemd/systemd", r.join("usr/sbin/init")).unwrap();
+        assert!(is_systemd(r, "/sbin/init"));
+        assert!(is_systemd(r, "/lib/systemd/systemd"));
+        symlink("/bin/busybox", r.join("usr/sbin/busybox-init")).unwrap();
+        assert!(!is_systemd(r, "/sbin/busybox-init"));
+        assert!(!is_systemd(r, "/sbin/missing"));
+        // A loop ends.
+        symlink("/sbin/loop", r.join("usr/sbin/loop")).unwrap();
+        assert!(!is_systemd(r, "/sbin/loop"));
+    }
 }

@@ -11,7 +11,7 @@ use lxu_sys::fork::{fork, Fork};
 use crate::container::Container;
 use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::hooks::{Cgroups, Hooks};
+use crate::hooks::{Cgroups, Delegate, Hooks};
 use crate::idmap;
 use crate::monitor::{self, Setup};
 use crate::plan::Plan;
@@ -95,7 +95,7 @@ pub fn start(ctx: &Context, c: &Container, opts: &StartOptions) -> Result<Starte
     };
     let hooks = Hooks {
         name: c.name.clone(),
-        cgroups: Some(cgroup_settings(ctx, &config)),
+        cgroups: Some(cgroup_settings(ctx, &config, &plan)),
         nets: (!plan.nets.is_empty()).then(|| crate::hooks::Nets {
             plans: plan.nets.clone(),
             euid: ctx.euid,
@@ -128,7 +128,7 @@ pub fn start(ctx: &Context, c: &Container, opts: &StartOptions) -> Result<Starte
 
 /// The container's cgroup settings; devices rules are left out for an unprivileged
 /// container (a user namespace cannot apply them; userns.conf clears them too).
-fn cgroup_settings(ctx: &Context, config: &lxu_config::Config) -> Cgroups {
+fn cgroup_settings(ctx: &Context, config: &lxu_config::Config, plan: &Plan) -> Cgroups {
     let unpriv = !config.idmaps.is_empty();
     let keep = |list: &[(String, String)]| -> Vec<(String, String)> {
         list.iter()
@@ -145,7 +145,27 @@ fn cgroup_settings(ctx: &Context, config: &lxu_config::Config) -> Cgroups {
         euid: ctx.euid,
         user: ctx.user.name.clone(),
         unprivileged: unpriv,
+        delegate: delegate_to(ctx, config, plan),
     }
+}
+
+/// An init that builds its own cgroup tree (systemd) gets its cgroups; others need not
+/// pay for the extra map helpers this takes.
+fn delegate_to(ctx: &Context, config: &lxu_config::Config, plan: &Plan) -> Option<Delegate> {
+    if !plan.init_is_systemd || config.idmaps.is_empty() {
+        return None;
+    }
+    use lxu_config::IdKind;
+    let root = (
+        idmap::host_id(&config.idmaps, IdKind::Uid, 0)?,
+        idmap::host_id(&config.idmaps, IdKind::Gid, 0)?,
+    );
+    let (maps, _, _) = idmap::with_caller(&config.idmaps, ctx.euid, ctx.egid);
+    Some(Delegate {
+        maps,
+        euid: ctx.euid,
+        root,
+    })
 }
 
 fn daemonize(mut setup: Setup, opts: &StartOptions) -> Result<Started> {

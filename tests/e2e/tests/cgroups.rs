@@ -424,3 +424,108 @@ fn fifty_start_stop_cycles_leave_no_cgroups_behind() {
         "no monitor may remain"
     );
 }
+
+/// A stand-in for systemd (lxu recognises an init by its name): like systemd, it makes
+/// `init.scope` below the cgroup it was given in every hierarchy and moves itself there,
+/// then becomes busybox init.
+const FAKE_SYSTEMD: &str = r#"#!/bin/sh
+for h in /sys/fs/cgroup/*/; do
+    if mkdir "${h}init.scope" 2>>/cgroup-errors; then
+        echo $$ > "${h}init.scope/cgroup.procs" 2>>/cgroup-errors
+    fi
+done
+exec /sbin/init
+"#;
+
+#[test]
+fn a_systemd_init_gets_its_cgroups_but_not_its_limits() {
+    let Some(lab) = lab() else { return };
+    let name = running_with(&lab, "sd", "lxc.cgroup.pids.max = 100\n");
+    // Any other init gets cgroups owned by the caller: nothing to build below them.
+    let cgs = host_cgroups(&lab, &name);
+    for (m, dir) in &cgs {
+        assert_eq!(
+            host::owner(dir).map(|o| o.0),
+            Some(lab.user.uid),
+            "{} cgroup of a busybox init",
+            m.controllers
+        );
+    }
+    let out = lab.attach(
+        &name,
+        &format!(
+            "mkdir -p /lib/systemd && cat > /lib/systemd/systemd <<'X'\n{FAKE_SYSTEMD}X\nchmod 755 /lib/systemd/systemd"
+        ),
+    );
+    out.success();
+    lab.lxu(&["stop", "-k", "-n", &name]).success();
+    let mut text = lab.read_config(&name);
+    text.push_str("lxc.init.cmd = /lib/systemd/systemd\n");
+    lab.write_config(&name, &text);
+    lab.start(&name);
+
+    // Every hierarchy: the container's root made init.scope and init moved into it.
+    let errors = lab.sh(&name, "cat /cgroup-errors 2>/dev/null; true");
+    assert_eq!(errors, "", "the stand-in could not build its cgroups");
+    let cgs = host_cgroups_of(&lab, &name);
+    assert!(!cgs.is_empty());
+    let sub = lab.subuid.start as u32;
+    for (m, dir) in &cgs {
+        assert!(
+            m.path.ends_with(&format!("/lxu.payload.{name}/init.scope")),
+            "init's {} cgroup is `{}`",
+            m.controllers,
+            m.path
+        );
+        let payload = dir.parent().unwrap();
+        assert_eq!(
+            host::owner(payload).map(|o| o.0),
+            Some(sub),
+            "`{}`",
+            payload.display()
+        );
+        assert_eq!(
+            host::owner(dir).map(|o| o.0),
+            Some(sub),
+            "`{}`",
+            dir.display()
+        );
+        // attach still moves processes in as the caller.
+        assert_eq!(
+            host::owner(&payload.join("cgroup.procs")).map(|o| o.0),
+            Some(lab.user.uid)
+        );
+    }
+    // Limits stay the caller's: the container can subdivide them, not raise them.
+    let pids = dir_for(&cgs, "pids").parent().unwrap().to_path_buf();
+    assert_eq!(
+        host::owner(&pids.join("pids.max")).map(|o| o.0),
+        Some(lab.user.uid)
+    );
+    let raise = lab.attach(&name, "echo max > /sys/fs/cgroup/pids/pids.max");
+    assert_ne!(
+        raise.code,
+        Some(0),
+        "the container raised its pids.max\n{raise}"
+    );
+    assert_eq!(cgroupfs::read(&pids, "pids.max").as_deref(), Some("100"));
+    lab.lxu(&["attach", "-n", &name, "--", "true"]).success();
+
+    // Stop removes what the container's root made too.
+    lab.lxu(&["stop", "-k", "-n", &name]).success();
+    let dirs: Vec<PathBuf> = cgs.iter().map(|(_, d)| d.clone()).collect();
+    assert_removed(&name, &dirs, "after stop");
+}
+
+/// init's v1 cgroups on the host (wherever below the container's they are).
+fn host_cgroups_of(lab: &Lab, name: &str) -> Vec<(Membership, PathBuf)> {
+    let init = lab.init_pid(name);
+    cgroupfs::memberships(init)
+        .into_iter()
+        .filter(|m| !m.controllers.is_empty() && m.controllers != "devices")
+        .filter_map(|m| {
+            let d = m.dir.clone()?;
+            Some((m, d))
+        })
+        .collect()
+}
