@@ -257,7 +257,7 @@ pub fn create(
     result
 }
 
-fn write_config(c: &Container, text: &str) -> Result<()> {
+pub(crate) fn write_config(c: &Container, text: &str) -> Result<()> {
     let path = c.config_path();
     let tmp = c.dir.join(".config.tmp");
     let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
@@ -278,7 +278,12 @@ fn mkdir_rootfs(rootfs: &Path) -> std::result::Result<(), String> {
 
 /// Runs `work` as the container's root: in a user namespace for a container with an id
 /// map, directly for a privileged container created by root.
-fn as_container_root<F>(ctx: &Context, maps: &[IdMap], ns_maps: &[IdMap], work: F) -> Result<()>
+pub(crate) fn as_container_root<F>(
+    ctx: &Context,
+    maps: &[IdMap],
+    ns_maps: &[IdMap],
+    work: F,
+) -> Result<()>
 where
     F: FnOnce() -> std::result::Result<(), String>,
 {
@@ -357,7 +362,7 @@ fn parse_maps(text: &str, origin: &Path) -> Result<Vec<IdMap>> {
 
 /// A directory left by a create that died half-way (a `partial` marker nobody holds a
 /// lock on) is removed so the name can be used again.
-fn clear_failed_create(ctx: &Context, c: &Container) -> Result<()> {
+pub(crate) fn clear_failed_create(ctx: &Context, c: &Container) -> Result<()> {
     if !c.partial_path().exists() {
         return Ok(());
     }

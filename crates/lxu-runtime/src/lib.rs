@@ -5,6 +5,7 @@ pub mod busybox;
 pub mod console;
 pub mod container;
 pub mod context;
+pub mod copy;
 pub mod create;
 pub mod destroy;
 pub mod error;

@@ -90,3 +90,56 @@ pub fn status(c: &Container) -> Result<Status> {
     let pid = it.next().and_then(|p| p.parse().ok()).filter(|&p| p > 0);
     Ok(Status { state, pid })
 }
+
+/// Parses LXC's `-s` list (`RUNNING|FROZEN`, names in any case).
+pub fn parse_states(list: &str) -> std::result::Result<Vec<State>, String> {
+    list.split('|')
+        .map(|s| {
+            State::parse(s.trim()).ok_or_else(|| {
+                let all: Vec<&str> = State::ALL.iter().map(|s| s.as_str()).collect();
+                format!("unknown state `{}` (states: {})", s.trim(), all.join(" "))
+            })
+        })
+        .collect()
+}
+
+/// Waits until `c` is in one of `states` (true) or `timeout` passed (false); no timeout
+/// waits forever. Polls the monitor, a few milliseconds apart at first.
+pub fn wait_for(
+    c: &Container,
+    states: &[State],
+    timeout: Option<std::time::Duration>,
+) -> Result<bool> {
+    let deadline = timeout.map(|t| std::time::Instant::now() + t);
+    let mut pause = std::time::Duration::from_millis(2);
+    loop {
+        if states.contains(&status(c)?.state) {
+            return Ok(true);
+        }
+        let now = std::time::Instant::now();
+        if deadline.is_some_and(|d| now >= d) {
+            return Ok(false);
+        }
+        let left = deadline.map_or(pause, |d| d - now);
+        std::thread::sleep(pause.min(left));
+        pause = (pause * 2).min(std::time::Duration::from_millis(50));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_lists_parse_like_lxc_wait() {
+        assert_eq!(
+            parse_states("RUNNING|frozen").unwrap(),
+            [State::Running, State::Frozen]
+        );
+        let e = parse_states("RUNNING|UP").unwrap_err();
+        assert!(
+            e.starts_with("unknown state `UP` (states: STOPPED STARTING RUNNING"),
+            "{e}"
+        );
+    }
+}

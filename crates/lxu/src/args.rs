@@ -69,6 +69,10 @@ pub enum Verb {
     Freeze(FreezeArgs),
     /// Thaw a frozen container
     Unfreeze(FreezeArgs),
+    /// Wait until a container reaches one of some states
+    Wait(WaitArgs),
+    /// Copy a stopped container under a new name
+    Copy(CopyArgs),
     /// The host bridge with DHCP for containers (root)
     Net(NetArgs),
     /// Build, sign, publish and serve images (runs lxu-image)
@@ -326,6 +330,52 @@ pub struct AttachArgs {
     pub namespaces: Option<String>,
     /// Container name (if -n is not given), then `--` and the command
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub rest: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct CopyArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Name of the copy
+    #[arg(short = 'N', long = "newname", value_name = "NEWNAME")]
+    pub newname: Option<String>,
+    /// Directory for the copy (default: the original's lxcpath)
+    #[arg(short = 'p', long = "newpath", value_name = "NEWPATH")]
+    pub newpath: Option<std::path::PathBuf>,
+    /// Keep the hostname
+    #[arg(short = 'K', long = "keepname")]
+    pub keepname: bool,
+    /// Keep the MAC addresses
+    #[arg(short = 'M', long = "keepmac")]
+    pub keepmac: bool,
+    /// Backing store of the copy (only `dir`)
+    #[arg(short = 'B', long = "backingstorage", value_name = "BACKINGSTORE")]
+    pub backingstorage: Option<String>,
+    /// Snapshot (overlay) copy: not supported, copies are full
+    #[arg(short = 's', long = "snapshot")]
+    pub snapshot: bool,
+    /// Ephemeral copy: not supported
+    #[arg(short = 'e', long = "ephemeral")]
+    pub ephemeral: bool,
+    /// Rename instead of copying: not supported
+    #[arg(short = 'R', long = "rename")]
+    pub rename: bool,
+    #[arg()]
+    pub rest: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct WaitArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// States to wait for, separated by `|` (e.g. `RUNNING|FROZEN`)
+    #[arg(short = 's', long = "state", value_name = "STATES")]
+    pub state: String,
+    /// Give up after this many seconds and exit 1 (-1: never)
+    #[arg(short = 't', long = "timeout", value_name = "SECONDS", default_value_t = -1, allow_negative_numbers = true)]
+    pub timeout: i64,
+    #[arg()]
     pub rest: Vec<String>,
 }
 

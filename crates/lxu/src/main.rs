@@ -29,6 +29,8 @@ const APPLETS: &[(&str, &str)] = &[
     ("lxc-console", "console"),
     ("lxc-freeze", "freeze"),
     ("lxc-unfreeze", "unfreeze"),
+    ("lxc-wait", "wait"),
+    ("lxc-copy", "copy"),
 ];
 
 fn parse_applet<A: Args + FromArgMatches>(prog: &str, argv: Vec<OsString>) -> A {
@@ -65,6 +67,8 @@ fn verb_args(verb: &str, prog: &str, argv: Vec<OsString>) -> Option<Verb> {
         "console" => Verb::Console(parse_applet(prog, argv)),
         "freeze" => Verb::Freeze(parse_applet(prog, argv)),
         "unfreeze" => Verb::Unfreeze(parse_applet(prog, argv)),
+        "wait" => Verb::Wait(parse_applet(prog, argv)),
+        "copy" => Verb::Copy(parse_applet(prog, argv)),
         _ => return None,
     })
 }

@@ -310,3 +310,51 @@ fn version_and_help_work_under_every_name() {
     }
     lab.call(&["no-such-verb"]).no_lxcpath().run().failure();
 }
+
+#[test]
+fn lxc_wait_returns_when_the_state_is_reached_or_times_out() {
+    let Some(lab) = Lab::new() else { return };
+    let name = lab.name("w");
+    lab.create(&name);
+    lab.applet("lxc-wait", &["-n", &name, "-s", "STOPPED"])
+        .run()
+        .success();
+    let out = lab
+        .applet(
+            "lxc-wait",
+            &["-n", &name, "-s", "RUNNING|FROZEN", "-t", "1"],
+        )
+        .run();
+    out.code_is(1).stderr_has("not RUNNING|FROZEN after 1 s");
+    assert!(out.elapsed >= std::time::Duration::from_secs(1), "{out}");
+    lab.applet("lxc-wait", &["-n", &name, "-s", "UP"])
+        .run()
+        .code_is(1)
+        .stderr_has("unknown state `UP`");
+
+    // A waiter started before the start returns once the container runs…
+    let (mut cmd, desc) = lab
+        .applet("lxc-wait", &["-n", &name, "-s", "running", "-t", "20"])
+        .command();
+    let mut waiter = cmd.spawn().unwrap_or_else(|e| panic!("{desc}: {e}"));
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert!(
+        waiter.try_wait().unwrap().is_none(),
+        "{desc} returned early"
+    );
+    lab.start(&name);
+    assert_eq!(waiter.wait().unwrap().code(), Some(0), "{desc}");
+
+    // …and one for STOPPED once it is stopped.
+    let (mut cmd, desc) = lab
+        .applet("lxc-wait", &["-n", &name, "-s", "STOPPED", "-t", "20"])
+        .command();
+    let mut waiter = cmd.spawn().unwrap_or_else(|e| panic!("{desc}: {e}"));
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert!(
+        waiter.try_wait().unwrap().is_none(),
+        "{desc} returned early"
+    );
+    lab.lxu(&["stop", "-k", "-n", &name]).success();
+    assert_eq!(waiter.wait().unwrap().code(), Some(0), "{desc}");
+}

@@ -84,7 +84,7 @@ mount)
 start-host) line="$line pid-uid=$(sed -n 's/^Uid:[[:space:]]*\([0-9]*\).*/\1/p' /proc/$LXC_PID/status)" ;;
 stop) for a in "$@"; do case $a in *:/proc/*) line="$line ${{a%%:*}}=$(readlink "${{a#*:}}")" ;; esac; done ;;
 esac
-echo "$line" >> {log}
+echo "$line" >> {log} || true
 "#,
         log = dir.join("log").display()
     );
@@ -128,8 +128,13 @@ fn every_hook_type_runs_in_its_place_with_lxcs_arguments() {
     let sub = lab.subuid.start;
     let rootfs = lab.rootfs(&name);
     // The rootfs is mounted where every id can reach it: the install's directory.
-    let prefix = lab.bin.parent().and_then(Path::parent).unwrap();
-    let mount_dir = prefix.join("libexec/lxu/rootfs");
+    let libexec = std::env::var_os("LXU_LIBEXEC_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let prefix = lab.bin.parent().and_then(Path::parent).unwrap();
+            prefix.join("libexec/lxu")
+        });
+    let mount_dir = libexec.join("rootfs");
 
     let pre = shared.line("pre-start");
     assert!(

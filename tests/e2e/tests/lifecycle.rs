@@ -582,3 +582,76 @@ fn a_container_in_a_deep_lxcpath_works() {
     assert_eq!(lab.state(&name), "STOPPED");
     assert!(!lab.socket(&name).exists());
 }
+
+#[test]
+fn copy_makes_an_independent_container_with_the_files_and_owners() {
+    let Some(lab) = Lab::new() else { return };
+    let src = lab.running("cp");
+    lab.sh(
+        &src,
+        "echo data > /file && chown 1000:1000 /file && chmod 640 /file && ln -s file /link",
+    );
+    // A running container is not copied.
+    let dst = lab.name("cpy");
+    lab.applet("lxc-copy", &["-n", &src, "-N", &dst])
+        .run()
+        .code_is(1)
+        .stderr_has("cannot copy a running container");
+    assert!(!lab.dir(&dst).exists());
+    lab.lxu(&["stop", "-n", &src, "-k"]).success();
+
+    lab.applet("lxc-copy", &["-n", &src, "-N", &dst])
+        .run()
+        .success();
+    let cfg = lab.read_config(&dst);
+    assert!(
+        cfg.contains(&format!("lxc.uts.name = {dst}\n")),
+        "the copy's hostname:\n{cfg}"
+    );
+    assert!(
+        cfg.contains(&format!("{}/rootfs", lab.dir(&dst).display()))
+            && !cfg.contains(&lab.dir(&src).display().to_string()),
+        "the copy's paths:\n{cfg}"
+    );
+    let file = lab.rootfs(&dst).join("file");
+    let sub = (lab.subuid.start as u32, lab.subgid.start as u32);
+    assert_eq!(host::owner(&file), Some((sub.0 + 1000, sub.1 + 1000)));
+    assert_eq!(host::owner(&lab.rootfs(&dst)), Some(sub));
+
+    lab.start(&dst);
+    assert_eq!(
+        lab.sh(&dst, "hostname; cat /etc/hostname"),
+        format!("{dst}\n{dst}")
+    );
+    assert_eq!(
+        lab.sh(&dst, "cat /link; stat -c '%u:%g %a' /file; readlink /link"),
+        "data\n1000:1000 640\nfile"
+    );
+    // The original is untouched and runs beside its copy.
+    lab.start(&src);
+    assert_eq!(lab.sh(&src, "cat /etc/hostname"), src);
+    lab.sh(&dst, "echo changed > /file");
+    assert_eq!(lab.sh(&src, "cat /file"), "data");
+    lab.lxu(&["stop", "-n", &src, "-k"]).success();
+
+    // Names that exist, unsupported kinds of copy, a failing clone hook: nothing is made.
+    lab.lxu(&["copy", "-n", &src, "-N", &dst])
+        .code_is(1)
+        .stderr_has("already exists");
+    let other = lab.name("cpz");
+    lab.lxu(&["copy", "-n", &src, "-N", &other, "-s"])
+        .code_is(1)
+        .stderr_has("-s (overlay snapshots) is not supported");
+    let mut text = lab.read_config(&src);
+    text.push_str("lxc.hook.clone = echo no clones >&2; exit 3\n");
+    lab.write_config(&src, &text);
+    lab.lxu(&["copy", "-n", &src, "-N", &other])
+        .code_is(1)
+        .stderr_has("lxc.hook.clone `echo no clones >&2; exit 3` exited with status 3: no clones");
+    assert!(
+        !lab.dir(&other).exists(),
+        "a failed copy left `{}`",
+        lab.dir(&other).display()
+    );
+    lab.lxu(&["destroy", "-n", &dst, "-f"]).success();
+}

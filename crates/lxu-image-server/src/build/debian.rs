@@ -52,6 +52,9 @@ pub(super) fn make(r: &DebianRecipe, rootfs: &Path, out_dir: &Path) -> Result<Ro
         .include
         .iter()
         .any(|p| p == "systemd" || p == "systemd-sysv");
+    if systemd {
+        systemd_in_a_container(rootfs)?;
+    }
     Ok(Rootfs {
         release: r.release.clone(),
         includes: ConfigIncludes::Distro("debian".into()),
@@ -73,6 +76,53 @@ pub(super) fn make(r: &DebianRecipe, rootfs: &Path, out_dir: &Path) -> Result<Ro
 const HOSTS: &str = "127.0.0.1\tlocalhost\n127.0.1.1\tLXC_NAME\n\n\
 # The following lines are desirable for IPv6 capable hosts\n\
 ::1\tlocalhost ip6-localhost ip6-loopback\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
+
+/// What systemd needs to come up `running` with a DHCP address in an unprivileged
+/// container (distrobuilder's images do the same with a generator):
+/// - systemd-networkd configures eth0 by DHCP; it must see /sys read-only, or it waits
+///   forever for a udev that no container runs (systemd treats a writable /sys as
+///   "udev is available", and unprivileged containers get a writable sysfs);
+/// - debugfs and tracefs cannot be mounted in a user namespace: those units are skipped
+///   in containers instead of failing the boot.
+fn systemd_in_a_container(rootfs: &Path) -> Result<(), BuildError> {
+    let etc = rootfs.join("etc/systemd");
+    let dir = |p: &Path| fs::create_dir_all(p).map_err(io_err("create", p));
+    let link = |target: &str, at: &Path| -> Result<(), BuildError> {
+        let _ = fs::remove_file(at);
+        std::os::unix::fs::symlink(target, at).map_err(io_err("link", at))
+    };
+    dir(&etc.join("network"))?;
+    write_file(
+        &etc.join("network/eth0.network"),
+        b"[Match]\nName=eth0\n\n[Network]\nDHCP=yes\n",
+        0o644,
+    )?;
+    let sys = etc.join("system");
+    for wants in ["multi-user.target.wants", "sockets.target.wants"] {
+        dir(&sys.join(wants))?;
+    }
+    link(
+        "/lib/systemd/system/systemd-networkd.service",
+        &sys.join("multi-user.target.wants/systemd-networkd.service"),
+    )?;
+    link(
+        "/lib/systemd/system/systemd-networkd.socket",
+        &sys.join("sockets.target.wants/systemd-networkd.socket"),
+    )?;
+    let dropin = |unit: &str, text: &str| -> Result<(), BuildError> {
+        let d = sys.join(format!("{unit}.d"));
+        dir(&d)?;
+        write_file(&d.join("lxu-container.conf"), text.as_bytes(), 0o644)
+    };
+    dropin(
+        "systemd-networkd.service",
+        "[Service]\nBindReadOnlyPaths=/sys\n",
+    )?;
+    for unit in ["sys-kernel-debug.mount", "sys-kernel-tracing.mount"] {
+        dropin(unit, "[Unit]\nConditionVirtualization=!container\n")?;
+    }
+    Ok(())
+}
 
 fn unmount_leftovers(rootfs: &Path) -> Result<(), BuildError> {
     let mounts = mounts_under(rootfs).map_err(io_err("read mounts below", rootfs))?;

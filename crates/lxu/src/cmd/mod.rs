@@ -34,6 +34,8 @@ pub fn run(verb: Verb) -> Result<i32> {
         Verb::Console(a) => console::run(a),
         Verb::Freeze(a) => freeze(a, true),
         Verb::Unfreeze(a) => freeze(a, false),
+        Verb::Wait(a) => wait(a),
+        Verb::Copy(a) => copy(a),
         Verb::Net(a) => net::run(a),
         Verb::Image(a) => image(a),
     }
@@ -54,6 +56,50 @@ fn freeze(a: crate::args::FreezeArgs, on: bool) -> Result<i32> {
     let (_ctx, c) = target(&a.common, name)?;
     lxu_runtime::stop::freeze(&c, on)?;
     Ok(0)
+}
+
+/// `lxc-copy`: a full copy of a stopped, directory-backed container.
+fn copy(a: crate::args::CopyArgs) -> Result<i32> {
+    for (set, what) in [
+        (a.snapshot, "-s (overlay snapshots)"),
+        (a.ephemeral, "-e (ephemeral containers)"),
+        (a.rename, "-R (rename)"),
+    ] {
+        if set {
+            bail!("lxu copy: {what} is not supported; without it the copy is a full copy");
+        }
+    }
+    if let Some(b) = a.backingstorage.as_deref().filter(|b| *b != "dir") {
+        bail!("lxu copy: backing store `{b}` is not supported (only `dir`)");
+    }
+    let (name, _) = crate::args::name_and_rest(&a.common, &a.rest);
+    let Some(new_name) = a.newname else {
+        bail!("no name for the copy given (use -N NEWNAME)");
+    };
+    let (ctx, c) = target(&a.common, name)?;
+    let opts = lxu_runtime::copy::CopyOptions {
+        new_name,
+        new_lxcpath: a.newpath,
+        keep_name: a.keepname,
+        keep_macs: a.keepmac,
+    };
+    lxu_runtime::copy::copy(&ctx, &c, &opts)?;
+    Ok(0)
+}
+
+/// `lxc-wait`: 0 once the container is in one of the states, 1 after the timeout.
+fn wait(a: crate::args::WaitArgs) -> Result<i32> {
+    let (name, _) = crate::args::name_and_rest(&a.common, &a.rest);
+    let states = lxu_runtime::state::parse_states(&a.state).map_err(anyhow::Error::msg)?;
+    let (_ctx, c) = target(&a.common, name)?;
+    let timeout = u64::try_from(a.timeout)
+        .ok()
+        .map(std::time::Duration::from_secs);
+    if lxu_runtime::state::wait_for(&c, &states, timeout)? {
+        return Ok(0);
+    }
+    eprintln!("{}: not {} after {} s", c.name, a.state, a.timeout);
+    Ok(1)
 }
 
 /// `lxu image …` runs the separate `lxu-image` binary installed next to `lxu`.
