@@ -355,7 +355,8 @@ fn a_fork_bomb_stops_at_pids_max_and_the_host_is_unaffected() {
 
     // The container survives and answers once the bomb has burnt out.
     let mut last = None;
-    let answered = host::wait_until(Duration::from_secs(15), || {
+    // How long the shells take to die of their memory limit depends on the machine's load.
+    let answered = host::wait_until(Duration::from_secs(45), || {
         let out = lab.lxu(&["attach", "-n", &name, "--", "echo", "alive"]);
         let ok = out.code == Some(0) && out.out() == "alive";
         last = Some(out);
@@ -434,6 +435,7 @@ for h in /sys/fs/cgroup/*/; do
         echo $$ > "${h}init.scope/cgroup.procs" 2>>/cgroup-errors
     fi
 done
+touch /cgroups-done
 exec /sbin/init
 "#;
 
@@ -464,7 +466,12 @@ fn a_systemd_init_gets_its_cgroups_but_not_its_limits() {
     lab.write_config(&name, &text);
     lab.start(&name);
 
-    // Every hierarchy: the container's root made init.scope and init moved into it.
+    // Every hierarchy: the container's root made init.scope and init moved into it (the
+    // stand-in runs on while `start` returns).
+    let done = host::wait_until(Duration::from_secs(10), || {
+        lab.attach(&name, "test -e /cgroups-done").code == Some(0)
+    });
+    assert!(done, "the stand-in never finished");
     let errors = lab.sh(&name, "cat /cgroup-errors 2>/dev/null; true");
     assert_eq!(errors, "", "the stand-in could not build its cgroups");
     let cgs = host_cgroups_of(&lab, &name);
