@@ -7,14 +7,13 @@
 //! `/etc/hostname` is rewritten and `lxc.hook.clone` runs. Either the whole copy exists
 //! afterwards or nothing of it does.
 
-use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use lxu_config::{Config, ConfigFile, HookType};
 
 use crate::container::Container;
 use crate::context::Context;
-use crate::create::{as_container_root, clear_failed_create, write_config};
+use crate::create::{as_container_root, clear_failed_create, make_dir, write_config};
 use crate::destroy;
 use crate::error::{Error, Result};
 use crate::idmap;
@@ -76,17 +75,7 @@ pub fn copy(ctx: &Context, src: &Container, opts: &CopyOptions) -> Result<Contai
         }
         idmap::check_allowed(&maps, &ctx.user, ctx.euid)?;
     }
-    std::fs::create_dir_all(&lxcpath).map_err(|e| Error::io("create", &lxcpath, e))?;
-    match std::fs::DirBuilder::new().mode(0o750).create(&dst.dir) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            return Err(Error::Exists {
-                name: dst.name.clone(),
-                lxcpath: dst.lxcpath.clone(),
-            })
-        }
-        Err(e) => return Err(Error::io("create", &dst.dir, e)),
-    }
+    make_dir(&dst)?;
     let result = (|| -> Result<()> {
         let _lock = try_lock(&dst)?.ok_or_else(|| Error::Msg(format!("{} is busy", dst.name)))?;
         std::fs::write(dst.partial_path(), b"")

@@ -333,28 +333,22 @@ fn lxc_wait_returns_when_the_state_is_reached_or_times_out() {
         .stderr_has("unknown state `UP`");
 
     // A waiter started before the start returns once the container runs…
-    let (mut cmd, desc) = lab
-        .applet("lxc-wait", &["-n", &name, "-s", "running", "-t", "20"])
-        .command();
-    let mut waiter = cmd.spawn().unwrap_or_else(|e| panic!("{desc}: {e}"));
-    std::thread::sleep(std::time::Duration::from_millis(100));
-    assert!(
-        waiter.try_wait().unwrap().is_none(),
-        "{desc} returned early"
-    );
+    let (mut w, desc) = waiter(&lab, &name, "running");
     lab.start(&name);
-    assert_eq!(waiter.wait().unwrap().code(), Some(0), "{desc}");
-
+    assert_eq!(w.wait().unwrap().code(), Some(0), "{desc}");
     // …and one for STOPPED once it is stopped.
-    let (mut cmd, desc) = lab
-        .applet("lxc-wait", &["-n", &name, "-s", "STOPPED", "-t", "20"])
-        .command();
-    let mut waiter = cmd.spawn().unwrap_or_else(|e| panic!("{desc}: {e}"));
-    std::thread::sleep(std::time::Duration::from_millis(100));
-    assert!(
-        waiter.try_wait().unwrap().is_none(),
-        "{desc} returned early"
-    );
+    let (mut w, desc) = waiter(&lab, &name, "STOPPED");
     lab.lxu(&["stop", "-k", "-n", &name]).success();
-    assert_eq!(waiter.wait().unwrap().code(), Some(0), "{desc}");
+    assert_eq!(w.wait().unwrap().code(), Some(0), "{desc}");
+}
+
+/// `lxc-wait -s STATE` running in the background, checked to be still waiting.
+fn waiter(lab: &Lab, name: &str, state: &str) -> (std::process::Child, String) {
+    let (mut cmd, desc) = lab
+        .applet("lxc-wait", &["-n", name, "-s", state, "-t", "20"])
+        .command();
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{desc}: {e}"));
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert!(child.try_wait().unwrap().is_none(), "{desc} returned early");
+    (child, desc)
 }
