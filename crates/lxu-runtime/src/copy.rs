@@ -32,15 +32,16 @@ pub struct CopyOptions {
     pub keep_macs: bool,
 }
 
+/// How a copy differs from its source.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CopyKind {
+    pub keep_name: bool,
+    pub keep_macs: bool,
+    /// Run `lxc.hook.clone` (not for snapshots).
+    pub clone_hooks: bool,
+}
+
 pub fn copy(ctx: &Context, src: &Container, opts: &CopyOptions) -> Result<Container> {
-    src.ensure_exists()?;
-    // Held for the whole copy: the source cannot start (and change) meanwhile.
-    let Some(_src_lock) = try_lock(src)? else {
-        return Err(Error::Msg(format!(
-            "{}: cannot copy a running container (stop it first)",
-            src.name
-        )));
-    };
     let lxcpath = match &opts.new_lxcpath {
         Some(p) if p.is_absolute() => p.clone(),
         Some(p) => std::env::current_dir()
@@ -49,13 +50,37 @@ pub fn copy(ctx: &Context, src: &Container, opts: &CopyOptions) -> Result<Contai
         None => src.lxcpath.clone(),
     };
     let dst = Container::at(&lxcpath, &opts.new_name)?;
+    let kind = CopyKind {
+        keep_name: opts.keep_name,
+        keep_macs: opts.keep_macs,
+        clone_hooks: true,
+    };
+    copy_into(ctx, src, &dst, &kind)?;
+    Ok(dst)
+}
+
+/// Copies the stopped container `src` to the new container `dst`.
+pub(crate) fn copy_into(
+    ctx: &Context,
+    src: &Container,
+    dst: &Container,
+    kind: &CopyKind,
+) -> Result<()> {
+    src.ensure_exists()?;
+    // Held for the whole copy: the source cannot start (and change) meanwhile.
+    let Some(_src_lock) = try_lock(src)? else {
+        return Err(Error::Msg(format!(
+            "{}: cannot copy a running container (stop it first)",
+            src.name
+        )));
+    };
     if dst.exists() {
         return Err(Error::Exists {
             name: dst.name.clone(),
             lxcpath: dst.lxcpath.clone(),
         });
     }
-    clear_failed_create(ctx, &dst)?;
+    clear_failed_create(ctx, dst)?;
     let file = ConfigFile::read(&src.config_path())?;
     let cfg = Config::from_file(&file)?;
     let src_rootfs = src.rootfs_dir(&cfg).ok_or_else(|| {
@@ -75,15 +100,15 @@ pub fn copy(ctx: &Context, src: &Container, opts: &CopyOptions) -> Result<Contai
         }
         idmap::check_allowed(&maps, &ctx.user, ctx.euid)?;
     }
-    make_dir(&dst)?;
+    make_dir(dst)?;
     let result = (|| -> Result<()> {
-        let _lock = try_lock(&dst)?.ok_or_else(|| Error::Msg(format!("{} is busy", dst.name)))?;
+        let _lock = try_lock(dst)?.ok_or_else(|| Error::Msg(format!("{} is busy", dst.name)))?;
         std::fs::write(dst.partial_path(), b"")
             .map_err(|e| Error::io("create", dst.partial_path(), e))?;
         let new_rootfs = dst.dir.join("rootfs");
         let mut rng = crate::random::Rng::new();
-        let text = new_config(&file.render(), src, &dst, opts, &mut || rng.byte())?;
-        write_config(&dst, &text)?;
+        let text = new_config(&file.render(), src, dst, kind, &mut || rng.byte())?;
+        write_config(dst, &text)?;
         let new_cfg = Config::load(&dst.config_path())?;
         let hooks = HookSet::new(
             &dst.name,
@@ -94,10 +119,15 @@ pub fn copy(ctx: &Context, src: &Container, opts: &CopyOptions) -> Result<Contai
         );
         let (ns_maps, _, _) = idmap::with_caller(&maps, ctx.euid, ctx.egid);
         let (old, new) = (src.name.clone(), dst.name.clone());
+        // The hostname the rootfs knows (a snapshot keeps its container's).
+        let old_host = cfg.uts_name.clone().unwrap_or_else(|| old.clone());
         as_container_root(ctx, &maps, &ns_maps, || {
             copy_tree(&src_rootfs, &new_rootfs)?;
-            if !opts.keep_name {
-                rename_host(&new_rootfs, &old, &new)?;
+            if !kind.keep_name {
+                rename_host(&new_rootfs, &old_host, &new)?;
+            }
+            if !kind.clone_hooks {
+                return Ok(());
             }
             let env = [("LXC_SRC_NAME".to_string(), old.clone())];
             hooks.run(HookType::Clone, &env, false, &[])
@@ -107,13 +137,13 @@ pub fn copy(ctx: &Context, src: &Container, opts: &CopyOptions) -> Result<Contai
         Ok(())
     })();
     if let Err(e) = result {
-        let _ = destroy::remove_dir(ctx, &dst, &maps);
+        let _ = destroy::remove_dir(ctx, dst, &maps);
         return Err(Error::Msg(format!(
             "Copying {} to {} failed: {e}",
             src.name, dst.name
         )));
     }
-    Ok(dst)
+    Ok(())
 }
 
 /// The source's config for the copy: paths into the source's directory point into the
@@ -123,7 +153,7 @@ fn new_config(
     text: &str,
     src: &Container,
     dst: &Container,
-    opts: &CopyOptions,
+    kind: &CopyKind,
     rng: &mut dyn FnMut() -> u8,
 ) -> Result<String> {
     let (old_dir, new_dir) = (src.dir.display().to_string(), dst.dir.display().to_string());
@@ -137,9 +167,9 @@ fn new_config(
         };
         let key = lxu_config::canonical_key(k.trim()).unwrap_or_else(|| k.trim().to_string());
         let value = v.trim();
-        let value = if key == "lxc.uts.name" && !opts.keep_name {
+        let value = if key == "lxc.uts.name" && !kind.keep_name {
             dst.name.clone()
-        } else if key.ends_with(".hwaddr") && !opts.keep_macs {
+        } else if key.ends_with(".hwaddr") && !kind.keep_macs {
             "00:16:3e:xx:xx:xx".to_string()
         } else {
             replace_dir(value, &old_dir, &new_dir)
@@ -149,6 +179,23 @@ fn new_config(
     let mut f = ConfigFile::parse_str(&out, &dst.config_path())?;
     f.randomize_hwaddrs(rng);
     Ok(f.render())
+}
+
+/// Config text with paths into `old` pointing into `new` (values only; comments kept).
+pub(crate) fn moved_paths(text: &str, old: &Path, new: &Path) -> String {
+    let (old, new) = (old.display().to_string(), new.display().to_string());
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        match line
+            .split_once('=')
+            .filter(|_| !line.trim_start().starts_with('#'))
+        {
+            Some((k, v)) => out.push_str(&format!("{k}={}", replace_dir(v, &old, &new))),
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// `value` with the source's directory replaced where it is a whole path component
@@ -213,6 +260,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn moved_paths_touch_values_only() {
+        let t = "# /l/c1/snaps/snap0 made this\nlxc.rootfs.path = dir:/l/c1/snaps/snap0/rootfs\nlxc.uts.name = c1\n";
+        assert_eq!(
+            moved_paths(t, Path::new("/l/c1/snaps/snap0"), Path::new("/l/c1")),
+            "# /l/c1/snaps/snap0 made this\nlxc.rootfs.path = dir:/l/c1/rootfs\nlxc.uts.name = c1\n"
+        );
+    }
+
+    #[test]
     fn paths_into_the_source_directory_move() {
         assert_eq!(
             replace_dir("dir:/l/c1/rootfs", "/l/c1", "/m/c2"),
@@ -234,7 +290,7 @@ mod tests {
                     lxc.net.0.type = veth\nlxc.net.0.hwaddr = 00:16:3e:12:34:56\n\
                     lxc.mount.entry = /l/c10 opt none bind 0 0\n";
         let mut rng = || 0x0e;
-        let out = new_config(text, &src, &dst, &CopyOptions::default(), &mut rng).unwrap();
+        let out = new_config(text, &src, &dst, &CopyKind::default(), &mut rng).unwrap();
         assert!(out.starts_with("# made by a template\n"), "{out}");
         assert!(
             out.contains("lxc.rootfs.path = dir:/m/c2/rootfs\n"),
@@ -255,10 +311,10 @@ mod tests {
         );
         assert!(!mac.contains('x'));
 
-        let keep = CopyOptions {
+        let keep = CopyKind {
             keep_name: true,
             keep_macs: true,
-            ..CopyOptions::default()
+            ..CopyKind::default()
         };
         let out = new_config(text, &src, &dst, &keep, &mut rng).unwrap();
         assert!(

@@ -24,6 +24,7 @@ pub mod protocol;
 pub mod random;
 pub mod ring;
 pub mod setup_user;
+pub mod snapshot;
 pub mod spawn;
 pub mod start;
 pub mod state;

@@ -18,6 +18,7 @@ pub mod fd;
 pub mod fork;
 pub mod mem;
 pub mod signal;
+pub mod time;
 
 pub use rustix;
 

@@ -73,6 +73,8 @@ pub enum Verb {
     Wait(WaitArgs),
     /// Copy a stopped container under a new name
     Copy(CopyArgs),
+    /// Snapshots of a stopped container: take, list, restore, destroy
+    Snapshot(SnapshotArgs),
     /// The host bridge with DHCP for containers (root)
     Net(NetArgs),
     /// Build, sign, publish and serve images (runs lxu-image)
@@ -330,6 +332,32 @@ pub struct AttachArgs {
     pub namespaces: Option<String>,
     /// Container name (if -n is not given), then `--` and the command
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub rest: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct SnapshotArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Keep the text of this file with the new snapshot
+    #[arg(short = 'c', long = "comment", value_name = "FILE")]
+    pub comment: Option<std::path::PathBuf>,
+    /// List the snapshots
+    #[arg(short = 'L', long = "list")]
+    pub list: bool,
+    /// With -L: show each snapshot's comment
+    #[arg(short = 'C', long = "showcomments")]
+    pub showcomments: bool,
+    /// Restore this snapshot (into the container, or as NEWNAME)
+    #[arg(short = 'r', long = "restore", value_name = "SNAPNAME")]
+    pub restore: Option<String>,
+    /// With -r: the name of the restored container
+    #[arg(short = 'N', long = "newname", value_name = "NEWNAME")]
+    pub newname: Option<String>,
+    /// Destroy this snapshot (`ALL`: every one)
+    #[arg(short = 'd', long = "destroy", value_name = "SNAPNAME")]
+    pub destroy: Option<String>,
+    #[arg()]
     pub rest: Vec<String>,
 }
 

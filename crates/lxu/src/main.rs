@@ -31,6 +31,7 @@ const APPLETS: &[(&str, &str)] = &[
     ("lxc-unfreeze", "unfreeze"),
     ("lxc-wait", "wait"),
     ("lxc-copy", "copy"),
+    ("lxc-snapshot", "snapshot"),
 ];
 
 fn parse_applet<A: Args + FromArgMatches>(prog: &str, argv: Vec<OsString>) -> A {
@@ -69,6 +70,7 @@ fn verb_args(verb: &str, prog: &str, argv: Vec<OsString>) -> Option<Verb> {
         "unfreeze" => Verb::Unfreeze(parse_applet(prog, argv)),
         "wait" => Verb::Wait(parse_applet(prog, argv)),
         "copy" => Verb::Copy(parse_applet(prog, argv)),
+        "snapshot" => Verb::Snapshot(parse_applet(prog, argv)),
         _ => return None,
     })
 }

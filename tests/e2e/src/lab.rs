@@ -335,7 +335,7 @@ impl Drop for Lab {
         for name in self.dirs() {
             let _ = self.quiet(&["stop", "-n", &name, "-k"]);
             let destroyed = self
-                .quiet(&["destroy", "-n", &name, "-f"])
+                .quiet(&["destroy", "-n", &name, "-f", "-s"])
                 .is_some_and(|o| o.code == Some(0));
             if !destroyed && self.dir(&name).exists() {
                 for m in host::monitors_of(&self.dir(&name)) {
@@ -343,7 +343,7 @@ impl Drop for Lab {
                 }
                 std::thread::sleep(Duration::from_millis(100));
                 if self
-                    .quiet(&["destroy", "-n", &name, "-f"])
+                    .quiet(&["destroy", "-n", &name, "-f", "-s"])
                     .is_none_or(|o| o.code != Some(0))
                 {
                     eprintln!(

@@ -655,3 +655,86 @@ fn copy_makes_an_independent_container_with_the_files_and_owners() {
     );
     lab.lxu(&["destroy", "-n", &dst, "-f"]).success();
 }
+
+#[test]
+fn snapshots_are_taken_listed_restored_and_destroyed() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.running("sn");
+    lab.sh(&c, "echo v1 > /file && chown 1000:1000 /file");
+    lab.applet("lxc-snapshot", &["-n", &c])
+        .run()
+        .code_is(1)
+        .stderr_has("cannot snapshot a running container");
+    lab.lxu(&["stop", "-n", &c, "-k"]).success();
+    let comment = lab.write("comment", "before the upgrade\n");
+    lab.applet("lxc-snapshot", &["-n", &c, "-c", comment.to_str().unwrap()])
+        .run()
+        .success();
+    lab.start(&c);
+    lab.sh(&c, "echo v2 > /file");
+    lab.lxu(&["stop", "-n", &c, "-k"]).success();
+    lab.lxu(&["snapshot", "-n", &c]).success();
+
+    let snaps = lab.dir(&c).join("snaps");
+    let out = lab.applet("lxc-snapshot", &["-n", &c, "-L", "-C"]).run();
+    let lines = out.success().lines();
+    assert_eq!(lines.len(), 3, "{out}");
+    for (line, snap) in [(lines[0], "snap0"), (lines[2], "snap1")] {
+        let head = format!("{snap} ({}) ", snaps.display());
+        let ts = line.strip_prefix(&head).unwrap_or_else(|| panic!("{out}"));
+        let shape: String = ts
+            .chars()
+            .map(|ch| if ch.is_ascii_digit() { 'd' } else { ch })
+            .collect();
+        assert_eq!(shape, "dddd:dd:dd dd:dd:dd", "{out}");
+    }
+    assert_eq!(lines[1], "before the upgrade");
+    lab.lxu(&["destroy", "-n", &c])
+        .code_is(1)
+        .stderr_has("has snapshots");
+
+    // In place: the rootfs is the snapshot's again, the snapshots stay.
+    lab.applet("lxc-snapshot", &["-n", &c, "-r", "snap0"])
+        .run()
+        .success();
+    lab.start(&c);
+    assert_eq!(
+        lab.sh(&c, "cat /file; stat -c %u:%g /file; hostname"),
+        format!("v1\n1000:1000\n{c}")
+    );
+    lab.lxu(&["stop", "-n", &c, "-k"]).success();
+    assert_eq!(
+        lab.lxu(&["snapshot", "-n", &c, "-L"])
+            .success()
+            .lines()
+            .len(),
+        2
+    );
+    assert!(
+        !lab.dir(&c).join("restore").exists(),
+        "the restore left its work directory"
+    );
+
+    // As a new container.
+    let c2 = lab.name("sn2");
+    lab.lxu(&["snapshot", "-n", &c, "-r", "snap1", "-N", &c2])
+        .success();
+    lab.start(&c2);
+    assert_eq!(lab.sh(&c2, "cat /file; hostname"), format!("v2\n{c2}"));
+    lab.lxu(&["destroy", "-n", &c2, "-f"]).success();
+
+    lab.lxu(&["snapshot", "-n", &c, "-d", "snap0"]).success();
+    let out = lab.lxu(&["snapshot", "-n", &c, "-L"]);
+    assert!(out.success().stdout.starts_with("snap1 "), "{out}");
+    lab.lxu(&["snapshot", "-n", &c, "-d", "snap0"])
+        .code_is(1)
+        .stderr_has("no snapshot `snap0`");
+    lab.lxu(&["snapshot", "-n", &c, "-d", "ALL"]).success();
+    lab.lxu(&["snapshot", "-n", &c, "-L"])
+        .success()
+        .stdout_is("No snapshots");
+    // destroy -s takes the snapshots with it.
+    lab.lxu(&["snapshot", "-n", &c]).success();
+    lab.lxu(&["destroy", "-n", &c, "-s"]).success();
+    assert!(!lab.dir(&c).exists());
+}

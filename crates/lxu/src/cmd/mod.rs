@@ -36,6 +36,7 @@ pub fn run(verb: Verb) -> Result<i32> {
         Verb::Unfreeze(a) => freeze(a, false),
         Verb::Wait(a) => wait(a),
         Verb::Copy(a) => copy(a),
+        Verb::Snapshot(a) => snapshot(a),
         Verb::Net(a) => net::run(a),
         Verb::Image(a) => image(a),
     }
@@ -84,6 +85,42 @@ fn copy(a: crate::args::CopyArgs) -> Result<i32> {
         keep_macs: a.keepmac,
     };
     lxu_runtime::copy::copy(&ctx, &c, &opts)?;
+    Ok(0)
+}
+
+/// `lxc-snapshot`: take (default), list (-L), restore (-r) or destroy (-d) snapshots.
+fn snapshot(a: crate::args::SnapshotArgs) -> Result<i32> {
+    use lxu_runtime::snapshot;
+    let (name, rest) = crate::args::name_and_rest(&a.common, &a.rest);
+    let (ctx, c) = target(&a.common, name)?;
+    if a.list {
+        let snaps = snapshot::list(&c)?;
+        if snaps.is_empty() {
+            println!("No snapshots");
+        }
+        for s in snaps {
+            println!("{} ({}) {}", s.name, s.dir.display(), s.ts);
+            if a.showcomments {
+                if let Some(text) = s.comment {
+                    print!("{text}");
+                    if !text.ends_with('\n') {
+                        println!();
+                    }
+                }
+            }
+        }
+        return Ok(0);
+    }
+    if let Some(snap) = &a.restore {
+        let new = a.newname.as_deref().or(rest.first().map(String::as_str));
+        snapshot::restore(&ctx, &c, snap, new)?;
+        return Ok(0);
+    }
+    if let Some(snap) = &a.destroy {
+        snapshot::destroy(&ctx, &c, snap)?;
+        return Ok(0);
+    }
+    snapshot::create(&ctx, &c, a.comment.as_deref())?;
     Ok(0)
 }
 
