@@ -298,6 +298,33 @@ impl ContainerCgroup {
     /// Writes the settings, v1 list first. Stops at the first failure.
     /// `devices.*` keys are skipped (listed in `Applied::skipped`) for an
     /// unprivileged caller.
+    /// The content of the container's cgroup file `key` (`memory.limit_in_bytes`,
+    /// `pids.current`, …) from the hierarchy that has its controller (v1 first).
+    pub fn read_setting(&self, key: &str) -> Result<String, CgroupError> {
+        let controller = key
+            .split_once('.')
+            .map(|(c, _)| c)
+            .filter(|_| !key.contains('/') && !key.starts_with('.'))
+            .ok_or_else(|| {
+                bad(
+                    key,
+                    "",
+                    "not a cgroup file name (expected `<controller>.<file>`)",
+                )
+            })?;
+        let dir = self
+            .v1
+            .iter()
+            .find(|p| p.has(controller))
+            .or_else(|| {
+                self.v2
+                    .as_ref()
+                    .filter(|p| p.has(controller) || controller == "cgroup")
+            })
+            .ok_or_else(|| self.not_delegated(key, controller, ""))?;
+        fsutil::read_trimmed(&dir.path.join(key))
+    }
+
     pub fn apply(
         &self,
         settings_v1: &[(String, String)],

@@ -292,6 +292,28 @@ impl Hooks {
             .map_err(|e| Error::Msg(format!("{}: unfreeze: {e}", self.name)))
     }
 
+    /// `lxc-cgroup`: reads the cgroup file `key`, or writes `value` to it (with the same
+    /// v1/v2 translation as `lxc.cgroup.*` lines).
+    pub fn cgroup_item(&self, key: &str, value: Option<&str>) -> Result<String> {
+        let c = self.cgroup_or_err("use cgroup files")?;
+        let err = |e: lxu_cgroup::CgroupError| Error::Msg(format!("{}: {e}", self.name));
+        match value {
+            None => c.read_setting(key).map_err(err),
+            Some(v) => {
+                let applied = c
+                    .apply(&[(key.to_string(), v.to_string())], &[])
+                    .map_err(err)?;
+                if let Some(s) = applied.skipped.first() {
+                    return Err(Error::Msg(format!(
+                        "{}: {}: {}",
+                        self.name, s.key, s.reason
+                    )));
+                }
+                Ok(String::new())
+            }
+        }
+    }
+
     pub fn frozen(&self) -> bool {
         self.cgroups
             .as_ref()

@@ -224,6 +224,17 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
     if ch.send(b"exec", &[]).is_err() {
         lxu_sys::exit_immediately(1);
     }
+    if plan.execute {
+        match lxu_sys::fork::fork() {
+            Ok(lxu_sys::fork::Fork::Child) => {}
+            Ok(lxu_sys::fork::Fork::Parent(pid)) => {
+                // The monitor learns of the exec when every copy of the channel is gone.
+                let _ = lxu_sys::fd::close_from(3, &[]);
+                crate::reaper::run(pid.as_raw_nonzero().get());
+            }
+            Err(e) => return Err(format!("{}: fork the command: {e}", plan.name)),
+        }
+    }
     let err = std::process::Command::new(&plan.argv[0])
         .args(&plan.argv[1..])
         .env_clear()
@@ -636,6 +647,9 @@ fn pivot(r: BorrowedFd<'_>) -> Step {
 
 fn setup_stdio(plan: &Plan) -> Step {
     let _ = rustix::process::setsid();
+    if plan.inherit_stdio {
+        return Ok(());
+    }
     let path = if plan.console {
         match &plan.tty_dir {
             Some(d) => format!("/dev/{d}/console"),

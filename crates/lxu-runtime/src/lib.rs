@@ -22,6 +22,7 @@ pub mod net;
 pub mod plan;
 pub mod protocol;
 pub mod random;
+pub mod reaper;
 pub mod ring;
 pub mod setup_user;
 pub mod snapshot;

@@ -49,6 +49,8 @@ pub struct Setup {
     pub plan: Plan,
     pub euid: u32,
     pub foreground: bool,
+    /// The caller's terminal is bridged to the console (`start -F`).
+    pub local_console: bool,
     /// Write end of the pipe the `lxu start` client waits on (daemon mode).
     pub report: Option<OwnedFd>,
     pub console_log: Option<PathBuf>,
@@ -222,7 +224,7 @@ impl Monitor {
         // smaps costs a few hundred microseconds, which `lxu start` would otherwise wait
         // for on a two-CPU machine).
         self.trim_at = Some(Instant::now() + Duration::from_millis(500));
-        if self.setup.foreground {
+        if self.setup.local_console {
             self.attach_local();
         }
         while !self.done {
@@ -760,6 +762,15 @@ impl Monitor {
                         }
                         "ok".to_string()
                     }
+                    Err(e) => format!("err {e}"),
+                };
+                self.reply(id, &r, &[]);
+            }
+            "cgroup" => {
+                let key = args.first().copied().unwrap_or("");
+                let value = (args.len() > 1).then(|| args[1..].join(" "));
+                let r = match self.setup.hooks.cgroup_item(key, value.as_deref()) {
+                    Ok(v) => format!("ok {v}"),
                     Err(e) => format!("err {e}"),
                 };
                 self.reply(id, &r, &[]);

@@ -63,6 +63,10 @@ pub struct Plan {
     pub rootfs_mount: crate::lxc_hooks::RootfsMount,
     /// init is systemd: it builds its own cgroup tree and halts on SIGRTMIN+3.
     pub init_is_systemd: bool,
+    /// `lxu execute`: pid 1 is a reaper and the command its child.
+    pub execute: bool,
+    /// The command keeps the caller's stdin, stdout and stderr (not a terminal).
+    pub inherit_stdio: bool,
 }
 
 /// Whether `cmd` inside `rootfs` resolves to a program called `systemd` (`/sbin/init` is a
@@ -292,6 +296,8 @@ impl Plan {
             uid: config.init_uid.unwrap_or(0),
             gid: config.init_gid.unwrap_or(0),
             init_is_systemd,
+            execute: false,
+            inherit_stdio: false,
             hooks: crate::lxc_hooks::HookSet::default(),
             rootfs_mount: crate::lxc_hooks::RootfsMount::InPlace,
         })

@@ -30,6 +30,9 @@ pub struct StartOptions {
     pub console_log: Option<PathBuf>,
     /// `-p FILE`: write init's pid there.
     pub pidfile: Option<PathBuf>,
+    /// `lxu execute`: `command` runs under a reaping pid 1, in the foreground, with the
+    /// caller's stdio when that is not a terminal (else through the console).
+    pub execute: bool,
 }
 
 /// What happened.
@@ -76,6 +79,13 @@ pub fn start(ctx: &Context, c: &Container, opts: &StartOptions) -> Result<Starte
         idmap::check_allowed(&config.idmaps, &ctx.user, ctx.euid)?;
     }
     let mut plan = Plan::build(c, &config, ctx.euid, &opts.command)?;
+    if opts.execute {
+        if opts.command.is_empty() {
+            return Err(Error::Msg(format!("{}: execute needs a command", c.name)));
+        }
+        plan.execute = true;
+        plan.inherit_stdio = !rustix::termios::isatty(rustix::stdio::stdin());
+    }
     if !config.hooks.is_empty() || config.rootfs_mount.is_some() {
         use crate::lxc_hooks::{self, HookSet, RootfsMount};
         let file = opts.rcfile.clone().unwrap_or_else(|| c.config_path());
@@ -108,18 +118,20 @@ pub fn start(ctx: &Context, c: &Container, opts: &StartOptions) -> Result<Starte
         cgroup_mount: plan.cgroup_mount,
         info: Vec::new(),
     };
+    let inherit_stdio = plan.inherit_stdio;
     let setup = Setup {
         container: c.clone(),
         config,
         plan,
         euid: ctx.euid,
-        foreground: opts.foreground,
+        foreground: opts.foreground || opts.execute,
+        local_console: (opts.foreground || opts.execute) && !inherit_stdio,
         report: None,
         console_log: opts.console_log.clone(),
         lock,
         hooks,
     };
-    if opts.foreground {
+    if opts.foreground || opts.execute {
         let code = monitor::run(setup);
         return Ok(Started::Foreground(code));
     }

@@ -73,6 +73,10 @@ pub enum Verb {
     Wait(WaitArgs),
     /// Copy a stopped container under a new name
     Copy(CopyArgs),
+    /// Read or set a cgroup file of a running container
+    Cgroup(CgroupArgs),
+    /// Run a command as an application container, in the foreground
+    Execute(ExecuteArgs),
     /// Snapshots of a stopped container: take, list, restore, destroy
     Snapshot(SnapshotArgs),
     /// The host bridge with DHCP for containers (root)
@@ -358,6 +362,30 @@ pub struct SnapshotArgs {
     #[arg(short = 'd', long = "destroy", value_name = "SNAPNAME")]
     pub destroy: Option<String>,
     #[arg()]
+    pub rest: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ExecuteArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Use this config file instead of the container's
+    #[arg(short = 'f', long = "rcfile", value_name = "FILE")]
+    pub rcfile: Option<PathBuf>,
+    /// Override a config item (KEY=VAL), repeatable
+    #[arg(short = 's', long = "define", value_name = "KEY=VAL")]
+    pub define: Vec<String>,
+    /// Container name (if -n is not given), then `--` and the command
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub rest: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct CgroupArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// [NAME] KEY [VALUE]: the cgroup file (e.g. memory.limit_in_bytes) and its new value
+    #[arg(allow_hyphen_values = true)]
     pub rest: Vec<String>,
 }
 

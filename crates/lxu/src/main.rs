@@ -32,6 +32,8 @@ const APPLETS: &[(&str, &str)] = &[
     ("lxc-wait", "wait"),
     ("lxc-copy", "copy"),
     ("lxc-snapshot", "snapshot"),
+    ("lxc-cgroup", "cgroup"),
+    ("lxc-execute", "execute"),
 ];
 
 fn parse_applet<A: Args + FromArgMatches>(prog: &str, argv: Vec<OsString>) -> A {
@@ -71,6 +73,8 @@ fn verb_args(verb: &str, prog: &str, argv: Vec<OsString>) -> Option<Verb> {
         "wait" => Verb::Wait(parse_applet(prog, argv)),
         "copy" => Verb::Copy(parse_applet(prog, argv)),
         "snapshot" => Verb::Snapshot(parse_applet(prog, argv)),
+        "cgroup" => Verb::Cgroup(parse_applet(prog, argv)),
+        "execute" => Verb::Execute(parse_applet(prog, argv)),
         _ => return None,
     })
 }

@@ -536,3 +536,44 @@ fn host_cgroups_of(lab: &Lab, name: &str) -> Vec<(Membership, PathBuf)> {
         })
         .collect()
 }
+
+#[test]
+fn lxc_cgroup_reads_and_sets_a_running_containers_files() {
+    let Some(lab) = lab() else { return };
+    let name = running_with(&lab, "cg", "lxc.cgroup.pids.max = 100\n");
+    let pids = dir_for(&host_cgroups(&lab, &name), "pids").to_path_buf();
+    lab.applet("lxc-cgroup", &["-n", &name, "pids.max"])
+        .run()
+        .success()
+        .stdout_is("100");
+    lab.applet("lxc-cgroup", &["-n", &name, "pids.max", "50"])
+        .run()
+        .success()
+        .stdout_is("");
+    assert_eq!(cgroupfs::read(&pids, "pids.max").as_deref(), Some("50"));
+    lab.lxu(&["cgroup", "-n", &name, "memory.limit_in_bytes", "64M"])
+        .success();
+    lab.lxu(&["cgroup", "-n", &name, "memory.limit_in_bytes"])
+        .success()
+        .stdout_is(&(64 * MIB).to_string());
+    let current: u64 = lab
+        .lxu(&["cgroup", "-n", &name, "pids.current"])
+        .success()
+        .out()
+        .parse()
+        .expect("a number");
+    assert!(current >= 1, "init at least");
+    lab.lxu(&["cgroup", "-n", &name, "nosuch"])
+        .code_is(1)
+        .stderr_has("not a cgroup file name");
+    lab.lxu(&["cgroup", "-n", &name, "../pids.max"])
+        .code_is(1)
+        .stderr_has("not a cgroup file name");
+    lab.lxu(&["cgroup", "-n", &name, "nosuch.file"])
+        .code_is(1)
+        .stderr_has("nosuch");
+    lab.lxu(&["stop", "-n", &name, "-k"]).success();
+    lab.lxu(&["cgroup", "-n", &name, "pids.max"])
+        .code_is(1)
+        .stderr_has("is not running");
+}

@@ -738,3 +738,54 @@ fn snapshots_are_taken_listed_restored_and_destroyed() {
     lab.lxu(&["destroy", "-n", &c, "-s"]).success();
     assert!(!lab.dir(&c).exists());
 }
+
+#[test]
+fn execute_runs_a_command_under_a_reaping_init_and_returns_its_status() {
+    let Some(lab) = Lab::new() else { return };
+    let name = lab.name("ex");
+    lab.create(&name);
+    lab.applet(
+        "lxc-execute",
+        &[
+            "-n",
+            &name,
+            "--",
+            "sh",
+            "-c",
+            "echo out; echo err >&2; exit 7",
+        ],
+    )
+    .run()
+    .code_is(7)
+    .stdout_is("out")
+    .stderr_has("err");
+    lab.call(&["execute", "-n", &name, "--", "cat"])
+        .stdin("piped through\n")
+        .run()
+        .success()
+        .stdout_is("piped through");
+    // pid 1 is the reaper, the command its child, in the container's own namespaces.
+    lab.lxu(&[
+        "execute",
+        "-n",
+        &name,
+        "--",
+        "sh",
+        "-c",
+        "echo $$; cat /proc/1/comm; hostname; id -u",
+    ])
+    .success()
+    .stdout_is(&format!("2\nlxu-init\n{name}\n0"));
+    // Killed by a signal: 128 + the signal, like a shell.
+    lab.lxu(&["execute", "-n", &name, "--", "sh", "-c", "kill -9 $$"])
+        .code_is(137);
+    lab.lxu(&["execute", "-n", &name, "--", "/no/such/program"])
+        .code_is(1)
+        .stderr_has("/no/such/program");
+    assert_eq!(lab.state(&name), "STOPPED");
+    assert!(host::monitors_of(&lab.dir(&name)).is_empty());
+    lab.start(&name);
+    lab.lxu(&["execute", "-n", &name, "--", "true"])
+        .code_is(1)
+        .stderr_has("is already running");
+}

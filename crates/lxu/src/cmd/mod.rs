@@ -37,6 +37,8 @@ pub fn run(verb: Verb) -> Result<i32> {
         Verb::Wait(a) => wait(a),
         Verb::Copy(a) => copy(a),
         Verb::Snapshot(a) => snapshot(a),
+        Verb::Cgroup(a) => cgroup(a),
+        Verb::Execute(a) => start::execute(a),
         Verb::Net(a) => net::run(a),
         Verb::Image(a) => image(a),
     }
@@ -85,6 +87,21 @@ fn copy(a: crate::args::CopyArgs) -> Result<i32> {
         keep_macs: a.keepmac,
     };
     lxu_runtime::copy::copy(&ctx, &c, &opts)?;
+    Ok(0)
+}
+
+/// `lxc-cgroup`: prints a cgroup file of a running container, or sets it.
+fn cgroup(a: crate::args::CgroupArgs) -> Result<i32> {
+    let (name, rest) = crate::args::name_and_rest(&a.common, &a.rest);
+    let Some((key, value)) = rest.split_first() else {
+        bail!("no cgroup file given (e.g. `lxu cgroup -n NAME memory.limit_in_bytes [VALUE]`)");
+    };
+    let (_ctx, c) = target(&a.common, name)?;
+    let value = (!value.is_empty()).then(|| value.join(" "));
+    let out = lxu_runtime::stop::cgroup_item(&c, key, value.as_deref())?;
+    if value.is_none() {
+        println!("{out}");
+    }
     Ok(0)
 }
 

@@ -23,6 +23,7 @@ pub fn run(a: StartArgs) -> Result<i32> {
         command: strip_dashdash(rest),
         console_log: a.console_log.clone(),
         pidfile: a.pidfile.clone(),
+        execute: false,
     };
     match start::start(&ctx, &c, &opts)? {
         Started::Daemon(_) => Ok(0),
@@ -31,5 +32,36 @@ pub fn run(a: StartArgs) -> Result<i32> {
             eprintln!("{} is already running", c.name);
             Ok(0)
         }
+    }
+}
+
+/// `lxu execute` (`lxc-execute`): the command as an application container in the
+/// foreground, under a reaping pid 1; the exit status is the command's.
+pub fn execute(a: crate::args::ExecuteArgs) -> Result<i32> {
+    let (name, rest) = name_and_rest(&a.common, &a.rest);
+    let (ctx, c) = super::target(&a.common, name)?;
+    let mut overrides = Vec::new();
+    for d in &a.define {
+        let Some((k, v)) = d.split_once('=') else {
+            bail!("-s `{d}`: expected KEY=VAL");
+        };
+        overrides.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    let command = strip_dashdash(rest);
+    if command.is_empty() {
+        bail!("no command given (lxu execute -n NAME -- COMMAND [ARG...])");
+    }
+    let opts = StartOptions {
+        foreground: true,
+        rcfile: a.rcfile.clone(),
+        overrides,
+        command,
+        execute: true,
+        ..StartOptions::default()
+    };
+    match start::start(&ctx, &c, &opts)? {
+        Started::Foreground(code) => Ok(code),
+        Started::Daemon(_) => Ok(0),
+        Started::AlreadyRunning => bail!("{} is already running", c.name),
     }
 }
