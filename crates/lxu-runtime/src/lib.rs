@@ -1,6 +1,7 @@
 //! Container lifecycle for lxu: create, start, the monitor, state, stop, destroy.
 
 pub mod attach;
+pub mod autostart;
 pub mod busybox;
 pub mod console;
 pub mod container;

@@ -3,7 +3,8 @@
 /// Broken-down local time of `secs` since the epoch: (year, month 1-12, day, hour,
 /// minute, second), with the C library's idea of the time zone (`TZ`, /etc/localtime).
 pub fn local(secs: i64) -> Option<(i32, u32, u32, u32, u32, u32)> {
-    let t: libc::time_t = secs;
+    // The type comes from localtime_r's signature (musl's `time_t` alias is deprecated).
+    let t = secs as _;
     // SAFETY: an all-zero `tm` is a valid value of the plain C struct.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
     // SAFETY: both pointers are valid for the call; localtime_r is the thread-safe form and

@@ -77,6 +77,8 @@ pub enum Verb {
     Cgroup(CgroupArgs),
     /// Run a command as an application container, in the foreground
     Execute(ExecuteArgs),
+    /// Start (or stop, kill, reboot) the containers marked lxc.start.auto
+    Autostart(AutostartArgs),
     /// Snapshots of a stopped container: take, list, restore, destroy
     Snapshot(SnapshotArgs),
     /// The host bridge with DHCP for containers (root)
@@ -363,6 +365,45 @@ pub struct SnapshotArgs {
     pub destroy: Option<String>,
     #[arg()]
     pub rest: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct AutostartArgs {
+    /// Directory of the containers (default: lxc.lxcpath)
+    #[arg(short = 'P', long = "lxcpath", value_name = "PATH")]
+    pub lxcpath: Option<PathBuf>,
+    /// Reboot instead of start
+    #[arg(short = 'r', long = "reboot")]
+    pub reboot: bool,
+    /// Shut down instead of start
+    #[arg(short = 's', long = "shutdown")]
+    pub shutdown: bool,
+    /// Kill instead of start
+    #[arg(short = 'k', long = "kill")]
+    pub kill: bool,
+    /// Print the containers instead of acting
+    #[arg(short = 'L', long = "list")]
+    pub list: bool,
+    /// With -s: seconds before a container that did not halt is killed (0: never)
+    #[arg(
+        short = 't',
+        long = "timeout",
+        default_value_t = 60,
+        allow_negative_numbers = true
+    )]
+    pub timeout: i64,
+    /// Groups, in order (an empty name is the containers without lxc.group)
+    #[arg(short = 'g', long = "groups", value_name = "GROUPS")]
+    pub groups: Vec<String>,
+    /// Every group
+    #[arg(short = 'a', long = "all")]
+    pub all: bool,
+    /// Also containers without lxc.start.auto = 1
+    #[arg(short = 'A', long = "ignore-auto")]
+    pub ignore_auto: bool,
+    /// Print nothing but errors
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
 }
 
 #[derive(Args, Debug)]

@@ -34,6 +34,7 @@ const APPLETS: &[(&str, &str)] = &[
     ("lxc-snapshot", "snapshot"),
     ("lxc-cgroup", "cgroup"),
     ("lxc-execute", "execute"),
+    ("lxc-autostart", "autostart"),
 ];
 
 fn parse_applet<A: Args + FromArgMatches>(prog: &str, argv: Vec<OsString>) -> A {
@@ -75,6 +76,7 @@ fn verb_args(verb: &str, prog: &str, argv: Vec<OsString>) -> Option<Verb> {
         "snapshot" => Verb::Snapshot(parse_applet(prog, argv)),
         "cgroup" => Verb::Cgroup(parse_applet(prog, argv)),
         "execute" => Verb::Execute(parse_applet(prog, argv)),
+        "autostart" => Verb::Autostart(parse_applet(prog, argv)),
         _ => return None,
     })
 }

@@ -352,3 +352,65 @@ fn waiter(lab: &Lab, name: &str, state: &str) -> (std::process::Child, String) {
     assert!(child.try_wait().unwrap().is_none(), "{desc} returned early");
     (child, desc)
 }
+
+#[test]
+fn lxc_autostart_takes_groups_in_order_and_containers_by_start_order() {
+    let Some(lab) = Lab::new() else { return };
+    // Names sort as their letters: the tie between b and c (order 1) goes by name.
+    let [a, b, c, d] = ["a", "b", "c", "d"].map(|p| {
+        let n = lab.name(&format!("as{p}"));
+        lab.create(&n);
+        n
+    });
+    let add = |n: &str, lines: &str| {
+        let mut t = lab.read_config(n);
+        t.push_str(lines);
+        lab.write_config(n, &t);
+    };
+    add(
+        &a,
+        "lxc.start.auto = 1\nlxc.start.order = 2\nlxc.start.delay = 1\n",
+    );
+    add(
+        &b,
+        "lxc.start.auto = 1\nlxc.start.order = 1\nlxc.group = web\n",
+    );
+    add(&c, "lxc.start.auto = 1\nlxc.start.order = 1\n");
+    add(&d, "lxc.start.order = 0\n");
+    let list = |args: &[&str]| -> String {
+        let mut all = vec!["-L"];
+        all.extend_from_slice(args);
+        lab.applet("lxc-autostart", &all)
+            .run()
+            .success()
+            .stdout
+            .trim_end()
+            .to_string()
+    };
+    assert_eq!(list(&[]), format!("{c} 0\n{a} 1"));
+    assert_eq!(list(&["-g", "web,"]), format!("{b} 0\n{c} 0\n{a} 1"));
+    assert_eq!(list(&["-a", "-A"]), format!("{d} 0\n{b} 0\n{c} 0\n{a} 1"));
+    assert_eq!(list(&["-s"]), format!("{a}\n{c}"));
+
+    let out = lab.applet("lxc-autostart", &[]).run();
+    out.success();
+    assert!(
+        out.elapsed >= std::time::Duration::from_secs(1),
+        "a's delay: {out}"
+    );
+    for (n, want) in [
+        (&a, "RUNNING"),
+        (&b, "STOPPED"),
+        (&c, "RUNNING"),
+        (&d, "STOPPED"),
+    ] {
+        assert_eq!(lab.state(n), want, "{n}");
+    }
+    lab.applet("lxc-autostart", &["-k"]).run().success();
+    assert_eq!(lab.state(&a), "STOPPED");
+    assert_eq!(lab.state(&c), "STOPPED");
+    lab.applet("lxc-autostart", &["-r", "-k"])
+        .run()
+        .code_is(1)
+        .stderr_has("cannot be combined");
+}
