@@ -108,33 +108,25 @@ pub fn run(ctx: &Context, opts: &Options, picks: &[Pick]) -> Vec<String> {
                 continue;
             }
         };
-        let r: Result<()> = match opts.action {
-            Action::Start => start::start(ctx, &c, &StartOptions::default()).map(|_| ()),
-            Action::Shutdown { timeout } => stop::stop(
-                &c,
-                &StopOptions {
-                    timeout: if timeout > 0 { timeout } else { -1 },
-                    nokill: timeout <= 0,
-                    ..StopOptions::default()
-                },
-            )
-            .map(|_| ()),
-            Action::Kill => stop::stop(
-                &c,
-                &StopOptions {
-                    kill: true,
-                    ..StopOptions::default()
-                },
-            )
-            .map(|_| ()),
-            Action::Reboot => stop::stop(
-                &c,
-                &StopOptions {
-                    reboot: true,
-                    ..StopOptions::default()
-                },
-            )
-            .map(|_| ()),
+        let stop_opts = match opts.action {
+            Action::Start => None,
+            Action::Shutdown { timeout } => Some(StopOptions {
+                timeout: if timeout > 0 { timeout } else { -1 },
+                nokill: timeout <= 0,
+                ..StopOptions::default()
+            }),
+            Action::Kill => Some(StopOptions {
+                kill: true,
+                ..StopOptions::default()
+            }),
+            Action::Reboot => Some(StopOptions {
+                reboot: true,
+                ..StopOptions::default()
+            }),
+        };
+        let r: Result<()> = match &stop_opts {
+            None => start::start(ctx, &c, &StartOptions::default()).map(|_| ()),
+            Some(so) => stop::stop(&c, so).map(|_| ()),
         };
         if let Err(e) = r {
             failed.push(format!("{}: {e}", p.name));

@@ -157,25 +157,15 @@ fn new_config(
     rng: &mut dyn FnMut() -> u8,
 ) -> Result<String> {
     let (old_dir, new_dir) = (src.dir.display().to_string(), dst.dir.display().to_string());
-    let mut out = String::with_capacity(text.len());
-    for line in text.lines() {
-        let t = line.trim_start();
-        let Some((k, v)) = t.split_once('=').filter(|_| !t.starts_with('#')) else {
-            out.push_str(line);
-            out.push('\n');
-            continue;
-        };
-        let key = lxu_config::canonical_key(k.trim()).unwrap_or_else(|| k.trim().to_string());
-        let value = v.trim();
-        let value = if key == "lxc.uts.name" && !kind.keep_name {
+    let out = map_values(text, |key, value| {
+        if key == "lxc.uts.name" && !kind.keep_name {
             dst.name.clone()
         } else if key.ends_with(".hwaddr") && !kind.keep_macs {
             "00:16:3e:xx:xx:xx".to_string()
         } else {
             replace_dir(value, &old_dir, &new_dir)
-        };
-        out.push_str(&format!("{} = {value}\n", k.trim()));
-    }
+        }
+    });
     let mut f = ConfigFile::parse_str(&out, &dst.config_path())?;
     f.randomize_hwaddrs(rng);
     Ok(f.render())
@@ -184,13 +174,21 @@ fn new_config(
 /// Config text with paths into `old` pointing into `new` (values only; comments kept).
 pub(crate) fn moved_paths(text: &str, old: &Path, new: &Path) -> String {
     let (old, new) = (old.display().to_string(), new.display().to_string());
+    map_values(text, |_, value| replace_dir(value, &old, &new))
+}
+
+/// Config text with each `key = value` line's value replaced by `f(current key name,
+/// value)`; comments and other lines as they were.
+fn map_values(text: &str, mut f: impl FnMut(&str, &str) -> String) -> String {
     let mut out = String::with_capacity(text.len());
     for line in text.lines() {
-        match line
-            .split_once('=')
-            .filter(|_| !line.trim_start().starts_with('#'))
-        {
-            Some((k, v)) => out.push_str(&format!("{k}={}", replace_dir(v, &old, &new))),
+        let t = line.trim_start();
+        match t.split_once('=').filter(|_| !t.starts_with('#')) {
+            Some((k, v)) => {
+                let k = k.trim();
+                let key = lxu_config::canonical_key(k).unwrap_or_else(|| k.to_string());
+                out.push_str(&format!("{k} = {}", f(&key, v.trim())));
+            }
             None => out.push_str(line),
         }
         out.push('\n');

@@ -67,6 +67,14 @@ pub fn rootfs_mount(
     Ok(RootfsMount::InPlace)
 }
 
+/// Whether a hook that runs inside the container before pivot_root is configured: only
+/// those need the rootfs at a path every id can reach.
+pub fn need_rootfs_path(hooks: &[(HookType, String)]) -> bool {
+    hooks
+        .iter()
+        .any(|(t, _)| matches!(t, HookType::PreMount | HookType::Mount | HookType::Autodev))
+}
+
 impl HookSet {
     /// `config_file` is the file the config was read from (`LXC_CONFIG_FILE`), `rootfs` the
     /// rootfs directory, `mount` where it is mounted while hooks run.
@@ -110,14 +118,6 @@ impl HookSet {
 
     pub fn has(&self, t: HookType) -> bool {
         self.hooks.iter().any(|(h, _)| *h == t)
-    }
-
-    /// Whether a hook that runs inside the container before pivot_root is configured: only
-    /// those need the rootfs at a path every id can reach.
-    pub fn needs_rootfs_path(&self) -> bool {
-        [HookType::PreMount, HookType::Mount, HookType::Autodev]
-            .iter()
-            .any(|t| self.has(*t))
     }
 
     /// Runs every hook of type `t` in config order, stopping at the first that fails.
@@ -265,7 +265,7 @@ mod tests {
         assert_eq!(env_of(&s, "LXC_ROOTFS_PATH").as_deref(), Some("/c/rootfs"));
         assert_eq!(env_of(&s, "LXC_CONFIG_FILE").as_deref(), Some("/c/config"));
         assert_eq!(env_of(&s, "LXC_CONSOLE_LOGPATH").as_deref(), Some("/log"));
-        assert!(s.has(HookType::PreStart) && s.needs_rootfs_path());
+        assert!(s.has(HookType::PreStart) && need_rootfs_path(&s.hooks));
         let mounts: Vec<&str> = s
             .hooks
             .iter()
@@ -273,7 +273,7 @@ mod tests {
             .map(|(_, c)| c.as_str())
             .collect();
         assert_eq!(mounts, ["/a", "/b"]);
-        assert!(!set("lxc.hook.start = /s\n").needs_rootfs_path());
+        assert!(!need_rootfs_path(&set("lxc.hook.start = /s\n").hooks));
     }
 
     #[test]

@@ -184,18 +184,9 @@ impl Monitor {
 
     fn serve(&mut self) -> Result<()> {
         lxu_sys::signal::ignore(libc::SIGPIPE);
-        let sigfd = SignalFd::new(&[
-            libc::SIGCHLD,
-            libc::SIGTERM,
-            libc::SIGINT,
-            libc::SIGHUP,
-            libc::SIGQUIT,
-            libc::SIGUSR1,
-            libc::SIGUSR2,
-            libc::SIGPWR,
-            libc::SIGWINCH,
-        ])
-        .map_err(|e| Error::sys("create a signalfd", e))?;
+        let mut watched = crate::reaper::FORWARDED.to_vec();
+        watched.push(libc::SIGCHLD);
+        let sigfd = SignalFd::new(&watched).map_err(|e| Error::sys("create a signalfd", e))?;
         let sock = self.setup.container.socket_path();
         // The socket is created 0600 (only the owner may talk to the monitor); the
         // cgroups and files made later need the usual modes.

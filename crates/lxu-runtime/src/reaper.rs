@@ -6,8 +6,10 @@ use lxu_sys::signal::SignalFd;
 use rustix::event::{poll, PollFd, PollFlags};
 use rustix::process::{wait, WaitOptions};
 
-/// Signals passed on to the command (the rest keep pid 1's default: ignored).
-const FORWARDED: [i32; 10] = [
+/// Signals passed on towards the container's command: by the monitor to init (SIGWINCH
+/// excepted, it resizes the console) and by this reaper to the command; the rest keep pid
+/// 1's default (ignored).
+pub(crate) const FORWARDED: [i32; 10] = [
     libc::SIGTERM,
     libc::SIGINT,
     libc::SIGHUP,

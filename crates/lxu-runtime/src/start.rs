@@ -87,13 +87,12 @@ pub fn start(ctx: &Context, c: &Container, opts: &StartOptions) -> Result<Starte
         plan.inherit_stdio = !rustix::termios::isatty(rustix::stdio::stdin());
     }
     if !config.hooks.is_empty() || config.rootfs_mount.is_some() {
-        use crate::lxc_hooks::{self, HookSet, RootfsMount};
+        use crate::lxc_hooks::{self, HookSet};
         let file = opts.rcfile.clone().unwrap_or_else(|| c.config_path());
-        let probe = HookSet::new(&c.name, &config, &file, &plan.rootfs, &RootfsMount::InPlace);
         let mount = lxc_hooks::rootfs_mount(
             &c.name,
             &config,
-            probe.needs_rootfs_path(),
+            lxc_hooks::need_rootfs_path(&config.hooks),
             &ctx.default_rootfs_mount(),
         )
         .map_err(Error::Msg)?;

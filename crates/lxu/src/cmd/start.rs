@@ -9,13 +9,7 @@ pub fn run(a: StartArgs) -> Result<i32> {
     }
     let (name, rest) = name_and_rest(&a.common, &a.rest);
     let (ctx, c) = super::target(&a.common, name)?;
-    let mut overrides = Vec::new();
-    for d in &a.define {
-        let Some((k, v)) = d.split_once('=') else {
-            bail!("-s `{d}`: expected KEY=VAL");
-        };
-        overrides.push((k.trim().to_string(), v.trim().to_string()));
-    }
+    let overrides = overrides(&a.define)?;
     let opts = StartOptions {
         foreground: a.foreground,
         rcfile: a.rcfile.clone(),
@@ -40,13 +34,7 @@ pub fn run(a: StartArgs) -> Result<i32> {
 pub fn execute(a: crate::args::ExecuteArgs) -> Result<i32> {
     let (name, rest) = name_and_rest(&a.common, &a.rest);
     let (ctx, c) = super::target(&a.common, name)?;
-    let mut overrides = Vec::new();
-    for d in &a.define {
-        let Some((k, v)) = d.split_once('=') else {
-            bail!("-s `{d}`: expected KEY=VAL");
-        };
-        overrides.push((k.trim().to_string(), v.trim().to_string()));
-    }
+    let overrides = overrides(&a.define)?;
     let command = strip_dashdash(rest);
     if command.is_empty() {
         bail!("no command given (lxu execute -n NAME -- COMMAND [ARG...])");
@@ -64,4 +52,15 @@ pub fn execute(a: crate::args::ExecuteArgs) -> Result<i32> {
         Started::Daemon(_) => Ok(0),
         Started::AlreadyRunning => bail!("{} is already running", c.name),
     }
+}
+
+/// `-s KEY=VAL` options as (key, value) pairs.
+fn overrides(defines: &[String]) -> Result<Vec<(String, String)>> {
+    defines
+        .iter()
+        .map(|d| match d.split_once('=') {
+            Some((k, v)) => Ok((k.trim().to_string(), v.trim().to_string())),
+            None => bail!("-s `{d}`: expected KEY=VAL"),
+        })
+        .collect()
 }
