@@ -1,5 +1,6 @@
 //! Container lifecycle for lxu: create, start, the monitor, state, stop, destroy.
 
+pub mod as_user;
 pub mod attach;
 pub mod autostart;
 pub mod busybox;

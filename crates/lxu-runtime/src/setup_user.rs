@@ -6,7 +6,7 @@
 //! lxc-usernet allowance, and delegated cgroups.
 
 use std::fmt;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -200,20 +200,199 @@ pub fn choose_block(
     ))
 }
 
-/// Writes a file through a temporary and a rename, keeping mode and owner.
-fn replace_file(path: &Path, text: &str, mode: u32, owner: Option<(u32, u32)>) -> Result<()> {
-    let tmp = path.with_file_name(format!(
-        ".{}.lxu-new",
-        path.file_name().unwrap_or_default().to_string_lossy()
-    ));
-    std::fs::write(&tmp, text).map_err(|e| Error::io("write", &tmp, e))?;
-    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))
-        .map_err(|e| Error::io("chmod", &tmp, e))?;
-    if let Some((u, g)) = owner {
-        std::os::unix::fs::chown(&tmp, Some(u), Some(g))
-            .map_err(|e| Error::io("chown", &tmp, e))?;
+/// Replaces a root-owned file in a root-owned directory (/etc/subuid, /etc/subgid,
+/// /etc/lxc/lxc-usernet): a new temporary made with `O_EXCL|O_NOFOLLOW` beside it, the
+/// old file's mode and owner (root's when it is new), fsync, rename, fsync of the
+/// directory. The directory must belong to root and be writable by nobody else, so that
+/// no one can plant a link or swap a name between our steps.
+fn replace_root_file(path: &Path, text: &str, new_mode: u32) -> Result<()> {
+    use rustix::fs::{AtFlags, Mode, OFlags};
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Err(Error::Msg(format!("`{}` is not a file path", path.display())));
+    };
+    let dfd = rustix::fs::open(
+        dir,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Error::io("open directory", dir, e.into()))?;
+    let ds = rustix::fs::fstat(&dfd).map_err(|e| Error::io("stat", dir, e.into()))?;
+    if ds.st_uid != 0 || ds.st_mode & 0o022 != 0 {
+        return Err(Error::Msg(format!(
+            "`{}` belongs to uid {} with mode {:o}: a directory setup-user writes in must \
+             belong to root and be writable by nobody else",
+            dir.display(),
+            ds.st_uid,
+            ds.st_mode & 0o7777
+        )));
     }
-    std::fs::rename(&tmp, path).map_err(|e| Error::io("rename", path, e))
+    let (mode, uid, gid) = match rustix::fs::statat(&dfd, name, AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(st) if is_regular(&st) => {
+            (st.st_mode & 0o7777, st.st_uid, st.st_gid)
+        }
+        Ok(_) => {
+            return Err(Error::Msg(format!(
+                "`{}` is not a regular file; setup-user will not replace it",
+                path.display()
+            )))
+        }
+        Err(rustix::io::Errno::NOENT) => (new_mode, 0, 0),
+        Err(e) => return Err(Error::io("stat", path, e.into())),
+    };
+    let tmp_name = format!(".{}.lxu-new", name.to_string_lossy());
+    let tmp = dir.join(&tmp_name);
+    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let fd = match rustix::fs::openat(&dfd, tmp_name.as_str(), flags, Mode::from_raw_mode(0o600)) {
+        // Left by a run that was killed: the directory is root's alone, so it is ours.
+        Err(rustix::io::Errno::EXIST) => {
+            rustix::fs::unlinkat(&dfd, tmp_name.as_str(), AtFlags::empty())
+                .map_err(|e| Error::io("remove", &tmp, e.into()))?;
+            rustix::fs::openat(&dfd, tmp_name.as_str(), flags, Mode::from_raw_mode(0o600))
+        }
+        r => r,
+    }
+    .map_err(|e| Error::io("create", &tmp, e.into()))?;
+    let mut f = std::fs::File::from(fd);
+    let done = (|| {
+        use std::io::Write;
+        f.write_all(text.as_bytes())?;
+        rustix::fs::fchown(&f, Some(rustix::fs::Uid::from_raw(uid)), Some(rustix::fs::Gid::from_raw(gid)))?;
+        rustix::fs::fchmod(&f, Mode::from_raw_mode(mode))?;
+        f.sync_all()
+    })();
+    if let Err(e) = done {
+        let _ = rustix::fs::unlinkat(&dfd, tmp_name.as_str(), AtFlags::empty());
+        return Err(Error::io("write", &tmp, e));
+    }
+    rustix::fs::renameat(&dfd, tmp_name.as_str(), &dfd, name)
+        .map_err(|e| Error::io("rename", path, e.into()))?;
+    rustix::fs::fsync(&dfd).map_err(|e| Error::io("fsync", dir, e.into()))
+}
+
+fn is_regular(st: &rustix::fs::Stat) -> bool {
+    rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::RegularFile
+}
+
+/// What the child working as the user answers about default.conf: nothing to do, or
+/// what it changed (would change, in a dry run).
+const UNCHANGED: &str = "unchanged";
+
+/// Runs as the user (see `as_user`): brings `~/.config/lxc/default.conf` to the id map
+/// `block`, writing a new one when there is none.
+///
+/// Symlinks among the directories (`~/.config` into a dotfiles repository, say) are
+/// followed: the child has only the user's rights, so that reaches nothing the user
+/// could not reach alone. default.conf itself must be a regular file: a link there is
+/// refused with an error rather than replaced, so the user learns why their setup
+/// did not apply.
+fn home_default_conf(
+    home: &Path,
+    block: SubIdRange,
+    bridge: &str,
+    dry_run: bool,
+) -> std::result::Result<String, String> {
+    use rustix::fs::{AtFlags, Mode, OFlags};
+    use std::io::{Read, Write};
+    let conf_dir = home.join(".config/lxc");
+    let conf = conf_dir.join("default.conf");
+    let show = |p: &Path| p.display().to_string();
+    let wanted_maps = [
+        format!("u 0 {} {}", block.start, block.count),
+        format!("g 0 {} {}", block.start, block.count),
+    ];
+    // O_NONBLOCK: a FIFO planted there must not hang us before the type check.
+    let existing = match rustix::fs::open(
+        &conf,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(fd) => {
+            let st = rustix::fs::fstat(&fd).map_err(|e| format!("`{}`: {e}", show(&conf)))?;
+            if !is_regular(&st) {
+                return Err(format!(
+                    "`{}` is not a regular file: remove it, then run setup-user again",
+                    show(&conf)
+                ));
+            }
+            let mut text = String::new();
+            std::fs::File::from(fd)
+                .read_to_string(&mut text)
+                .map_err(|e| format!("cannot read `{}`: {e}", show(&conf)))?;
+            Some(text)
+        }
+        Err(rustix::io::Errno::NOENT) => None,
+        Err(rustix::io::Errno::LOOP) => {
+            return Err(format!(
+                "`{}` is a symbolic link; setup-user does not follow it: replace it with a \
+                 regular file (or remove it), then run setup-user again",
+                show(&conf)
+            ))
+        }
+        Err(e) => return Err(format!("cannot open `{}`: {e}", show(&conf))),
+    };
+    let (text, what) = match existing {
+        None => (
+            default_conf(block, bridge),
+            format!("id map {block} and a veth on {bridge}"),
+        ),
+        Some(text) => {
+            let mut f = lxu_config::ConfigFile::parse_str(&text, &conf).map_err(|e| e.to_string())?;
+            let current: Vec<String> = f
+                .entries()
+                .filter(|e| matches!(e.key, "lxc.idmap" | "lxc.id_map"))
+                .map(|e| e.value.split_whitespace().collect::<Vec<_>>().join(" "))
+                .collect();
+            if current == wanted_maps {
+                return Ok(UNCHANGED.into());
+            }
+            f.remove("lxc.idmap");
+            f.remove("lxc.id_map");
+            for m in &wanted_maps {
+                f.append("lxc.idmap", m);
+            }
+            (f.render(), format!("set the id map to {block}"))
+        }
+    };
+    if dry_run {
+        return Ok(what);
+    }
+    for d in [home.join(".config"), conf_dir.clone()] {
+        match rustix::fs::mkdir(&d, Mode::from_raw_mode(0o755)) {
+            Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+            Err(e) => return Err(format!("cannot create `{}`: {e}", show(&d))),
+        }
+    }
+    let dfd = rustix::fs::open(
+        &conf_dir,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| format!("cannot open `{}`: {e}", show(&conf_dir)))?;
+    let tmp_name = ".default.conf.lxu-new";
+    let tmp = conf_dir.join(tmp_name);
+    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let fd = match rustix::fs::openat(&dfd, tmp_name, flags, Mode::from_raw_mode(0o644)) {
+        // A leftover (or anything the user put there): theirs to lose.
+        Err(rustix::io::Errno::EXIST) => {
+            let _ = rustix::fs::unlinkat(&dfd, tmp_name, AtFlags::empty());
+            rustix::fs::openat(&dfd, tmp_name, flags, Mode::from_raw_mode(0o644))
+        }
+        r => r,
+    }
+    .map_err(|e| format!("cannot create `{}`: {e}", show(&tmp)))?;
+    let mut f = std::fs::File::from(fd);
+    let written = f
+        .write_all(text.as_bytes())
+        .and_then(|()| rustix::fs::fchmod(&f, Mode::from_raw_mode(0o644)).map_err(Into::into))
+        .and_then(|()| f.sync_all());
+    if let Err(e) = written {
+        let _ = rustix::fs::unlinkat(&dfd, tmp_name, AtFlags::empty());
+        return Err(format!("cannot write `{}`: {e}", show(&tmp)));
+    }
+    rustix::fs::renameat(&dfd, tmp_name, &dfd, "default.conf")
+        .map_err(|e| format!("cannot rename `{}` to `{}`: {e}", show(&tmp), show(&conf)))?;
+    rustix::fs::fsync(&dfd).map_err(|e| format!("fsync `{}`: {e}", show(&conf_dir)))?;
+    Ok(what)
 }
 
 fn rewrite_subid(
@@ -337,59 +516,19 @@ pub fn setup_user(name: &str, opts: &SetupOptions) -> Result<Outcome> {
             });
         }
         if (add.is_some() || !remove.is_empty()) && !opts.dry_run {
-            let mode = std::fs::metadata(file)
-                .map(|m| m.mode() & 0o7777)
-                .unwrap_or(0o644);
-            replace_file(file, &rewrite_subid(text, &user, &remove, add), mode, None)?;
+            replace_root_file(file, &rewrite_subid(text, &user, &remove, add), 0o644)?;
         }
     }
 
     // default.conf: written when missing; when present, its id map is made to match.
-    let conf_dir = user.home.join(".config/lxc");
-    let conf = conf_dir.join("default.conf");
-    let owner = Some((user.uid, user.gid));
-    let wanted_maps = [
-        format!("u 0 {} {}", block.start, block.count),
-        format!("g 0 {} {}", block.start, block.count),
-    ];
-    match std::fs::read_to_string(&conf) {
-        Err(_) => {
-            out.changes.push(Change::WriteFile {
-                path: conf.clone(),
-                what: format!("id map {} and a veth on {}", block, opts.bridge),
-            });
-            if !opts.dry_run {
-                for d in [user.home.join(".config"), conf_dir.clone()] {
-                    if !d.exists() {
-                        std::fs::create_dir(&d).map_err(|e| Error::io("create", &d, e))?;
-                        std::os::unix::fs::chown(&d, Some(user.uid), Some(user.gid))
-                            .map_err(|e| Error::io("chown", &d, e))?;
-                    }
-                }
-                replace_file(&conf, &default_conf(block, &opts.bridge), 0o644, owner)?;
-            }
-        }
-        Ok(text) => {
-            let mut f = lxu_config::ConfigFile::parse_str(&text, &conf)?;
-            let current: Vec<String> = f
-                .entries()
-                .filter(|e| matches!(e.key, "lxc.idmap" | "lxc.id_map"))
-                .map(|e| e.value.split_whitespace().collect::<Vec<_>>().join(" "))
-                .collect();
-            if current != wanted_maps {
-                out.changes.push(Change::WriteFile {
-                    path: conf.clone(),
-                    what: format!("set the id map to {block}"),
-                });
-                if !opts.dry_run {
-                    f.remove("lxc.idmap");
-                    for m in &wanted_maps {
-                        f.append("lxc.idmap", m);
-                    }
-                    replace_file(&conf, &f.render(), 0o644, owner)?;
-                }
-            }
-        }
+    // All of it happens as the user: see `as_user`.
+    let conf = user.home.join(".config/lxc/default.conf");
+    let (home, bridge, dry_run) = (user.home.clone(), opts.bridge.clone(), opts.dry_run);
+    let what = crate::as_user::run_as_user(&user, move || {
+        home_default_conf(&home, block, &bridge, dry_run)
+    })?;
+    if what != UNCHANGED {
+        out.changes.push(Change::WriteFile { path: conf, what });
     }
 
     // lxc-usernet allowance (only added when the user has no line at all).
@@ -411,7 +550,7 @@ pub fn setup_user(name: &str, opts: &SetupOptions) -> Result<Outcome> {
             }
             t.push_str(&line);
             t.push('\n');
-            replace_file(usernet, &t, 0o644, None)?;
+            replace_root_file(usernet, &t, 0o644)?;
         }
     }
 

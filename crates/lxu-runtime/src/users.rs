@@ -76,6 +76,28 @@ pub fn group_names(user: &User) -> Vec<String> {
     out
 }
 
+/// Ids of the groups `user` belongs to (primary and supplementary), from /etc/group, as
+/// `initgroups(3)` would set them for a login.
+pub fn group_ids(user: &User) -> Vec<u32> {
+    group_ids_in(&std::fs::read_to_string("/etc/group").unwrap_or_default(), user)
+}
+
+pub fn group_ids_in(group: &str, user: &User) -> Vec<u32> {
+    let mut out = vec![user.gid];
+    for line in group.lines() {
+        let f: Vec<&str> = line.split(':').collect();
+        if f.len() < 4 || !f[3].split(',').any(|m| m == user.name) {
+            continue;
+        }
+        if let Ok(gid) = f[2].parse::<u32>() {
+            if !out.contains(&gid) {
+                out.push(gid);
+            }
+        }
+    }
+    out
+}
+
 /// A block of subordinate ids `[start, start + count)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SubIdRange {

@@ -1,0 +1,127 @@
+//! Work that root does on a user's behalf in places the user controls (the home
+//! directory), done by a forked child that has become that user.
+//!
+//! Root following a path the user can change (a symlink, a renamed directory) is how a
+//! user gets root to write, chown or read files it must not. A child with the user's
+//! uid, gid and supplementary groups and no capabilities can do nothing there that the
+//! user could not do alone, whatever the home contains, so no check of each path
+//! component is needed. The root parent never opens a path under the home; it only
+//! reads the child's answer from a pipe.
+
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+use std::time::{Duration, Instant};
+
+use lxu_sys::fork::Fork;
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use rustix::process::{kill_process, waitpid, Signal, WaitOptions};
+
+use crate::error::{Error, Result};
+use crate::users::{self, User};
+
+/// How long the child may take. Generous for a few small files; it exists because the
+/// user (same uid as the child) could stop the child with SIGSTOP and hang root forever.
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// Runs `work` as `user` in a forked child and returns what it returned; `Err(text)`
+/// from `work` becomes `Error::Msg(text)`. When the caller is not root (a dry run by a
+/// normal user) the child keeps the caller's ids: they give no more rights than the
+/// caller has anyway.
+///
+/// The caller must be single-threaded (the child allocates after the fork).
+pub fn run_as_user(
+    user: &User,
+    work: impl FnOnce() -> std::result::Result<String, String>,
+) -> Result<String> {
+    let groups = users::group_ids(user);
+    let is_root = rustix::process::geteuid().is_root();
+    let (rd, wr) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+        .map_err(|e| Error::sys("pipe for the child that works as the user", e))?;
+    match lxu_sys::fork::fork().map_err(|e| Error::sys("fork", e))? {
+        Fork::Child => {
+            drop(rd);
+            let answer = if is_root {
+                lxu_sys::creds::become_user(user.uid, user.gid, &groups).map_err(|e| {
+                    format!(
+                        "cannot become {} (uid {}, gid {}): {e}",
+                        user.name, user.uid, user.gid
+                    )
+                })
+            } else {
+                Ok(())
+            }
+            .and_then(|()| work());
+            let msg = match answer {
+                Ok(s) => format!("ok\n{s}"),
+                Err(s) => format!("err\n{s}"),
+            };
+            let mut f = std::fs::File::from(wr);
+            let code = if f.write_all(msg.as_bytes()).is_ok() {
+                0
+            } else {
+                1
+            };
+            lxu_sys::exit_immediately(code)
+        }
+        Fork::Parent(pid) => {
+            drop(wr);
+            let got = read_with_deadline(rd, DEADLINE);
+            if got.is_err() {
+                let _ = kill_process(pid, Signal::KILL);
+            }
+            let status = loop {
+                match waitpid(Some(pid), WaitOptions::empty()) {
+                    Err(rustix::io::Errno::INTR) => continue,
+                    r => break r,
+                }
+            };
+            let who = format!("the child working as {} (uid {})", user.name, user.uid);
+            let text = got.map_err(|e| Error::Msg(format!("{who}: {e}")))?;
+            if let Some(rest) = text.strip_prefix("ok\n") {
+                return Ok(rest.to_string());
+            }
+            if let Some(rest) = text.strip_prefix("err\n") {
+                return Err(Error::Msg(rest.to_string()));
+            }
+            let how = match status {
+                Ok(Some((_, st))) => format!("{st:?}"),
+                _ => "an unknown status".into(),
+            };
+            Err(Error::Msg(format!("{who} ended with {how} and no answer")))
+        }
+    }
+}
+
+fn read_with_deadline(fd: OwnedFd, limit: Duration) -> std::result::Result<String, String> {
+    let end = Instant::now() + limit;
+    let mut f = std::fs::File::from(fd);
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(format!("no answer within {} s", limit.as_secs()));
+        }
+        let ts = Timespec {
+            tv_sec: left.as_secs() as i64,
+            tv_nsec: left.subsec_nanos() as i64,
+        };
+        let mut fds = [PollFd::new(&f, PollFlags::IN)];
+        match poll(&mut fds, Some(&ts)) {
+            Ok(0) | Err(rustix::io::Errno::INTR) => continue,
+            Ok(_) => {}
+            Err(e) => return Err(format!("poll: {e}")),
+        }
+        match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("read: {e}")),
+        }
+        // The answer is a few lines; a flood is not one.
+        if out.len() > 1 << 20 {
+            return Err("answer longer than 1 MiB".into());
+        }
+    }
+    String::from_utf8(out).map_err(|_| "answer is not UTF-8".into())
+}
