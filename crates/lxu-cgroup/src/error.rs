@@ -39,6 +39,9 @@ pub enum CgroupError {
         #[source]
         source: io::Error,
     },
+    /// Something root was about to hand to a user is not what root made.
+    #[error("`{}` {reason}: lxu did not make it like that; remove it and run again", path.display())]
+    Unexpected { path: PathBuf, reason: String },
     #[error("malformed line {line} of {what}: `{text}`")]
     Parse {
         what: String,

@@ -5,13 +5,19 @@
 
 use std::fmt;
 use std::fs;
-use std::os::unix::fs::MetadataExt;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
+
+use rustix::fs::{AtFlags, Gid, Mode, OFlags, Uid};
 
 use crate::container::remove_tree;
 use crate::delegation::USER_DIR;
 use crate::detect::Hierarchies;
 use crate::{fsutil, CgroupError};
+
+/// The files of a v2 cgroup whose owner may use it as a delegated subtree
+/// (cgroup-v2.rst, "Delegation Containment").
+const V2_DELEGATED: [&str; 3] = ["cgroup.procs", "cgroup.subtree_control", "cgroup.threads"];
 
 /// v2 leaf that `enter_user_subtree` puts a user's process into.
 pub const SESSION_LEAF: &str = "lxu.session";
@@ -45,44 +51,150 @@ struct Plan {
     changes: Vec<Change>,
 }
 
+/// How root touches cgroup directories it gives away. cgroupfs has no symlinks, but a
+/// directory may already be delegated to someone (root's own cgroup inside a user's
+/// session, or a user's directory from an earlier run), who may have made, removed or
+/// renamed entries in it. So each directory is opened without following a final link,
+/// checked to be a directory owned by whom we expect, and changed through that open
+/// descriptor (`fchown`, `*at` calls with `AT_SYMLINK_NOFOLLOW`), never by path again.
+fn open_dir(dir: &Path) -> Result<Option<OwnedFd>, CgroupError> {
+    match rustix::fs::open(
+        dir,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(rustix::io::Errno::NOENT) => Ok(None),
+        Err(e) => Err(CgroupError::read(dir, e.into())),
+    }
+}
+
+fn check_owner(path: &Path, st: &rustix::fs::Stat, owners: &[u32]) -> Result<(), CgroupError> {
+    if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::Directory {
+        return Err(CgroupError::Unexpected {
+            path: path.to_owned(),
+            reason: "is not a directory".into(),
+        });
+    }
+    if !owners.contains(&st.st_uid) {
+        let want: Vec<String> = owners.iter().map(u32::to_string).collect();
+        return Err(CgroupError::Unexpected {
+            path: path.to_owned(),
+            reason: format!(
+                "belongs to uid {}, not uid {}",
+                st.st_uid,
+                want.join(" or uid ")
+            ),
+        });
+    }
+    Ok(())
+}
+
 impl Plan {
-    fn mkdir(&mut self, dir: &Path) -> Result<(), CgroupError> {
-        if dir.is_dir() {
-            return Ok(());
-        }
-        if !self.dry_run {
-            fs::create_dir(dir).map_err(|e| CgroupError::Mkdir {
+    /// Makes `dir` if missing and opens it; what is there must be a directory owned by
+    /// one of `owners`. `None` only in a dry run where it does not exist yet.
+    fn mkdir(&mut self, dir: &Path, owners: &[u32]) -> Result<Option<OwnedFd>, CgroupError> {
+        let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
+            return Err(CgroupError::Unexpected {
                 path: dir.to_owned(),
-                source: e,
-            })?;
-        }
-        self.changes.push(Change::Mkdir(dir.to_owned()));
-        Ok(())
+                reason: "has no parent".into(),
+            });
+        };
+        let mkdir_err = |e: rustix::io::Errno| CgroupError::Mkdir {
+            path: dir.to_owned(),
+            source: e.into(),
+        };
+        let Some(pfd) = open_dir(parent)? else {
+            if self.dry_run {
+                self.changes.push(Change::Mkdir(dir.to_owned()));
+                return Ok(None);
+            }
+            return Err(mkdir_err(rustix::io::Errno::NOENT));
+        };
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = match rustix::fs::openat(&pfd, name, flags, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(rustix::io::Errno::NOENT) if self.dry_run => {
+                self.changes.push(Change::Mkdir(dir.to_owned()));
+                return Ok(None);
+            }
+            Err(rustix::io::Errno::NOENT) => {
+                rustix::fs::mkdirat(&pfd, name, Mode::from_raw_mode(0o755)).map_err(mkdir_err)?;
+                self.changes.push(Change::Mkdir(dir.to_owned()));
+                rustix::fs::openat(&pfd, name, flags, Mode::empty()).map_err(mkdir_err)?
+            }
+            Err(e) => return Err(mkdir_err(e)),
+        };
+        let st = rustix::fs::fstat(&fd).map_err(|e| CgroupError::read(dir, e.into()))?;
+        check_owner(dir, &st, owners)?;
+        Ok(Some(fd))
     }
 
-    fn chown(&mut self, path: &Path, uid: u32, gid: u32) -> Result<(), CgroupError> {
-        match fs::metadata(path) {
-            Ok(m) if m.uid() == uid && m.gid() == gid => return Ok(()),
-            Ok(_) => {}
-            // Not there yet in a dry run; a real run made it a moment ago.
-            Err(_) if self.dry_run => {}
-            Err(e) => return Err(CgroupError::read(path, e)),
-        }
-        if !self.dry_run {
-            std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(|e| {
-                CgroupError::Chown {
-                    path: path.to_owned(),
+    /// Gives the open directory `fd` (at `path`) and its `files` to `uid:gid`.
+    fn chown(
+        &mut self,
+        fd: Option<&OwnedFd>,
+        path: &Path,
+        files: &[&str],
+        uid: u32,
+        gid: u32,
+    ) -> Result<(), CgroupError> {
+        let chown_err = |p: PathBuf| {
+            move |e: rustix::io::Errno| CgroupError::Chown {
+                path: p,
+                uid,
+                gid,
+                source: e.into(),
+            }
+        };
+        let (u, g) = (Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)));
+        let Some(fd) = fd else {
+            // Not there yet in a dry run.
+            self.changes.push(Change::Chown {
+                path: path.to_owned(),
+                uid,
+                gid,
+            });
+            for f in files {
+                self.changes.push(Change::Chown {
+                    path: path.join(f),
                     uid,
                     gid,
-                    source: e,
-                }
-            })?;
+                });
+            }
+            return Ok(());
+        };
+        let st = rustix::fs::fstat(fd).map_err(|e| CgroupError::read(path, e.into()))?;
+        if st.st_uid != uid || st.st_gid != gid {
+            if !self.dry_run {
+                rustix::fs::fchown(fd, u, g).map_err(chown_err(path.to_owned()))?;
+            }
+            self.changes.push(Change::Chown {
+                path: path.to_owned(),
+                uid,
+                gid,
+            });
         }
-        self.changes.push(Change::Chown {
-            path: path.to_owned(),
-            uid,
-            gid,
-        });
+        for f in files {
+            let p = path.join(f);
+            let st = rustix::fs::statat(fd, *f, AtFlags::SYMLINK_NOFOLLOW)
+                .map_err(|e| CgroupError::read(&p, e.into()))?;
+            if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile
+            {
+                return Err(CgroupError::Unexpected {
+                    path: p,
+                    reason: "is not a regular file".into(),
+                });
+            }
+            if st.st_uid == uid && st.st_gid == gid {
+                continue;
+            }
+            if !self.dry_run {
+                rustix::fs::chownat(fd, *f, u, g, AtFlags::SYMLINK_NOFOLLOW)
+                    .map_err(chown_err(p.clone()))?;
+            }
+            self.changes.push(Change::Chown { path: p, uid, gid });
+        }
         Ok(())
     }
 
@@ -187,6 +299,7 @@ pub fn delegate_user(
 ) -> Result<Vec<Change>, CgroupError> {
     validate_user(user)?;
     need_root("delegating cgroups", dry_run)?;
+    let me = rustix::process::geteuid().as_raw();
     let mut plan = Plan {
         dry_run,
         changes: Vec::new(),
@@ -196,7 +309,7 @@ pub fn delegate_user(
             continue;
         };
         let holder = parent.join(USER_DIR);
-        plan.mkdir(&holder)?;
+        plan.mkdir(&holder, &[me])?;
         if hier.has("memory")
             && fsutil::read_opt(&holder.join("memory.use_hierarchy"))?
                 .as_deref()
@@ -206,38 +319,33 @@ pub fn delegate_user(
             plan.write(&holder.join("memory.use_hierarchy"), "1")?;
         }
         let dir = holder.join(user);
-        if hier.has("cpuset") {
+        let fd = if hier.has("cpuset") {
             fill_cpuset(&mut plan, &parent, &holder)?;
-            plan.mkdir(&dir)?;
+            let fd = plan.mkdir(&dir, &[me, uid])?;
             // In a dry run `holder` may not exist yet: fill from `parent` then.
             let src = if holder.is_dir() { &holder } else { &parent };
             fill_cpuset(&mut plan, src, &dir)?;
             plan.ensure(&dir.join("cgroup.clone_children"), "1")?;
+            fd
         } else {
-            plan.mkdir(&dir)?;
-        }
-        plan.chown(&dir, uid, gid)?;
+            plan.mkdir(&dir, &[me, uid])?
+        };
         let mut files = vec!["tasks", "cgroup.procs"];
         if hier.has("cpuset") {
             files.push("cgroup.clone_children");
         }
-        for f in files {
-            plan.chown(&dir.join(f), uid, gid)?;
-        }
+        plan.chown(fd.as_ref(), &dir, &files, uid, gid)?;
     }
     if let Some(v2) = &h.v2 {
         if let Some(parent) = v2.current_path() {
             let available = words(&parent.join("cgroup.controllers"));
             plan.enable(&parent, &available)?;
             let holder = parent.join(USER_DIR);
-            plan.mkdir(&holder)?;
+            plan.mkdir(&holder, &[me])?;
             plan.enable(&holder, &available)?;
             let dir = holder.join(user);
-            plan.mkdir(&dir)?;
-            plan.chown(&dir, uid, gid)?;
-            for f in ["cgroup.procs", "cgroup.subtree_control", "cgroup.threads"] {
-                plan.chown(&dir.join(f), uid, gid)?;
-            }
+            let fd = plan.mkdir(&dir, &[me, uid])?;
+            plan.chown(fd.as_ref(), &dir, &V2_DELEGATED, uid, gid)?;
         }
     }
     Ok(plan.changes)
@@ -257,6 +365,7 @@ pub fn enter_user_subtree(
 ) -> Result<Vec<Change>, CgroupError> {
     validate_user(user)?;
     need_root("moving a process into a user's cgroup", dry_run)?;
+    let me = rustix::process::geteuid().as_raw();
     let mut plan = Plan {
         dry_run,
         changes: Vec::new(),
@@ -275,11 +384,9 @@ pub fn enter_user_subtree(
         });
     }
     let leaf = dir.join(SESSION_LEAF);
-    plan.mkdir(&leaf)?;
-    plan.chown(&leaf, uid, gid)?;
-    for f in ["cgroup.procs", "cgroup.subtree_control", "cgroup.threads"] {
-        plan.chown(&leaf.join(f), uid, gid)?;
-    }
+    // Inside the user's own subtree: the user may have made the leaf already.
+    let fd = plan.mkdir(&leaf, &[me, uid])?;
+    plan.chown(fd.as_ref(), &leaf, &V2_DELEGATED, uid, gid)?;
     let procs = leaf.join("cgroup.procs");
     if !fsutil::procs_of(&leaf)?.contains(&pid) {
         if !dry_run {
