@@ -178,6 +178,8 @@ pub enum BridgeError {
         status: String,
         stderr: String,
     },
+    #[error("`{}` {reason}: the state directory and those above it must be root's alone", path.display())]
+    UnsafeDir { path: PathBuf, reason: String },
     #[error("dnsmasq (pid {pid}) did not exit within 5 s of SIGTERM")]
     DnsmasqStuck { pid: i32 },
 }
@@ -252,6 +254,7 @@ pub fn setup(cfg: &BridgeConfig) -> Result<Report, BridgeError> {
         .mode(0o755)
         .create(&cfg.state_dir)
         .map_err(io_err(&cfg.state_dir))?;
+    check_state_dir(&cfg.state_dir)?;
 
     let mut nl = Netlink::open().map_err(LinkError::from)?;
     let br = match nl.link_by_name(&cfg.name)? {
@@ -320,6 +323,9 @@ pub fn setup(cfg: &BridgeConfig) -> Result<Report, BridgeError> {
 pub fn teardown(cfg: &BridgeConfig, force: bool) -> Result<Report, BridgeError> {
     cfg.validate()?;
     let mut report = Report::default();
+    if cfg.state_dir.exists() {
+        check_state_dir(&cfg.state_dir)?;
+    }
     if let Some(pid) = running_dnsmasq(cfg) {
         stop_process(pid)?;
         report.changes.push(format!("stopped dnsmasq (pid {pid})"));
@@ -357,6 +363,43 @@ pub fn teardown(cfg: &BridgeConfig, force: bool) -> Result<Report, BridgeError> 
         }
     }
     Ok(report)
+}
+
+/// Root writes pid, lease, ULA and NAT marker files in the state directory by name and
+/// trusts what it reads back there (teardown stops the pid it finds, restores the
+/// forwarding setting it finds). That is safe only if no one else can create, rename
+/// or replace names in it or above it: each directory up to `/` must be a directory
+/// (not a link) owned by root and writable by no group or other user; above the state
+/// directory itself a sticky one (`/tmp`) will do, since there others cannot rename or
+/// remove what root made.
+fn check_state_dir(dir: &Path) -> Result<(), BridgeError> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    if !rustix::process::geteuid().is_root() {
+        return Ok(());
+    }
+    let mut d = Some(dir);
+    while let Some(p) = d {
+        let m = fs::symlink_metadata(p).map_err(io_err(p))?;
+        let bad = |reason: String| BridgeError::UnsafeDir {
+            path: p.to_path_buf(),
+            reason,
+        };
+        if !m.is_dir() {
+            return Err(bad("is not a directory".into()));
+        }
+        if m.uid() != 0 {
+            return Err(bad(format!("belongs to uid {}", m.uid())));
+        }
+        let sticky_above = p != dir && m.permissions().mode() & 0o1000 != 0;
+        if m.permissions().mode() & 0o022 != 0 && !sticky_above {
+            return Err(bad(format!(
+                "is writable by others (mode {:o})",
+                m.permissions().mode() & 0o7777
+            )));
+        }
+        d = p.parent().filter(|q| !q.as_os_str().is_empty());
+    }
+    Ok(())
 }
 
 fn remove_if_exists(path: &Path) -> Result<(), BridgeError> {
@@ -660,6 +703,39 @@ mod tests {
         let v6: Ipv6Cidr = "fd12:3456:789a::1/64".parse().unwrap();
         assert_eq!(v6.to_string(), "fd12:3456:789a::1/64");
         assert!("fd00::1/129".parse::<Ipv6Cidr>().is_err());
+    }
+
+    #[test]
+    fn a_state_dir_others_can_write_or_own_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        if !rustix::process::geteuid().is_root() {
+            eprintln!("skipped: needs root (ownership checks apply to root only)");
+            return;
+        }
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().join("net");
+        fs::create_dir(&d).unwrap();
+        fs::set_permissions(t.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        fs::set_permissions(&d, fs::Permissions::from_mode(0o755)).unwrap();
+        check_state_dir(&d).unwrap();
+        // A sticky, world-writable directory above it (/tmp itself) is fine, but not
+        // as the state directory, nor a plain world-writable one above it.
+        fs::set_permissions(&d, fs::Permissions::from_mode(0o1777)).unwrap();
+        let e = check_state_dir(&d).unwrap_err().to_string();
+        assert!(e.contains(&d.display().to_string()) && e.contains("1777"), "{e}");
+        fs::set_permissions(&d, fs::Permissions::from_mode(0o755)).unwrap();
+        fs::set_permissions(t.path(), fs::Permissions::from_mode(0o777)).unwrap();
+        let e = check_state_dir(&d).unwrap_err().to_string();
+        assert!(e.contains("writable by others"), "{e}");
+        fs::set_permissions(t.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        std::os::unix::fs::chown(&d, Some(65534), None).unwrap();
+        let e = check_state_dir(&d).unwrap_err().to_string();
+        assert!(e.contains("belongs to uid 65534"), "{e}");
+        // A link in place of the directory is not followed.
+        fs::remove_dir(&d).unwrap();
+        std::os::unix::fs::symlink("/run", &d).unwrap();
+        let e = check_state_dir(&d).unwrap_err().to_string();
+        assert!(e.contains("not a directory"), "{e}");
     }
 
     #[test]
