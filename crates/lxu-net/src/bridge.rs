@@ -722,7 +722,10 @@ mod tests {
         // as the state directory, nor a plain world-writable one above it.
         fs::set_permissions(&d, fs::Permissions::from_mode(0o1777)).unwrap();
         let e = check_state_dir(&d).unwrap_err().to_string();
-        assert!(e.contains(&d.display().to_string()) && e.contains("1777"), "{e}");
+        assert!(
+            e.contains(&d.display().to_string()) && e.contains("1777"),
+            "{e}"
+        );
         fs::set_permissions(&d, fs::Permissions::from_mode(0o755)).unwrap();
         fs::set_permissions(t.path(), fs::Permissions::from_mode(0o777)).unwrap();
         let e = check_state_dir(&d).unwrap_err().to_string();

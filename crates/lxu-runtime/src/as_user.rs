@@ -125,3 +125,40 @@ fn read_with_deadline(fd: OwnedFd, limit: Duration) -> std::result::Result<Strin
     }
     String::from_utf8(out).map_err(|_| "answer is not UTF-8".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The child has exactly the user's ids and groups and cannot get root back; an
+    /// error in the work comes back as the error, and the parent's ids never change.
+    #[test]
+    fn the_child_is_the_user_and_only_the_user() {
+        if !rustix::process::geteuid().is_root() {
+            eprintln!("skipped: needs root");
+            return;
+        }
+        let Some(nobody) = users::lookup_name("nobody") else {
+            eprintln!("skipped: no user nobody");
+            return;
+        };
+        let got = run_as_user(&nobody, || {
+            let (u, g) = lxu_sys::creds::getres_ids().map_err(|e| e.to_string())?;
+            let groups = lxu_sys::creds::getgroups().map_err(|e| e.to_string())?;
+            let back = lxu_sys::creds::setresuid(0, 0, 0).is_ok();
+            // Root could read this; the user cannot.
+            let shadow = std::fs::read("/etc/shadow").is_ok();
+            Ok(format!("{u:?} {g:?} {groups:?} {back} {shadow}"))
+        })
+        .unwrap();
+        let (uid, gid) = (nobody.uid, nobody.gid);
+        let groups = users::group_ids(&nobody);
+        assert_eq!(
+            got,
+            format!("[{uid}, {uid}, {uid}] [{gid}, {gid}, {gid}] {groups:?} false false")
+        );
+        assert!(rustix::process::geteuid().is_root());
+        let e = run_as_user(&nobody, || Err("`/x/y` is wrong".into())).unwrap_err();
+        assert_eq!(e.to_string(), "`/x/y` is wrong");
+    }
+}

@@ -208,7 +208,10 @@ pub fn choose_block(
 fn replace_root_file(path: &Path, text: &str, new_mode: u32) -> Result<()> {
     use rustix::fs::{AtFlags, Mode, OFlags};
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
-        return Err(Error::Msg(format!("`{}` is not a file path", path.display())));
+        return Err(Error::Msg(format!(
+            "`{}` is not a file path",
+            path.display()
+        )));
     };
     let dfd = rustix::fs::open(
         dir,
@@ -227,9 +230,7 @@ fn replace_root_file(path: &Path, text: &str, new_mode: u32) -> Result<()> {
         )));
     }
     let (mode, uid, gid) = match rustix::fs::statat(&dfd, name, AtFlags::SYMLINK_NOFOLLOW) {
-        Ok(st) if is_regular(&st) => {
-            (st.st_mode & 0o7777, st.st_uid, st.st_gid)
-        }
+        Ok(st) if is_regular(&st) => (st.st_mode & 0o7777, st.st_uid, st.st_gid),
         Ok(_) => {
             return Err(Error::Msg(format!(
                 "`{}` is not a regular file; setup-user will not replace it",
@@ -256,7 +257,11 @@ fn replace_root_file(path: &Path, text: &str, new_mode: u32) -> Result<()> {
     let done = (|| {
         use std::io::Write;
         f.write_all(text.as_bytes())?;
-        rustix::fs::fchown(&f, Some(rustix::fs::Uid::from_raw(uid)), Some(rustix::fs::Gid::from_raw(gid)))?;
+        rustix::fs::fchown(
+            &f,
+            Some(rustix::fs::Uid::from_raw(uid)),
+            Some(rustix::fs::Gid::from_raw(gid)),
+        )?;
         rustix::fs::fchmod(&f, Mode::from_raw_mode(mode))?;
         f.sync_all()
     })();
@@ -336,7 +341,8 @@ fn home_default_conf(
             format!("id map {block} and a veth on {bridge}"),
         ),
         Some(text) => {
-            let mut f = lxu_config::ConfigFile::parse_str(&text, &conf).map_err(|e| e.to_string())?;
+            let mut f =
+                lxu_config::ConfigFile::parse_str(&text, &conf).map_err(|e| e.to_string())?;
             let current: Vec<String> = f
                 .entries()
                 .filter(|e| matches!(e.key, "lxc.idmap" | "lxc.id_map"))

@@ -79,7 +79,10 @@ pub fn group_names(user: &User) -> Vec<String> {
 /// Ids of the groups `user` belongs to (primary and supplementary), from /etc/group, as
 /// `initgroups(3)` would set them for a login.
 pub fn group_ids(user: &User) -> Vec<u32> {
-    group_ids_in(&std::fs::read_to_string("/etc/group").unwrap_or_default(), user)
+    group_ids_in(
+        &std::fs::read_to_string("/etc/group").unwrap_or_default(),
+        user,
+    )
 }
 
 pub fn group_ids_in(group: &str, user: &User) -> Vec<u32> {

@@ -180,6 +180,16 @@ pub fn lxu_as(user: &User, args: &[&str]) -> Output {
     run::run(c, desc, None, DEFAULT_TIMEOUT)
 }
 
+/// Runs `argv` as `user` (for changes to files the user owns: root doing them by path
+/// would follow links the user put there).
+#[track_caller]
+pub fn run_as(user: &User, argv: &[&str]) -> Output {
+    let mut c = Command::new("/usr/sbin/runuser");
+    c.args(["-u", &user.name, "--"]).args(argv).current_dir("/");
+    let desc = format!("(as {}) {}", user.name, argv.join(" "));
+    run::run(c, desc, None, DEFAULT_TIMEOUT)
+}
+
 /// An lxcpath under /tmp owned by the test user, its containers stopped and destroyed (as
 /// that user) when dropped.
 pub struct OwnerLxcpath {
@@ -193,6 +203,13 @@ impl OwnerLxcpath {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir(&dir).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // Root writes in it only before it becomes the owner's (see `owners_running_container`).
+        std::fs::write(dir.join("no-net.conf"), "lxc.net.0.type = empty\n").unwrap();
+        std::fs::set_permissions(
+            dir.join("no-net.conf"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
         std::os::unix::fs::chown(&dir, Some(owner.uid), Some(owner.gid)).unwrap();
         OwnerLxcpath {
             owner: owner.clone(),
@@ -234,9 +251,9 @@ pub fn owners_running_container(tag: &str) -> Option<(User, OwnerLxcpath)> {
         return None;
     };
     let lxcpath = OwnerLxcpath::new(&owner, tag);
+    // Written by `OwnerLxcpath::new` while the directory was still root's: once it is the
+    // owner's, a root write there could follow a link the owner planted.
     let conf = lxcpath.dir.join("no-net.conf");
-    std::fs::write(&conf, "lxc.net.0.type = empty\n").unwrap();
-    std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o644)).unwrap();
     let p = lxcpath.p();
     let conf = conf.to_str().unwrap();
     lxu_as(

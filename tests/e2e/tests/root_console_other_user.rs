@@ -1,9 +1,7 @@
 //! Another unprivileged user cannot reach the test user's container through the console,
 //! its log, attach, freeze or stop (run as root, which plays both users through runuser).
 
-use std::os::unix::fs::PermissionsExt;
-
-use lxu_e2e::root::{lxu_as, owners_running_container, HostFiles, TempUser};
+use lxu_e2e::root::{lxu_as, owners_running_container, run_as, HostFiles, TempUser};
 
 #[test]
 fn another_user_gets_no_console_and_changes_nothing() {
@@ -20,9 +18,9 @@ fn another_user_gets_no_console_and_changes_nothing() {
     for open in [false, true] {
         if open {
             let dir = lxcpath.dir.join("mine");
-            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-            std::fs::set_permissions(dir.join("config"), std::fs::Permissions::from_mode(0o644))
-                .unwrap();
+            let (d, c) = (dir.to_str().unwrap(), dir.join("config"));
+            run_as(&owner, &["chmod", "0755", d]).success();
+            run_as(&owner, &["chmod", "0644", c.to_str().unwrap()]).success();
         }
         for args in [
             vec!["console", "-P", p, "-n", "mine", "-t", "1"],

@@ -1,10 +1,8 @@
 //! Another user cannot control the test user's container (run as root, which plays both
 //! users through runuser).
 
-use std::os::unix::fs::PermissionsExt;
-
 use lxu_e2e::host::User;
-use lxu_e2e::root::{lxu_as, owners_running_container, HostFiles, OwnerLxcpath, TempUser};
+use lxu_e2e::root::{lxu_as, owners_running_container, run_as, HostFiles, OwnerLxcpath, TempUser};
 
 /// The test user, an lxcpath of theirs with a running container `mine`, and init's pid.
 fn owners_running_container_init(tag: &str) -> Option<(User, OwnerLxcpath, String)> {
@@ -65,8 +63,9 @@ fn another_users_container_is_refused_even_when_its_files_are_readable() {
         return;
     };
     let dir = lxcpath.dir.join("mine");
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::set_permissions(dir.join("config"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (d, c) = (dir.to_str().unwrap(), dir.join("config"));
+    run_as(&owner, &["chmod", "0755", d]).success();
+    run_as(&owner, &["chmod", "0644", c.to_str().unwrap()]).success();
     let intruder = TempUser::new("lxj");
     assert_refused(&owner, &intruder.user, lxcpath.p(), &init);
 }

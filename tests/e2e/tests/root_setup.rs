@@ -1,10 +1,12 @@
 //! `lxu setup-user` as root, on throwaway users. /etc/subuid, /etc/subgid and
 //! /etc/lxc/lxc-usernet are put back as they were after each test.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
 
 use lxu_e2e::host::{self, subid_entries, Range, User};
-use lxu_e2e::root::{lxu_root, root_ready, HostFiles, TempUser, HOST_FILES};
+use lxu_e2e::root::{lxu_root, root_ready, run_as, HostFiles, TempUser, HOST_FILES};
 
 fn read(p: &str) -> String {
     std::fs::read_to_string(p).unwrap_or_default()
@@ -232,4 +234,302 @@ fn an_unknown_user_is_an_error_that_changes_nothing() {
         .stderr_has("no-such-user-e2e");
     let after: Vec<_> = HOST_FILES.iter().map(|p| std::fs::read(p).ok()).collect();
     assert!(before == after);
+}
+
+// Issue 11, finding 1: setup-user runs as root and used to write, chmod, chown and read
+// through paths in the user's home, following links the user planted there. The user's
+// files below are made by the user (through runuser), as an attacker would make them.
+
+/// A host file (or directory) as it was, put back by a temporary and a rename when
+/// dropped if anything about it changed (also after a failed assertion). The tests below
+/// drop these before their `TempUser`, so a clobbered /etc/passwd is back before userdel.
+struct Keep {
+    path: PathBuf,
+    was: Option<FileState>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileState {
+    bytes: Option<Vec<u8>>,
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    is_link: bool,
+}
+
+fn file_state(p: &Path) -> Option<FileState> {
+    let m = std::fs::symlink_metadata(p).ok()?;
+    Some(FileState {
+        bytes: m.is_file().then(|| std::fs::read(p).ok()).flatten(),
+        mode: m.mode() & 0o7777,
+        uid: m.uid(),
+        gid: m.gid(),
+        is_link: m.file_type().is_symlink(),
+    })
+}
+
+impl Keep {
+    fn new(path: &str) -> Keep {
+        let path = PathBuf::from(path);
+        let was = file_state(&path);
+        Keep { path, was }
+    }
+
+    #[track_caller]
+    fn assert_untouched(&self, out: &impl std::fmt::Display) {
+        let now = file_state(&self.path);
+        assert!(
+            now == self.was,
+            "`{}` changed: was {:?}, now {:?} (bytes equal: {})\n{out}",
+            self.path.display(),
+            self.was.as_ref().map(|s| (s.mode, s.uid, s.gid, s.is_link)),
+            now.as_ref().map(|s| (s.mode, s.uid, s.gid, s.is_link)),
+            now.as_ref().map(|s| &s.bytes) == self.was.as_ref().map(|s| &s.bytes),
+        );
+    }
+}
+
+impl Drop for Keep {
+    fn drop(&mut self) {
+        let now = file_state(&self.path);
+        if now == self.was {
+            return;
+        }
+        eprintln!("restoring `{}`", self.path.display());
+        let p = &self.path;
+        let r = match &self.was {
+            None => std::fs::remove_file(p),
+            Some(FileState {
+                bytes: Some(b),
+                mode,
+                uid,
+                gid,
+                ..
+            }) => {
+                let tmp = p.with_file_name(format!(
+                    ".{}.lxu-e2e-restore",
+                    p.file_name().unwrap().to_string_lossy()
+                ));
+                let _ = std::fs::remove_file(&tmp);
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&tmp)
+                    .and_then(|mut f| {
+                        f.write_all(b)?;
+                        f.set_permissions(std::fs::Permissions::from_mode(*mode))?;
+                        std::os::unix::fs::fchown(&f, Some(*uid), Some(*gid))?;
+                        f.sync_all()
+                    })
+                    .and_then(|()| std::fs::rename(&tmp, p))
+            }
+            Some(_) => Ok(()),
+        };
+        if let Err(e) = r {
+            eprintln!("could not restore `{}`: {e}", p.display());
+        }
+    }
+}
+
+/// Removes what the user planted (the link itself, never its target) before the user's
+/// home goes.
+struct Unplant(PathBuf);
+
+impl Drop for Unplant {
+    fn drop(&mut self) {
+        if std::fs::symlink_metadata(&self.0).is_ok_and(|m| m.file_type().is_symlink()) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+/// As `u`: `mkdir -p` each of `dirs`, then `ln -s target link`.
+#[track_caller]
+fn plant(u: &User, dirs: &[&Path], target: &Path, link: &Path) -> Unplant {
+    let mut argv: Vec<&str> = vec![
+        "sh",
+        "-c",
+        "set -e; t=$1; l=$2; shift 2; for d; do mkdir -p \"$d\"; done; ln -s \"$t\" \"$l\"",
+        "sh",
+    ];
+    argv.push(target.to_str().unwrap());
+    argv.push(link.to_str().unwrap());
+    argv.extend(dirs.iter().map(|d| d.to_str().unwrap()));
+    run_as(u, &argv).success();
+    assert_eq!(
+        host::owner(link).map(|o| o.0),
+        Some(u.uid),
+        "the link is the user's"
+    );
+    Unplant(link.to_owned())
+}
+
+/// Every regular file `uid` owns below `dir` (not following links).
+fn files_owned_by(dir: &Path, uid: u32, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let Ok(m) = std::fs::symlink_metadata(e.path()) else {
+            continue;
+        };
+        if m.is_dir() {
+            files_owned_by(&e.path(), uid, out);
+        } else if m.is_file() && m.uid() == uid {
+            out.push(e.path());
+        }
+    }
+}
+
+/// Asserts that no file `u` owns (in the home, /etc or /tmp) holds a line of `secret`.
+#[track_caller]
+fn assert_no_copy(u: &User, secret: &[u8], out: &impl std::fmt::Display) {
+    let secret = String::from_utf8_lossy(secret);
+    let lines: Vec<&str> = secret.lines().filter(|l| l.len() > 4).collect();
+    assert!(!lines.is_empty());
+    let mut owned = Vec::new();
+    for d in [u.home.as_path(), Path::new("/etc"), Path::new("/tmp")] {
+        files_owned_by(d, u.uid, &mut owned);
+    }
+    for f in owned {
+        let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap_or_default()).into_owned();
+        if let Some(l) = lines.iter().find(|l| text.contains(**l)) {
+            panic!(
+                "`{}` (owned by {}) holds a line of a root-only file: {l}\n{out}",
+                f.display(),
+                u.name
+            );
+        }
+    }
+}
+
+#[test]
+fn a_temporary_linked_to_etc_passwd_is_replaced_not_followed() {
+    if !root_ready() {
+        return;
+    }
+    let _files = HostFiles::save();
+    let t = TempUser::new("lxa");
+    let u = &t.user;
+    // Declared after the user: dropped (and /etc/passwd put back) before userdel runs.
+    let passwd = Keep::new("/etc/passwd");
+    let dir = u.home.join(".config/lxc");
+    let _link = plant(
+        u,
+        &[&dir],
+        Path::new("/etc/passwd"),
+        &dir.join(".default.conf.lxu-new"),
+    );
+
+    let out = lxu_root(&["setup-user", t.name()]);
+    passwd.assert_untouched(&out);
+    out.success();
+    // The link was the user's to lose: default.conf is a new regular file of theirs.
+    let m = std::fs::symlink_metadata(default_conf(u)).unwrap();
+    assert!(m.is_file(), "default.conf is not a regular file\n{out}");
+    assert_default_conf(u, assert_clean_block(u));
+}
+
+#[test]
+fn default_conf_linked_to_etc_shadow_is_refused_and_never_copied() {
+    if !root_ready() {
+        return;
+    }
+    let _files = HostFiles::save();
+    let t = TempUser::new("lxs");
+    let u = &t.user;
+    let shadow = Keep::new("/etc/shadow");
+    let secret = std::fs::read("/etc/shadow").expect("read /etc/shadow");
+    let conf = default_conf(u);
+    let _link = plant(
+        u,
+        &[conf.parent().unwrap()],
+        Path::new("/etc/shadow"),
+        &conf,
+    );
+
+    let out = lxu_root(&["setup-user", t.name()]);
+    shadow.assert_untouched(&out);
+    assert_no_copy(u, &secret, &out);
+    out.failure()
+        .stderr_has(&conf.display().to_string())
+        .stderr_has("symbolic link");
+    assert!(
+        std::fs::symlink_metadata(&conf).is_ok_and(|m| m.file_type().is_symlink()),
+        "the user's link was replaced\n{out}"
+    );
+}
+
+#[test]
+fn a_config_dir_linked_to_etc_does_not_get_root_to_write_etc_lxc() {
+    if !root_ready() {
+        return;
+    }
+    let _files = HostFiles::save();
+    let t = TempUser::new("lxc");
+    let u = &t.user;
+    std::fs::create_dir_all("/etc/lxc").unwrap();
+    let etc_conf = Keep::new("/etc/lxc/default.conf");
+    let temp = Keep::new("/etc/lxc/.default.conf.lxu-new");
+    let _link = plant(u, &[], Path::new("/etc"), &u.home.join(".config"));
+
+    let out = lxu_root(&["setup-user", t.name()]);
+    etc_conf.assert_untouched(&out);
+    temp.assert_untouched(&out);
+    let mut owned = Vec::new();
+    files_owned_by(Path::new("/etc/lxc"), u.uid, &mut owned);
+    assert!(owned.is_empty(), "{} owns {owned:?}\n{out}", u.name);
+    // As the user, /etc/lxc is not writable: the error names the path in the home.
+    out.failure()
+        .stderr_has(&u.home.join(".config/lxc").display().to_string());
+}
+
+#[test]
+fn a_config_dir_linked_to_a_root_directory_gets_nothing_made_or_chowned_there() {
+    if !root_ready() {
+        return;
+    }
+    let _files = HostFiles::save();
+    // Both ways in: ~/.config or ~/.config/lxc itself pointing at a root directory.
+    for lxc_too in [false, true] {
+        let t = TempUser::new("lxr");
+        let u = &t.user;
+        let target = PathBuf::from(format!("/etc/lxu-e2e-rootdir-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&target);
+        std::fs::create_dir(&target).unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755)).unwrap();
+        struct Gone(PathBuf);
+        impl Drop for Gone {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+        let _gone = Gone(target.clone());
+        let before = file_state(&target);
+        let _link = if lxc_too {
+            let cfg = u.home.join(".config");
+            plant(u, &[&cfg], &target, &cfg.join("lxc"))
+        } else {
+            plant(u, &[], &target, &u.home.join(".config"))
+        };
+
+        let out = lxu_root(&["setup-user", t.name()]);
+        assert_eq!(
+            file_state(&target),
+            before,
+            "`{}` changed\n{out}",
+            target.display()
+        );
+        let entries: Vec<_> = std::fs::read_dir(&target)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        assert!(
+            entries.is_empty(),
+            "setup-user made {entries:?} in a root directory\n{out}"
+        );
+        out.failure().stderr_has(".config/lxc");
+    }
 }
