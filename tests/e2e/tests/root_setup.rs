@@ -485,51 +485,62 @@ fn a_config_dir_linked_to_etc_does_not_get_root_to_write_etc_lxc() {
         .stderr_has(&u.home.join(".config/lxc").display().to_string());
 }
 
-#[test]
-fn a_config_dir_linked_to_a_root_directory_gets_nothing_made_or_chowned_there() {
+/// `~/.config` (or `~/.config/lxc` when `lxc_too`) is a link to a directory of root's:
+/// nothing may be made there, and the directory keeps its owner and mode.
+fn root_directory_case(lxc_too: bool) {
     if !root_ready() {
         return;
     }
     let _files = HostFiles::save();
-    // Both ways in: ~/.config or ~/.config/lxc itself pointing at a root directory.
-    for lxc_too in [false, true] {
-        let t = TempUser::new("lxr");
-        let u = &t.user;
-        let target = PathBuf::from(format!("/etc/lxu-e2e-rootdir-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&target);
-        std::fs::create_dir(&target).unwrap();
-        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755)).unwrap();
-        struct Gone(PathBuf);
-        impl Drop for Gone {
-            fn drop(&mut self) {
-                let _ = std::fs::remove_dir_all(&self.0);
-            }
+    let t = TempUser::new("lxr");
+    let u = &t.user;
+    let target = PathBuf::from(format!(
+        "/etc/lxu-e2e-rootdir-{}-{lxc_too}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&target);
+    std::fs::create_dir(&target).unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755)).unwrap();
+    struct Gone(PathBuf);
+    impl Drop for Gone {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
         }
-        let _gone = Gone(target.clone());
-        let before = file_state(&target);
-        let _link = if lxc_too {
-            let cfg = u.home.join(".config");
-            plant(u, &[&cfg], &target, &cfg.join("lxc"))
-        } else {
-            plant(u, &[], &target, &u.home.join(".config"))
-        };
-
-        let out = lxu_root(&["setup-user", t.name()]);
-        assert_eq!(
-            file_state(&target),
-            before,
-            "`{}` changed\n{out}",
-            target.display()
-        );
-        let entries: Vec<_> = std::fs::read_dir(&target)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .collect();
-        assert!(
-            entries.is_empty(),
-            "setup-user made {entries:?} in a root directory\n{out}"
-        );
-        out.failure().stderr_has(".config/lxc");
     }
+    let _gone = Gone(target.clone());
+    let before = file_state(&target);
+    let _link = if lxc_too {
+        let cfg = u.home.join(".config");
+        plant(u, &[&cfg], &target, &cfg.join("lxc"))
+    } else {
+        plant(u, &[], &target, &u.home.join(".config"))
+    };
+
+    let out = lxu_root(&["setup-user", t.name()]);
+    assert_eq!(
+        file_state(&target),
+        before,
+        "`{}` changed\n{out}",
+        target.display()
+    );
+    let entries: Vec<_> = std::fs::read_dir(&target)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(
+        entries.is_empty(),
+        "setup-user made {entries:?} in a root directory\n{out}"
+    );
+    out.failure().stderr_has(".config/lxc");
+}
+
+#[test]
+fn a_config_dir_linked_to_a_root_directory_gets_nothing_made_or_chowned_there() {
+    root_directory_case(false);
+}
+
+#[test]
+fn a_config_lxc_dir_linked_to_a_root_directory_gets_no_file_there() {
+    root_directory_case(true);
 }
