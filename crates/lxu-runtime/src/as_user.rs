@@ -41,12 +41,21 @@ pub fn run_as_user(
         Fork::Child => {
             drop(rd);
             let answer = if is_root {
-                lxu_sys::creds::become_user(user.uid, user.gid, &groups).map_err(|e| {
-                    format!(
-                        "cannot become {} (uid {}, gid {}): {e}",
-                        user.name, user.uid, user.gid
-                    )
-                })
+                lxu_sys::creds::become_user(user.uid, user.gid, &groups)
+                    // The child holds a copy of root's memory: the user, now its owner,
+                    // must not attach to it, whatever fs.suid_dumpable says.
+                    .and_then(|()| {
+                        rustix::process::set_dumpable_behavior(
+                            rustix::process::DumpableBehavior::NotDumpable,
+                        )
+                        .map_err(Into::into)
+                    })
+                    .map_err(|e| {
+                        format!(
+                            "cannot become {} (uid {}, gid {}): {e}",
+                            user.name, user.uid, user.gid
+                        )
+                    })
             } else {
                 Ok(())
             }
@@ -148,14 +157,19 @@ mod tests {
             let back = lxu_sys::creds::setresuid(0, 0, 0).is_ok();
             // Root could read this; the user cannot.
             let shadow = std::fs::read("/etc/shadow").is_ok();
-            Ok(format!("{u:?} {g:?} {groups:?} {back} {shadow}"))
+            let dumpable = rustix::process::dumpable_behavior().map_err(|e| e.to_string())?;
+            Ok(format!(
+                "{u:?} {g:?} {groups:?} {back} {shadow} {dumpable:?}"
+            ))
         })
         .unwrap();
         let (uid, gid) = (nobody.uid, nobody.gid);
         let groups = users::group_ids(&nobody);
         assert_eq!(
             got,
-            format!("[{uid}, {uid}, {uid}] [{gid}, {gid}, {gid}] {groups:?} false false")
+            format!(
+                "[{uid}, {uid}, {uid}] [{gid}, {gid}, {gid}] {groups:?} false false NotDumpable"
+            )
         );
         assert!(rustix::process::geteuid().is_root());
         let e = run_as_user(&nobody, || Err("`/x/y` is wrong".into())).unwrap_err();
