@@ -164,17 +164,8 @@ impl Plan {
             }
             return Ok(());
         };
-        let st = rustix::fs::fstat(fd).map_err(|e| CgroupError::read(path, e.into()))?;
-        if st.st_uid != uid || st.st_gid != gid {
-            if !self.dry_run {
-                rustix::fs::fchown(fd, u, g).map_err(chown_err(path.to_owned()))?;
-            }
-            self.changes.push(Change::Chown {
-                path: path.to_owned(),
-                uid,
-                gid,
-            });
-        }
+        // Every file is checked before anything changes hands.
+        let mut todo = Vec::new();
         for f in files {
             let p = path.join(f);
             let st = rustix::fs::statat(fd, *f, AtFlags::SYMLINK_NOFOLLOW)
@@ -186,11 +177,24 @@ impl Plan {
                     reason: "is not a regular file".into(),
                 });
             }
-            if st.st_uid == uid && st.st_gid == gid {
-                continue;
+            if st.st_uid != uid || st.st_gid != gid {
+                todo.push((*f, p));
             }
+        }
+        let st = rustix::fs::fstat(fd).map_err(|e| CgroupError::read(path, e.into()))?;
+        if st.st_uid != uid || st.st_gid != gid {
             if !self.dry_run {
-                rustix::fs::chownat(fd, *f, u, g, AtFlags::SYMLINK_NOFOLLOW)
+                rustix::fs::fchown(fd, u, g).map_err(chown_err(path.to_owned()))?;
+            }
+            self.changes.push(Change::Chown {
+                path: path.to_owned(),
+                uid,
+                gid,
+            });
+        }
+        for (f, p) in todo {
+            if !self.dry_run {
+                rustix::fs::chownat(fd, f, u, g, AtFlags::SYMLINK_NOFOLLOW)
                     .map_err(chown_err(p.clone()))?;
             }
             self.changes.push(Change::Chown { path: p, uid, gid });

@@ -289,3 +289,55 @@ fn pure_v1_cpuset_is_filled_from_the_base() {
         "{e}"
     );
 }
+
+/// Root gives cgroups away only through directories it opened without following and found
+/// as it expects: a file of the user's directory that is a link is refused (its target
+/// keeps its owner), and a holder someone else made is not used.
+#[test]
+fn delegate_user_gives_away_only_what_it_made() {
+    use std::os::unix::fs::MetadataExt;
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("skipped: delegate_user needs root");
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let cg = t.path().join("sys/fs/cgroup");
+    put(&cg.join("cgroup.controllers"), "pids\n");
+    put(&cg.join("cgroup.subtree_control"), "pids\n");
+    let h = Hierarchies::detect_at(t.path(), V2_MOUNTINFO, "0::/\n").unwrap();
+    let dir = cg.join("lxu/bob");
+    put(&cg.join("lxu/cgroup.subtree_control"), "pids\n");
+    put(&dir.join("cgroup.subtree_control"), "");
+    put(&dir.join("cgroup.threads"), "");
+    let victim = t.path().join("victim");
+    put(&victim, "root's\n");
+    std::os::unix::fs::symlink(&victim, dir.join("cgroup.procs")).unwrap();
+    let e = delegate_user(&h, "bob", 1000, 1000, false).unwrap_err();
+    assert!(
+        e.to_string().contains("cgroup.procs") && e.to_string().contains("not a regular file"),
+        "{e}"
+    );
+    assert_eq!(
+        fs::metadata(&victim).unwrap().uid(),
+        0,
+        "the link was followed"
+    );
+
+    // A holder that is not root's (made by whoever owns the parent cgroup) is refused.
+    fs::remove_file(dir.join("cgroup.procs")).unwrap();
+    put(&dir.join("cgroup.procs"), "");
+    std::os::unix::fs::chown(cg.join("lxu"), Some(4321), None).unwrap();
+    let e = delegate_user(&h, "bob", 1000, 1000, false).unwrap_err();
+    assert!(e.to_string().contains("belongs to uid 4321"), "{e}");
+    assert_eq!(fs::metadata(&dir).unwrap().uid(), 0);
+    // Once it is root's again, the user's directory and its files become bob's.
+    std::os::unix::fs::chown(cg.join("lxu"), Some(0), None).unwrap();
+    delegate_user(&h, "bob", 1000, 1000, false).unwrap();
+    for p in [
+        dir.clone(),
+        dir.join("cgroup.procs"),
+        dir.join("cgroup.threads"),
+    ] {
+        assert_eq!(fs::metadata(&p).unwrap().uid(), 1000, "{}", p.display());
+    }
+}
