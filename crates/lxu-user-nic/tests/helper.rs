@@ -431,8 +431,12 @@ fn delete_only_the_callers_own_recorded_device() {
     // Whole words only: a prefix of the device, or the wrong bridge.
     let r = sc.delete(USER1, &ns1, BR, &a[..a.len() - 1]);
     assert!(r.error().contains("is recorded for"), "{r:?}");
+    // A bridge with no line for the caller is refused before the database.
     let r = sc.delete(USER1, &ns1, "lxutbr", &a);
-    assert!(r.error().contains("is recorded for"), "{r:?}");
+    assert_eq!(
+        r.error(),
+        format!("lxu-user-nic: {USER1} may not use bridge lxutbr (no line in /etc/lxc/lxc-usernet)")
+    );
     assert!(sc.host_links().contains(&a));
 
     // CVE-2026-39402: an entry of "lxunic10" is not lxunic1's, even for a
@@ -467,7 +471,7 @@ fn delete_only_the_callers_own_recorded_device() {
 
     // Shared group entries: USER3 cannot delete USER2's device recorded
     // under the group, because its peer is not in USER3's netns.
-    sc.usernet(&format!("@{GROUP} veth {BR} 3\n"));
+    sc.usernet(&format!("{USER1} veth {BR} 3\n@{GROUP} veth {BR} 3\n"));
     let (_, _, g, _) = parse_output(&sc.create(USER2, &ct2.to_string(), BR, None).stdout);
     assert!(sc.db().contains(&format!("@{GROUP} veth {BR} {g}")));
     let ct3 = sc.user_process(USER3, true);
