@@ -9,10 +9,14 @@
 //! the host's devices and files are never touched. Dropping the scenario
 //! kills the anchor and every process started in it, which destroys the
 //! namespaces and all devices in them.
+//!
+//! `LXU_TEST_USER_NIC=/path/to/binary` tests another build of the helper
+//! instead (used to replay the attack tests against an older build).
 #![allow(dead_code)]
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Mutex;
@@ -161,7 +165,10 @@ impl Scenario {
             .unwrap();
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
         let helper = dir.path().join("lxu-user-nic");
-        fs::copy(env!("CARGO_BIN_EXE_lxu-user-nic"), &helper).unwrap();
+        let built = std::env::var_os("LXU_TEST_USER_NIC")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_lxu-user-nic")));
+        fs::copy(built, &helper).unwrap();
         rustix::fs::chown(
             &helper,
             Some(rustix::fs::Uid::ROOT),
@@ -322,6 +329,72 @@ impl Scenario {
         fs::write(self.dir.path().join("run-lxu/nics"), text).unwrap();
     }
 
+    /// Replaces the database with a FIFO: a helper that reads it (which it
+    /// does right after taking the lock) blocks, holding the lock, until
+    /// [`Scenario::feed_db`].
+    pub fn db_fifo(&self) {
+        let p = self.dir.path().join("run-lxu/nics");
+        let _ = fs::remove_file(&p);
+        sh(&format!("mkfifo -m 600 {}", p.display()));
+    }
+
+    /// Writes `text` into the database FIFO once a reader has it open.
+    /// Returns false if no reader came within `within`.
+    pub fn feed_db(&self, text: &str, within: Duration) -> bool {
+        let p = self.dir.path().join("run-lxu/nics");
+        let deadline = Instant::now() + within;
+        loop {
+            // Without a reader a non-blocking open for writing fails (ENXIO)
+            // instead of waiting forever.
+            match fs::OpenOptions::new()
+                .write(true)
+                .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+                .open(&p)
+            {
+                Ok(mut f) => {
+                    f.write_all(text.as_bytes()).unwrap();
+                    return true;
+                }
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(5))
+                }
+                Err(_) => return false,
+            }
+        }
+    }
+
+    /// Starts the helper as `user` with its output captured; the child is
+    /// killed with the scenario. Returns its pid (setpriv and nsenter exec).
+    pub fn spawn_helper(&mut self, user: &str, args: &[&str]) -> u32 {
+        let mut cmd = self.helper_cmd(user, args);
+        self.spawn_captured(&mut cmd)
+    }
+
+    pub fn spawn_captured(&mut self, cmd: &mut Command) -> u32 {
+        let child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        self.children.push(child);
+        pid
+    }
+
+    /// Waits up to `within` for a child started by [`Scenario::spawn_helper`]
+    /// to exit; `None` if it did not.
+    pub fn wait_helper(&mut self, pid: u32, within: Duration) -> Option<Run> {
+        let i = self.children.iter().position(|c| c.id() == pid)?;
+        let deadline = Instant::now() + within;
+        while self.children[i].try_wait().unwrap().is_none() {
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Some(self.children.remove(i).wait_with_output().unwrap().into())
+    }
+
     pub fn usernet(&self, text: &str) {
         fs::write(self.dir.path().join("etc-lxc/lxc-usernet"), text).unwrap();
     }
@@ -363,6 +436,44 @@ impl Scenario {
         assert!(out.status.success(), "{name} not in netns of {pid}");
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
+}
+
+/// Whether `pid` holds a `flock` (the helper takes exactly one: the
+/// database lock).
+pub fn holds_flock(pid: u32) -> bool {
+    let locks = fs::read_to_string("/proc/locks").unwrap();
+    locks.lines().any(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        f.get(1) == Some(&"FLOCK") && f.get(4) == Some(&pid.to_string().as_str())
+    })
+}
+
+/// Waits up to 10 s for `pid` to hold the database lock.
+pub fn wait_flock(pid: u32) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if holds_flock(pid) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    false
+}
+
+/// The value of a `Key:` line of /proc/PID/status, e.g. "CapEff".
+pub fn proc_status(pid: u32, key: &str) -> String {
+    let text = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}:")))
+        .unwrap_or_else(|| panic!("no {key} in /proc/{pid}/status"))
+        .trim()
+        .to_string()
+}
+
+/// The state letter of /proc/PID/stat (`T` = stopped), or None if gone.
+pub fn proc_state(pid: u32) -> Option<char> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ")?.1.chars().next()
 }
 
 /// Names from `ip -o link`, without the `@peer` suffix.
