@@ -769,3 +769,45 @@ fn account_files_and_allowances_are_read_as_the_caller() {
     let r = sc.create(USER1, &pid, BR, None);
     assert!(r.ok, "{r:?}");
 }
+
+/// Issue 11.4: a caller who owns a cgroup (lxu delegates a v1 freezer
+/// cgroup to each user; systemd delegates a v2 subtree) starts the helper
+/// in it and freezes the cgroup while the helper holds the lock: no signal
+/// needed. The helper leaves the caller's cgroups before it takes the lock,
+/// so another user's request still completes at once.
+#[test]
+fn freezing_the_callers_cgroup_does_not_stop_a_helper_holding_the_lock() {
+    if !can_run() {
+        return;
+    }
+    let mut sc = Scenario::new(
+        &format!("{USER1} veth {BR} 3\n{USER2} veth {BR} 3\n"),
+        &[BR],
+    );
+    let ct1 = sc.user_process(USER1, true);
+    let ct2 = sc.user_process(USER2, true);
+    let cg = UserCgroup::new(USER1);
+    sc.db_fifo();
+    let mut cmd = sc.helper_cmd_in_cgroup(
+        &cg.procs(),
+        USER1,
+        &["create", "/l", "c", &ct1.to_string(), "veth", BR],
+    );
+    let pid = sc.spawn_captured(&mut cmd);
+    assert!(wait_flock(pid), "the helper never took the lock");
+    let freeze = format!("echo {} > {}", cg.frozen, cg.freeze_file.display());
+    let r: Run = sc.as_user(USER1, &["sh", "-c", &freeze]).output().unwrap().into();
+    assert!(r.ok, "{USER1} cannot freeze its own cgroup: {r:?}");
+    std::thread::sleep(Duration::from_millis(100));
+    let fed = sc.feed_db("", Duration::from_secs(2));
+    let start = Instant::now();
+    let r = sc.create(USER2, &ct2.to_string(), BR, None);
+    let took = start.elapsed();
+    assert!(
+        r.ok && took < Duration::from_secs(5),
+        "other user's request after {took:?}: {r:?}"
+    );
+    assert!(fed);
+    let mine = sc.wait_helper(pid, Duration::from_secs(5)).expect("helper still runs");
+    assert!(mine.ok, "{mine:?}");
+}

@@ -260,6 +260,19 @@ impl Scenario {
         self.as_user(user, &cmd)
     }
 
+    /// [`Scenario::helper_cmd`], started from inside the cgroup whose
+    /// `cgroup.procs` is `procs`.
+    pub fn helper_cmd_in_cgroup(&self, procs: &Path, user: &str, args: &[&str]) -> Command {
+        let inner = self.helper_cmd(user, args);
+        let mut c = Command::new("sh");
+        c.args(["-c", "echo $$ > \"$0\" && exec \"$@\""])
+            .arg(procs)
+            .arg(inner.get_program())
+            .args(inner.get_args())
+            .stdin(Stdio::null());
+        c
+    }
+
     /// `create` with the lxcpath/name LXC would pass.
     pub fn create(&self, user: &str, pid: &str, bridge: &str, ifname: Option<&str>) -> Run {
         let mut a = vec![
@@ -519,4 +532,81 @@ pub fn parse_output(line: &str) -> (String, u32, String, u32) {
 
 pub fn path_str(p: &Path) -> &str {
     p.to_str().unwrap()
+}
+
+/// A cgroup delegated to a test user the way `lxu setup-user` (v1 freezer)
+/// or systemd (v2) delegate one: the directory and its interface files are
+/// the user's. Removed (thawed, emptied) on drop.
+pub struct UserCgroup {
+    pub dir: PathBuf,
+    /// The file that freezes the cgroup, and its frozen and thawed values.
+    pub freeze_file: PathBuf,
+    pub frozen: &'static str,
+    pub thawed: &'static str,
+}
+
+impl UserCgroup {
+    /// In the cgroup2 hierarchy at /sys/fs/cgroup, else in the v1 freezer
+    /// hierarchy at /sys/fs/cgroup/freezer.
+    pub fn new(user: &str) -> UserCgroup {
+        const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+        let name = format!("lxu-user-nic-test-{}", std::process::id());
+        let v2 = rustix::fs::statfs("/sys/fs/cgroup")
+            .is_ok_and(|s| s.f_type as i64 == CGROUP2_SUPER_MAGIC);
+        let (dir, file, frozen, thawed, files) = if v2 {
+            (
+                Path::new("/sys/fs/cgroup").join(name),
+                "cgroup.freeze",
+                "1",
+                "0",
+                &["cgroup.procs", "cgroup.threads", "cgroup.freeze", "cgroup.subtree_control"][..],
+            )
+        } else {
+            let v1 = Path::new("/sys/fs/cgroup/freezer");
+            assert!(
+                v1.join("cgroup.procs").exists(),
+                "neither cgroup2 at /sys/fs/cgroup nor a v1 freezer hierarchy"
+            );
+            (
+                v1.join(name),
+                "freezer.state",
+                "FROZEN",
+                "THAWED",
+                &["cgroup.procs", "tasks", "freezer.state"][..],
+            )
+        };
+        fs::create_dir(&dir).unwrap();
+        let uid = rustix::fs::Uid::from_raw(uid_of(user));
+        for p in std::iter::once(dir.clone()).chain(files.iter().map(|f| dir.join(f))) {
+            rustix::fs::chown(&p, Some(uid), None).unwrap();
+        }
+        UserCgroup {
+            freeze_file: dir.join(file),
+            dir,
+            frozen,
+            thawed,
+        }
+    }
+
+    pub fn procs(&self) -> PathBuf {
+        self.dir.join("cgroup.procs")
+    }
+}
+
+impl Drop for UserCgroup {
+    fn drop(&mut self) {
+        let _ = fs::write(&self.freeze_file, self.thawed);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            let procs = fs::read_to_string(self.procs()).unwrap_or_default();
+            if procs.trim().is_empty() {
+                break;
+            }
+            for pid in procs.split_whitespace() {
+                let _ = Command::new("kill").args(["-9", pid]).output();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = fs::remove_dir(&self.dir);
+    }
 }
