@@ -72,7 +72,7 @@ pub enum HelperError {
         source: io::Error,
     },
     #[error("cannot {what}")]
-    Caps {
+    Setup {
         what: &'static str,
         #[source]
         source: io::Error,

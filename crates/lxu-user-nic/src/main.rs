@@ -50,7 +50,6 @@ impl Env {
     /// Locks the nics database once the caller can no longer stop the
     /// helper: while it holds the lock, every other user's request waits.
     pub fn lock_db(&self) -> Result<NicDb, HelperError> {
-        cgroup::leave_caller_cgroups()?;
         privs::shut_out_caller()?;
         Ok(NicDb::open_locked(
             Path::new(lxu_net::nicdb::DB_DIR),

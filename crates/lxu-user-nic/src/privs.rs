@@ -44,10 +44,11 @@ pub const KEPT: CapabilitySet = CapabilitySet::NET_ADMIN
     .union(CapabilitySet::SETUID)
     .union(CapabilitySet::CHOWN);
 
-/// Drops every capability but [`KEPT`] from all sets, and ignores the
-/// terminal's stop signals. Run first thing, as root.
+/// Drops every capability but [`KEPT`] from all sets, ignores the
+/// terminal's stop signals and resets the inherited scheduling policy and
+/// nice value. Run first thing, as root.
 pub fn drop_privileges() -> Result<(), HelperError> {
-    let fail = |what: &'static str, e: Errno| HelperError::Caps {
+    let fail = |what: &'static str, e: Errno| HelperError::Setup {
         what,
         source: e.into(),
     };
@@ -58,6 +59,14 @@ pub fn drop_privileges() -> Result<(), HelperError> {
     for sig in [Signal::TSTP, Signal::TTIN, Signal::TTOU] {
         lxu_sys::signal::ignore(sig.as_raw());
     }
+    // The caller's scheduling would otherwise be the helper's while it holds
+    // the lock (SCHED_IDLE next to the caller's busy loops starves it).
+    // Lowering the nice value needs CAP_SYS_NICE, which is dropped below.
+    lxu_sys::sched::set_normal_policy().map_err(|e| HelperError::Setup {
+        what: "reset the scheduling policy",
+        source: e,
+    })?;
+    rustix::process::setpriority_process(None, 0).map_err(|e| fail("reset the nice value", e))?;
     // Nothing is ever executed; this only makes sure of it.
     rustix::thread::set_no_new_privs(true).map_err(|e| fail("set no_new_privs", e))?;
     // The bounding set first: dropping from it needs CAP_SETPCAP, which goes
@@ -94,11 +103,22 @@ pub fn drop_privileges() -> Result<(), HelperError> {
     Ok(())
 }
 
-/// Sets real, effective and saved uid to 0, so that the caller can no
-/// longer signal the helper. Called before the database lock is taken and
-/// never undone: any stop signal the caller sent earlier is delivered when
-/// this call returns, before the lock is taken.
+/// Takes the helper out of the caller's reach before the database lock is
+/// taken, for good: out of the caller's cgroups (no freezer, no CPU quota),
+/// off the CPUs the caller pinned it to, and real, effective and saved uid
+/// 0, so that the caller can no longer signal it. Any stop signal the caller
+/// sent earlier is delivered when the uid change returns, before the lock.
 pub fn shut_out_caller() -> Result<(), HelperError> {
+    crate::cgroup::leave_caller_cgroups()?;
+    let mut all = rustix::thread::CpuSet::new();
+    for cpu in 0..rustix::thread::CpuSet::MAX_CPU {
+        all.set(cpu);
+    }
+    // The kernel keeps only the CPUs the (now root's) cpuset allows.
+    rustix::thread::sched_setaffinity(None, &all).map_err(|e| HelperError::Setup {
+        what: "reset the CPU affinity",
+        source: e.into(),
+    })?;
     rustix::thread::set_thread_res_uid(Uid::ROOT, Uid::ROOT, Uid::ROOT).map_err(|e| {
         HelperError::SetUid {
             uid: 0,

@@ -811,3 +811,41 @@ fn freezing_the_callers_cgroup_does_not_stop_a_helper_holding_the_lock() {
     let mine = sc.wait_helper(pid, Duration::from_secs(5)).expect("helper still runs");
     assert!(mine.ok, "{mine:?}");
 }
+
+/// Issue 11.4: a caller cannot slow down a helper that holds the lock
+/// through what it inherits: SCHED_IDLE, nice 19 and pinning to one CPU
+/// (next to the caller's own busy loops) are all reset.
+#[test]
+fn the_callers_scheduling_does_not_follow_the_helper_into_the_lock() {
+    if !can_run() {
+        return;
+    }
+    let mut sc = Scenario::new(&format!("{USER1} veth {BR} 3\n"), &[BR]);
+    let ct1 = sc.user_process(USER1, true);
+    sc.db_fifo();
+    let pid_arg = ct1.to_string();
+    let helper = sc.helper.to_str().unwrap().to_string();
+    let mut cmd = sc.as_user(
+        USER1,
+        &[
+            "chrt", "--idle", "0", "nice", "-n", "19", "taskset", "-c", "0", &helper, "create",
+            "/l", "c", &pid_arg, "veth", BR,
+        ],
+    );
+    let pid = sc.spawn_captured(&mut cmd);
+    assert!(wait_flock(pid), "the helper never took the lock");
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat.rsplit_once(") ").unwrap().1.split(' ').collect();
+    // Fields 19 (nice) and 41 (policy) of proc(5), counted from 1 with
+    // pid and comm before the state (field 3).
+    let (nice, policy) = (fields[19 - 3], fields[41 - 3]);
+    let cpus = proc_status(pid, "Cpus_allowed_list");
+    let online = fs::read_to_string("/sys/devices/system/cpu/online").unwrap();
+    assert!(sc.feed_db("", Duration::from_secs(2)));
+    let r = sc.wait_helper(pid, Duration::from_secs(5)).expect("helper still runs");
+    assert!(r.ok, "{r:?}");
+    assert_eq!((nice, policy), ("0", "0"), "nice and policy (0 = SCHED_OTHER)");
+    if online.trim() != "0" {
+        assert_ne!(cpus, "0", "still pinned to CPU 0 (online: {online})");
+    }
+}
