@@ -69,10 +69,12 @@ pub fn read_usernet(caller: &Caller) -> Result<String, HelperError> {
     match read {
         Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(String::new()),
-        Err(source) if source.kind() == ErrorKind::PermissionDenied => Err(HelperError::UsernetUnreadable {
-            user: caller.name.clone(),
-            source,
-        }),
+        Err(source) if source.kind() == ErrorKind::PermissionDenied => {
+            Err(HelperError::UsernetUnreadable {
+                user: caller.name.clone(),
+                source,
+            })
+        }
         Err(source) => Err(HelperError::Read {
             path: USERNET_PATH.to_string(),
             source,

@@ -29,7 +29,8 @@ struct CgroupMount {
 
 /// Moves the helper into the top cgroup of every mounted hierarchy. A
 /// failure is an error for hierarchies that can freeze (the caller could
-/// stop the helper there) and ignored for the others.
+/// stop the helper there) unless the mount is read-only, and ignored for
+/// the others.
 pub fn leave_caller_cgroups() -> Result<(), HelperError> {
     let text = fs::read_to_string(MOUNTINFO).map_err(|source| HelperError::Read {
         path: MOUNTINFO.to_string(),
@@ -42,10 +43,18 @@ pub fn leave_caller_cgroups() -> Result<(), HelperError> {
             .write(true)
             .open(&procs)
             .and_then(|mut f| f.write_all(b"0\n"));
-        if let Err(source) = moved {
-            if m.freezes {
-                return Err(HelperError::LeaveCgroup { path: procs, source });
+        match moved {
+            Ok(()) => {}
+            // Read-only here means nobody in this mount namespace (the
+            // caller's) can freeze through it either.
+            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::ROFS.raw_os_error()) => {}
+            Err(source) if m.freezes => {
+                return Err(HelperError::LeaveCgroup {
+                    path: procs,
+                    source,
+                })
             }
+            Err(_) => {}
         }
     }
     Ok(())

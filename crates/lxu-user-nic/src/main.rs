@@ -4,8 +4,8 @@
 //! `lxc-user-nic`. See SECURITY.md for the threat model.
 //!
 //! Nothing is taken from the environment: the allowance file, the database
-//! and PATH are fixed, the user is the real uid, and every caller-named
-//! path is opened with the caller's uid.
+//! and PATH are fixed, the user is the real uid the helper starts with, and
+//! every caller-named path is opened with the caller's uid.
 //!
 //! Order of a run: drop every capability not needed; read the accounts and
 //! allowances as the caller; refuse a caller without an allowance for the

@@ -435,7 +435,9 @@ fn delete_only_the_callers_own_recorded_device() {
     let r = sc.delete(USER1, &ns1, "lxutbr", &a);
     assert_eq!(
         r.error(),
-        format!("lxu-user-nic: {USER1} may not use bridge lxutbr (no line in /etc/lxc/lxc-usernet)")
+        format!(
+            "lxu-user-nic: {USER1} may not use bridge lxutbr (no line in /etc/lxc/lxc-usernet)"
+        )
     );
     assert!(sc.host_links().contains(&a));
 
@@ -630,9 +632,8 @@ fn a_caller_without_allowance_never_takes_the_lock() {
     let took = start.elapsed();
     assert!(r.ok, "after {took:?}: {r:?}");
     assert!(took < Duration::from_secs(5), "took {took:?}");
-    let refused = format!(
-        "lxu-user-nic: {USER3} may not use bridge {BR} (no line in /etc/lxc/lxc-usernet)"
-    );
+    let refused =
+        format!("lxu-user-nic: {USER3} may not use bridge {BR} (no line in /etc/lxc/lxc-usernet)");
     for pid in pids {
         let r = sc
             .wait_helper(pid, Duration::from_secs(5))
@@ -661,9 +662,7 @@ fn a_caller_cannot_stop_its_helper_while_it_holds_the_lock() {
     assert!(wait_flock(pid), "the helper never took the lock");
     let stop = stop_as(&sc, USER1, pid);
     // The terminal's stop signal, which needs no permission, is ignored.
-    let tstp = sc
-        .root(&["kill", "-TSTP", &pid.to_string()])
-        .ok;
+    let tstp = sc.root(&["kill", "-TSTP", &pid.to_string()]).ok;
     std::thread::sleep(Duration::from_millis(50));
     let state = proc_state(pid);
     let fed = sc.feed_db("", Duration::from_secs(2));
@@ -679,7 +678,9 @@ fn a_caller_cannot_stop_its_helper_while_it_holds_the_lock() {
     assert!(stop.stderr.contains("Operation not permitted"), "{stop:?}");
     assert!(tstp && state != Some('T'), "stopped by SIGTSTP: {state:?}");
     assert!(fed);
-    let mine = sc.wait_helper(pid, Duration::from_secs(5)).expect("helper still runs");
+    let mine = sc
+        .wait_helper(pid, Duration::from_secs(5))
+        .expect("helper still runs");
     assert!(mine.ok, "{mine:?}");
     assert_eq!(sc.db().lines().count(), 2, "{}", sc.db());
 }
@@ -704,7 +705,9 @@ fn the_helper_keeps_only_the_capabilities_it_needs() {
         .collect();
     let nnp = proc_status(pid, "NoNewPrivs");
     assert!(sc.feed_db("", Duration::from_secs(2)));
-    let r = sc.wait_helper(pid, Duration::from_secs(5)).expect("helper still runs");
+    let r = sc
+        .wait_helper(pid, Duration::from_secs(5))
+        .expect("helper still runs");
     assert!(r.ok, "{r:?}");
     let zero = "0000000000000000".to_string();
     let ids: Vec<String> = got[5].1.split_whitespace().map(str::to_string).collect();
@@ -796,7 +799,11 @@ fn freezing_the_callers_cgroup_does_not_stop_a_helper_holding_the_lock() {
     let pid = sc.spawn_captured(&mut cmd);
     assert!(wait_flock(pid), "the helper never took the lock");
     let freeze = format!("echo {} > {}", cg.frozen, cg.freeze_file.display());
-    let r: Run = sc.as_user(USER1, &["sh", "-c", &freeze]).output().unwrap().into();
+    let r: Run = sc
+        .as_user(USER1, &["sh", "-c", &freeze])
+        .output()
+        .unwrap()
+        .into();
     assert!(r.ok, "{USER1} cannot freeze its own cgroup: {r:?}");
     std::thread::sleep(Duration::from_millis(100));
     let fed = sc.feed_db("", Duration::from_secs(2));
@@ -808,7 +815,9 @@ fn freezing_the_callers_cgroup_does_not_stop_a_helper_holding_the_lock() {
         "other user's request after {took:?}: {r:?}"
     );
     assert!(fed);
-    let mine = sc.wait_helper(pid, Duration::from_secs(5)).expect("helper still runs");
+    let mine = sc
+        .wait_helper(pid, Duration::from_secs(5))
+        .expect("helper still runs");
     assert!(mine.ok, "{mine:?}");
 }
 
@@ -842,9 +851,15 @@ fn the_callers_scheduling_does_not_follow_the_helper_into_the_lock() {
     let cpus = proc_status(pid, "Cpus_allowed_list");
     let online = fs::read_to_string("/sys/devices/system/cpu/online").unwrap();
     assert!(sc.feed_db("", Duration::from_secs(2)));
-    let r = sc.wait_helper(pid, Duration::from_secs(5)).expect("helper still runs");
+    let r = sc
+        .wait_helper(pid, Duration::from_secs(5))
+        .expect("helper still runs");
     assert!(r.ok, "{r:?}");
-    assert_eq!((nice, policy), ("0", "0"), "nice and policy (0 = SCHED_OTHER)");
+    assert_eq!(
+        (nice, policy),
+        ("0", "0"),
+        "nice and policy (0 = SCHED_OTHER)"
+    );
     if online.trim() != "0" {
         assert_ne!(cpus, "0", "still pinned to CPU 0 (online: {online})");
     }

@@ -368,9 +368,7 @@ impl Scenario {
                     f.write_all(text.as_bytes()).unwrap();
                     return true;
                 }
-                Err(_) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(5))
-                }
+                Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
                 Err(_) => return false,
             }
         }
@@ -551,6 +549,8 @@ impl UserCgroup {
     pub fn new(user: &str) -> UserCgroup {
         const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
         let name = format!("lxu-user-nic-test-{}", std::process::id());
+        // f_type's type differs between architectures.
+        #[allow(clippy::unnecessary_cast)]
         let v2 = rustix::fs::statfs("/sys/fs/cgroup")
             .is_ok_and(|s| s.f_type as i64 == CGROUP2_SUPER_MAGIC);
         let (dir, file, frozen, thawed, files) = if v2 {
@@ -559,7 +559,12 @@ impl UserCgroup {
                 "cgroup.freeze",
                 "1",
                 "0",
-                &["cgroup.procs", "cgroup.threads", "cgroup.freeze", "cgroup.subtree_control"][..],
+                &[
+                    "cgroup.procs",
+                    "cgroup.threads",
+                    "cgroup.freeze",
+                    "cgroup.subtree_control",
+                ][..],
             )
         } else {
             let v1 = Path::new("/sys/fs/cgroup/freezer");
