@@ -44,8 +44,8 @@ pub fn run(env: &Env, caller: &Caller, args: &CreateArgs<'_>) -> Result<String, 
         }
     })?;
 
-    // Namespace checks come before anything that depends on the bridge, and
-    // every failure in them reads the same.
+    // Namespace checks come before the bridge is looked at, and every
+    // failure in them reads the same.
     let denied = || HelperError::NetnsDenied(args.pid_arg.escape_debug().to_string());
     let pid = args.pid.ok_or_else(denied)?;
     let path = format!("/proc/{pid}/ns/net");

@@ -3,14 +3,18 @@
 //! The helper is single-threaded, so rustix's thread-level credential calls
 //! are the process's. Three phases:
 //!
-//! 1. At start, every capability but [`KEPT`] leaves the bounding, permitted,
-//!    effective and inheritable sets, and the ambient set is cleared.
+//! 1. At start, [`drop_privileges`]: the terminal's stop signals are
+//!    ignored, the inherited scheduling is reset, and every capability but
+//!    [`KEPT`] leaves the bounding, permitted, effective and inheritable
+//!    sets; the ambient set is cleared.
 //! 2. Until the lock window the real uid is the caller's (they may kill or
 //!    stop the helper, which then holds nothing shared).
-//! 3. [`shut_out_caller`] sets real, effective and saved uid to 0 before
-//!    the lock is taken: `kill(2)` from an unprivileged process needs its
-//!    real or effective uid to equal the target's real or saved uid, so from
-//!    then on the caller can no longer stop (or kill) the helper.
+//! 3. Before the lock is taken, [`shut_out_caller`] leaves the caller's
+//!    cgroups, resets the CPU affinity and sets real, effective and saved
+//!    uid to 0: `kill(2)` from an unprivileged process needs its real or
+//!    effective uid to equal the target's real or saved uid, so from then
+//!    on the caller can no longer stop (or kill) the helper. What is left
+//!    (the terminal's signals, SIGCONT) is in SECURITY.md.
 //!
 //! Steps that must run as the caller go through [`as_caller`], which changes
 //! only the effective uid (and with it the fsuid): the real uid stays as it
