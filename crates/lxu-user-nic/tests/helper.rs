@@ -634,6 +634,10 @@ fn a_caller_without_allowance_never_takes_the_lock() {
     assert!(took < Duration::from_secs(5), "took {took:?}");
     let refused =
         format!("lxu-user-nic: {USER3} may not use bridge {BR} (no line in /etc/lxc/lxc-usernet)");
+    // A helper the stop caught before it refused (a slow start) resumes.
+    for &pid in &pids {
+        let _ = sc.root(&["kill", "-CONT", &pid.to_string()]);
+    }
     for pid in pids {
         let r = sc
             .wait_helper(pid, Duration::from_secs(5))
