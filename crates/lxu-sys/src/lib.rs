@@ -17,6 +17,7 @@ pub mod creds;
 pub mod fd;
 pub mod fork;
 pub mod mem;
+pub mod sched;
 pub mod signal;
 pub mod time;
 

@@ -1,5 +1,10 @@
 //! Who is calling: the real uid's name and groups from `/etc/passwd` and
-//! `/etc/group` (root-owned files; nothing here comes from the caller).
+//! `/etc/group` (root-owned files; nothing here comes from the caller), and
+//! the administrator's allowances from `lxc-usernet`.
+//!
+//! All three are world-readable, so they are read with the caller's uid:
+//! root's privileges are not needed, and a mistake here (a path, a parser)
+//! then cannot reveal anything the caller could not read anyway.
 //!
 //! Group membership is the account database's view (primary group plus
 //! every group listing the user), like `getgrouplist(3)`. LXC 5 uses the
@@ -8,8 +13,13 @@
 //! process, never add them, so neither choice lets a caller gain access.
 
 use std::fs;
+use std::io::ErrorKind;
+
+use lxu_net::usernet::USERNET_PATH;
+use rustix::process::Uid;
 
 use crate::error::HelperError;
+use crate::privs::as_caller;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
@@ -29,9 +39,11 @@ impl Caller {
     }
 }
 
+/// Looks up `uid`, reading the account files as that uid.
 pub fn lookup(uid: u32) -> Result<Caller, HelperError> {
-    let passwd = read("/etc/passwd")?;
-    let group = read("/etc/group")?;
+    let (passwd, group) = as_caller(Uid::from_raw(uid), || {
+        Ok::<_, HelperError>((read("/etc/passwd")?, read("/etc/group")?))
+    })??;
     let (name, gid) = find_user(&passwd, uid).ok_or(HelperError::UnknownUid(uid))?;
     let groups = groups_of(&group, &name, gid);
     Ok(Caller {
@@ -47,6 +59,27 @@ fn read(path: &str) -> Result<String, HelperError> {
         path: path.to_string(),
         source,
     })
+}
+
+/// The text of `lxc-usernet`, read as the caller (empty if it does not
+/// exist). A file root made unreadable to the caller (LXC ships it 0644) is
+/// an error that says so.
+pub fn read_usernet(caller: &Caller) -> Result<String, HelperError> {
+    let read = as_caller(Uid::from_raw(caller.uid), || fs::read(USERNET_PATH))?;
+    match read {
+        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(String::new()),
+        Err(source) if source.kind() == ErrorKind::PermissionDenied => {
+            Err(HelperError::UsernetUnreadable {
+                user: caller.name.clone(),
+                source,
+            })
+        }
+        Err(source) => Err(HelperError::Read {
+            path: USERNET_PATH.to_string(),
+            source,
+        }),
+    }
 }
 
 /// First `/etc/passwd` entry with this uid: (name, primary gid).

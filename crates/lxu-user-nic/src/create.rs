@@ -6,7 +6,7 @@ use std::path::Path;
 
 use lxu_net::ifname;
 use lxu_net::link::VethSpec;
-use lxu_net::nicdb::{NicDb, NicEntry};
+use lxu_net::nicdb::NicEntry;
 use lxu_net::usernet;
 use lxu_net::veth::require_bridge;
 use lxu_net::Netlink;
@@ -32,22 +32,11 @@ pub struct CreateArgs<'a> {
 /// Returns the output line `<ct ifname>:<ct ifindex>:<host veth>:<host ifindex>`.
 pub fn run(env: &Env, caller: &Caller, args: &CreateArgs<'_>) -> Result<String, HelperError> {
     let ruid = Uid::from_raw(caller.uid);
-    let usernet_text = read_usernet()?;
-    let allowances = usernet::allowances(&usernet_text, &caller.name, &caller.groups);
-    for w in usernet::warnings(&usernet_text) {
+    let allowances = usernet::allowances(&env.usernet, &caller.name, &caller.groups);
+    for w in usernet::warnings(&env.usernet) {
         eprintln!("lxu-user-nic: warning: {w}");
     }
-
-    let mut db = NicDb::open_locked(Path::new(lxu_net::nicdb::DB_DIR), env.lock_timeout)?;
-
-    // Namespace checks come before anything that depends on the bridge or
-    // quota, and every failure in them reads the same.
-    let denied = || HelperError::NetnsDenied(args.pid_arg.escape_debug().to_string());
-    let pid = args.pid.ok_or_else(denied)?;
-    let path = format!("/proc/{pid}/ns/net");
-    let target = open_as_caller(ruid, Path::new(&path), args.pid_arg)?;
-    caller_administers(ruid, &env.home, &target, args.pid_arg)?;
-
+    // A caller with no line for this bridge never touches the lock.
     let quota = usernet::quota(&allowances, "veth", args.bridge).ok_or_else(|| {
         HelperError::NoAllowance {
             user: caller.name.clone(),
@@ -55,11 +44,21 @@ pub fn run(env: &Env, caller: &Caller, args: &CreateArgs<'_>) -> Result<String, 
         }
     })?;
 
+    // Namespace checks come before the bridge is looked at, and every
+    // failure in them reads the same.
+    let denied = || HelperError::NetnsDenied(args.pid_arg.escape_debug().to_string());
+    let pid = args.pid.ok_or_else(denied)?;
+    let path = format!("/proc/{pid}/ns/net");
+    let target = open_as_caller(ruid, Path::new(&path), args.pid_arg)?;
+    caller_administers(ruid, &env.home, &target, args.pid_arg)?;
+
     let mut nl = Netlink::open()?;
     let bridge = match args.bridge {
         "none" => None,
         b => Some(require_bridge(&mut nl, b)?),
     };
+
+    let mut db = env.lock_db()?;
     let existing: HashSet<String> = nl.links()?.into_iter().map(|l| l.name).collect();
     db.cull(|nic| existing.contains(nic));
     db.commit()?;
@@ -170,15 +169,4 @@ fn finish(
         "{}:{}:{}:{}",
         peer.name, peer.index, host_name, host.index
     ))
-}
-
-fn read_usernet() -> Result<String, HelperError> {
-    match std::fs::read(usernet::USERNET_PATH) {
-        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
-        Err(source) => Err(HelperError::Read {
-            path: usernet::USERNET_PATH.to_string(),
-            source,
-        }),
-    }
 }

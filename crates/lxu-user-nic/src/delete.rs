@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use lxu_net::nicdb::NicDb;
+use lxu_net::usernet;
 use lxu_net::Netlink;
 use rustix::process::Uid;
 
@@ -22,6 +22,9 @@ pub struct DeleteArgs<'a> {
 }
 
 /// Deletes `nic` only if all of this holds:
+/// - lxc-usernet has a line for the caller (or a group of theirs) on this
+///   bridge, checked before the lock, so that a caller the administrator
+///   gave nothing never delays anyone;
 /// - the caller may administer the named netns (same checks as create);
 /// - the database has the line `<owner> veth <bridge> <nic>`, whole words,
 ///   with owner the caller's name or one of their `@group`s
@@ -30,11 +33,18 @@ pub struct DeleteArgs<'a> {
 ///   cannot remove another member's device through the shared group entry.
 pub fn run(env: &Env, caller: &Caller, args: &DeleteArgs<'_>) -> Result<(), HelperError> {
     let ruid = Uid::from_raw(caller.uid);
-    let mut db = NicDb::open_locked(Path::new(lxu_net::nicdb::DB_DIR), env.lock_timeout)?;
+    let allowances = usernet::allowances(&env.usernet, &caller.name, &caller.groups);
+    if usernet::quota(&allowances, "veth", args.bridge).is_none() {
+        return Err(HelperError::NoAllowance {
+            user: caller.name.clone(),
+            bridge: args.bridge.to_string(),
+        });
+    }
     let target = open_as_caller(ruid, args.netns_path, args.netns_arg)?;
     caller_administers(ruid, &env.home, &target, args.netns_arg)?;
 
     let mut nl = Netlink::open()?;
+    let mut db = env.lock_db()?;
     let existing: HashSet<String> = nl.links()?.into_iter().map(|l| l.name).collect();
     db.cull(|nic| existing.contains(nic));
     db.commit()?;

@@ -61,7 +61,29 @@ pub enum HelperError {
         #[source]
         source: LinkError,
     },
-    #[error("cannot switch effective uid to {uid}")]
+    /// lxc-usernet is read with the caller's uid; LXC ships it 0644.
+    #[error(
+        "cannot read `{USERNET_PATH}` as {user}: it must be readable by every user of \
+         lxu-user-nic (mode 0644, as LXC ships it)"
+    )]
+    UsernetUnreadable {
+        user: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot {what}")]
+    Setup {
+        what: &'static str,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot move out of the caller's cgroup through `{path}`")]
+    LeaveCgroup {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot switch uid to {uid}")]
     SetUid {
         uid: u32,
         #[source]

@@ -4,11 +4,17 @@
 //! `lxc-user-nic`. See SECURITY.md for the threat model.
 //!
 //! Nothing is taken from the environment: the allowance file, the database
-//! and PATH are fixed, the user is the real uid, and every caller-named
-//! path is opened with the caller's uid.
+//! and PATH are fixed, the user is the real uid the helper starts with, and
+//! every caller-named path is opened with the caller's uid.
+//!
+//! Order of a run: drop every capability not needed; read the accounts and
+//! allowances as the caller; refuse a caller without an allowance for the
+//! bridge; check the caller's namespace; then shut the caller out (no
+//! signals, no freezer) and only then take the database lock.
 
 mod accounts;
 mod args;
+mod cgroup;
 mod create;
 mod delete;
 mod error;
@@ -17,10 +23,12 @@ mod target;
 
 use std::io::Write;
 use std::os::fd::OwnedFd;
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use error::{render, HelperError};
+use lxu_net::nicdb::NicDb;
 
 /// The only PATH the helper runs with (it executes nothing, but libraries
 /// must never see the caller's).
@@ -34,6 +42,20 @@ pub struct Env {
     /// fixed path, to return to after visiting the caller's.
     pub home: OwnedFd,
     pub lock_timeout: Duration,
+    /// The text of lxc-usernet, read as the caller.
+    pub usernet: String,
+}
+
+impl Env {
+    /// Locks the nics database once the caller can no longer stop the
+    /// helper: while it holds the lock, every other user's request waits.
+    pub fn lock_db(&self) -> Result<NicDb, HelperError> {
+        privs::shut_out_caller()?;
+        Ok(NicDb::open_locked(
+            Path::new(lxu_net::nicdb::DB_DIR),
+            self.lock_timeout,
+        )?)
+    }
 }
 
 fn main() -> ExitCode {
@@ -71,15 +93,17 @@ fn sanitize_environment() {
 }
 
 fn run(argv: &[std::ffi::OsString]) -> Result<String, HelperError> {
-    let req = args::parse(argv)?;
     let euid = rustix::process::geteuid();
     if !euid.is_root() {
         return Err(HelperError::NotSetuid(euid.as_raw()));
     }
+    privs::drop_privileges()?;
+    let req = args::parse(argv)?;
     let caller = accounts::lookup(rustix::process::getuid().as_raw())?;
     let env = Env {
         home: lxu_net::netns::current()?,
         lock_timeout: LOCK_TIMEOUT,
+        usernet: accounts::read_usernet(&caller)?,
     };
     match req {
         args::Request::Create {

@@ -431,8 +431,14 @@ fn delete_only_the_callers_own_recorded_device() {
     // Whole words only: a prefix of the device, or the wrong bridge.
     let r = sc.delete(USER1, &ns1, BR, &a[..a.len() - 1]);
     assert!(r.error().contains("is recorded for"), "{r:?}");
+    // A bridge with no line for the caller is refused before the database.
     let r = sc.delete(USER1, &ns1, "lxutbr", &a);
-    assert!(r.error().contains("is recorded for"), "{r:?}");
+    assert_eq!(
+        r.error(),
+        format!(
+            "lxu-user-nic: {USER1} may not use bridge lxutbr (no line in /etc/lxc/lxc-usernet)"
+        )
+    );
     assert!(sc.host_links().contains(&a));
 
     // CVE-2026-39402: an entry of "lxunic10" is not lxunic1's, even for a
@@ -467,7 +473,7 @@ fn delete_only_the_callers_own_recorded_device() {
 
     // Shared group entries: USER3 cannot delete USER2's device recorded
     // under the group, because its peer is not in USER3's netns.
-    sc.usernet(&format!("@{GROUP} veth {BR} 3\n"));
+    sc.usernet(&format!("{USER1} veth {BR} 3\n@{GROUP} veth {BR} 3\n"));
     let (_, _, g, _) = parse_output(&sc.create(USER2, &ct2.to_string(), BR, None).stdout);
     assert!(sc.db().contains(&format!("@{GROUP} veth {BR} {g}")));
     let ct3 = sc.user_process(USER3, true);
@@ -581,4 +587,284 @@ fn refuses_to_run_without_setuid_and_ignores_the_environment() {
     parse_output(&r.stdout);
     let r = sc.helper(USER1, &["create"]);
     assert!(r.stderr.contains("usage: lxu-user-nic create"), "{r:?}");
+}
+
+/// `kill -STOP pid` run as `user`.
+fn stop_as(sc: &Scenario, user: &str, pid: u32) -> Run {
+    sc.as_user(user, &["kill", "-STOP", &pid.to_string()])
+        .output()
+        .unwrap()
+        .into()
+}
+
+/// Issue 11.4: the database lock was taken before the allowance check, so
+/// any local user could take it and, as the helper's real uid, stop it.
+/// A caller with no line in lxc-usernet now never touches the lock: here
+/// its helpers would block on the database while holding the lock, and
+/// their owner stops them; another user's request still completes at once.
+#[test]
+fn a_caller_without_allowance_never_takes_the_lock() {
+    if !can_run() {
+        return;
+    }
+    let mut sc = Scenario::new(&format!("{USER1} veth {BR} 3\n"), &[BR]);
+    let ct1 = sc.user_process(USER1, true);
+    let ct3 = sc.user_process(USER3, true);
+    let ns3 = format!("/proc/{ct3}/ns/net");
+    sc.db_fifo();
+    let mut pids = Vec::new();
+    for _ in 0..3 {
+        pids.push(sc.spawn_helper(USER3, &["create", "/l", "c", &ct3.to_string(), "veth", BR]));
+        pids.push(sc.spawn_helper(
+            USER3,
+            &["delete", "/l", "c", &ns3, "veth", BR, "veth1_abcd"],
+        ));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    for &pid in &pids {
+        let _ = stop_as(&sc, USER3, pid);
+    }
+    // The allowed user's request must not wait on the stopped helpers (the
+    // database is a plain file again, so only the lock could block it).
+    fs::remove_file(sc.dir.path().join("run-lxu/nics")).unwrap();
+    let start = Instant::now();
+    let r = sc.create(USER1, &ct1.to_string(), BR, None);
+    let took = start.elapsed();
+    assert!(r.ok, "after {took:?}: {r:?}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    let refused =
+        format!("lxu-user-nic: {USER3} may not use bridge {BR} (no line in /etc/lxc/lxc-usernet)");
+    // A helper the stop caught before it refused (a slow start) resumes.
+    for &pid in &pids {
+        let _ = sc.root(&["kill", "-CONT", &pid.to_string()]);
+    }
+    for pid in pids {
+        let r = sc
+            .wait_helper(pid, Duration::from_secs(5))
+            .unwrap_or_else(|| panic!("helper {pid} of {USER3} still runs"));
+        assert_eq!(r.error(), refused, "{r:?}");
+    }
+}
+
+/// Issue 11.4: an allowed caller stops its own helper while it holds the
+/// lock. The helper blocks on the database (a FIFO) right after taking the
+/// lock; the caller's SIGSTOP must be refused, and another user's request
+/// completes in well under the 30 s lock timeout.
+#[test]
+fn a_caller_cannot_stop_its_helper_while_it_holds_the_lock() {
+    if !can_run() {
+        return;
+    }
+    let mut sc = Scenario::new(
+        &format!("{USER1} veth {BR} 3\n{USER2} veth {BR} 3\n"),
+        &[BR],
+    );
+    let ct1 = sc.user_process(USER1, true);
+    let ct2 = sc.user_process(USER2, true);
+    sc.db_fifo();
+    let pid = sc.spawn_helper(USER1, &["create", "/l", "c", &ct1.to_string(), "veth", BR]);
+    assert!(wait_flock(pid), "the helper never took the lock");
+    let stop = stop_as(&sc, USER1, pid);
+    // The terminal's stop signal, which needs no permission, is ignored.
+    let tstp = sc.root(&["kill", "-TSTP", &pid.to_string()]).ok;
+    std::thread::sleep(Duration::from_millis(50));
+    let state = proc_state(pid);
+    let fed = sc.feed_db("", Duration::from_secs(2));
+    let start = Instant::now();
+    let r = sc.create(USER2, &ct2.to_string(), BR, None);
+    let took = start.elapsed();
+    assert!(
+        r.ok && took < Duration::from_secs(5),
+        "other user's request after {took:?}: {r:?}; the caller's SIGSTOP: {stop:?}, \
+         helper state {state:?}"
+    );
+    assert!(!stop.ok, "{stop:?}");
+    assert!(stop.stderr.contains("Operation not permitted"), "{stop:?}");
+    assert!(tstp && state != Some('T'), "stopped by SIGTSTP: {state:?}");
+    assert!(fed);
+    let mine = sc
+        .wait_helper(pid, Duration::from_secs(5))
+        .expect("helper still runs");
+    assert!(mine.ok, "{mine:?}");
+    assert_eq!(sc.db().lines().count(), 2, "{}", sc.db());
+}
+
+/// Issue 11.4: while it works (here: holding the lock), the helper has only
+/// the capabilities it needs, in every set, and a real uid of 0.
+#[test]
+fn the_helper_keeps_only_the_capabilities_it_needs() {
+    if !can_run() {
+        return;
+    }
+    let mut sc = Scenario::new(&format!("{USER1} veth {BR} 3\n"), &[BR]);
+    let ct1 = sc.user_process(USER1, true);
+    sc.db_fifo();
+    let pid = sc.spawn_helper(USER1, &["create", "/l", "c", &ct1.to_string(), "veth", BR]);
+    assert!(wait_flock(pid), "the helper never took the lock");
+    // CAP_CHOWN (0), CAP_SETUID (7), CAP_NET_ADMIN (12), CAP_SYS_ADMIN (21).
+    let kept = format!("{:016x}", (1u64 << 0) | (1 << 7) | (1 << 12) | (1 << 21));
+    let got: Vec<(&str, String)> = ["CapEff", "CapPrm", "CapBnd", "CapInh", "CapAmb", "Uid"]
+        .iter()
+        .map(|k| (*k, proc_status(pid, k)))
+        .collect();
+    let nnp = proc_status(pid, "NoNewPrivs");
+    assert!(sc.feed_db("", Duration::from_secs(2)));
+    let r = sc
+        .wait_helper(pid, Duration::from_secs(5))
+        .expect("helper still runs");
+    assert!(r.ok, "{r:?}");
+    let zero = "0000000000000000".to_string();
+    let ids: Vec<String> = got[5].1.split_whitespace().map(str::to_string).collect();
+    assert_eq!(
+        got[..5],
+        [
+            ("CapEff", kept.clone()),
+            ("CapPrm", kept.clone()),
+            ("CapBnd", kept),
+            ("CapInh", zero.clone()),
+            ("CapAmb", zero),
+        ],
+        "{got:?}"
+    );
+    assert_eq!(ids, ["0", "0", "0", "0"], "real, effective, saved, fs uid");
+    assert_eq!(nnp, "1");
+}
+
+/// Issue 11.4: passwd, group and lxc-usernet are read with the caller's
+/// uid. Made unreadable to the caller, each gives a clear error instead of
+/// being read as root.
+#[test]
+fn account_files_and_allowances_are_read_as_the_caller() {
+    if !can_run() {
+        return;
+    }
+    let mut sc = Scenario::new(&format!("{USER1} veth {BR} 3\n"), &[BR]);
+    let ct1 = sc.user_process(USER1, true);
+    let pid = ct1.to_string();
+    let usernet = sc.dir.path().join("etc-lxc/lxc-usernet");
+    fs::set_permissions(&usernet, fs::Permissions::from_mode(0o600)).unwrap();
+    let r = sc.create(USER1, &pid, BR, None);
+    assert!(!r.ok, "{r:?}");
+    assert_eq!(
+        r.error(),
+        format!(
+            "lxu-user-nic: cannot read `/etc/lxc/lxc-usernet` as {USER1}: it must be readable \
+             by every user of lxu-user-nic (mode 0644, as LXC ships it): Permission denied \
+             (os error 13)"
+        )
+    );
+    fs::set_permissions(&usernet, fs::Permissions::from_mode(0o644)).unwrap();
+    let d = sc.dir.path().display().to_string();
+    for file in ["group", "passwd"] {
+        sc.root_ok(&[
+            "sh",
+            "-c",
+            &format!(
+                "cp /etc/{file} {d}/{file} && chmod 600 {d}/{file} && \
+                 mount --bind {d}/{file} /etc/{file}"
+            ),
+        ]);
+        let r = sc.create(USER1, &pid, BR, None);
+        sc.root_ok(&["umount", &format!("/etc/{file}")]);
+        assert_eq!(
+            r.error(),
+            format!("lxu-user-nic: cannot read `/etc/{file}`: Permission denied (os error 13)"),
+            "{r:?}"
+        );
+    }
+    assert!(sc.db().is_empty());
+    let r = sc.create(USER1, &pid, BR, None);
+    assert!(r.ok, "{r:?}");
+}
+
+/// Issue 11.4: a caller who owns a cgroup (lxu delegates a v1 freezer
+/// cgroup to each user; systemd delegates a v2 subtree) starts the helper
+/// in it and freezes the cgroup while the helper holds the lock: no signal
+/// needed. The helper leaves the caller's cgroups before it takes the lock,
+/// so another user's request still completes at once.
+#[test]
+fn freezing_the_callers_cgroup_does_not_stop_a_helper_holding_the_lock() {
+    if !can_run() {
+        return;
+    }
+    let mut sc = Scenario::new(
+        &format!("{USER1} veth {BR} 3\n{USER2} veth {BR} 3\n"),
+        &[BR],
+    );
+    let ct1 = sc.user_process(USER1, true);
+    let ct2 = sc.user_process(USER2, true);
+    let cg = UserCgroup::new(USER1);
+    sc.db_fifo();
+    let mut cmd = sc.helper_cmd_in_cgroup(
+        &cg.procs(),
+        USER1,
+        &["create", "/l", "c", &ct1.to_string(), "veth", BR],
+    );
+    let pid = sc.spawn_captured(&mut cmd);
+    assert!(wait_flock(pid), "the helper never took the lock");
+    let freeze = format!("echo {} > {}", cg.frozen, cg.freeze_file.display());
+    let r: Run = sc
+        .as_user(USER1, &["sh", "-c", &freeze])
+        .output()
+        .unwrap()
+        .into();
+    assert!(r.ok, "{USER1} cannot freeze its own cgroup: {r:?}");
+    std::thread::sleep(Duration::from_millis(100));
+    let fed = sc.feed_db("", Duration::from_secs(2));
+    let start = Instant::now();
+    let r = sc.create(USER2, &ct2.to_string(), BR, None);
+    let took = start.elapsed();
+    assert!(
+        r.ok && took < Duration::from_secs(5),
+        "other user's request after {took:?}: {r:?}"
+    );
+    assert!(fed);
+    let mine = sc
+        .wait_helper(pid, Duration::from_secs(5))
+        .expect("helper still runs");
+    assert!(mine.ok, "{mine:?}");
+}
+
+/// Issue 11.4: a caller cannot slow down a helper that holds the lock
+/// through what it inherits: SCHED_IDLE, nice 19 and pinning to one CPU
+/// (next to the caller's own busy loops) are all reset.
+#[test]
+fn the_callers_scheduling_does_not_follow_the_helper_into_the_lock() {
+    if !can_run() {
+        return;
+    }
+    let mut sc = Scenario::new(&format!("{USER1} veth {BR} 3\n"), &[BR]);
+    let ct1 = sc.user_process(USER1, true);
+    sc.db_fifo();
+    let pid_arg = ct1.to_string();
+    let helper = sc.helper.to_str().unwrap().to_string();
+    let mut cmd = sc.as_user(
+        USER1,
+        &[
+            "chrt", "--idle", "0", "nice", "-n", "19", "taskset", "-c", "0", &helper, "create",
+            "/l", "c", &pid_arg, "veth", BR,
+        ],
+    );
+    let pid = sc.spawn_captured(&mut cmd);
+    assert!(wait_flock(pid), "the helper never took the lock");
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat.rsplit_once(") ").unwrap().1.split(' ').collect();
+    // Fields 19 (nice) and 41 (policy) of proc(5), counted from 1 with
+    // pid and comm before the state (field 3).
+    let (nice, policy) = (fields[19 - 3], fields[41 - 3]);
+    let cpus = proc_status(pid, "Cpus_allowed_list");
+    let online = fs::read_to_string("/sys/devices/system/cpu/online").unwrap();
+    assert!(sc.feed_db("", Duration::from_secs(2)));
+    let r = sc
+        .wait_helper(pid, Duration::from_secs(5))
+        .expect("helper still runs");
+    assert!(r.ok, "{r:?}");
+    assert_eq!(
+        (nice, policy),
+        ("0", "0"),
+        "nice and policy (0 = SCHED_OTHER)"
+    );
+    if online.trim() != "0" {
+        assert_ne!(cpus, "0", "still pinned to CPU 0 (online: {online})");
+    }
 }

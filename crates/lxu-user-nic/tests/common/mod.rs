@@ -9,10 +9,14 @@
 //! the host's devices and files are never touched. Dropping the scenario
 //! kills the anchor and every process started in it, which destroys the
 //! namespaces and all devices in them.
+//!
+//! `LXU_TEST_USER_NIC=/path/to/binary` tests another build of the helper
+//! instead (used to replay the attack tests against an older build).
 #![allow(dead_code)]
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Mutex;
@@ -161,7 +165,10 @@ impl Scenario {
             .unwrap();
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
         let helper = dir.path().join("lxu-user-nic");
-        fs::copy(env!("CARGO_BIN_EXE_lxu-user-nic"), &helper).unwrap();
+        let built = std::env::var_os("LXU_TEST_USER_NIC")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_lxu-user-nic")));
+        fs::copy(built, &helper).unwrap();
         rustix::fs::chown(
             &helper,
             Some(rustix::fs::Uid::ROOT),
@@ -253,6 +260,19 @@ impl Scenario {
         self.as_user(user, &cmd)
     }
 
+    /// [`Scenario::helper_cmd`], started from inside the cgroup whose
+    /// `cgroup.procs` is `procs`.
+    pub fn helper_cmd_in_cgroup(&self, procs: &Path, user: &str, args: &[&str]) -> Command {
+        let inner = self.helper_cmd(user, args);
+        let mut c = Command::new("sh");
+        c.args(["-c", "echo $$ > \"$0\" && exec \"$@\""])
+            .arg(procs)
+            .arg(inner.get_program())
+            .args(inner.get_args())
+            .stdin(Stdio::null());
+        c
+    }
+
     /// `create` with the lxcpath/name LXC would pass.
     pub fn create(&self, user: &str, pid: &str, bridge: &str, ifname: Option<&str>) -> Run {
         let mut a = vec![
@@ -322,6 +342,70 @@ impl Scenario {
         fs::write(self.dir.path().join("run-lxu/nics"), text).unwrap();
     }
 
+    /// Replaces the database with a FIFO: a helper that reads it (which it
+    /// does right after taking the lock) blocks, holding the lock, until
+    /// [`Scenario::feed_db`].
+    pub fn db_fifo(&self) {
+        let p = self.dir.path().join("run-lxu/nics");
+        let _ = fs::remove_file(&p);
+        sh(&format!("mkfifo -m 600 {}", p.display()));
+    }
+
+    /// Writes `text` into the database FIFO once a reader has it open.
+    /// Returns false if no reader came within `within`.
+    pub fn feed_db(&self, text: &str, within: Duration) -> bool {
+        let p = self.dir.path().join("run-lxu/nics");
+        let deadline = Instant::now() + within;
+        loop {
+            // Without a reader a non-blocking open for writing fails (ENXIO)
+            // instead of waiting forever.
+            match fs::OpenOptions::new()
+                .write(true)
+                .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+                .open(&p)
+            {
+                Ok(mut f) => {
+                    f.write_all(text.as_bytes()).unwrap();
+                    return true;
+                }
+                Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+                Err(_) => return false,
+            }
+        }
+    }
+
+    /// Starts the helper as `user` with its output captured; the child is
+    /// killed with the scenario. Returns its pid (setpriv and nsenter exec).
+    pub fn spawn_helper(&mut self, user: &str, args: &[&str]) -> u32 {
+        let mut cmd = self.helper_cmd(user, args);
+        self.spawn_captured(&mut cmd)
+    }
+
+    pub fn spawn_captured(&mut self, cmd: &mut Command) -> u32 {
+        let child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        self.children.push(child);
+        pid
+    }
+
+    /// Waits up to `within` for a child started by [`Scenario::spawn_helper`]
+    /// to exit; `None` if it did not.
+    pub fn wait_helper(&mut self, pid: u32, within: Duration) -> Option<Run> {
+        let i = self.children.iter().position(|c| c.id() == pid)?;
+        let deadline = Instant::now() + within;
+        while self.children[i].try_wait().unwrap().is_none() {
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Some(self.children.remove(i).wait_with_output().unwrap().into())
+    }
+
     pub fn usernet(&self, text: &str) {
         fs::write(self.dir.path().join("etc-lxc/lxc-usernet"), text).unwrap();
     }
@@ -363,6 +447,44 @@ impl Scenario {
         assert!(out.status.success(), "{name} not in netns of {pid}");
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
+}
+
+/// Whether `pid` holds a `flock` (the helper takes exactly one: the
+/// database lock).
+pub fn holds_flock(pid: u32) -> bool {
+    let locks = fs::read_to_string("/proc/locks").unwrap();
+    locks.lines().any(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        f.get(1) == Some(&"FLOCK") && f.get(4) == Some(&pid.to_string().as_str())
+    })
+}
+
+/// Waits up to 10 s for `pid` to hold the database lock.
+pub fn wait_flock(pid: u32) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if holds_flock(pid) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    false
+}
+
+/// The value of a `Key:` line of /proc/PID/status, e.g. "CapEff".
+pub fn proc_status(pid: u32, key: &str) -> String {
+    let text = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}:")))
+        .unwrap_or_else(|| panic!("no {key} in /proc/{pid}/status"))
+        .trim()
+        .to_string()
+}
+
+/// The state letter of /proc/PID/stat (`T` = stopped), or None if gone.
+pub fn proc_state(pid: u32) -> Option<char> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ")?.1.chars().next()
 }
 
 /// Names from `ip -o link`, without the `@peer` suffix.
@@ -408,4 +530,88 @@ pub fn parse_output(line: &str) -> (String, u32, String, u32) {
 
 pub fn path_str(p: &Path) -> &str {
     p.to_str().unwrap()
+}
+
+/// A cgroup delegated to a test user the way `lxu setup-user` (v1 freezer)
+/// or systemd (v2) delegate one: the directory and its interface files are
+/// the user's. Removed (thawed, emptied) on drop.
+pub struct UserCgroup {
+    pub dir: PathBuf,
+    /// The file that freezes the cgroup, and its frozen and thawed values.
+    pub freeze_file: PathBuf,
+    pub frozen: &'static str,
+    pub thawed: &'static str,
+}
+
+impl UserCgroup {
+    /// In the cgroup2 hierarchy at /sys/fs/cgroup, else in the v1 freezer
+    /// hierarchy at /sys/fs/cgroup/freezer.
+    pub fn new(user: &str) -> UserCgroup {
+        const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+        let name = format!("lxu-user-nic-test-{}", std::process::id());
+        // f_type's type differs between architectures.
+        #[allow(clippy::unnecessary_cast)]
+        let v2 = rustix::fs::statfs("/sys/fs/cgroup")
+            .is_ok_and(|s| s.f_type as i64 == CGROUP2_SUPER_MAGIC);
+        let (dir, file, frozen, thawed, files) = if v2 {
+            (
+                Path::new("/sys/fs/cgroup").join(name),
+                "cgroup.freeze",
+                "1",
+                "0",
+                &[
+                    "cgroup.procs",
+                    "cgroup.threads",
+                    "cgroup.freeze",
+                    "cgroup.subtree_control",
+                ][..],
+            )
+        } else {
+            let v1 = Path::new("/sys/fs/cgroup/freezer");
+            assert!(
+                v1.join("cgroup.procs").exists(),
+                "neither cgroup2 at /sys/fs/cgroup nor a v1 freezer hierarchy"
+            );
+            (
+                v1.join(name),
+                "freezer.state",
+                "FROZEN",
+                "THAWED",
+                &["cgroup.procs", "tasks", "freezer.state"][..],
+            )
+        };
+        fs::create_dir(&dir).unwrap();
+        let uid = rustix::fs::Uid::from_raw(uid_of(user));
+        for p in std::iter::once(dir.clone()).chain(files.iter().map(|f| dir.join(f))) {
+            rustix::fs::chown(&p, Some(uid), None).unwrap();
+        }
+        UserCgroup {
+            freeze_file: dir.join(file),
+            dir,
+            frozen,
+            thawed,
+        }
+    }
+
+    pub fn procs(&self) -> PathBuf {
+        self.dir.join("cgroup.procs")
+    }
+}
+
+impl Drop for UserCgroup {
+    fn drop(&mut self) {
+        let _ = fs::write(&self.freeze_file, self.thawed);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            let procs = fs::read_to_string(self.procs()).unwrap_or_default();
+            if procs.trim().is_empty() {
+                break;
+            }
+            for pid in procs.split_whitespace() {
+                let _ = Command::new("kill").args(["-9", pid]).output();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = fs::remove_dir(&self.dir);
+    }
 }
