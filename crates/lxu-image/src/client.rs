@@ -208,7 +208,9 @@ impl Session<'_> {
         if self.keyring.is_none() {
             return Ok(Binding::Unvalidated);
         }
-        let url = self.server().url(&format!("{}/{}", entry.path, manifest::SUMS));
+        let url = self
+            .server()
+            .url(&format!("{}/{}", entry.path, manifest::SUMS));
         let sums_bytes = match self.fetcher()?.get_bytes(&url, manifest::MAX_SUMS) {
             Ok(b) => b,
             Err(e) if e.is_not_found() => return Ok(Binding::PerFile { sums_url: url }),
@@ -232,7 +234,9 @@ impl Session<'_> {
         let info = match sums.get(manifest::INFO) {
             Ok(want) => {
                 let want = want.to_string();
-                let info_url = self.server().url(&format!("{}/{}", entry.path, manifest::INFO));
+                let info_url = self
+                    .server()
+                    .url(&format!("{}/{}", entry.path, manifest::INFO));
                 let data = self.fetcher()?.get_bytes(&info_url, manifest::MAX_INFO)?;
                 let got = manifest::sha256_hex(&data);
                 if got != want {
@@ -299,7 +303,10 @@ impl Session<'_> {
         };
         let (limit, why) = match signed_size {
             Some(n) => (n, " by the signed image.info".to_string()),
-            None => (manifest::default_cap(name), format!(" (the cap for {name})")),
+            None => (
+                manifest::default_cap(name),
+                format!(" (the cap for {name})"),
+            ),
         };
         let bar = self.env.progress.bar(None, name);
         let got = match self.fetcher()?.download(&url, &dest, &bar, limit, &why) {
@@ -365,8 +372,12 @@ impl Session<'_> {
             };
             let sums_bytes = read(manifest::SUMS)?;
             let sig = read(manifest::SUMS_ASC)?;
-            k.verify_reader(sums_bytes.as_slice(), &sig, &sums_path.display().to_string())
-                .map_err(|e| e.to_string())?;
+            k.verify_reader(
+                sums_bytes.as_slice(),
+                &sig,
+                &sums_path.display().to_string(),
+            )
+            .map_err(|e| e.to_string())?;
             let sums = Sums::parse(&sums_bytes).map_err(|e| format!("bad SHA256SUMS: {e}"))?;
             for name in [cache::ROOTFS, cache::META] {
                 let want = sums.get(name).map_err(|e| format!("bad SHA256SUMS: {e}"))?;

@@ -77,10 +77,12 @@ pub enum ImageError {
         got: String,
         size: u64,
     },
-    #[error(
-        "`{url}` is {got} bytes, but the signed image.info says {expected}"
-    )]
-    SizeMismatch { url: String, expected: u64, got: u64 },
+    #[error("`{url}` is {got} bytes, but the signed image.info says {expected}")]
+    SizeMismatch {
+        url: String,
+        expected: u64,
+        got: u64,
+    },
     #[error(
         "`{image}` has no signed SHA256SUMS at `{url}`, but the cached build {cached_build} \
          was bound to one: refusing files not bound to their build (--allow-downgrade \

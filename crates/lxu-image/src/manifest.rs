@@ -194,10 +194,7 @@ mod tests {
         let s = Sums::parse(format!("{h}  rootfs.tar.xz\n{h} *meta.tar.xz\n").as_bytes()).unwrap();
         assert_eq!(s.get("rootfs.tar.xz").unwrap(), h);
         assert_eq!(s.get("meta.tar.xz").unwrap(), h);
-        assert_eq!(
-            s.get("x").unwrap_err().to_string(),
-            "it does not list `x`"
-        );
+        assert_eq!(s.get("x").unwrap_err().to_string(), "it does not list `x`");
         assert!(Sums::parse(format!("{h}  a/b\n").as_bytes()).is_err());
         assert!(Sums::parse(b"abc  x\n").is_err());
         assert!(matches!(

@@ -196,7 +196,10 @@ fn replayed_old_index_is_refused_unless_allow_downgrade() {
     for extra in [&[][..], &["--flush-cache"]] {
         let (r, _) = f.prepare(&with(extra));
         let err = r.unwrap_err();
-        assert!(matches!(err, ImageError::Rollback { .. }), "{extra:?}: {err}");
+        assert!(
+            matches!(err, ImageError::Rollback { .. }),
+            "{extra:?}: {err}"
+        );
         assert_eq!(
             err.to_string(),
             format!(

@@ -728,7 +728,10 @@ fn rollback_is_refused_unless_allow_downgrade() {
         let mut a = deb().to_vec();
         a.extend_from_slice(extra);
         let err = prepare(&args(&f.server, &a), &env).unwrap_err();
-        assert!(matches!(err, ImageError::Rollback { .. }), "{extra:?}: {err}");
+        assert!(
+            matches!(err, ImageError::Rollback { .. }),
+            "{extra:?}: {err}"
+        );
         assert!(err.to_string().contains("build 20240101_05:24"), "{err}");
         assert!(err.to_string().contains("--allow-downgrade"), "{err}");
         assert_eq!(snapshot(&dir), before, "{extra:?}");

@@ -416,7 +416,8 @@ fn a_rootfs_of_another_build_by_the_same_key_is_refused() {
     let out = Download::new(&lab, &cache(&lab), &server.url, REL)
         .keyring(&repo.key.public)
         .create(&name);
-    out.code_is(1).stderr_has("rootfs.tar.xz` is larger than the");
+    out.code_is(1)
+        .stderr_has("rootfs.tar.xz` is larger than the");
     assert_no_container(&lab, &name, &out);
     assert_cache_empty(&lab, &out);
 

@@ -309,7 +309,11 @@ fn crc32(data: &[u8]) -> u32 {
     for b in data {
         c ^= u32::from(*b);
         for _ in 0..8 {
-            c = if c & 1 != 0 { (c >> 1) ^ 0xEDB8_8320 } else { c >> 1 };
+            c = if c & 1 != 0 {
+                (c >> 1) ^ 0xEDB8_8320
+            } else {
+                c >> 1
+            };
         }
     }
     !c
@@ -574,11 +578,7 @@ impl Server {
 
     /// Announce `len` as the `Content-Length` of files ending with `suffix`.
     pub fn claim_length(&self, suffix: &str, len: u64) {
-        self.state
-            .lock()
-            .unwrap()
-            .claims
-            .insert(suffix.into(), len);
+        self.state.lock().unwrap().claims.insert(suffix.into(), len);
     }
 
     /// Send files ending with `suffix` without a `Content-Length`.
@@ -690,10 +690,7 @@ fn serve<S: Read + Write>(mut conn: S, root: &Path, state: &Mutex<State>) -> std
     let length = if no_length {
         String::new()
     } else {
-        format!(
-            "Content-Length: {}\r\n",
-            claim.unwrap_or(body.len() as u64)
-        )
+        format!("Content-Length: {}\r\n", claim.unwrap_or(body.len() as u64))
     };
     write!(
         out,
