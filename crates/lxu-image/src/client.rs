@@ -16,6 +16,9 @@ use crate::ImageError;
 
 const MAX_INDEX: u64 = 16 * 1024 * 1024;
 const MAX_SIGNATURE: u64 = 64 * 1024;
+/// How much earlier than its build serial a `SHA256SUMS` may be signed (clocks of
+/// the builder and the signer differ; a day-old build is still caught).
+const SERIAL_SLACK_SECS: u64 = 6 * 3600;
 
 /// Who is creating and where things live.
 pub struct ClientEnv {
@@ -219,7 +222,7 @@ impl Session<'_> {
         // Once a build offers SHA256SUMS, it must be signed: no falling back.
         let sig = self.get_signature(&url)?;
         let keyring = self.keyring.as_ref().expect("checked above");
-        keyring.verify_reader(sums_bytes.as_slice(), &sig, &url)?;
+        let verified = keyring.verify_reader(sums_bytes.as_slice(), &sig, &url)?;
         let bad = |source| ImageError::BadManifest {
             url: url.clone(),
             source,
@@ -266,6 +269,18 @@ impl Session<'_> {
                 Some(info)
             }
             Err(_) => {
+                // LXC's SHA256SUMS names no build. A signature older than the build serial
+                // still betrays an older build's files served in this one's place.
+                let signed = u64::from(verified.created);
+                if let Some(built) = manifest::serial_time(&entry.build) {
+                    if signed + SERIAL_SLACK_SECS < built {
+                        return Err(ImageError::SignedBeforeBuild {
+                            url,
+                            signed: trust::fmt_utc(signed),
+                            build: entry.build.clone(),
+                        });
+                    }
+                }
                 self.env.progress.warn(&format!(
                     "`{url}` lists no image.info naming its build: the files are bound to \
                      each other but not to build {}",

@@ -77,6 +77,15 @@ pub enum ImageError {
         got: String,
         size: u64,
     },
+    #[error(
+        "`{url}` was signed on {signed}, before build {build} was made: it belongs to an \
+         older build"
+    )]
+    SignedBeforeBuild {
+        url: String,
+        signed: String,
+        build: String,
+    },
     #[error("`{url}` is {got} bytes, but the signed image.info says {expected}")]
     SizeMismatch {
         url: String,

@@ -167,6 +167,36 @@ impl BuildInfo {
     }
 }
 
+/// Unix time of a build serial `YYYYMMDD_HH:MM` (UTC, as lxc-ci and lxu make them);
+/// `None` for any other form.
+pub fn serial_time(serial: &str) -> Option<u64> {
+    let b = serial.as_bytes();
+    let ok = b.len() == 14
+        && b[8] == b'_'
+        && b[11] == b':'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 8 || i == 11 || c.is_ascii_digit());
+    if !ok {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| serial[r].parse::<i64>().ok();
+    let (y, m, d) = (num(0..4)?, num(4..6)?, num(6..8)?);
+    let (hh, mm) = (num(9..11)?, num(12..14)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 {
+        return None;
+    }
+    // Days from the civil date (proleptic Gregorian).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + hh * 3600 + mm * 60).ok()
+}
+
 /// Lower-case hex of a digest.
 pub fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
@@ -201,6 +231,16 @@ mod tests {
             Sums::parse(format!("{h}  x\n{h}  x\n").as_bytes()),
             Err(ManifestError::Duplicate { .. })
         ));
+    }
+
+    #[test]
+    fn serial_times() {
+        assert_eq!(serial_time("19700101_00:00"), Some(0));
+        assert_eq!(serial_time("20240101_05:24"), Some(1_704_086_640));
+        assert_eq!(serial_time("20240229_23:59"), Some(1_709_251_140));
+        assert_eq!(serial_time("20241301_00:00"), None);
+        assert_eq!(serial_time("2024-01-01"), None);
+        assert_eq!(serial_time("20240101_0524"), None);
     }
 
     #[test]

@@ -316,3 +316,65 @@ fn xz_bomb_metadata_is_refused_with_a_clear_error() {
     );
     assert!(!f.dir().exists(), "nothing cached");
 }
+
+/// LXC's repositories sign a SHA256SUMS that names no build (no image.info). They
+/// work, with a warning; the files are still bound to each other, and an older
+/// build's whole directory served for a newer build is caught by the time of its
+/// signature.
+#[test]
+fn lxc_style_sums_without_image_info() {
+    let f = fixture();
+    let old = f.repo.publish_sums_only(
+        "debian",
+        "bookworm",
+        OLD,
+        &small_rootfs(OLD),
+        &meta_tarball(1_000, "m"),
+    );
+    f.repo.write_index(std::slice::from_ref(&old));
+    let (img, out) = f.prepare(&deb());
+    assert_eq!(marker(&img.unwrap()), OLD);
+    let sums_url = format!("{}/{}/SHA256SUMS", f.server.url(), old.path);
+    assert!(
+        out.contains(&format!(
+            "WARNING: `{sums_url}` lists no image.info naming its build: the files are bound \
+             to each other but not to build {OLD}\n"
+        )),
+        "{out}"
+    );
+    assert!(f.dir().join("SHA256SUMS").is_file());
+    let before = snapshot(&f.dir());
+
+    // A later build (its serial in the future, so any signature made today predates
+    // it) whose directory holds OLD's files, SHA256SUMS and signatures included.
+    const LATE: &str = "20990101_00:00";
+    let late = f.repo.publish_sums_only(
+        "debian",
+        "bookworm",
+        LATE,
+        &small_rootfs(LATE),
+        &meta_tarball(FUTURE, "m"),
+    );
+    for n in [
+        "rootfs.tar.xz",
+        "rootfs.tar.xz.asc",
+        "meta.tar.xz",
+        "meta.tar.xz.asc",
+        "SHA256SUMS",
+        "SHA256SUMS.asc",
+    ] {
+        f.copy(&format!("{}{n}", old.path), &format!("{}{n}", late.path));
+    }
+    f.repo.write_index(std::slice::from_ref(&late));
+    let (r, _) = f.prepare(&deb());
+    let msg = r.unwrap_err().to_string();
+    assert!(
+        // The year of today's signature.
+        msg.contains("SHA256SUMS` was signed on 20")
+            && msg.ends_with(&format!(
+                "UTC, before build {LATE} was made: it belongs to an older build"
+            )),
+        "{msg}"
+    );
+    assert_eq!(snapshot(&f.dir()), before, "cache changed");
+}

@@ -449,6 +449,26 @@ impl Repo {
         entry
     }
 
+    /// Publishes one build as lxc-ci does: per-file signatures and a signed
+    /// `SHA256SUMS`, but no `image.info`.
+    pub fn publish_sums_only(
+        &self,
+        dist: &str,
+        release: &str,
+        build: &str,
+        rootfs: &[u8],
+        meta: &[u8],
+    ) -> IndexEntry {
+        let entry = self.publish(dist, release, build, rootfs, meta);
+        let sums = format!(
+            "{}  meta.tar.xz\n{}  rootfs.tar.xz\n",
+            sha256(meta),
+            sha256(rootfs)
+        );
+        self.put_signed(&format!("{}SHA256SUMS", entry.path), sums.as_bytes());
+        entry
+    }
+
     /// Writes the signed unsuffixed `index-user` (what lxc-ci serves for level 5+).
     pub fn write_index(&self, entries: &[IndexEntry]) {
         self.put_signed(
