@@ -184,6 +184,7 @@ fn stage_build(
     key: &SigningKey,
 ) -> Result<Vec<String>, PublishError> {
     let mut sums: BTreeMap<String, String> = BTreeMap::new();
+    let mut sizes: BTreeMap<String, u64> = BTreeMap::new();
     let mut written = Vec::new();
     for name in &image.info.files {
         if name.contains('/') || name.starts_with('.') || name == SUMS || name == info::FILE_NAME {
@@ -191,9 +192,10 @@ fn stage_build(
         }
         let src = image.dir.join(name);
         let dst = staging.join(name);
-        let (sum, sig) = copy_hash_sign(&src, &dst, key)?;
+        let (sum, size, sig) = copy_hash_sign(&src, &dst, key)?;
         write_durable(&staging.join(format!("{name}.asc")), sig.as_bytes())?;
         sums.insert(name.clone(), sum);
+        sizes.insert(name.clone(), size);
         written.push(name.clone());
         written.push(format!("{name}.asc"));
     }
@@ -205,7 +207,12 @@ fn stage_build(
         serial: id.build.clone(),
         ..image.info.clone()
     };
-    let info_text = info.render();
+    // image.info names the build and, listed in the signed SHA256SUMS, binds every
+    // file to it; the sizes let clients stop an oversized download early.
+    let mut info_text = info.render();
+    for (name, size) in &sizes {
+        info_text.push_str(&format!("size.{name}={size}\n"));
+    }
     let info_path = staging.join(info::FILE_NAME);
     write_signed(&info_path, info_text.as_bytes(), key)?;
     sums.insert(
@@ -223,12 +230,12 @@ fn stage_build(
     Ok(written)
 }
 
-/// One read of `src` feeds the copy, the SHA-256 and the signature.
+/// One read of `src` feeds the copy, the SHA-256, the size and the signature.
 fn copy_hash_sign(
     src: &Path,
     dst: &Path,
     key: &SigningKey,
-) -> Result<(String, String), PublishError> {
+) -> Result<(String, u64, String), PublishError> {
     let input = File::open(src).map_err(io_err("open", src))?;
     let mut input = BufReader::with_capacity(1 << 20, input);
     let mut out = create_file(dst)?;
@@ -238,6 +245,7 @@ fn copy_hash_sign(
         source,
     })?;
     let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
     loop {
         let n = match input.read(&mut buf) {
             Ok(0) => break,
@@ -247,6 +255,7 @@ fn copy_hash_sign(
         };
         out.write_all(&buf[..n]).map_err(io_err("write", dst))?;
         sha.update(&buf[..n]);
+        size += n as u64;
         signer.write_all(&buf[..n]).map_err(io_err("hash", src))?;
     }
     out.sync_all().map_err(io_err("sync", dst))?;
@@ -254,7 +263,7 @@ fn copy_hash_sign(
         path: src.to_path_buf(),
         source,
     })?;
-    Ok((hex(&sha.finalize()), sig))
+    Ok((hex(&sha.finalize()), size, sig))
 }
 
 fn create_file(path: &Path) -> Result<File, PublishError> {

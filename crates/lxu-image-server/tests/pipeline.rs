@@ -58,6 +58,15 @@ fn build_publish_serve_fetch() {
         String::from_utf8_lossy(&st.stdout)
     );
     assert_eq!(String::from_utf8_lossy(&st.stdout).lines().count(), 4);
+    // image.info (listed in the signed SHA256SUMS) names the build and the size of
+    // every file, which is what binds a client's downloads to the index entry.
+    let info = fs::read_to_string(build_dir.join("image.info")).unwrap();
+    assert!(info.contains("serial=20250101_00:00\n"), "{info}");
+    assert!(info.contains("variant=default\n"), "{info}");
+    for f in ["rootfs.tar.xz", "meta.tar.xz", "rootfs.tar.zst"] {
+        let size = fs::metadata(build_dir.join(f)).unwrap().len();
+        assert!(info.contains(&format!("size.{f}={size}\n")), "{f}: {info}");
+    }
     let line = format!(
         "busybox;{r};amd64;default;20250101_00:00;/images/busybox/{r}/amd64/default/20250101_00:00/\n",
         r = id.release

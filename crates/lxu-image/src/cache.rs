@@ -1,8 +1,10 @@
 //! The image cache, laid out as `lxc-download` lays it out:
 //! `<base>/download/<dist>/<release>/<arch>/<variant>/` holding `build_id`,
 //! `rootfs.tar.xz` (kept compressed) and the metadata files extracted flat, plus
-//! the signatures (`rootfs.tar.xz.asc`, `meta.tar.xz` + `.asc`) so the cache can be
-//! verified again.
+//! what vouches for them so the cache can be verified again: the build's signed
+//! `SHA256SUMS` (+ `.asc`, and `image.info` when the build has one), or, for
+//! repositories without it, the per-file signatures (`rootfs.tar.xz.asc`,
+//! `meta.tar.xz` + `.asc`).
 //!
 //! Next to each cache dir live a lock file (`.<variant>.lxu-lock`), a staging dir
 //! for downloads in progress (`.<variant>.lxu-partial`, kept across runs so a
@@ -32,6 +34,9 @@ const RESERVED: &[&str] = &[
     "rootfs.tar.xz.asc",
     META,
     "meta.tar.xz.asc",
+    crate::manifest::SUMS,
+    crate::manifest::SUMS_ASC,
+    crate::manifest::INFO,
 ];
 const MAX_META_FILE: u64 = 1024 * 1024;
 const MAX_META_TOTAL: u64 = 16 * 1024 * 1024;
@@ -181,13 +186,9 @@ pub fn discard_staging(dir: &Path) -> Result<(), CacheError> {
 
 /// Moves verified downloads from the staging dir into a new cache dir, extracts
 /// the metadata, writes `build_id` and swaps the result in for the old cache dir.
-/// Until the swap nothing of the old cache dir changes.
-pub fn install(
-    dir: &Path,
-    staging: &Path,
-    build: &str,
-    with_signatures: bool,
-) -> Result<(), CacheError> {
+/// `extra` names the staged files that vouch for the image (signatures,
+/// `SHA256SUMS`). Until the swap nothing of the old cache dir changes.
+pub fn install(dir: &Path, staging: &Path, build: &str, extra: &[&str]) -> Result<(), CacheError> {
     let parent = dir.parent().unwrap_or(Path::new("/"));
     fs::create_dir_all(parent).map_err(io_err("create", parent))?;
     let prefix = format!(
@@ -200,11 +201,7 @@ pub fn install(
         .prefix(&prefix)
         .tempdir_in(parent)
         .map_err(io_err("create a directory in", parent))?;
-    let mut names = vec![ROOTFS, META];
-    if with_signatures {
-        names.extend(["rootfs.tar.xz.asc", "meta.tar.xz.asc"]);
-    }
-    for n in names {
+    for n in [ROOTFS, META].iter().chain(extra) {
         let (from, to) = (staging.join(n), new.path().join(n));
         fs::rename(&from, &to).map_err(io_err("move", &from))?;
     }
@@ -243,7 +240,28 @@ pub fn extract_meta(tarball: &Path, into: &Path) -> Result<(), CacheError> {
         reason,
     };
     let f = File::open(tarball).map_err(io_err("open", tarball))?;
-    let dec = liblzma::read::XzDecoder::new(f);
+    let stream = liblzma::stream::Stream::new_stream_decoder(crate::unpack::XZ_MEMLIMIT, 0)
+        .map_err(|e| bad(format!("xz decoder: {e}")))?;
+    let hit = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let dec = crate::unpack::MemlimitTap {
+        inner: liblzma::read::XzDecoder::new_stream(f, stream),
+        hit: hit.clone(),
+    };
+    let result = extract_meta_from(dec, tarball, into);
+    if result.is_err() && hit.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(bad(format!(
+            "it needs more than the {} MiB of memory allowed to the xz decoder",
+            crate::unpack::XZ_MEMLIMIT >> 20
+        )));
+    }
+    result
+}
+
+fn extract_meta_from(dec: impl Read, tarball: &Path, into: &Path) -> Result<(), CacheError> {
+    let bad = |reason: String| CacheError::BadMeta {
+        path: tarball.to_path_buf(),
+        reason,
+    };
     let mut archive = tar::Archive::new(dec);
     let mut total = 0u64;
     for entry in archive.entries().map_err(|e| bad(e.to_string()))? {

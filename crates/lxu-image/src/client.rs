@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::cache::{self, CacheLock};
-use crate::fetch::{Fetcher, COMPAT_LEVEL};
+use crate::fetch::{FetchError, Fetcher, COMPAT_LEVEL};
 use crate::index::{self, Index, IndexEntry, ListFilter};
+use crate::manifest::{self, BuildInfo, Sums};
 use crate::meta::{self, ImageMeta, Mode};
 use crate::options::{DownloadOptions, Server};
 use crate::progress::Progress;
@@ -15,6 +16,9 @@ use crate::ImageError;
 
 const MAX_INDEX: u64 = 16 * 1024 * 1024;
 const MAX_SIGNATURE: u64 = 64 * 1024;
+/// How much earlier than its build serial a `SHA256SUMS` may be signed (clocks of
+/// the builder and the signer differ; a day-old build is still caught).
+const SERIAL_SLACK_SECS: u64 = 6 * 3600;
 
 /// Who is creating and where things live.
 pub struct ClientEnv {
@@ -201,43 +205,215 @@ impl Session<'_> {
         index::parse_bytes(&data).map_err(|source| ImageError::BadIndex { url, source })
     }
 
-    /// Downloads one image file into the staging dir and verifies it.
+    /// Fetches and verifies what binds the files of `entry` to it (see
+    /// [`crate::manifest`]), keeping it in `staging` for the cache.
+    fn binding(&mut self, entry: &IndexEntry, staging: &Path) -> Result<Binding, ImageError> {
+        if self.keyring.is_none() {
+            return Ok(Binding::Unvalidated);
+        }
+        let url = self
+            .server()
+            .url(&format!("{}/{}", entry.path, manifest::SUMS));
+        let sums_bytes = match self.fetcher()?.get_bytes(&url, manifest::MAX_SUMS) {
+            Ok(b) => b,
+            Err(e) if e.is_not_found() => return Ok(Binding::PerFile { sums_url: url }),
+            Err(e) => return Err(e.into()),
+        };
+        // Once a build offers SHA256SUMS, it must be signed: no falling back.
+        let sig = self.get_signature(&url)?;
+        let keyring = self.keyring.as_ref().expect("checked above");
+        let verified = keyring.verify_reader(sums_bytes.as_slice(), &sig, &url)?;
+        let bad = |source| ImageError::BadManifest {
+            url: url.clone(),
+            source,
+        };
+        let sums = Sums::parse(&sums_bytes).map_err(bad)?;
+        for name in [cache::ROOTFS, cache::META] {
+            sums.get(name).map_err(bad)?;
+        }
+        write_staged(staging, manifest::SUMS, &sums_bytes)?;
+        write_staged(staging, manifest::SUMS_ASC, &sig)?;
+
+        let info = match sums.get(manifest::INFO) {
+            Ok(want) => {
+                let want = want.to_string();
+                let info_url = self
+                    .server()
+                    .url(&format!("{}/{}", entry.path, manifest::INFO));
+                let data = self.fetcher()?.get_bytes(&info_url, manifest::MAX_INFO)?;
+                let got = manifest::sha256_hex(&data);
+                if got != want {
+                    return Err(ImageError::HashMismatch {
+                        url: info_url,
+                        sums: url,
+                        expected: want,
+                        got,
+                        size: data.len() as u64,
+                    });
+                }
+                let info = BuildInfo::parse(&data).map_err(|source| ImageError::BadManifest {
+                    url: info_url.clone(),
+                    source,
+                })?;
+                if !info.matches(entry) {
+                    return Err(ImageError::WrongBuild {
+                        url: info_url,
+                        wanted: format!(
+                            "{} {} {} {} build {}",
+                            entry.dist, entry.release, entry.arch, entry.variant, entry.build
+                        ),
+                        found: info.describe(),
+                    });
+                }
+                write_staged(staging, manifest::INFO, &data)?;
+                Some(info)
+            }
+            Err(_) => {
+                // LXC's SHA256SUMS names no build. A signature older than the build serial
+                // still betrays an older build's files served in this one's place.
+                let signed = u64::from(verified.created);
+                if let Some(built) = manifest::serial_time(&entry.build) {
+                    if signed + SERIAL_SLACK_SECS < built {
+                        return Err(ImageError::SignedBeforeBuild {
+                            url,
+                            signed: trust::fmt_utc(signed),
+                            build: entry.build.clone(),
+                        });
+                    }
+                }
+                self.env.progress.warn(&format!(
+                    "`{url}` lists no image.info naming its build: the files are bound to \
+                     each other but not to build {}",
+                    entry.build
+                ));
+                None
+            }
+        };
+        Ok(Binding::Sums {
+            sums,
+            info,
+            sums_url: url,
+        })
+    }
+
+    /// Downloads one image file into the staging dir and checks it against `binding`.
     fn download_file(
         &mut self,
         entry: &IndexEntry,
         name: &str,
         staging: &Path,
         dir: &Path,
+        binding: &Binding,
     ) -> Result<(), ImageError> {
         let url = self.server().url(&format!("{}/{}", entry.path, name));
         let dest = staging.join(name);
         let sig_dest = staging.join(format!("{name}.asc"));
-        if self.keyring.is_some() {
+        if let Binding::PerFile { .. } = binding {
             let sig = self.get_signature(&url)?;
-            std::fs::write(&sig_dest, &sig).map_err(|source| cache::CacheError::Io {
-                op: "write",
-                path: sig_dest.clone(),
-                source,
-            })?;
+            write_staged(staging, &format!("{name}.asc"), &sig)?;
         }
+        let signed_size = match binding {
+            Binding::Sums { info: Some(i), .. } => i.sizes.get(name).copied(),
+            _ => None,
+        };
+        let (limit, why) = match signed_size {
+            Some(n) => (n, " by the signed image.info".to_string()),
+            None => (
+                manifest::default_cap(name),
+                format!(" (the cap for {name})"),
+            ),
+        };
         let bar = self.env.progress.bar(None, name);
-        self.fetcher()?.download(&url, &dest, &bar)?;
-        bar.finish();
-        if let Some(k) = &self.keyring {
-            if let Err(e) = k.verify_file(&dest, &sig_dest, &url) {
-                // A bad file must not be resumed next time.
-                cache::discard_staging(dir)?;
+        let got = match self.fetcher()?.download(&url, &dest, &bar, limit, &why) {
+            Ok(g) => g,
+            Err(e) => {
+                if matches!(e, FetchError::TooLarge { .. }) {
+                    // What arrived is not a prefix of anything we want.
+                    cache::discard_staging(dir)?;
+                }
                 return Err(e.into());
             }
+        };
+        bar.finish();
+        let checked = match binding {
+            Binding::Sums { sums, sums_url, .. } => {
+                let want = sums.get(name).map_err(|source| ImageError::BadManifest {
+                    url: sums_url.clone(),
+                    source,
+                })?;
+                if let Some(n) = signed_size.filter(|n| *n != got.size) {
+                    Err(ImageError::SizeMismatch {
+                        url,
+                        expected: n,
+                        got: got.size,
+                    })
+                } else if got.sha256 != want {
+                    Err(ImageError::HashMismatch {
+                        url,
+                        sums: sums_url.clone(),
+                        expected: want.to_string(),
+                        got: got.sha256,
+                        size: got.size,
+                    })
+                } else {
+                    Ok(())
+                }
+            }
+            Binding::PerFile { .. } => {
+                let k = self.keyring.as_ref().expect("per-file binding needs keys");
+                k.verify_file(&dest, &sig_dest, &url)
+                    .map(|_| ())
+                    .map_err(ImageError::from)
+            }
+            Binding::Unvalidated => Ok(()),
+        };
+        if checked.is_err() {
+            // A bad file must not be resumed next time.
+            cache::discard_staging(dir)?;
         }
-        Ok(())
+        checked
     }
 
-    /// Verifies the signatures kept in a cache dir.
+    /// Verifies what vouches for a cache dir: its signed `SHA256SUMS` when it has
+    /// one, else the per-file signatures.
     fn cache_verifies(&self, dir: &Path) -> Result<(), String> {
         let Some(k) = &self.keyring else {
             return Ok(());
         };
+        let sums_path = dir.join(manifest::SUMS);
+        if sums_path.is_file() {
+            let read = |name: &str| {
+                std::fs::read(dir.join(name)).map_err(|e| format!("cannot read {name}: {e}"))
+            };
+            let sums_bytes = read(manifest::SUMS)?;
+            let sig = read(manifest::SUMS_ASC)?;
+            k.verify_reader(
+                sums_bytes.as_slice(),
+                &sig,
+                &sums_path.display().to_string(),
+            )
+            .map_err(|e| e.to_string())?;
+            let sums = Sums::parse(&sums_bytes).map_err(|e| format!("bad SHA256SUMS: {e}"))?;
+            for name in [cache::ROOTFS, cache::META] {
+                let want = sums.get(name).map_err(|e| format!("bad SHA256SUMS: {e}"))?;
+                let got = manifest::sha256_file(&dir.join(name))
+                    .map_err(|e| format!("cannot read {name}: {e}"))?;
+                if got != want {
+                    return Err(format!("{name} does not match its SHA256SUMS"));
+                }
+            }
+            if let Ok(want) = sums.get(manifest::INFO) {
+                let data = read(manifest::INFO)?;
+                if manifest::sha256_hex(&data) != want {
+                    return Err("image.info does not match its SHA256SUMS".into());
+                }
+                let info = BuildInfo::parse(&data).map_err(|e| format!("bad image.info: {e}"))?;
+                if cache::cached_build(dir).as_deref() != Some(info.serial.as_str()) {
+                    return Err(format!("its build_id is not build {}", info.serial));
+                }
+            }
+            return Ok(());
+        }
         for name in [cache::ROOTFS, cache::META] {
             let data = dir.join(name);
             let sig = dir.join(format!("{name}.asc"));
@@ -249,6 +425,48 @@ impl Session<'_> {
         }
         Ok(())
     }
+}
+
+/// What vouches for the files of the build being downloaded.
+enum Binding {
+    /// The build's signed `SHA256SUMS`, and its `image.info` when listed.
+    Sums {
+        sums: Sums,
+        info: Option<BuildInfo>,
+        sums_url: String,
+    },
+    /// No `SHA256SUMS` (`sums_url` gave 404): each file against its own signature.
+    PerFile { sums_url: String },
+    /// `--no-validate`.
+    Unvalidated,
+}
+
+impl Binding {
+    /// Staged files to keep in the cache beside the image.
+    fn kept(&self) -> Vec<&'static str> {
+        match self {
+            Binding::Sums { info, .. } => {
+                let mut v = vec![manifest::SUMS, manifest::SUMS_ASC];
+                if info.is_some() {
+                    v.push(manifest::INFO);
+                }
+                v
+            }
+            Binding::PerFile { .. } => vec!["rootfs.tar.xz.asc", "meta.tar.xz.asc"],
+            Binding::Unvalidated => Vec::new(),
+        }
+    }
+}
+
+fn write_staged(staging: &Path, name: &str, data: &[u8]) -> Result<(), ImageError> {
+    let path = staging.join(name);
+    std::fs::write(&path, data).map_err(|source| {
+        ImageError::from(cache::CacheError::Io {
+            op: "write",
+            path,
+            source,
+        })
+    })
 }
 
 /// Finds, downloads (when needed), verifies and caches the image the options
@@ -325,26 +543,49 @@ pub fn prepare(opts: &DownloadOptions, env: &ClientEnv) -> Result<CachedImage, I
             progress.step("The cache is already up to date");
             progress.step("Using image from local cache");
         } else {
-            if let Some(old) = cached.as_deref().filter(|old| entry.build.as_str() < *old) {
-                if opts.no_validate {
-                    progress.warn(&format!(
-                        "the index offers build {} older than the cached build {old}",
-                        entry.build
-                    ));
-                } else {
+            let image = format!("{dist} {release} {arch} {variant}");
+            // Checked against what is on disk even with --flush-cache: flushing asks for
+            // a fresh copy, not for an older build.
+            let prior = cache::cached_build(&dir);
+            if let Some(old) = prior.as_deref().filter(|old| entry.build.as_str() < *old) {
+                if !opts.allow_downgrade {
                     return Err(ImageError::Rollback {
-                        image: format!("{dist} {release} {arch} {variant}"),
+                        image,
                         index_build: entry.build.clone(),
                         cached_build: old.to_string(),
                     });
                 }
+                progress.warn(&format!(
+                    "--allow-downgrade: installing build {} over the newer cached build {old}",
+                    entry.build
+                ));
             }
             let staging = cache::open_staging(&dir, &entry.build)?;
+            let binding = s.binding(&entry, &staging)?;
+            if let Binding::PerFile { sums_url } = &binding {
+                let was_bound = dir.join(manifest::SUMS).is_file();
+                match prior.as_deref() {
+                    Some(old) if was_bound && !opts.allow_downgrade => {
+                        return Err(ImageError::LostBinding {
+                            image,
+                            url: sums_url.clone(),
+                            cached_build: old.to_string(),
+                        })
+                    }
+                    _ => progress.warn(&format!(
+                        "`{sums_url}` not found: this repository publishes no signed \
+                         SHA256SUMS, so each file is checked against its own signature only \
+                         and is NOT bound to build {} (another build signed by the same key \
+                         could be served in its place)",
+                        entry.build
+                    )),
+                }
+            }
             progress.step("Downloading the rootfs");
-            s.download_file(&entry, cache::ROOTFS, &staging, &dir)?;
+            s.download_file(&entry, cache::ROOTFS, &staging, &dir, &binding)?;
             progress.step("Downloading the metadata");
-            s.download_file(&entry, cache::META, &staging, &dir)?;
-            cache::install(&dir, &staging, &entry.build, s.keyring.is_some())?;
+            s.download_file(&entry, cache::META, &staging, &dir, &binding)?;
+            cache::install(&dir, &staging, &entry.build, &binding.kept())?;
             progress.step("The image cache is now ready");
             downloaded = true;
         }

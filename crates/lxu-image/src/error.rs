@@ -43,11 +43,63 @@ pub enum ImageError {
     },
     #[error(
         "the index offers build {index_build} of `{image}`, older than the cached build \
-         {cached_build}: refusing a rollback (--flush-cache or --no-validate accept it)"
+         {cached_build}: refusing a downgrade (a replayed old index looks like this; \
+         --allow-downgrade accepts it)"
     )]
     Rollback {
         image: String,
         index_build: String,
+        cached_build: String,
+    },
+    #[error("bad `{url}`: {source}")]
+    BadManifest {
+        url: String,
+        #[source]
+        source: crate::manifest::ManifestError,
+    },
+    #[error(
+        "`{url}` names {found}, but the signed index chose {wanted}: refusing files of \
+         another build"
+    )]
+    WrongBuild {
+        url: String,
+        wanted: String,
+        found: String,
+    },
+    #[error(
+        "`{url}` does not match the signed {sums}: expected SHA-256 {expected}, got {got} \
+         ({size} bytes)"
+    )]
+    HashMismatch {
+        url: String,
+        sums: String,
+        expected: String,
+        got: String,
+        size: u64,
+    },
+    #[error(
+        "`{url}` was signed on {signed}, before build {build} was made: it belongs to an \
+         older build"
+    )]
+    SignedBeforeBuild {
+        url: String,
+        signed: String,
+        build: String,
+    },
+    #[error("`{url}` is {got} bytes, but the signed image.info says {expected}")]
+    SizeMismatch {
+        url: String,
+        expected: u64,
+        got: u64,
+    },
+    #[error(
+        "`{image}` has no signed SHA256SUMS at `{url}`, but the cached build {cached_build} \
+         was bound to one: refusing files not bound to their build (--allow-downgrade \
+         accepts them)"
+    )]
+    LostBinding {
+        image: String,
+        url: String,
         cached_build: String,
     },
     #[error("no image selected: missing {what} (use --list to see what the server has)")]

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use sha2::{Digest, Sha256};
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 
 use crate::progress::Bar;
@@ -35,8 +36,13 @@ pub enum FetchError {
     },
     #[error("`{url}`: {reason}")]
     Transport { url: String, reason: String },
-    #[error("`{url}` is larger than the {limit} bytes allowed for it")]
-    TooLarge { url: String, limit: u64 },
+    #[error("`{url}` is larger than the {limit} bytes allowed for it{why}: download aborted")]
+    TooLarge {
+        url: String,
+        limit: u64,
+        /// Where the limit comes from (empty, or e.g. " by the signed image.info").
+        why: String,
+    },
     #[error("cannot write `{path}`: {source}")]
     Write {
         path: PathBuf,
@@ -214,6 +220,7 @@ impl Fetcher {
                 return Err(FetchError::TooLarge {
                     url: url.into(),
                     limit,
+                    why: String::new(),
                 });
             }
             let mut body = Vec::new();
@@ -225,6 +232,7 @@ impl Fetcher {
                 return Err(FetchError::TooLarge {
                     url: url.into(),
                     limit,
+                    why: String::new(),
                 });
             }
             if let Some(n) = expected {
@@ -240,18 +248,38 @@ impl Fetcher {
         })
     }
 
-    /// A large file to `dest`. When `dest` already holds a prefix (an earlier,
+    /// A large file to `dest`, at most `limit` bytes (`why` says where the limit comes
+    /// from, for the error). When `dest` already holds a prefix (an earlier,
     /// interrupted transfer) the rest is asked for with `Range`; a server that
-    /// ignores it sends the whole file, which then replaces the prefix.
-    /// Returns the final size.
-    pub fn download(&self, url: &str, dest: &Path, bar: &Bar) -> Result<u64, FetchError> {
-        self.retry(|| self.download_once(url, dest, bar))
+    /// ignores it sends the whole file, which then replaces the prefix. The file is
+    /// hashed as it arrives; the transfer stops as soon as it passes `limit`.
+    pub fn download(
+        &self,
+        url: &str,
+        dest: &Path,
+        bar: &Bar,
+        limit: u64,
+        why: &str,
+    ) -> Result<Downloaded, FetchError> {
+        self.retry(|| self.download_once(url, dest, bar, limit, why))
     }
 
-    fn download_once(&self, url: &str, dest: &Path, bar: &Bar) -> Result<u64, FetchError> {
+    fn download_once(
+        &self,
+        url: &str,
+        dest: &Path,
+        bar: &Bar,
+        limit: u64,
+        why: &str,
+    ) -> Result<Downloaded, FetchError> {
         let werr = |source: io::Error| FetchError::Write {
             path: dest.to_path_buf(),
             source,
+        };
+        let too_large = || FetchError::TooLarge {
+            url: url.into(),
+            limit,
+            why: why.into(),
         };
         let mut file = OpenOptions::new()
             .create(true)
@@ -260,7 +288,11 @@ impl Fetcher {
             .write(true)
             .open(dest)
             .map_err(werr)?;
-        let have = file.metadata().map_err(werr)?.len();
+        let mut have = file.metadata().map_err(werr)?.len();
+        if have > limit {
+            file.set_len(0).map_err(werr)?;
+            have = 0;
+        }
         let resp = self.call(url, have)?;
         let code = resp.status().as_u16();
         let (start, total) = match code {
@@ -288,8 +320,24 @@ impl Fetcher {
                 (0, content_length(&resp))
             }
         };
+        // A declared size over the limit is refused before a byte of the body is read.
+        if total.is_some_and(|t| t > limit) {
+            return Err(too_large());
+        }
+        let mut sha = Sha256::new();
         if start == 0 {
             file.set_len(0).map_err(werr)?;
+        } else {
+            // The kept prefix is hashed again rather than trusted.
+            file.seek(SeekFrom::Start(0)).map_err(werr)?;
+            let copied = io::copy(&mut (&mut file).take(start), &mut sha).map_err(werr)?;
+            if copied != start {
+                file.set_len(0).map_err(werr)?;
+                return Err(FetchError::Transport {
+                    url: url.into(),
+                    reason: "partial download changed while resuming, restarting".into(),
+                });
+            }
         }
         file.seek(SeekFrom::Start(start)).map_err(werr)?;
         if let Some(t) = total {
@@ -309,7 +357,11 @@ impl Fetcher {
                     return Err(cut(url, got, total, e));
                 }
             };
+            if got + n as u64 > limit {
+                return Err(too_large());
+            }
             file.write_all(&buf[..n]).map_err(werr)?;
+            sha.update(&buf[..n]);
             got += n as u64;
             bar.inc(n as u64);
         }
@@ -323,8 +375,19 @@ impl Fetcher {
                 });
             }
         }
-        Ok(got)
+        Ok(Downloaded {
+            size: got,
+            sha256: crate::manifest::hex(&sha.finalize()),
+        })
     }
+}
+
+/// A finished download.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Downloaded {
+    pub size: u64,
+    /// Lower-case hex SHA-256 of the whole file.
+    pub sha256: String,
 }
 
 fn check_status(url: &str, code: u16) -> Result<(), FetchError> {

@@ -12,6 +12,7 @@ pub mod client;
 mod error;
 pub mod fetch;
 pub mod index;
+pub mod manifest;
 pub mod meta;
 pub mod options;
 pub mod progress;

@@ -121,6 +121,9 @@ pub struct DownloadOptions {
     /// `--keyserver`: accepted for LXC 1.0 scripts, never contacted.
     pub keyserver: Option<String>,
     pub no_validate: bool,
+    /// `--allow-downgrade`: accept a build older than the cached one, or unbound
+    /// files for an image whose cached build was bound to a signed `SHA256SUMS`.
+    pub allow_downgrade: bool,
     pub flush_cache: bool,
     pub force_cache: bool,
     pub list: bool,
@@ -145,6 +148,7 @@ impl Default for DownloadOptions {
             keyring: None,
             keyserver: None,
             no_validate: false,
+            allow_downgrade: false,
             flush_cache: false,
             force_cache: false,
             list: false,
@@ -169,6 +173,7 @@ enum Opt {
     Keyring,
     Keyserver,
     NoValidate,
+    AllowDowngrade,
     FlushCache,
     ForceCache,
     List,
@@ -190,6 +195,7 @@ const LONG: &[(&str, Opt, bool)] = &[
     ("keyring", Opt::Keyring, true),
     ("keyserver", Opt::Keyserver, true),
     ("no-validate", Opt::NoValidate, false),
+    ("allow-downgrade", Opt::AllowDowngrade, false),
     ("flush-cache", Opt::FlushCache, false),
     ("force-cache", Opt::ForceCache, false),
     ("list", Opt::List, false),
@@ -333,6 +339,7 @@ impl DownloadOptions {
             Opt::Keyring => self.keyring = Some(PathBuf::from(&v)),
             Opt::Keyserver => self.keyserver = Some(v.clone()),
             Opt::NoValidate => self.no_validate = true,
+            Opt::AllowDowngrade => self.allow_downgrade = true,
             Opt::FlushCache => self.flush_cache = true,
             Opt::ForceCache => self.force_cache = true,
             Opt::List => self.list = true,
@@ -447,7 +454,10 @@ Optional arguments:
 [ --keyid <keyid> ]: Only trust signatures by this key (fingerprint or long id)
 [ --keyring <file> ]: Also trust the keys in this file
 [ --keyserver <keyserver> ]: Accepted for compatibility; keys are never fetched
-[ --no-validate ]: Disable signature validation (not recommended)
+[ --no-validate ]: UNSAFE: skip every signature and checksum check; whoever
+                   serves or intercepts the download chooses the rootfs
+[ --allow-downgrade ]: Accept a build older than the cached one (a replayed
+                   old index is refused without it)
 [ --flush-cache ]: Flush the local copy (if present)
 [ --force-cache ]: Force the use of the local copy even if expired
 

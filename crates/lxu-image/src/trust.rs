@@ -133,6 +133,17 @@ fn newest<'a>(sigs: impl Iterator<Item = &'a Signature>) -> Option<&'a Signature
     sigs.max_by_key(|s| s.created().map(ts).unwrap_or(0))
 }
 
+/// `YYYY-MM-DD HH:MM UTC`, for messages.
+pub fn fmt_utc(secs: u64) -> String {
+    let s = secs % 86_400;
+    format!(
+        "{} {:02}:{:02} UTC",
+        fmt_time(secs),
+        s / 3600,
+        s % 3600 / 60
+    )
+}
+
 fn fmt_time(secs: u64) -> String {
     // Days since the epoch to a civil date (proleptic Gregorian), no tz database needed.
     let days = (secs / 86_400) as i64;

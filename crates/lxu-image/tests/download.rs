@@ -98,9 +98,17 @@ fn prepare_downloads_verifies_and_caches() {
     siblings.sort();
     assert_eq!(siblings, vec![".default.lxu-lock", "default"]);
 
+    // An LXC-style repository (no SHA256SUMS) still works, with a warning that its
+    // files are not bound to the build.
     assert_eq!(
         out.text(),
-        "Downloading the image index\nDownloading the rootfs\nDownloading the metadata\nThe image cache is now ready\n"
+        "Downloading the image index\n\
+         WARNING: `http://ADDR//images/debian/bookworm/amd64/default/20240101_05:24//SHA256SUMS` \
+         not found: this repository publishes no signed SHA256SUMS, so each file is checked \
+         against its own signature only and is NOT bound to build 20240101_05:24 (another \
+         build signed by the same key could be served in its place)\n\
+         Downloading the rootfs\nDownloading the metadata\nThe image cache is now ready\n"
+            .replace("ADDR", &f.server.addr.to_string())
     );
     // LXC's URL rules: compat index first, then the unsuffixed one; `//` as LXC sends.
     let targets: Vec<String> = f.server.log().iter().map(|r| r.target.clone()).collect();
@@ -110,6 +118,7 @@ fn prepare_downloads_verifies_and_caches() {
             "//meta/1.0/index-user.7",
             "//meta/1.0/index-user",
             "//meta/1.0/index-user.asc",
+            "//images/debian/bookworm/amd64/default/20240101_05:24//SHA256SUMS",
             "//images/debian/bookworm/amd64/default/20240101_05:24//rootfs.tar.xz.asc",
             "//images/debian/bookworm/amd64/default/20240101_05:24//rootfs.tar.xz",
             "//images/debian/bookworm/amd64/default/20240101_05:24//meta.tar.xz.asc",
@@ -702,7 +711,7 @@ fn concurrent_prepares_download_once() {
 }
 
 #[test]
-fn rollback_is_refused_unless_no_validate() {
+fn rollback_is_refused_unless_allow_downgrade() {
     let f = fixture();
     let old = f.publish("20240101_05:24", 1_000);
     let new = f.publish("20240201_05:24", 1_000);
@@ -712,21 +721,30 @@ fn rollback_is_refused_unless_no_validate() {
     let dir = f.client.cache_dir("debian", "bookworm");
     let before = snapshot(&dir);
 
+    // The old index, replayed: refused, also with --flush-cache and --no-validate.
     f.repo.write_index(&[old]);
-    let (env, _) = f.client.env();
-    let err = prepare(&args(&f.server, &deb()), &env).unwrap_err();
-    assert!(matches!(err, ImageError::Rollback { .. }), "{err}");
-    assert!(err.to_string().contains("build 20240101_05:24"), "{err}");
-    assert_eq!(snapshot(&dir), before);
+    for extra in [&[][..], &["--flush-cache"], &["--no-validate"]] {
+        let (env, _) = f.client.env();
+        let mut a = deb().to_vec();
+        a.extend_from_slice(extra);
+        let err = prepare(&args(&f.server, &a), &env).unwrap_err();
+        assert!(
+            matches!(err, ImageError::Rollback { .. }),
+            "{extra:?}: {err}"
+        );
+        assert!(err.to_string().contains("build 20240101_05:24"), "{err}");
+        assert!(err.to_string().contains("--allow-downgrade"), "{err}");
+        assert_eq!(snapshot(&dir), before, "{extra:?}");
+    }
 
     let (env, out) = f.client.env();
     let mut a = deb().to_vec();
-    a.push("--no-validate");
+    a.push("--allow-downgrade");
     let img = prepare(&args(&f.server, &a), &env).unwrap();
     assert_eq!(img.build_id, "20240101_05:24");
     assert!(out.text().contains(
-        "WARNING: the index offers build 20240101_05:24 older than the cached build 20240201_05:24"
-    ));
+        "WARNING: --allow-downgrade: installing build 20240101_05:24 over the newer cached build 20240201_05:24"
+    ), "{}", out.text());
 }
 
 #[test]

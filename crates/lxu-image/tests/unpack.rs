@@ -473,3 +473,42 @@ fn a_member_never_writes_through_an_existing_symlink() {
     std::fs::remove_file(&target).unwrap();
     assert!(a.outside_is_empty());
 }
+
+/// Issue 11 finding 7: an xz stream whose header claims a 4 GiB dictionary is
+/// refused before the decoder allocates it, with an error that says why.
+#[test]
+fn xz_bomb_is_refused_by_the_memory_limit() {
+    let a = Area::new();
+    let mut t = Tar::new();
+    t.dir("./", 0o755).file("./etc-marker", b"x", 0o644);
+    let bomb = xz_bomb(&t.tar());
+    let err = a.unpack(bomb, &[]).unwrap_err();
+    assert!(matches!(err, UnpackError::XzMemLimit { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "`test.tar` needs more than the 1024 MiB of memory allowed to the xz decoder \
+         (its dictionary is too large): refusing it"
+    );
+    assert!(!a.rootfs().join("etc-marker").exists());
+}
+
+/// Issue 11 finding 7: a GNU sparse member declares its expanded size in a header;
+/// expanding it wrote that many real zeros. It is refused, naming the member.
+#[test]
+fn gnu_sparse_member_is_refused() {
+    let a = Area::new();
+    let mut t = Tar::new();
+    t.dir("./", 0o755)
+        .file("./before", b"ok", 0o644)
+        .gnu_sparse("./huge", 64 << 20)
+        .file("./after", b"ok", 0o644);
+    let err = a.unpack(t.xz(), &[]).unwrap_err();
+    assert!(matches!(err, UnpackError::Sparse { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "tarball `test.tar` has a GNU sparse member `huge` (expanding to 67108864 bytes): \
+         sparse members are refused, an image has no use for them"
+    );
+    assert!(!a.rootfs().join("huge").exists());
+    assert!(!a.rootfs().join("after").exists());
+}

@@ -229,20 +229,20 @@ fn a_tampered_rootfs_is_refused_and_the_cache_is_kept() {
 
     tamper(&repo.build_dir().join("rootfs.tar.xz"));
 
-    // A fresh cache: refused, nothing kept.
+    // A fresh cache: refused (longer than the signed image.info says), nothing kept.
     let name = lab.name("tp");
     let out = Download::new(&lab, &cache(&lab), &server.url, REL)
         .keyring(&repo.key.public)
         .create(&name);
     out.code_is(1)
-        .stderr_has("bad signature")
-        .stderr_has("rootfs.tar.xz");
+        .stderr_has("rootfs.tar.xz` is larger than the")
+        .stderr_has("by the signed image.info");
     assert_no_container(&lab, &name, &out);
     assert_cache_empty(&lab, &out);
 
     // A good cache and --flush-cache: refused, and the good copy stays as it was.
     let out = good.arg("--flush-cache").create(&name);
-    out.code_is(1).stderr_has("bad signature");
+    out.code_is(1).stderr_has("by the signed image.info");
     assert_no_container(&lab, &name, &out);
     let after = snapshot(&good_cache);
     assert!(
@@ -259,15 +259,16 @@ fn a_missing_signature_is_refused() {
     let Some(lab) = Lab::new() else { return };
     let repo = Repo::busybox(&lab, REL);
     let server = Server::http(&lab, &repo);
-    let asc = repo.build_dir().join("rootfs.tar.xz.asc");
+    // SHA256SUMS vouches for every file of the build: without its signature, nothing.
+    let asc = repo.build_dir().join("SHA256SUMS.asc");
     std::fs::remove_file(&asc).unwrap_or_else(|e| panic!("remove `{}`: {e}", asc.display()));
     let name = lab.name("ms");
     let out = Download::new(&lab, &cache(&lab), &server.url, REL)
         .keyring(&repo.key.public)
         .create(&name);
     out.code_is(1)
-        .stderr_has("signature")
-        .stderr_has("rootfs.tar.xz.asc");
+        .stderr_has("missing signature")
+        .stderr_has("SHA256SUMS.asc");
     assert_no_container(&lab, &name, &out);
     assert_cache_empty(&lab, &out);
 }
@@ -353,6 +354,80 @@ fn no_validate_works_with_a_loud_warning() {
     out.stderr_has("WARNING")
         .stderr_has("without gpg validation");
     assert_boots_with_its_name(&lab, &name);
+}
+
+/// Issue 11 finding 3: the server hands out the rootfs of another build, signed by
+/// the same key (so its own `.asc` verifies). It is not the file the signed
+/// `SHA256SUMS` of the chosen build lists: refused, nothing cached, a good cache kept.
+#[test]
+fn a_rootfs_of_another_build_by_the_same_key_is_refused() {
+    let Some(lab) = Lab::new() else { return };
+    let repo = Repo::busybox(&lab, REL);
+    let server = Server::http(&lab, &repo);
+    let good_cache = lab.files.join("good-cache");
+    let good = Download::new(&lab, &good_cache, &server.url, REL).keyring(&repo.key.public);
+    let first = lab.name("sw");
+    assert_downloaded(&good.create(&first));
+    let before = snapshot(&good_cache);
+
+    // Another build of the same image: same recipe, a rootfs with different bytes
+    // (a second xz stream appended: still a valid tarball), published with the same
+    // key into a repository of its own.
+    let build = lab.files.join(format!("build-{REL}"));
+    let other_build = lab.files.join(format!("build-{REL}-other"));
+    std::fs::create_dir_all(&other_build).unwrap();
+    for e in std::fs::read_dir(&build).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), other_build.join(e.file_name())).unwrap();
+    }
+    let rootfs = other_build.join("rootfs.tar.xz");
+    let mut data = std::fs::read(&rootfs).unwrap();
+    data.extend_from_slice(&data.clone());
+    std::fs::write(&rootfs, data).unwrap();
+    let other_repo = lab.files.join(format!("repo-{REL}-other"));
+    lab.call(&[
+        "image",
+        "publish",
+        other_build.to_str().unwrap(),
+        "--repo",
+        other_repo.to_str().unwrap(),
+        "--key",
+        repo.key.secret.to_str().unwrap(),
+    ])
+    .no_lxcpath()
+    .run()
+    .success();
+    let other_dir = std::fs::read_dir(
+        other_repo
+            .join("images/busybox")
+            .join(REL)
+            .join(lxu_e2e::images::host_arch())
+            .join("default"),
+    )
+    .unwrap()
+    .map(|e| e.unwrap().path())
+    .find(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+    .expect("the other build is published");
+    for n in ["rootfs.tar.xz", "rootfs.tar.xz.asc"] {
+        std::fs::copy(other_dir.join(n), repo.build_dir().join(n)).unwrap();
+    }
+
+    let name = lab.name("sw");
+    let out = Download::new(&lab, &cache(&lab), &server.url, REL)
+        .keyring(&repo.key.public)
+        .create(&name);
+    out.code_is(1)
+        .stderr_has("rootfs.tar.xz` is larger than the");
+    assert_no_container(&lab, &name, &out);
+    assert_cache_empty(&lab, &out);
+
+    let out = good.arg("--flush-cache").create(&name);
+    out.code_is(1).stderr_has("by the signed image.info");
+    assert_no_container(&lab, &name, &out);
+    assert!(
+        snapshot(&good_cache) == before,
+        "a refused re-download must leave the cached image as it was\n{out}"
+    );
 }
 
 /// Appends a byte to `path` (the signature no longer matches).

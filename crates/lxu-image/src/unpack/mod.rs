@@ -14,6 +14,8 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use rustix::fs::{
     AtFlags, FileType, Gid, Mode, OFlags, ResolveFlags, Timespec, Timestamps, Uid, XattrFlags,
@@ -30,6 +32,32 @@ const ZSTD_MAGIC: &[u8] = &[0x28, 0xB5, 0x2F, 0xFD];
 /// Memory liblzma may use before it reduces the number of decoder threads.
 const XZ_MEMLIMIT_THREADING: u64 = 1 << 30;
 
+/// Memory the xz decoder may use at all. `xz -9` needs 65 MiB to decode; a stream
+/// that claims more than this is refused rather than allowed to take the host's
+/// memory (the xz format allows dictionaries up to 4 GiB).
+pub const XZ_MEMLIMIT: u64 = 1 << 30;
+
+/// Passes reads through and notes whether the xz decoder stopped at its memory
+/// limit, so the error can say so whatever the tar parser wraps it in.
+pub(crate) struct MemlimitTap<R> {
+    pub inner: R,
+    pub hit: Arc<AtomicBool>,
+}
+
+impl<R: Read> Read for MemlimitTap<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).inspect_err(|e| {
+            let memlimit = e
+                .get_ref()
+                .and_then(|i| i.downcast_ref::<liblzma::stream::Error>())
+                .is_some_and(|x| matches!(x, liblzma::stream::Error::MemLimit));
+            if memlimit {
+                self.hit.store(true, Ordering::Relaxed);
+            }
+        })
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum UnpackError {
     #[error("cannot open `{path}`: {source}")]
@@ -40,6 +68,20 @@ pub enum UnpackError {
     },
     #[error("corrupt or unreadable tarball `{tarball}`: {reason}")]
     Corrupt { tarball: String, reason: String },
+    #[error(
+        "`{tarball}` needs more than the {limit_mib} MiB of memory allowed to the xz \
+         decoder (its dictionary is too large): refusing it"
+    )]
+    XzMemLimit { tarball: String, limit_mib: u64 },
+    #[error(
+        "tarball `{tarball}` has a GNU sparse member `{name}` (expanding to {size} bytes): \
+         sparse members are refused, an image has no use for them"
+    )]
+    Sparse {
+        tarball: String,
+        name: String,
+        size: u64,
+    },
     #[error("unsafe member name `{name}` in the tarball (contains `..`)")]
     UnsafePath { name: String },
     #[error("hard link `{name}` points outside the rootfs (`{target}`)")]
@@ -137,6 +179,7 @@ pub fn unpack_reader<'r, R: Read + 'r>(
         .fill_buf()
         .map_err(|e| corrupt(e.to_string()))?
         .to_vec();
+    let memlimit_hit = Arc::new(AtomicBool::new(false));
     let decoded: Box<dyn Read + 'r> = if head.starts_with(XZ_MAGIC) {
         let threads = opts.xz_threads.unwrap_or_else(|| {
             std::thread::available_parallelism()
@@ -146,10 +189,13 @@ pub fn unpack_reader<'r, R: Read + 'r>(
         let stream = liblzma::stream::MtStreamBuilder::new()
             .threads(threads.max(1))
             .memlimit_threading(XZ_MEMLIMIT_THREADING)
-            .memlimit_stop(u64::MAX)
+            .memlimit_stop(XZ_MEMLIMIT)
             .decoder()
             .map_err(|e| corrupt(format!("xz decoder: {e}")))?;
-        Box::new(liblzma::bufread::XzDecoder::new_stream(input, stream))
+        Box::new(MemlimitTap {
+            inner: liblzma::bufread::XzDecoder::new_stream(input, stream),
+            hit: memlimit_hit.clone(),
+        })
     } else if head.starts_with(ZSTD_MAGIC) {
         Box::new(
             zstd::stream::read::Decoder::with_buffer(input)
@@ -178,8 +224,14 @@ pub fn unpack_reader<'r, R: Read + 'r>(
         buf: vec![0u8; 256 * 1024],
         label: label.to_string(),
     };
-    u.run(decoded)?;
-    Ok(u.stats)
+    match u.run(decoded) {
+        Ok(()) => Ok(u.stats),
+        Err(_) if memlimit_hit.load(Ordering::Relaxed) => Err(UnpackError::XzMemLimit {
+            tarball: label.to_string(),
+            limit_mib: XZ_MEMLIMIT >> 20,
+        }),
+        Err(e) => Err(e),
+    }
 }
 
 /// Refuses member names with a `..` component, as GNU tar refuses such members.
@@ -348,7 +400,16 @@ impl Unpacker<'_> {
             .map_err(|e| self.fs_err("chmod", &path, e))?;
             self.set_times(parent, Some(name), meta.mtime, &path)?;
             self.stats.fifos += 1;
-        } else if kind.is_file() || kind.is_contiguous() || kind.is_gnu_sparse() {
+        } else if kind.is_gnu_sparse() {
+            // The tar parser expands the holes into real zeros: a few header bytes
+            // could claim any size.
+            let size = entry.header().as_gnu().and_then(|g| g.real_size().ok());
+            return Err(UnpackError::Sparse {
+                tarball: self.label.clone(),
+                name: lossy(&path),
+                size: size.unwrap_or_else(|| entry.size()),
+            });
+        } else if kind.is_file() || kind.is_contiguous() {
             self.regular_file(entry, parent, name, &path, &meta)?;
         } else {
             // Unknown member types carry nothing we can create faithfully.

@@ -92,6 +92,14 @@ impl TestKey {
     }
 }
 
+pub fn sha256(data: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(data)
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
+}
+
 pub fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02X}")).collect()
 }
@@ -236,6 +244,20 @@ impl Tar {
         self.file(name, data, 0o644)
     }
 
+    /// An old-style GNU sparse member (`S`) whose one byte of data sits at the end
+    /// of `real_size` bytes of holes.
+    pub fn gnu_sparse(&mut self, name: &str, real_size: u64) -> &mut Self {
+        let mut h = raw_header(tar::EntryType::GNUSparse, name.as_bytes(), 0o644, 1);
+        {
+            let g = h.as_gnu_mut().unwrap();
+            g.set_real_size(real_size);
+            g.sparse[0].set_offset(real_size - 1);
+            g.sparse[0].set_length(1);
+        }
+        self.append(h, b"x");
+        self
+    }
+
     pub fn tar(self) -> Vec<u8> {
         self.b.into_inner().unwrap()
     }
@@ -249,6 +271,52 @@ pub fn xz(data: &[u8]) -> Vec<u8> {
     let mut e = liblzma::write::XzEncoder::new(Vec::new(), 1);
     e.write_all(data).unwrap();
     e.finish().unwrap()
+}
+
+/// `data` as xz whose block header claims an LZMA2 dictionary of 4 GiB, so
+/// decoding it needs that much memory; the header CRC is recomputed.
+pub fn xz_bomb(data: &[u8]) -> Vec<u8> {
+    let mut x = xz(data);
+    // Stream header: 12 bytes. Block header: size byte, flags, optional sizes, filters.
+    let start = 12;
+    let size = (x[start] as usize + 1) * 4;
+    let flags = x[start + 1];
+    assert_eq!(flags & 0x03, 0, "one filter expected");
+    let mut off = start + 2;
+    let skip_varint = |off: &mut usize, x: &[u8]| {
+        while x[*off] & 0x80 != 0 {
+            *off += 1;
+        }
+        *off += 1;
+    };
+    if flags & 0x40 != 0 {
+        skip_varint(&mut off, &x);
+    }
+    if flags & 0x80 != 0 {
+        skip_varint(&mut off, &x);
+    }
+    assert_eq!(x[off], 0x21, "LZMA2 filter expected");
+    assert_eq!(x[off + 1], 1, "one property byte expected");
+    // 40: a dictionary of 4 GiB - 1.
+    x[off + 2] = 40;
+    let crc = crc32(&x[start..start + size - 4]);
+    x[start + size - 4..start + size].copy_from_slice(&crc.to_le_bytes());
+    x
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut c = !0u32;
+    for b in data {
+        c ^= u32::from(*b);
+        for _ in 0..8 {
+            c = if c & 1 != 0 {
+                (c >> 1) ^ 0xEDB8_8320
+            } else {
+                c >> 1
+            };
+        }
+    }
+    !c
 }
 
 /// A small rootfs as distrobuilder would pack it.
@@ -349,6 +417,58 @@ impl Repo {
         }
     }
 
+    /// Publishes one build as `lxu image publish` does: per-file signatures plus a
+    /// signed `SHA256SUMS` listing every file and an `image.info` naming the build
+    /// with the sizes of its files. Returns its index entry.
+    pub fn publish_bound(
+        &self,
+        dist: &str,
+        release: &str,
+        build: &str,
+        rootfs: &[u8],
+        meta: &[u8],
+    ) -> IndexEntry {
+        let entry = self.publish(dist, release, build, rootfs, meta);
+        let info = format!(
+            "dist={dist}\nrelease={release}\narch=amd64\nvariant=default\nserial={build}\n\
+             build_time=1700000000\nexpiry=4000000000\nmin_compat_system=5\n\
+             min_compat_user=5\nfiles=meta.tar.xz rootfs.tar.xz\n\
+             size.meta.tar.xz={}\nsize.rootfs.tar.xz={}\n",
+            meta.len(),
+            rootfs.len()
+        );
+        let path = &entry.path;
+        self.put_signed(&format!("{path}image.info"), info.as_bytes());
+        let sums = format!(
+            "{}  image.info\n{}  meta.tar.xz\n{}  rootfs.tar.xz\n",
+            sha256(info.as_bytes()),
+            sha256(meta),
+            sha256(rootfs)
+        );
+        self.put_signed(&format!("{path}SHA256SUMS"), sums.as_bytes());
+        entry
+    }
+
+    /// Publishes one build as lxc-ci does: per-file signatures and a signed
+    /// `SHA256SUMS`, but no `image.info`.
+    pub fn publish_sums_only(
+        &self,
+        dist: &str,
+        release: &str,
+        build: &str,
+        rootfs: &[u8],
+        meta: &[u8],
+    ) -> IndexEntry {
+        let entry = self.publish(dist, release, build, rootfs, meta);
+        let sums = format!(
+            "{}  meta.tar.xz\n{}  rootfs.tar.xz\n",
+            sha256(meta),
+            sha256(rootfs)
+        );
+        self.put_signed(&format!("{}SHA256SUMS", entry.path), sums.as_bytes());
+        entry
+    }
+
     /// Writes the signed unsuffixed `index-user` (what lxc-ci serves for level 5+).
     pub fn write_index(&self, entries: &[IndexEntry]) {
         self.put_signed(
@@ -384,6 +504,11 @@ struct State {
     /// Path suffix → delay before answering.
     delays: HashMap<String, Duration>,
     ignore_range: bool,
+    /// Path suffix → `Content-Length` to claim instead of the real one.
+    claims: HashMap<String, u64>,
+    /// Path suffixes sent with no `Content-Length` (the body ends when the
+    /// connection closes).
+    no_length: Vec<String>,
 }
 
 pub struct Server {
@@ -470,6 +595,16 @@ impl Server {
     pub fn ignore_range(&self, v: bool) {
         self.state.lock().unwrap().ignore_range = v;
     }
+
+    /// Announce `len` as the `Content-Length` of files ending with `suffix`.
+    pub fn claim_length(&self, suffix: &str, len: u64) {
+        self.state.lock().unwrap().claims.insert(suffix.into(), len);
+    }
+
+    /// Send files ending with `suffix` without a `Content-Length`.
+    pub fn without_length(&self, suffix: &str) {
+        self.state.lock().unwrap().no_length.push(suffix.into());
+    }
 }
 
 fn serve<S: Read + Write>(mut conn: S, root: &Path, state: &Mutex<State>) -> std::io::Result<()> {
@@ -492,7 +627,7 @@ fn serve<S: Read + Write>(mut conn: S, root: &Path, state: &Mutex<State>) -> std
             }
         }
     }
-    let (cut, delay, ignore_range) = {
+    let (cut, delay, ignore_range, claim, no_length) = {
         let mut st = state.lock().unwrap();
         st.log.push(Request {
             target: target.clone(),
@@ -511,7 +646,13 @@ fn serve<S: Read + Write>(mut conn: S, root: &Path, state: &Mutex<State>) -> std
             .iter()
             .find(|(s, _)| target.ends_with(s.as_str()))
             .map(|(_, d)| *d);
-        (cut, delay, st.ignore_range)
+        let claim = st
+            .claims
+            .iter()
+            .find(|(s, _)| target.ends_with(s.as_str()))
+            .map(|(_, n)| *n);
+        let no_length = st.no_length.iter().any(|s| target.ends_with(s.as_str()));
+        (cut, delay, st.ignore_range, claim, no_length)
     };
     drop(reader);
     if let Some(d) = delay {
@@ -566,10 +707,14 @@ fn serve<S: Read + Write>(mut conn: S, root: &Path, state: &Mutex<State>) -> std
         ),
         None => ("200 OK", &data[..], String::new()),
     };
+    let length = if no_length {
+        String::new()
+    } else {
+        format!("Content-Length: {}\r\n", claim.unwrap_or(body.len() as u64))
+    };
     write!(
         out,
-        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nAccept-Ranges: bytes\r\n{extra}Connection: close\r\n\r\n",
-        body.len()
+        "HTTP/1.1 {status}\r\n{length}Accept-Ranges: bytes\r\n{extra}Connection: close\r\n\r\n"
     )?;
     match cut {
         Some(n) => {
