@@ -138,11 +138,8 @@ pub fn attach(
     let mut plan = ChildPlan::new(&config, opts, cwd, use_pty, !cgroup_procs.is_empty());
     // The container's seccomp profile and labels bind attached commands too (warnings
     // were shown at start).
-    plan.security = crate::security::Security::prepare(
-        &config,
-        &c.name,
-        crate::security::HostLsm::probe(),
-    )?;
+    plan.security =
+        crate::security::Security::prepare(&config, &c.name, crate::security::HostLsm::probe())?;
     let intermediate = match fork().map_err(|e| Error::sys("fork", e))? {
         Fork::Child => {
             drop(parent_end);

@@ -256,11 +256,8 @@ impl Plan {
             }
         }
         let init_is_systemd = is_systemd(&rootfs, &argv[0]);
-        let security = crate::security::Security::prepare(
-            config,
-            &c.name,
-            crate::security::HostLsm::probe(),
-        )?;
+        let security =
+            crate::security::Security::prepare(config, &c.name, crate::security::HostLsm::probe())?;
         Ok(Plan {
             name: c.name.clone(),
             userns,

@@ -74,7 +74,13 @@ impl Security {
             ..Default::default()
         };
         if let Some(path) = config.seccomp_profile.as_deref().filter(|p| !p.is_empty()) {
-            s.seccomp = seccomp(path, name, config.seccomp_allow_nesting, host, &mut s.warnings)?;
+            s.seccomp = seccomp(
+                path,
+                name,
+                config.seccomp_allow_nesting,
+                host,
+                &mut s.warnings,
+            )?;
         }
         s.apparmor = apparmor(config, name, host, &mut s.warnings);
         if let Some(ctx) = config.selinux_context.as_deref().filter(|c| !c.is_empty()) {
@@ -94,8 +100,11 @@ impl Security {
     /// that nothing lxu itself does is filtered).
     pub fn apply_before_exec(&self) -> std::result::Result<(), String> {
         if let Some(p) = &self.apparmor {
-            set_exec_label(&["/proc/self/attr/apparmor/exec", "/proc/self/attr/exec"], &format!("exec {p}"))
-                .map_err(|e| format!("set the AppArmor profile `{p}` (lxc.apparmor.profile): {e}"))?;
+            set_exec_label(
+                &["/proc/self/attr/apparmor/exec", "/proc/self/attr/exec"],
+                &format!("exec {p}"),
+            )
+            .map_err(|e| format!("set the AppArmor profile `{p}` (lxc.apparmor.profile): {e}"))?;
         }
         if let Some(c) = &self.selinux {
             set_exec_label(&["/proc/self/attr/exec"], c)
@@ -108,12 +117,13 @@ impl Security {
         if let Some(prog) = &self.seccomp {
             // Without CAP_SYS_ADMIN in its user namespace (lxc.init.uid, attach -u) the
             // kernel takes a filter only from a process that set no_new_privs.
-            let admin = rustix::thread::capabilities(None)
-                .is_ok_and(|c| c.effective.contains(rustix::thread::CapabilitySet::SYS_ADMIN));
+            let admin = rustix::thread::capabilities(None).is_ok_and(|c| {
+                c.effective
+                    .contains(rustix::thread::CapabilitySet::SYS_ADMIN)
+            });
             if !admin && !self.no_new_privs {
-                rustix::thread::set_no_new_privs(true).map_err(|e| {
-                    format!("set no_new_privs to load the seccomp profile: {e}")
-                })?;
+                rustix::thread::set_no_new_privs(true)
+                    .map_err(|e| format!("set no_new_privs to load the seccomp profile: {e}"))?;
             }
             lxu_sys::seccomp::set_filter(prog)
                 .map_err(|e| format!("load the seccomp profile (lxc.seccomp.profile): {e}"))?;
@@ -134,7 +144,12 @@ fn seccomp(
         .ok_or_else(|| fail("seccomp profiles are not supported on this architecture".into()))?;
     let profile = lxu_seccomp::Profile::load(Path::new(path)).map_err(|e| fail(e.to_string()))?;
     let compiled = lxu_seccomp::compile(&profile, arch).map_err(|e| fail(e.to_string()))?;
-    warnings.extend(compiled.warnings.iter().map(|w| format!("{name}: lxc.seccomp.profile: {w}")));
+    warnings.extend(
+        compiled
+            .warnings
+            .iter()
+            .map(|w| format!("{name}: lxc.seccomp.profile: {w}")),
+    );
     match host.seccomp_mode {
         None => {
             warnings.push(format!(
@@ -161,8 +176,16 @@ fn seccomp(
 }
 
 /// The profile to change to at exec, if any; warns about what cannot be had.
-fn apparmor(config: &Config, name: &str, host: HostLsm, warnings: &mut Vec<String>) -> Option<String> {
-    let profile = config.apparmor_profile.as_deref().filter(|p| !p.is_empty())?;
+fn apparmor(
+    config: &Config,
+    name: &str,
+    host: HostLsm,
+    warnings: &mut Vec<String>,
+) -> Option<String> {
+    let profile = config
+        .apparmor_profile
+        .as_deref()
+        .filter(|p| !p.is_empty())?;
     match (profile, host.apparmor) {
         // Nothing to do: no confinement asked, or the caller's own kept.
         ("unconfined" | "unchanged", _) => None,
@@ -236,7 +259,10 @@ mod tests {
         );
         for quiet in ["unconfined", "unchanged"] {
             let c = config(&format!("lxc.apparmor.profile = {quiet}"));
-            assert!(Security::prepare(&c, "c1", NONE).unwrap().warnings.is_empty());
+            assert!(Security::prepare(&c, "c1", NONE)
+                .unwrap()
+                .warnings
+                .is_empty());
         }
         let c = config("lxc.apparmor.profile = generated");
         assert_eq!(Security::prepare(&c, "c1", NONE).unwrap().warnings.len(), 1);
@@ -249,7 +275,8 @@ mod tests {
             selinux: true,
             ..NONE
         };
-        let c = config("lxc.apparmor.profile = lxc-container-default\nlxc.selinux.context = u:r:t:s0");
+        let c =
+            config("lxc.apparmor.profile = lxc-container-default\nlxc.selinux.context = u:r:t:s0");
         let s = Security::prepare(&c, "c1", host).unwrap();
         assert_eq!(s.apparmor.as_deref(), Some("lxc-container-default"));
         assert_eq!(s.selinux.as_deref(), Some("u:r:t:s0"));
@@ -284,7 +311,10 @@ mod tests {
             "lxc.seccomp.profile = {}\nlxc.seccomp.allow_nesting = 1",
             good.display()
         ));
-        assert!(Security::prepare(&c, "c1", nested).unwrap().seccomp.is_some());
+        assert!(Security::prepare(&c, "c1", nested)
+            .unwrap()
+            .seccomp
+            .is_some());
 
         let c = config("lxc.seccomp.profile = /nonexistent/p.seccomp");
         let e = Security::prepare(&c, "c1", NONE).unwrap_err().to_string();

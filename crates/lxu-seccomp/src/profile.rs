@@ -183,7 +183,10 @@ impl Profile {
             ));
         };
         if head.contains("debug") {
-            return Err(err(n, "`debug` policies are not supported (nor by LXC)".into()));
+            return Err(err(
+                n,
+                "`debug` policies are not supported (nor by LXC)".into(),
+            ));
         }
         let mut words = head.split_whitespace();
         let kind = words.next().unwrap_or("");
@@ -198,7 +201,10 @@ impl Profile {
             }
         };
         if version == 1 && denylist {
-            return Err(err(n, "a version 1 profile can only be an allowlist".into()));
+            return Err(err(
+                n,
+                "a version 1 profile can only be an allowlist".into(),
+            ));
         }
         let rest: Vec<&str> = words.collect();
         let default_action = match parse_action(&rest).map_err(|m| err(n, m))? {
@@ -306,10 +312,7 @@ fn parse_rule(line: &str, section: Section, default: Action) -> Result<Rule, Str
             args: Vec::new(),
         });
     }
-    if !name
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-    {
+    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
         return Err(format!("`{name}` is not a system call name"));
     }
     let action = match parse_action(&words[1..])? {
@@ -328,9 +331,7 @@ fn parse_rule(line: &str, section: Section, default: Action) -> Result<Rule, Str
                 break;
             }
             let Some(body) = rest.strip_prefix('[') else {
-                return Err(format!(
-                    "unexpected `{rest}` after the argument filters"
-                ));
+                return Err(format!("unexpected `{rest}` after the argument filters"));
             };
             let end = body
                 .find(']')

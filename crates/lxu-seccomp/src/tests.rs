@@ -22,7 +22,8 @@ fn run(prog: &[Insn], arch: u32, nr: u32, args: [u64; 6]) -> u32 {
     for a in args {
         data.extend_from_slice(&a.to_le_bytes());
     }
-    let word = |off: u32| u32::from_le_bytes(data[off as usize..off as usize + 4].try_into().unwrap());
+    let word =
+        |off: u32| u32::from_le_bytes(data[off as usize..off as usize + 4].try_into().unwrap());
     let (mut acc, mut pc) = (0u32, 0usize);
     for _ in 0..100_000 {
         let i = prog[pc];
@@ -219,9 +220,15 @@ fn names_the_host_lacks_warn_and_typos_fail() {
     assert_eq!(call(&c, ARM, 5), EPERM);
     let c = build("2\ndenylist\n[arm64]\nopen errno 1\n", Host::AARCH64);
     assert_eq!(c.warnings.len(), 1);
-    let e = compile(&parse("2\ndenylist\n\nsethostnam errno 1\n").unwrap(), Host::X86_64)
-        .unwrap_err();
-    assert_eq!(e.to_string(), "/p/test.seccomp:4: unknown system call `sethostnam`");
+    let e = compile(
+        &parse("2\ndenylist\n\nsethostnam errno 1\n").unwrap(),
+        Host::X86_64,
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "/p/test.seccomp:4: unknown system call `sethostnam`"
+    );
 }
 
 #[test]
@@ -293,7 +300,10 @@ fn argument_filters_compare_64_bit_values() {
 
 #[test]
 fn conditional_rules_come_before_the_plain_one() {
-    let c = build("2\ndenylist\numount2 errno 1\nreject_force_umount  # remark\n", Host::X86_64);
+    let c = build(
+        "2\ndenylist\numount2 errno 1\nreject_force_umount  # remark\n",
+        Host::X86_64,
+    );
     let r = |flags: u64| run(&c.program, X86_64, 166, [0, flags, 0, 0, 0, 0]);
     assert_eq!(r(1), RET_ERRNO | 13);
     assert_eq!(r(0), RET_ERRNO | 1);

@@ -33,7 +33,11 @@ fn a_seccomp_profile_binds_init_its_children_and_attached_commands() {
     let name = lab.name("sec");
     lab.create(&name);
     let profile = lab.write("deny-sethostname.seccomp", DENY_SETHOSTNAME);
-    append_config(&lab, &name, &format!("lxc.seccomp.profile = {}\n", profile.display()));
+    append_config(
+        &lab,
+        &name,
+        &format!("lxc.seccomp.profile = {}\n", profile.display()),
+    );
     // init is a shell here, so that the hostname attempt is a child of pid 1.
     let script = "hostname from-init 2>/tmp/h.err; echo $? >/tmp/h.tmp; mv /tmp/h.tmp /tmp/h.rc; exec sleep 1000";
     lab.lxu(&["start", "-n", &name, "--", "/bin/sh", "-c", script])
@@ -51,9 +55,17 @@ fn a_seccomp_profile_binds_init_its_children_and_attached_commands() {
     assert!(err.contains("Operation not permitted"), "{err}");
 
     let status = lab.sh(&name, "cat /proc/1/status");
-    assert_eq!(status_field(&status, "Seccomp"), "2", "init is not filtered");
+    assert_eq!(
+        status_field(&status, "Seccomp"),
+        "2",
+        "init is not filtered"
+    );
     let mine = lab.sh(&name, "cat /proc/self/status");
-    assert_eq!(status_field(&mine, "Seccomp"), "2", "attach is not filtered");
+    assert_eq!(
+        status_field(&mine, "Seccomp"),
+        "2",
+        "attach is not filtered"
+    );
 
     let out = lab.attach(&name, "hostname from-attach");
     out.failure().stderr_has("Operation not permitted");
@@ -106,13 +118,27 @@ fn a_bad_profile_fails_the_start_with_file_and_line_and_leaves_nothing_running()
     lab.create(&name);
     let good = lab.read_config(&name);
     for (file, text, line, what) in [
-        ("action.seccomp", "2\ndenylist\n\nsethostname errno x\n", 4, "errno"),
-        ("name.seccomp", "2\ndenylist\nsethostnam errno 1\n", 3, "sethostnam"),
+        (
+            "action.seccomp",
+            "2\ndenylist\n\nsethostname errno x\n",
+            4,
+            "errno",
+        ),
+        (
+            "name.seccomp",
+            "2\ndenylist\nsethostnam errno 1\n",
+            3,
+            "sethostnam",
+        ),
         ("notify.seccomp", "2\ndenylist\nmknod notify\n", 3, "notify"),
     ] {
         let profile = lab.write(file, text);
         lab.write_config(&name, &good);
-        append_config(&lab, &name, &format!("lxc.seccomp.profile = {}\n", profile.display()));
+        append_config(
+            &lab,
+            &name,
+            &format!("lxc.seccomp.profile = {}\n", profile.display()),
+        );
         let out = lab.lxu(&["start", "-n", &name]);
         out.code_is(1)
             .stderr_has(&format!("{}:{line}: ", profile.display()))
@@ -122,7 +148,11 @@ fn a_bad_profile_fails_the_start_with_file_and_line_and_leaves_nothing_running()
         assert!(!lab.socket(&name).exists());
     }
     lab.write_config(&name, &good);
-    append_config(&lab, &name, "lxc.seccomp.profile = /nonexistent/p.seccomp\n");
+    append_config(
+        &lab,
+        &name,
+        "lxc.seccomp.profile = /nonexistent/p.seccomp\n",
+    );
     lab.lxu(&["start", "-n", &name])
         .code_is(1)
         .stderr_has("/nonexistent/p.seccomp: cannot read");
