@@ -196,3 +196,20 @@ fn an_lsm_this_host_lacks_is_reported_at_start_and_in_the_log() {
         );
     }
 }
+
+#[test]
+fn an_image_that_includes_common_conf_gets_the_default_profile() {
+    use lxu_e2e::images::{Download, Repo, Server};
+    let Some(lab) = Lab::new() else { return };
+    let repo = Repo::busybox(&lab, "sec");
+    let server = Server::http(&lab, &repo);
+    let cache = lab.files.join("cache");
+    let dl = Download::new(&lab, &cache, &server.url, "sec").keyring(&repo.key.public);
+    let name = lab.name("img");
+    dl.create(&name).success();
+    let config = lab.read_config(&name);
+    assert!(config.contains("common.conf"), "{config}");
+    lab.start(&name);
+    let init = lab.sh(&name, "cat /proc/1/status");
+    assert_eq!(status_field(&init, "Seccomp"), "2");
+}
