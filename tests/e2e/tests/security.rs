@@ -213,3 +213,49 @@ fn an_image_that_includes_common_conf_gets_the_default_profile() {
     let init = lab.sh(&name, "cat /proc/1/status");
     assert_eq!(status_field(&init, "Seccomp"), "2");
 }
+
+#[test]
+fn a_profile_binds_processes_without_capabilities_through_no_new_privs() {
+    let Some(lab) = Lab::new() else { return };
+    let name = lab.name("uid");
+    lab.create(&name);
+    let profile = lab.write("deny-sethostname.seccomp", DENY_SETHOSTNAME);
+    // init runs as uid 1000: no CAP_SYS_ADMIN, so the kernel takes the filter only
+    // with no_new_privs set (lxc.no_new_privs itself is off).
+    append_config(
+        &lab,
+        &name,
+        &format!(
+            "lxc.seccomp.profile = {}\nlxc.init.uid = 1000\nlxc.init.gid = 1000\n",
+            profile.display()
+        ),
+    );
+    lab.lxu(&["start", "-n", &name, "--", "/bin/sleep", "1000"])
+        .success();
+    let init = lab.sh(&name, "cat /proc/1/status");
+    assert_eq!(
+        status_field(&init, "Uid").split_whitespace().next(),
+        Some("1000")
+    );
+    assert_eq!(status_field(&init, "Seccomp"), "2");
+    assert_eq!(status_field(&init, "NoNewPrivs"), "1");
+    let out = lab.lxu(&[
+        "attach",
+        "-n",
+        &name,
+        "-u",
+        "1000",
+        "-g",
+        "1000",
+        "--",
+        "cat",
+        "/proc/self/status",
+    ]);
+    out.success();
+    assert_eq!(status_field(&out.stdout, "Seccomp"), "2");
+    assert_eq!(status_field(&out.stdout, "NoNewPrivs"), "1");
+    // Container root keeps setuid programs working: no no_new_privs unless asked.
+    let mine = lab.sh(&name, "cat /proc/self/status");
+    assert_eq!(status_field(&mine, "NoNewPrivs"), "0");
+    assert_eq!(status_field(&mine, "Seccomp"), "2");
+}
