@@ -126,6 +126,9 @@ pub struct Config {
     pub apparmor_raw: Vec<String>,
     pub selinux_context: Option<String>,
     pub seccomp_profile: Option<String>,
+    /// `lxc.seccomp.allow_nesting`: load the profile even when lxu already runs under a
+    /// seccomp filter (otherwise it is not stacked, as in LXC).
+    pub seccomp_allow_nesting: bool,
     pub no_new_privs: bool,
     pub namespace_clone: Vec<String>,
     pub namespace_keep: Vec<String>,
@@ -200,6 +203,7 @@ impl Default for Config {
             apparmor_raw: Vec::new(),
             selinux_context: None,
             seccomp_profile: None,
+            seccomp_allow_nesting: false,
             no_new_privs: false,
             namespace_clone: Vec::new(),
             namespace_keep: Vec::new(),
@@ -363,6 +367,7 @@ impl Config {
                 Sk::HookVersion => self.hook_version.to_string(),
                 Sk::ConsoleRotate => b(self.console_rotate),
                 Sk::NoNewPrivs => b(self.no_new_privs),
+                Sk::SeccompAllowNesting => b(self.seccomp_allow_nesting),
                 Sk::ApparmorAllowIncomplete => b(self.apparmor_allow_incomplete),
                 Sk::ApparmorAllowNesting => b(self.apparmor_allow_nesting),
                 Sk::CgroupRelative => b(self.cgroup_relative),
@@ -859,7 +864,11 @@ impl Config {
                 self.console_rotate = bool01(false)?;
                 Rec::Set
             }
-            Sk::SchedCore | Sk::KeyringSession | Sk::SeccompAllowNesting => {
+            Sk::SeccompAllowNesting => {
+                self.seccomp_allow_nesting = bool01(false)?;
+                Rec::Set
+            }
+            Sk::SchedCore | Sk::KeyringSession => {
                 bool01(false)?;
                 Rec::Set
             }

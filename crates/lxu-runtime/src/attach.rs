@@ -135,7 +135,11 @@ pub fn attach(
     let (parent_end, child_end) =
         Channel::pair().map_err(|e| Error::sys("create a socketpair", e))?;
     let cwd = std::env::current_dir().ok();
-    let plan = ChildPlan::new(&config, opts, cwd, use_pty, !cgroup_procs.is_empty());
+    let mut plan = ChildPlan::new(&config, opts, cwd, use_pty, !cgroup_procs.is_empty());
+    // The container's seccomp profile and labels bind attached commands too (warnings
+    // were shown at start).
+    plan.security =
+        crate::security::Security::prepare(&config, &c.name, crate::security::HostLsm::probe())?;
     let intermediate = match fork().map_err(|e| Error::sys("fork", e))? {
         Fork::Child => {
             drop(parent_end);
@@ -227,6 +231,7 @@ struct ChildPlan {
     term: Option<String>,
     /// Whether the parent moves the child into cgroups (the child waits for it).
     wait_for_cgroups: bool,
+    security: crate::security::Security,
 }
 
 impl ChildPlan {
@@ -279,6 +284,7 @@ impl ChildPlan {
             pty,
             term: std::env::var("TERM").ok(),
             wait_for_cgroups,
+            security: Default::default(),
         }
     }
 }
@@ -460,6 +466,9 @@ fn exec_command(plan: &ChildPlan, slave: Option<OwnedFd>, ch: &Channel) -> Strin
     }
     let _ = lxu_sys::signal::reset_all();
     let _ = lxu_sys::fd::close_from(3, &[ch.as_fd().as_raw_fd()]);
+    if let Err(e) = plan.security.apply_before_exec() {
+        return e;
+    }
     let err = std::process::Command::new(&argv[0])
         .args(&argv[1..])
         .env_clear()

@@ -209,6 +209,11 @@ pub fn create(
                 for (k, v) in bb.config_lines() {
                     text.push_str(&format!("{k} = {v}\n"));
                 }
+                // The default seccomp profile, as images get it through common.conf.
+                let profile = ctx.template_config_dir().join("common.seccomp");
+                if profile.is_file() {
+                    text.push_str(&format!("lxc.seccomp.profile = {}\n", profile.display()));
+                }
                 text.push_str(&format!("lxc.uts.name = {}\n", c.name));
                 write_config(c, &text)?;
                 let cfg = Config::load(&c.config_path())?;

@@ -220,6 +220,11 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
         rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL)),
         || "set the parent death signal".into(),
     )?;
+    // Last, so that nothing of the setup above is filtered; a failure still reaches the
+    // monitor, which then aborts the start.
+    plan.security
+        .apply_before_exec()
+        .map_err(|e| format!("{}: {e}", plan.name))?;
     // If the monitor died before the line above, this send fails and we stop here.
     if ch.send(b"exec", &[]).is_err() {
         lxu_sys::exit_immediately(1);

@@ -26,6 +26,7 @@ pub mod protocol;
 pub mod random;
 pub mod reaper;
 pub mod ring;
+pub mod security;
 pub mod setup_user;
 pub mod snapshot;
 pub mod spawn;

@@ -202,6 +202,7 @@ impl Monitor {
             } else {
                 self.report_line(&format!("warn {w}\n"));
             }
+            self.append_log(&format!("warning: {w}"));
         }
         started?;
         let pid = self
@@ -361,6 +362,11 @@ impl Monitor {
         if self.setup.foreground {
             eprintln!("{line}");
         }
+        self.append_log(&line);
+    }
+
+    /// A line for `lxc.log.file`, when there is one.
+    fn append_log(&self, line: &str) {
         if let Some(path) = &self.setup.config.log_file {
             if let Ok(mut f) = std::fs::OpenOptions::new()
                 .create(true)

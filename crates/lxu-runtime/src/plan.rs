@@ -67,6 +67,8 @@ pub struct Plan {
     pub execute: bool,
     /// The command keeps the caller's stdin, stdout and stderr (not a terminal).
     pub inherit_stdio: bool,
+    /// seccomp, no_new_privs and LSM labels, applied right before exec.
+    pub security: crate::security::Security,
 }
 
 /// Whether `cmd` inside `rootfs` resolves to a program called `systemd` (`/sbin/init` is a
@@ -254,6 +256,8 @@ impl Plan {
             }
         }
         let init_is_systemd = is_systemd(&rootfs, &argv[0]);
+        let security =
+            crate::security::Security::prepare(config, &c.name, crate::security::HostLsm::probe())?;
         Ok(Plan {
             name: c.name.clone(),
             userns,
@@ -298,6 +302,7 @@ impl Plan {
             init_is_systemd,
             execute: false,
             inherit_stdio: false,
+            security,
             hooks: crate::lxc_hooks::HookSet::default(),
             rootfs_mount: crate::lxc_hooks::RootfsMount::InPlace,
         })

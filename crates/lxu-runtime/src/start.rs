@@ -113,7 +113,7 @@ pub fn start(ctx: &Context, c: &Container, opts: &StartOptions) -> Result<Starte
             created: Vec::new(),
             inside: None,
         }),
-        warnings: Vec::new(),
+        warnings: plan.security.warnings.clone(),
         cgroup_mount: plan.cgroup_mount,
         info: Vec::new(),
     };
