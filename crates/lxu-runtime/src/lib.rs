@@ -24,6 +24,7 @@ pub mod plan;
 pub mod protocol;
 pub mod random;
 pub mod reaper;
+pub mod sealed_exec;
 pub mod ring;
 pub mod setup_user;
 pub mod snapshot;

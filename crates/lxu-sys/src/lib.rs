@@ -14,6 +14,7 @@ pub mod alloc;
 pub mod caps;
 pub mod channel;
 pub mod creds;
+pub mod exec;
 pub mod fd;
 pub mod fork;
 pub mod mem;

@@ -17,3 +17,4 @@ pub mod cgroupfs;
 pub mod images;
 pub mod netutil;
 pub mod tmux;
+pub mod elf;
