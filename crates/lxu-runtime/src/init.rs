@@ -49,6 +49,10 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
     ctx(lxu_sys::signal::reset_all(), || {
         "reset signal handling".into()
     })?;
+    // A session of its own from the start: with `execute` or `start -F` the monitor is in
+    // the caller's session, and neither the hooks run here nor init may have the caller's
+    // terminal as controlling terminal (TIOCSTI, CVE-2016-10124).
+    ctx(rustix::process::setsid(), || "start a new session".into())?;
     // Init is created in the container's pid namespace, but nothing runs in it yet (see
     // `sealed_exec` on why that matters).
     let trampoline = ctx(crate::sealed_exec::Trampoline::new(), || {
@@ -196,7 +200,7 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
     setup_stdio(plan)?;
     if plan.hooks.has(HookType::Start) {
         plan.hooks
-            .run(HookType::Start, &plan.env, true, &[])
+            .run_in_container(HookType::Start, &plan.env, &trampoline)
             .map_err(|e| format!("{}: {e}", plan.name))?;
     }
     drop_capabilities(plan)?;
@@ -650,7 +654,6 @@ fn pivot(r: BorrowedFd<'_>) -> Step {
 }
 
 fn setup_stdio(plan: &Plan) -> Step {
-    let _ = rustix::process::setsid();
     if plan.inherit_stdio {
         return Ok(());
     }

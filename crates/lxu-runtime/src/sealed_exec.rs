@@ -23,6 +23,7 @@ use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
+use lxu_sys::exec::CStrArray;
 use rustix::fs::{Access, MemfdFlags, SealFlags};
 
 /// What the trampoline prints when it cannot run the command.
@@ -199,7 +200,8 @@ impl Trampoline {
                 io::Error::new(io::ErrorKind::InvalidInput, "a NUL byte in an argument")
             })
         };
-        let mut args = vec![cstr(path.as_os_str().as_bytes())?];
+        let path = cstr(path.as_os_str().as_bytes())?;
+        let mut args = vec![path.clone()];
         for s in argv {
             args.push(cstr(s.as_bytes())?);
         }
@@ -209,28 +211,28 @@ impl Trampoline {
             .collect::<io::Result<Vec<_>>>()?;
         Ok(Prepared {
             fd: self.fd(),
-            args,
-            env,
+            path,
+            args: CStrArray::new(args),
+            env: CStrArray::new(env),
         })
     }
 }
 
-/// A command ready to be run through the trampoline.
+/// A command ready to be run through the trampoline; running it allocates nothing.
 pub struct Prepared<'a> {
     fd: Option<std::os::fd::BorrowedFd<'a>>,
-    /// The resolved path, then `argv`.
-    args: Vec<CString>,
-    env: Vec<CString>,
+    path: CString,
+    /// The trampoline's arguments: `path`, then the command's argv.
+    args: CStrArray,
+    env: CStrArray,
 }
 
 impl Prepared<'_> {
     /// Runs the command with exactly its environment. Returns only on failure.
     pub fn exec(&self) -> io::Error {
-        let a: Vec<&std::ffi::CStr> = self.args.iter().map(|s| s.as_c_str()).collect();
-        let e: Vec<&std::ffi::CStr> = self.env.iter().map(|s| s.as_c_str()).collect();
         match self.fd {
-            Some(fd) => lxu_sys::exec::execveat_fd(fd, &a, &e),
-            None => lxu_sys::exec::execve(a[0], &a[1..], &e),
+            Some(fd) => lxu_sys::exec::execveat_fd(fd, &self.args, &self.env),
+            None => lxu_sys::exec::execve(&self.path, &self.args, 1, &self.env),
         }
     }
 }
