@@ -137,8 +137,8 @@ pub fn attach(
     let (parent_end, child_end) =
         Channel::pair().map_err(|e| Error::sys("create a socketpair", e))?;
     // Made here, in the caller's pid namespace (see `sealed_exec`).
-    let trampoline =
-        Trampoline::new().map_err(|e| Error::sys("make the exec trampoline (a sealed memfd)", e))?;
+    let trampoline = Trampoline::new()
+        .map_err(|e| Error::sys("make the exec trampoline (a sealed memfd)", e))?;
     let cwd = std::env::current_dir().ok();
     let plan = ChildPlan::new(&config, opts, cwd, use_pty, !cgroup_procs.is_empty());
     let intermediate = match fork().map_err(|e| Error::sys("fork", e))? {
@@ -543,7 +543,10 @@ fn wait_plain(pid: Pid, sigfd: &lxu_sys::signal::SignalFd) -> i32 {
                 // we, is in another session): stop it outright, then ourselves, so that
                 // the caller's shell sees the job stop; `fg` sends us SIGCONT.
                 let _ = lxu_sys::signal::kill(-raw, libc::SIGSTOP);
-                let _ = lxu_sys::signal::kill(rustix::process::getpid().as_raw_nonzero().get(), libc::SIGSTOP);
+                let _ = lxu_sys::signal::kill(
+                    rustix::process::getpid().as_raw_nonzero().get(),
+                    libc::SIGSTOP,
+                );
             }
             libc::SIGCONT => {
                 let _ = lxu_sys::signal::kill(-raw, libc::SIGCONT);

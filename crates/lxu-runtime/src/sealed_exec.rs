@@ -115,7 +115,7 @@ fn image() -> Vec<u8> {
     v.extend_from_slice(&(PHDR as u16).to_le_bytes()); // e_phentsize
     v.extend_from_slice(&2u16.to_le_bytes()); // e_phnum
     v.extend_from_slice(&[0; 6]); // e_shentsize, e_shnum, e_shstrndx
-    // PT_LOAD, R+X, the whole file at BASE.
+                                  // PT_LOAD, R+X, the whole file at BASE.
     phdr(&mut v, 1, 5, BASE, len, 0x1000);
     // PT_GNU_STACK, R+W: the stack is not executable.
     phdr(&mut v, 0x6474_e551, 6, 0, 0, 16);
@@ -350,7 +350,10 @@ mod tests {
         let fd = t.fd().unwrap();
         assert!(rustix::io::write(fd, b"x").is_err(), "writable");
         assert!(rustix::fs::ftruncate(fd, 1).is_err(), "resizable");
-        let (code, out, err) = run(&t, &["sh", "-c", "echo $0-$1; readlink /proc/self/exe", "a", "b"]);
+        let (code, out, err) = run(
+            &t,
+            &["sh", "-c", "echo $0-$1; readlink /proc/self/exe", "a", "b"],
+        );
         assert_eq!(code, Some(0), "{err}");
         assert!(out.starts_with("a-b\n"), "{out}");
         // The command is itself, not the trampoline.
@@ -361,6 +364,9 @@ mod tests {
         assert_eq!(code, Some(126), "{err}");
         assert!(err.contains("exec trampoline"), "{err}");
         let missing = t.prepare(&["/nonexistent/x".to_string()], &[], "/bin");
-        assert_eq!(missing.err().map(|e| e.kind()), Some(io::ErrorKind::NotFound));
+        assert_eq!(
+            missing.err().map(|e| e.kind()),
+            Some(io::ErrorKind::NotFound)
+        );
     }
 }

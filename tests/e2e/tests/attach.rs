@@ -291,8 +291,14 @@ fn a_command_attached_without_a_pty_cannot_type_into_the_callers_terminal() {
         .take(4)
         .map(|x| x.parse().unwrap())
         .collect();
-    assert_eq!(f[2], pid, "the attached command must lead its session: {text}");
-    assert_eq!(f[3], 0, "the attached command has a controlling tty: {text}");
+    assert_eq!(
+        f[2], pid,
+        "the attached command must lead its session: {text}"
+    );
+    assert_eq!(
+        f[3], 0,
+        "the attached command has a controlling tty: {text}"
+    );
 
     // (b) /dev/tty (the opener's controlling terminal) cannot be opened.
     let tty = lab.files.join("tty");
@@ -326,7 +332,10 @@ fn a_command_attached_without_a_pty_cannot_type_into_the_callers_terminal() {
         !pwned.exists(),
         "the container typed a command into the caller's shell:\n{screen}"
     );
-    assert!(screen.contains("sti-rc=3"), "TIOCSTI was not refused:\n{screen}");
+    assert!(
+        screen.contains("sti-rc=3"),
+        "TIOCSTI was not refused:\n{screen}"
+    );
 }
 
 /// With the command in a session of its own, the terminal's Ctrl+C still reaches it
@@ -343,9 +352,8 @@ fn ctrl_c_on_the_callers_terminal_reaches_a_command_without_a_pty() {
         "{} -- sleep 1000 </dev/null; echo int-rc=$?",
         attach_cmd(&lab, &name)
     ));
-    let started = lxu_e2e::host::wait_until(WAIT, || {
-        lab.attach(&name, "pidof sleep").code == Some(0)
-    });
+    let started =
+        lxu_e2e::host::wait_until(WAIT, || lab.attach(&name, "pidof sleep").code == Some(0));
     assert!(started, "sleep never started:\n{}", pane.text());
     pane.keys(&["C-c"]);
     pane.wait_for("int-rc=130", WAIT);
@@ -381,7 +389,17 @@ fn an_attached_command_cannot_run_the_lxu_binary_through_proc_self_exe() {
     let out = lab.lxu(&["attach", "-n", &name, "--", "evil2", "--version"]);
     out.failure().stdout_lacks(&version);
     // Commands still run, with their arguments and their exit codes.
-    lab.lxu(&["attach", "-n", &name, "--", "sh", "-c", "echo $0 $1; exit 3", "a", "b"])
-        .code_is(3)
-        .stdout_is("a b");
+    lab.lxu(&[
+        "attach",
+        "-n",
+        &name,
+        "--",
+        "sh",
+        "-c",
+        "echo $0 $1; exit 3",
+        "a",
+        "b",
+    ])
+    .code_is(3)
+    .stdout_is("a b");
 }
