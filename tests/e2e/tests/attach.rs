@@ -338,24 +338,42 @@ fn a_command_attached_without_a_pty_cannot_type_into_the_callers_terminal() {
     );
 }
 
-/// With the command in a session of its own, the terminal's Ctrl+C still reaches it
-/// (the client passes it on).
+/// With the command in a session of its own, the terminal's Ctrl+Z, `fg` and Ctrl+C still
+/// reach it (the client passes them on).
 #[test]
-fn ctrl_c_on_the_callers_terminal_reaches_a_command_without_a_pty() {
+fn job_control_on_the_callers_terminal_reaches_a_command_without_a_pty() {
     let Some(lab) = Lab::new() else { return };
     let Some(tmux) = lxu_e2e::tmux::Tmux::new("intr") else {
         return;
     };
     let name = lab.running("int");
+    let state = || {
+        lab.sh(
+            &name,
+            "sed -n 's/^State:\\s*//p' /proc/$(pidof sleep)/status",
+        )
+    };
     let pane = tmux.shell("s");
     pane.line(&format!(
-        "{} -- sleep 1000 </dev/null; echo int-rc=$?",
+        "{} -- sleep 1000 </dev/null",
         attach_cmd(&lab, &name)
     ));
     let started =
         lxu_e2e::host::wait_until(WAIT, || lab.attach(&name, "pidof sleep").code == Some(0));
     assert!(started, "sleep never started:\n{}", pane.text());
+    // Ctrl+Z stops the command and gives the shell back.
+    pane.keys(&["C-z"]);
+    let stopped = lxu_e2e::host::wait_until(WAIT, || state().starts_with('T'));
+    assert!(stopped, "Ctrl+Z did not stop the command: {}", state());
+    pane.line("echo shell-$((5+5))");
+    pane.wait_for("shell-10", WAIT);
+    // `fg` continues it.
+    pane.line("fg");
+    let running = lxu_e2e::host::wait_until(WAIT, || state().starts_with('S'));
+    assert!(running, "fg did not continue the command: {}", state());
+    // Ctrl+C ends it: the shell sees 130 and nothing is left in the container.
     pane.keys(&["C-c"]);
+    pane.line("echo int-rc=$?");
     pane.wait_for("int-rc=130", WAIT);
     lab.attach(&name, "pidof sleep").code_is(1);
 }
