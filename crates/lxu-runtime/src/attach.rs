@@ -11,7 +11,6 @@
 
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::os::unix::process::CommandExt;
 
 use lxu_config::Config;
 use lxu_sys::channel::Channel;
@@ -24,6 +23,7 @@ use rustix::thread::ThreadNameSpaceType as Ns;
 use crate::container::Container;
 use crate::error::{Error, Result};
 use crate::protocol::connect_monitor;
+use crate::sealed_exec::Trampoline;
 
 /// Default PATH inside the container.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -118,8 +118,8 @@ pub fn attach(
     // The command's parent dies right after forking it; we adopt and reap it.
     rustix::process::set_child_subreaper(Some(rustix::process::getpid()))
         .map_err(|e| Error::sys("become a child subreaper", e))?;
-    // Signals the terminal sends to the whole foreground group reach the command itself;
-    // others are forwarded. Blocked here, read through a signalfd below.
+    // Signals for the command are blocked here, read through a signalfd and passed on
+    // (the command is in a session of its own, so none of the terminal's reach it).
     let sigfd = lxu_sys::signal::SignalFd::new(&[
         libc::SIGINT,
         libc::SIGQUIT,
@@ -129,11 +129,16 @@ pub fn attach(
         libc::SIGCHLD,
         libc::SIGUSR1,
         libc::SIGUSR2,
+        libc::SIGTSTP,
+        libc::SIGCONT,
     ])
     .map_err(|e| Error::sys("create a signalfd", e))?;
 
     let (parent_end, child_end) =
         Channel::pair().map_err(|e| Error::sys("create a socketpair", e))?;
+    // Made here, in the caller's pid namespace (see `sealed_exec`).
+    let trampoline = Trampoline::new()
+        .map_err(|e| Error::sys("make the exec trampoline (a sealed memfd)", e))?;
     let cwd = std::env::current_dir().ok();
     let mut plan = ChildPlan::new(&config, opts, cwd, use_pty, !cgroup_procs.is_empty());
     // The container's seccomp profile and labels bind attached commands too (warnings
@@ -149,12 +154,14 @@ pub fn attach(
                 namespaces,
                 devpts.as_ref().map(|d| d.as_fd()),
                 &child_end,
+                &trampoline,
             )
         }
         Fork::Parent(pid) => pid,
     };
     drop(child_end);
     drop(pidfd);
+    drop(trampoline);
     // The child's cgroups are joined from here while it joins the namespaces: cgroup v1
     // lets the caller move a process of its own uid, and the child keeps that uid until
     // it hears back. Its children (the command) inherit the cgroups.
@@ -323,6 +330,7 @@ fn child(
     namespaces: Ns,
     devpts: Option<BorrowedFd<'_>>,
     ch: &Channel,
+    trampoline: &Trampoline,
 ) -> ! {
     // Not dumpable: nothing in the container may open /proc/PID/exe (the lxu binary) or
     // our memory while we are inside its namespaces.
@@ -366,7 +374,7 @@ fn child(
         Ok(Fork::Child) => {}
     }
     drop(master);
-    let err = exec_command(plan, slave, ch);
+    let err = exec_command(plan, slave, ch, trampoline);
     report(ch, err)
 }
 
@@ -386,9 +394,19 @@ fn open_pty(devpts: BorrowedFd<'_>) -> std::io::Result<(OwnedFd, OwnedFd)> {
 }
 
 /// In the command's process: terminal, identity, capabilities, environment, exec.
-fn exec_command(plan: &ChildPlan, slave: Option<OwnedFd>, ch: &Channel) -> String {
+fn exec_command(
+    plan: &ChildPlan,
+    slave: Option<OwnedFd>,
+    ch: &Channel,
+    trampoline: &Trampoline,
+) -> String {
+    // Always a session of its own, pty or not: in the caller's session the caller's
+    // terminal would be the command's controlling terminal, and TIOCSTI on it would type
+    // into the caller's shell (CVE-2016-10124). The client passes the terminal's signals on.
+    if let Err(e) = rustix::process::setsid() {
+        return format!("start a new session: {e}");
+    }
     if let Some(s) = slave {
-        let _ = rustix::process::setsid();
         if let Err(e) = rustix::process::ioctl_tiocsctty(&s) {
             return format!("make the pty the controlling terminal: {e}");
         }
@@ -465,15 +483,17 @@ fn exec_command(plan: &ChildPlan, slave: Option<OwnedFd>, ch: &Channel) -> Strin
         }
     }
     let _ = lxu_sys::signal::reset_all();
-    let _ = lxu_sys::fd::close_from(3, &[ch.as_fd().as_raw_fd()]);
+    let mut keep = vec![ch.as_fd().as_raw_fd()];
+    keep.extend(trampoline.fd().map(|f| f.as_raw_fd()));
+    let _ = lxu_sys::fd::close_from(3, &keep);
     if let Err(e) = plan.security.apply_before_exec() {
         return e;
     }
-    let err = std::process::Command::new(&argv[0])
-        .args(&argv[1..])
-        .env_clear()
-        .envs(env)
-        .exec();
+    // Through the trampoline, so that no path the command names reaches the lxu binary.
+    let err = match trampoline.prepare(&argv, &env, DEFAULT_PATH) {
+        Ok(p) => p.exec(),
+        Err(e) => e,
+    };
     // Like a shell: 127 when the command does not exist, 126 when it cannot run.
     let code = if err.kind() == std::io::ErrorKind::NotFound {
         127
@@ -521,10 +541,27 @@ fn wait_plain(pid: Pid, sigfd: &lxu_sys::signal::SignalFd) -> i32 {
     loop {
         let mut fds = [PollFd::new(sigfd, PollFlags::IN)];
         let _ = poll(&mut fds, None);
-        let mut fwd = |sig: i32| {
-            // SIGINT and SIGQUIT from the terminal already reached the command (same
-            // process group); the rest are passed on.
-            if !matches!(sig, libc::SIGINT | libc::SIGQUIT | libc::SIGWINCH) {
+        // The command leads a session of its own, so what the terminal sends to its
+        // foreground group reaches only us: pass it on to the command's group.
+        let mut fwd = |sig: i32| match sig {
+            libc::SIGINT | libc::SIGQUIT => {
+                let _ = lxu_sys::signal::kill(-raw, sig);
+            }
+            libc::SIGTSTP => {
+                // The kernel drops SIGTSTP for the command's group (orphaned: its parent,
+                // we, is in another session): stop it outright, then ourselves, so that
+                // the caller's shell sees the job stop; `fg` sends us SIGCONT.
+                let _ = lxu_sys::signal::kill(-raw, libc::SIGSTOP);
+                let _ = lxu_sys::signal::kill(
+                    rustix::process::getpid().as_raw_nonzero().get(),
+                    libc::SIGSTOP,
+                );
+            }
+            libc::SIGCONT => {
+                let _ = lxu_sys::signal::kill(-raw, libc::SIGCONT);
+            }
+            libc::SIGWINCH => {}
+            _ => {
                 let _ = lxu_sys::signal::kill(raw, sig);
             }
         };

@@ -8,7 +8,6 @@
 //! exits: the monitor turns it into ABORTING and the user's error message.
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::os::unix::process::CommandExt;
 
 use lxu_config::{HookType, ProcMode, SysMode};
 use lxu_sys::channel::Channel;
@@ -49,6 +48,15 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
     )?;
     ctx(lxu_sys::signal::reset_all(), || {
         "reset signal handling".into()
+    })?;
+    // A session of its own from the start: with `execute` or `start -F` the monitor is in
+    // the caller's session, and neither the hooks run here nor init may have the caller's
+    // terminal as controlling terminal (TIOCSTI, CVE-2016-10124).
+    ctx(rustix::process::setsid(), || "start a new session".into())?;
+    // Init is created in the container's pid namespace, but nothing runs in it yet (see
+    // `sealed_exec` on why that matters).
+    let trampoline = ctx(crate::sealed_exec::Trampoline::new(), || {
+        "make the exec trampoline (a sealed memfd)".into()
     })?;
     // The rootfs is opened with the caller's own identity: after becoming the container's
     // root, the path to it (a 0700 home directory) may no longer be searchable.
@@ -192,7 +200,7 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
     setup_stdio(plan)?;
     if plan.hooks.has(HookType::Start) {
         plan.hooks
-            .run(HookType::Start, &plan.env, true, &[])
+            .run_in_container(HookType::Start, &plan.env, &trampoline)
             .map_err(|e| format!("{}: {e}", plan.name))?;
     }
     drop_capabilities(plan)?;
@@ -240,11 +248,11 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
             Err(e) => return Err(format!("{}: fork the command: {e}", plan.name)),
         }
     }
-    let err = std::process::Command::new(&plan.argv[0])
-        .args(&plan.argv[1..])
-        .env_clear()
-        .envs(plan.env.iter().map(|(k, v)| (k, v)))
-        .exec();
+    // Through the trampoline: a `#!/proc/self/exe` init must not run the lxu binary.
+    let err = match trampoline.prepare(&plan.argv, &plan.env, crate::attach::DEFAULT_PATH) {
+        Ok(p) => p.exec(),
+        Err(e) => e,
+    };
     Err(format!(
         "{}: cannot execute init `{}` in the container: {err}",
         plan.name, plan.argv[0]
@@ -651,7 +659,6 @@ fn pivot(r: BorrowedFd<'_>) -> Step {
 }
 
 fn setup_stdio(plan: &Plan) -> Step {
-    let _ = rustix::process::setsid();
     if plan.inherit_stdio {
         return Ok(());
     }

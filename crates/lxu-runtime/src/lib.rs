@@ -27,6 +27,7 @@ pub mod random;
 pub mod reaper;
 pub mod ring;
 pub mod security;
+pub mod sealed_exec;
 pub mod setup_user;
 pub mod snapshot;
 pub mod spawn;

@@ -133,7 +133,28 @@ impl HookSet {
         ns: &[(String, String)],
     ) -> Result<(), String> {
         for (_, cmd) in self.hooks.iter().filter(|(h, _)| *h == t) {
-            self.run_one(t, cmd, extra_env, clear_env, ns)?;
+            self.run_one(t, cmd, extra_env, clear_env, ns, None)?;
+        }
+        Ok(())
+    }
+
+    /// Runs the hooks of type `t` inside the container (after pivot_root), from an empty
+    /// environment plus `extra_env`. The container's `/bin/sh` is executed through the
+    /// trampoline (see `sealed_exec`): if it were `#!/proc/self/exe`, executed by this lxu
+    /// process it would run the host's lxu. Without a procfs at `/proc` the magic link to
+    /// the trampoline is missing, but so is the one to the binary: `/bin/sh` runs directly.
+    pub fn run_in_container(
+        &self,
+        t: HookType,
+        extra_env: &[(String, String)],
+        trampoline: &crate::sealed_exec::Trampoline,
+    ) -> Result<(), String> {
+        let via = trampoline
+            .fd()
+            .map(|fd| format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd)))
+            .filter(|p| Path::new(p).exists());
+        for (_, cmd) in self.hooks.iter().filter(|(h, _)| *h == t) {
+            self.run_one(t, cmd, extra_env, true, &[], via.as_deref())?;
         }
         Ok(())
     }
@@ -145,8 +166,18 @@ impl HookSet {
         extra_env: &[(String, String)],
         clear_env: bool,
         ns: &[(String, String)],
+        via: Option<&str>,
     ) -> Result<(), String> {
-        let mut c = Command::new("/bin/sh");
+        let mut c = match via {
+            // The trampoline takes the program's path, then its argv.
+            Some(t) => {
+                let mut c = Command::new(t);
+                std::os::unix::process::CommandExt::arg0(&mut c, "/bin/sh");
+                c.arg("/bin/sh");
+                c
+            }
+            None => Command::new("/bin/sh"),
+        };
         if clear_env {
             c.env_clear();
         }

@@ -2,8 +2,9 @@
 //!
 //! Everything the rest of lxu needs from the kernel that `rustix` offers as a safe API is
 //! used from `rustix` directly. What rustix deliberately leaves out (fork and clone, the
-//! process-wide credential calls, `close_range`, signal masks and `signalfd`, `_exit`,
-//! `seccomp`) is wrapped here, each call with a `SAFETY` note. Other crates deny `unsafe_code`.
+//! process-wide credential calls, `close_range`, signal masks and `signalfd`, `execve` and
+//! `execveat`, `_exit`, `seccomp`) is wrapped here, each call with a `SAFETY` note. Other
+//! crates deny `unsafe_code`.
 //!
 //! Processes that call [`fork::clone_into_namespaces`] must be single-threaded: the child
 //! of a raw `clone` only gets the calling thread, and glibc's view of threads is not
@@ -14,6 +15,7 @@ pub mod alloc;
 pub mod caps;
 pub mod channel;
 pub mod creds;
+pub mod exec;
 pub mod fd;
 pub mod fork;
 pub mod mem;

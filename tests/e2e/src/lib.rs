@@ -14,6 +14,7 @@ pub mod run;
 pub use lab::{lxu_bin, must_work, skip, Lab};
 pub use run::Output;
 pub mod cgroupfs;
+pub mod elf;
 pub mod images;
 pub mod netutil;
 pub mod tmux;

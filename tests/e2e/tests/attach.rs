@@ -241,3 +241,183 @@ fn environment_default_clear_keep_and_set() {
         assert!(env.contains(&"TWO=a b".to_string()), "{out}");
     }
 }
+
+/// `lxu attach -P … -n NAME` for a shell line on a tmux pane.
+fn attach_cmd(lab: &Lab, name: &str) -> String {
+    format!(
+        "{} attach -P {} -n {name}",
+        lab.bin.display(),
+        lab.lxcpath.display()
+    )
+}
+
+/// Copies `bytes` into the container as an executable `path`.
+fn put_program(lab: &Lab, name: &str, path: &str, bytes: &[u8]) {
+    let script = format!("base64 -d > {path} && chmod 755 {path}");
+    lab.call(&["attach", "-n", name, "--", "/bin/sh", "-c", &script])
+        .stdin(&lxu_e2e::elf::base64(bytes))
+        .run()
+        .success();
+}
+
+const WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Issue 11 finding 2 (CVE-2016-10124): attached without a pty, from a shell on a real
+/// terminal, the command must not have the caller's terminal as its controlling terminal,
+/// or it could type into the caller's shell with TIOCSTI.
+#[test]
+fn a_command_attached_without_a_pty_cannot_type_into_the_callers_terminal() {
+    let Some(lab) = Lab::new() else { return };
+    let Some(tmux) = lxu_e2e::tmux::Tmux::new("tiocsti") else {
+        return;
+    };
+    let name = lab.running("sti");
+    let pane = tmux.shell("s");
+    let attach = attach_cmd(&lab, &name);
+
+    // (a) The command leads a session of its own and has no controlling terminal.
+    let stat = lab.files.join("stat");
+    pane.line(&format!(
+        "{attach} -- cat /proc/self/stat </dev/null >{} 2>&1; echo stat-$((1+1))",
+        stat.display()
+    ));
+    pane.wait_for("stat-2", WAIT);
+    let text = std::fs::read_to_string(&stat).unwrap();
+    let pid: i64 = text.split_whitespace().next().unwrap().parse().unwrap();
+    // After "(comm)": state ppid pgrp session tty_nr.
+    let f: Vec<i64> = text[text.rfind(')').unwrap() + 2..]
+        .split_whitespace()
+        .skip(1)
+        .take(4)
+        .map(|x| x.parse().unwrap())
+        .collect();
+    assert_eq!(
+        f[2], pid,
+        "the attached command must lead its session: {text}"
+    );
+    assert_eq!(
+        f[3], 0,
+        "the attached command has a controlling tty: {text}"
+    );
+
+    // (b) /dev/tty (the opener's controlling terminal) cannot be opened.
+    let tty = lab.files.join("tty");
+    pane.line(&format!(
+        "{attach} -- sh -c 'if echo x >/dev/tty; then echo tty-opened; else echo tty-refused; fi' </dev/null >{} 2>&1; echo tty-$((2+2))",
+        tty.display()
+    ));
+    pane.wait_for("tty-4", WAIT);
+    let text = std::fs::read_to_string(&tty).unwrap();
+    assert!(text.contains("tty-refused"), "/dev/tty opened: {text}");
+
+    // (c) The attack: TIOCSTI on the terminal the command was given as stderr.
+    if !cfg!(target_arch = "x86_64") {
+        lxu_e2e::skip("the TIOCSTI program is x86-64 code");
+        return;
+    }
+    let pwned = lab.files.join("pwned");
+    put_program(
+        &lab,
+        &name,
+        "/bin/sti",
+        &lxu_e2e::elf::tiocsti_injector(&format!("touch {}\n", pwned.display())),
+    );
+    pane.line(&format!("{attach} -- /bin/sti </dev/null; echo sti-rc=$?"));
+    pane.wait_for("sti-rc=", WAIT);
+    // Whatever was pushed into the terminal's input is read by the shell before this.
+    pane.line("echo after-$((3+4))");
+    pane.wait_for("after-7", WAIT);
+    let screen = pane.text();
+    assert!(
+        !pwned.exists(),
+        "the container typed a command into the caller's shell:\n{screen}"
+    );
+    assert!(
+        screen.contains("sti-rc=3"),
+        "TIOCSTI was not refused:\n{screen}"
+    );
+}
+
+/// With the command in a session of its own, the terminal's Ctrl+Z, `fg` and Ctrl+C still
+/// reach it (the client passes them on).
+#[test]
+fn job_control_on_the_callers_terminal_reaches_a_command_without_a_pty() {
+    let Some(lab) = Lab::new() else { return };
+    let Some(tmux) = lxu_e2e::tmux::Tmux::new("intr") else {
+        return;
+    };
+    let name = lab.running("int");
+    let state = || {
+        lab.sh(
+            &name,
+            "sed -n 's/^State:\\s*//p' /proc/$(pidof sleep)/status",
+        )
+    };
+    let pane = tmux.shell("s");
+    pane.line(&format!(
+        "{} -- sleep 1000 </dev/null",
+        attach_cmd(&lab, &name)
+    ));
+    let started =
+        lxu_e2e::host::wait_until(WAIT, || lab.attach(&name, "pidof sleep").code == Some(0));
+    assert!(started, "sleep never started:\n{}", pane.text());
+    // Ctrl+Z stops the command and gives the shell back.
+    pane.keys(&["C-z"]);
+    let stopped = lxu_e2e::host::wait_until(WAIT, || state().starts_with('T'));
+    assert!(stopped, "Ctrl+Z did not stop the command: {}", state());
+    pane.line("echo shell-$((5+5))");
+    pane.wait_for("shell-10", WAIT);
+    // `fg` continues it.
+    pane.line("fg");
+    let running = lxu_e2e::host::wait_until(WAIT, || state().starts_with('S'));
+    assert!(running, "fg did not continue the command: {}", state());
+    // Ctrl+C ends it: the shell sees 130 and nothing is left in the container.
+    pane.keys(&["C-c"]);
+    pane.line("echo int-rc=$?");
+    pane.wait_for("int-rc=130", WAIT);
+    lab.attach(&name, "pidof sleep").code_is(1);
+}
+
+/// Issue 11 finding 6 (CVE-2019-5736's primitive): `/proc/self/exe` of the process that
+/// executes the command must not be the host's lxu binary, or the container runs (and
+/// may reopen) it.
+#[test]
+fn an_attached_command_cannot_run_the_lxu_binary_through_proc_self_exe() {
+    let Some(lab) = Lab::new() else { return };
+    let name = lab.running("exe");
+    let version = lab.lxu(&["--version"]);
+    version.success();
+    let version = version.out().to_string();
+    assert!(!version.is_empty());
+
+    // The path itself.
+    let out = lab.lxu(&["attach", "-n", &name, "--", "/proc/self/exe", "--version"]);
+    out.failure().stdout_lacks(&version);
+    // A script naming it as its interpreter.
+    lab.sh(
+        &name,
+        "printf '#!/proc/self/exe --version\\n' > /bin/evil && chmod 755 /bin/evil",
+    );
+    let out = lab.lxu(&["attach", "-n", &name, "--", "/bin/evil"]);
+    out.failure()
+        .stdout_lacks(&version)
+        .stderr_has("exec trampoline");
+    // A symlink to it, found through PATH.
+    lab.sh(&name, "ln -sf /proc/self/exe /bin/evil2");
+    let out = lab.lxu(&["attach", "-n", &name, "--", "evil2", "--version"]);
+    out.failure().stdout_lacks(&version);
+    // Commands still run, with their arguments and their exit codes.
+    lab.lxu(&[
+        "attach",
+        "-n",
+        &name,
+        "--",
+        "sh",
+        "-c",
+        "echo $0 $1; exit 3",
+        "a",
+        "b",
+    ])
+    .code_is(3)
+    .stdout_is("a b");
+}

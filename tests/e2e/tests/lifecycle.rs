@@ -789,3 +789,75 @@ fn execute_runs_a_command_under_a_reaping_init_and_returns_its_status() {
         .code_is(1)
         .stderr_has("is already running");
 }
+
+/// Issue 11 finding 6 (CVE-2019-5736's primitive) for the container's init and for
+/// `lxu execute`: the process that executes init is a forked lxu, so a hostile image whose
+/// init is (or names as its interpreter) `/proc/self/exe` would run the host's lxu as
+/// pid 1. It must reach only the sealed exec trampoline.
+#[test]
+fn init_and_execute_cannot_run_the_lxu_binary_through_proc_self_exe() {
+    let Some(lab) = Lab::new() else { return };
+    let version = lab.lxu(&["--version"]);
+    version.success();
+    let version = version.out().to_string();
+
+    let name = lab.name("ev");
+    lab.create(&name);
+    lab.lxu(&["execute", "-n", &name, "--", "/proc/self/exe", "--version"])
+        .failure()
+        .stdout_lacks(&version);
+
+    // An image whose /sbin/init is `#!/proc/self/exe --version`.
+    lab.start(&name);
+    lab.sh(
+        &name,
+        "rm -f /sbin/init && printf '#!/proc/self/exe --version\\n' > /sbin/init && chmod 755 /sbin/init",
+    );
+    lab.lxu(&["stop", "-n", &name, "-k"]).success();
+    let mut conf = lab.read_config(&name);
+    conf.push_str("lxc.init.cmd = /sbin/init\n");
+    lab.write_config(&name, &conf);
+    let out = lab
+        .call(&["start", "-n", &name, "-F"])
+        .stdin("")
+        .timeout(std::time::Duration::from_secs(20))
+        .run();
+    // Host lxu would print its version on the console; the trampoline refuses `--version`.
+    out.stdout_lacks(&version);
+    assert!(
+        !out.stderr.contains(&version),
+        "host lxu ran as the container's init:\n{out}"
+    );
+    assert!(
+        format!("{}{}", out.stdout, out.stderr).contains("exec trampoline"),
+        "init did not reach the trampoline:\n{out}"
+    );
+}
+
+/// The same for `lxc.hook.start`, which runs the container's `/bin/sh` inside it: an
+/// image whose `/bin/sh` is `#!/proc/self/exe --version` must not get the host's lxu.
+#[test]
+fn a_start_hook_cannot_run_the_lxu_binary_through_proc_self_exe() {
+    let Some(lab) = Lab::new() else { return };
+    let version = lab.lxu(&["--version"]);
+    version.success();
+    let version = version.out().to_string();
+    let name = lab.running("hk");
+    // The last command this /bin/sh runs replaces it.
+    lab.sh(
+        &name,
+        "rm -f /bin/sh; printf '#!/proc/self/exe --version\\n' > /bin/sh; chmod 755 /bin/sh",
+    );
+    lab.lxu(&["stop", "-n", &name, "-k"]).success();
+    let mut conf = lab.read_config(&name);
+    conf.push_str("lxc.hook.start = true\n");
+    lab.write_config(&name, &conf);
+    // Host lxu would print its version and exit 0 (the hook passes); the trampoline
+    // refuses to run `--version`.
+    let out = lab.lxu(&["start", "-n", &name]);
+    out.failure().stderr_has("lxc.hook.start");
+    assert!(
+        !out.stderr.contains(&version) && !out.stdout.contains(&version),
+        "host lxu ran as the container's /bin/sh:\n{out}"
+    );
+}
