@@ -11,7 +11,7 @@
 //! lxu up to this change made the directory the caller's, mode 0750: `lxu fix-layout`
 //! brings such a directory (and its snapshots') to this layout.
 
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use lxu_config::{Config, IdKind, IdMap};
@@ -64,9 +64,7 @@ pub fn make_dir(ctx: &Context, c: &Container, maps: &[IdMap]) -> Result<()> {
     std::fs::create_dir_all(&c.lxcpath).map_err(|e| Error::io("create", &c.lxcpath, e))?;
     // 0700 until the owner and group are right; the mode is set explicitly afterwards, as
     // the umask must not decide it.
-    match std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700)
-        .create(&c.dir)
-    {
+    match std::fs::DirBuilder::new().mode(0o700).create(&c.dir) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             return Err(Error::Exists {
