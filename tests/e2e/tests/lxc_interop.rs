@@ -298,3 +298,39 @@ fn fix_layout_needs_the_name_of_an_existing_container() {
         .failure()
         .stderr_has(&ghost);
 }
+
+#[test]
+fn lxu_runs_copies_and_destroys_a_container_debian_lxc_created() {
+    let Some(lab) = Lab::new() else { return };
+    if lxc_tool("lxc-create").is_none() {
+        return;
+    }
+    // lxc-create -f replaces default.conf, so the id map comes along in the file.
+    let default_conf = lab.home.join(".config/lxc/default.conf");
+    let maps: String = std::fs::read_to_string(&default_conf)
+        .unwrap_or_else(|e| panic!("read `{}`: {e}", default_conf.display()))
+        .lines()
+        .filter(|l| l.trim_start().starts_with("lxc.idmap"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let conf = lab.write("lxc.conf", &format!("{maps}lxc.net.0.type = empty\n"));
+    let name = lab.name("lx");
+    lxc(
+        &lab,
+        "lxc-create",
+        &name,
+        &["-t", "busybox", "-f", conf.to_str().unwrap()],
+    )
+    .success();
+    let root = root_uid(&lab, &name);
+    // The layout lxu makes is the one LXC made.
+    assert_lxc_layout(&lab, &lab.dir(&name), root);
+    lxu_runs(&lab, &name);
+    let copy = lab.name("ly");
+    lab.lxu(&["copy", "-n", &name, "-N", &copy]).success();
+    lxu_runs(&lab, &copy);
+    lxc_runs(&lab, &copy);
+    lab.lxu(&["destroy", "-n", &name]).success();
+    lab.lxu(&["destroy", "-n", &copy]).success();
+    assert_eq!(leftovers(&lab), Vec::<String>::new(), "left in the lxcpath");
+}
