@@ -8,6 +8,11 @@
 //! privileged caller (root) gives it the container root's uid and gid. A container without
 //! maps keeps the caller as owner, mode 0770.
 //!
+//! One exception: when the caller's primary group is shared with other accounts, group
+//! access would let them swap the config (and run hooks as the caller), so the caller keeps
+//! the directory and the container root's gid becomes its group, mode 0770; LXC runs that
+//! too, since it opens the rootfs as the caller and as root of the container.
+//!
 //! lxu up to this change made the directory the caller's, mode 0750: `lxu fix-layout`
 //! brings such a directory (and its snapshots') to this layout.
 
@@ -25,7 +30,24 @@ use crate::userns::{self, Outcome};
 /// The mode LXC gives a container directory.
 pub const DIR_MODE: u32 = 0o770;
 
-/// The owner and group a container directory gets, or `None` when it stays the caller's.
+/// Whether group `gid` reaches beyond `user`: another account has it as its primary group or
+/// /etc/group lists another member. Such a group must not get write access to the
+/// directory: its members could swap the config and have their hooks run as the owner.
+fn group_is_shared(passwd: &str, group: &str, gid: u32, user: &str) -> bool {
+    let field = |line: &str, i: usize| line.split(':').nth(i).map(str::to_string);
+    let other_primary = passwd.lines().any(|l| {
+        field(l, 0).is_some_and(|n| n != user)
+            && field(l, 3).and_then(|g| g.parse::<u32>().ok()) == Some(gid)
+    });
+    let other_member = group.lines().any(|l| {
+        field(l, 2).and_then(|g| g.parse::<u32>().ok()) == Some(gid)
+            && field(l, 3).is_some_and(|m| m.split(',').any(|m| !m.is_empty() && m != user))
+    });
+    other_primary || other_member
+}
+
+/// The owner and group a container directory gets, or `None` when it stays the caller's
+/// (no id maps).
 fn wanted_owner(ctx: &Context, dir: &Path, maps: &[IdMap]) -> Result<Option<(u32, u32)>> {
     if maps.is_empty() {
         return Ok(None);
@@ -39,13 +61,21 @@ fn wanted_owner(ctx: &Context, dir: &Path, maps: &[IdMap]) -> Result<Option<(u32
             ))
         })
     };
-    let uid = root(IdKind::Uid)?;
-    let gid = if ctx.is_root() {
-        root(IdKind::Gid)?
-    } else {
-        ctx.egid
-    };
-    Ok(Some((uid, gid)))
+    if ctx.is_root() {
+        return Ok(Some((root(IdKind::Uid)?, root(IdKind::Gid)?)));
+    }
+    let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+    if group_is_shared(
+        &read("/etc/passwd"),
+        &read("/etc/group"),
+        ctx.egid,
+        &ctx.user.name,
+    ) {
+        // Not LXC's layout, but one LXC runs as well: the caller owns the directory and
+        // the container's root gets in through its group, which no other user has.
+        return Ok(Some((ctx.euid, root(IdKind::Gid)?)));
+    }
+    Ok(Some((root(IdKind::Uid)?, ctx.egid)))
 }
 
 /// Opens a container directory without following a symlink in its place: the ownership
@@ -74,7 +104,10 @@ pub fn make_dir(ctx: &Context, c: &Container, maps: &[IdMap]) -> Result<()> {
         }
         Err(e) => return Err(Error::io("create", &c.dir, e)),
     }
-    let result = open_dir(&c.dir).and_then(|f| lay_out(ctx, &c.dir, &f, maps));
+    let result = open_dir(&c.dir).and_then(|f| {
+        let want = wanted_owner(ctx, &c.dir, maps)?;
+        lay_out(ctx, &c.dir, &f, maps, want)
+    });
     if result.is_err() {
         // Still empty and still the caller's when giving it away failed.
         let _ = std::fs::remove_dir(&c.dir);
@@ -82,41 +115,57 @@ pub fn make_dir(ctx: &Context, c: &Container, maps: &[IdMap]) -> Result<()> {
     result
 }
 
-/// Gives the caller's directory `f` (at `dir`) the caller's group, mode 0770 and, for a
-/// container with maps, the container root as owner.
-fn lay_out(ctx: &Context, dir: &Path, f: &std::fs::File, maps: &[IdMap]) -> Result<()> {
-    let meta = f.metadata().map_err(|e| Error::io("stat", dir, e))?;
-    let want = wanted_owner(ctx, dir, maps)?;
-    // A setgid lxcpath hands its own group down; the directory is for the caller's group.
-    let group = want.map_or(ctx.egid, |(_, g)| g);
-    if meta.gid() != group && !ctx.is_root() {
-        std::os::unix::fs::fchown(f, None, Some(group))
-            .map_err(|e| Error::sys(format!("chgrp `{}` to gid {group}", dir.display()), e))?;
-    }
-    f.set_permissions(std::fs::Permissions::from_mode(DIR_MODE))
-        .map_err(|e| Error::io("chmod", dir, e))?;
+/// Gives the directory `f` (at `dir`) the owner and group `want` and mode 0770. The
+/// directory belongs to the caller or to the container's root: an unprivileged caller
+/// changes it as root of a user namespace that maps both (and the caller's group).
+fn lay_out(
+    ctx: &Context,
+    dir: &Path,
+    f: &std::fs::File,
+    maps: &[IdMap],
+    want: Option<(u32, u32)>,
+) -> Result<()> {
+    let mode = std::fs::Permissions::from_mode(DIR_MODE);
     let Some((uid, gid)) = want else {
-        return Ok(());
+        return f
+            .set_permissions(mode)
+            .map_err(|e| Error::io("chmod", dir, e));
     };
     if ctx.is_root() {
-        return std::os::unix::fs::fchown(f, Some(uid), Some(gid))
-            .map_err(|e| Error::sys(format!("chown `{}` to {uid}:{gid}", dir.display()), e));
+        std::os::unix::fs::fchown(f, Some(uid), Some(gid))
+            .map_err(|e| Error::sys(format!("chown `{}` to {uid}:{gid}", dir.display()), e))?;
+        return f
+            .set_permissions(mode)
+            .map_err(|e| Error::io("chmod", dir, e));
     }
-    // Only root of a user namespace that maps both the container's root and the caller may
-    // hand the directory over.
-    let (ns_maps, _, ns_gid) = idmap::with_caller(maps, ctx.euid, ctx.egid);
+    let (ns_maps, _, _) = idmap::with_caller(maps, ctx.euid, ctx.egid);
+    let ns = |kind: IdKind, host: u32| {
+        ns_maps
+            .iter()
+            .find(|m| m.kind == kind && host >= m.hostid && host - m.hostid < m.count)
+            .map(|m| m.nsid + (host - m.hostid))
+    };
+    let (Some(ns_uid), Some(ns_gid)) = (ns(IdKind::Uid, uid), ns(IdKind::Gid, gid)) else {
+        return Err(Error::Msg(format!(
+            "`{}`: {uid}:{gid} is neither yours nor mapped by the container's lxc.idmap",
+            dir.display()
+        )));
+    };
+    // chown first: it clears set-id bits, which the mode then leaves off anyway.
     let outcome = userns::run_as_root(&ns_maps, ctx.euid, || {
-        std::os::unix::fs::fchown(f, Some(0), Some(ns_gid))
-            .map_err(|e| format!("chown `{}` to the container's root: {e}", dir.display()))
+        std::os::unix::fs::fchown(f, Some(ns_uid), Some(ns_gid))
+            .map_err(|e| format!("chown `{}` to {uid}:{gid}: {e}", dir.display()))?;
+        f.set_permissions(mode)
+            .map_err(|e| format!("chmod `{}`: {e}", dir.display()))
     })?;
     match outcome {
         Outcome::Done => Ok(()),
         Outcome::Exited(code) => Err(Error::Msg(format!(
-            "give `{}` to the container's root: helper exited with status {code}",
+            "give `{}` to {uid}:{gid}: helper exited with status {code}",
             dir.display()
         ))),
         Outcome::Signaled(s) => Err(Error::Msg(format!(
-            "give `{}` to the container's root: helper killed by signal {s}",
+            "give `{}` to {uid}:{gid}: helper killed by signal {s}",
             dir.display()
         ))),
     }
@@ -147,23 +196,50 @@ fn fix_one(ctx: &Context, c: &Container) -> Result<Fixed> {
     let f = open_dir(&c.dir)?;
     let meta = f.metadata().map_err(|e| Error::io("stat", &c.dir, e))?;
     let want = wanted_owner(ctx, &c.dir, &maps)?;
-    let (uid, gid) = want.unwrap_or((ctx.euid, ctx.egid));
-    let mode = meta.mode() & 0o7777;
-    if meta.uid() == uid && (meta.uid() != ctx.euid || mode == DIR_MODE && meta.gid() == gid) {
+    let (uid, gid) = want.unwrap_or((ctx.euid, meta.gid()));
+    if (meta.uid(), meta.gid(), meta.mode() & 0o7777) == (uid, gid, DIR_MODE) {
         return Ok(Fixed::Already { dir: c.dir.clone() });
     }
-    if meta.uid() != ctx.euid {
+    // Only a directory of the caller's or of this container's root is ours to change.
+    let root_uid = idmap::host_id(&maps, IdKind::Uid, 0);
+    if meta.uid() != ctx.euid && Some(meta.uid()) != root_uid {
         return Err(Error::Msg(format!(
-            "{}: `{}` belongs to uid {}, neither you nor the container's root ({uid}); only its owner can change it",
+            "{}: `{}` belongs to uid {}, neither you nor the container's root; only its owner can change it",
             c.name,
             c.dir.display(),
             meta.uid()
         )));
     }
-    lay_out(ctx, &c.dir, &f, &maps)?;
+    lay_out(ctx, &c.dir, &f, &maps, want)?;
     Ok(Fixed::Changed {
         dir: c.dir.clone(),
         uid,
         gid,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\nalice:x:1001:1001::/home/alice:/bin/sh\n\
+                          bob:x:1002:100::/home/bob:/bin/sh\ncarol:x:1003:100::/home/carol:/bin/sh\n\
+                          dave:x:1004:1004::/home/dave:/bin/sh\n";
+    const GROUP: &str = "root:x:0:\nusers:x:100:\nalice:x:1001:\ndave:x:1004:dave,eve\n";
+
+    #[test]
+    fn a_private_group_is_not_shared() {
+        assert!(!group_is_shared(PASSWD, GROUP, 1001, "alice"));
+    }
+
+    #[test]
+    fn a_primary_group_of_another_account_is_shared() {
+        assert!(group_is_shared(PASSWD, GROUP, 100, "bob"));
+    }
+
+    #[test]
+    fn a_group_listing_another_member_is_shared() {
+        assert!(group_is_shared(PASSWD, GROUP, 1004, "dave"));
+        assert!(!group_is_shared(PASSWD, "dave:x:1004:dave\n", 1004, "dave"));
+    }
 }
