@@ -276,10 +276,7 @@ fn fix_layout_lets_lxc_start_a_container_made_by_older_lxu() {
     assert_lxc_layout(&lab, &snap, root);
     lab.lxu(&["fix-layout", "-a"])
         .success()
-        .stdout_has(&format!(
-            "`{}` is laid out as LXC does already",
-            dir.display()
-        ));
+        .stdout_has(&format!("`{}` is laid out already", dir.display()));
 
     lxc_runs(&lab, &name);
     lxu_runs(&lab, &name);

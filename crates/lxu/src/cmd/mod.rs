@@ -116,7 +116,7 @@ fn fix_layout(a: crate::args::FixLayoutArgs) -> Result<i32> {
                             dir.display()
                         ),
                         Fixed::Already { dir } => {
-                            println!("{n}: `{}` is laid out as LXC does already", dir.display())
+                            println!("{n}: `{}` is laid out already", dir.display())
                         }
                     }
                 }
