@@ -85,13 +85,6 @@ fn a_shared_primary_group_gets_no_access_and_lxc_still_starts_the_container() {
     .success();
 
     let dir = lxcpath.dir.join("c");
-    let m = std::fs::metadata(&dir).unwrap();
-    assert_eq!(
-        (m.uid(), m.gid(), format!("{:04o}", m.mode() & 0o7777)),
-        (owner.user.uid, root_gid, "0770".to_string()),
-        "owner, group and mode of `{}`",
-        dir.display()
-    );
     // The mate, in the owner's group, can neither read the config nor change the directory.
     let d = dir.display().to_string();
     as_user(&mate_user, "/bin/cat", &[&format!("{d}/config")]).failure();
@@ -104,6 +97,13 @@ fn a_shared_primary_group_gets_no_access_and_lxc_still_starts_the_container() {
     .failure();
     assert!(dir.join("config").is_file() && !dir.join("planted").exists());
 
+    let m = std::fs::metadata(&dir).unwrap();
+    assert_eq!(
+        (m.uid(), m.gid(), format!("{:04o}", m.mode() & 0o7777)),
+        (owner.user.uid, root_gid, "0770".to_string()),
+        "owner, group and mode of `{}`",
+        dir.display()
+    );
     // LXC starts it, and lxu still runs and destroys it.
     let _stopper = LxcStopper(&owner.user, p.to_string());
     as_user(
