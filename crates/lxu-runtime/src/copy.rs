@@ -13,7 +13,7 @@ use lxu_config::{Config, ConfigFile, HookType};
 
 use crate::container::Container;
 use crate::context::Context;
-use crate::create::{as_container_root, clear_failed_create, make_dir, write_config};
+use crate::create::{as_container_root, clear_failed_create, write_config};
 use crate::destroy;
 use crate::error::{Error, Result};
 use crate::idmap;
@@ -100,7 +100,7 @@ pub(crate) fn copy_into(
         }
         idmap::check_allowed(&maps, &ctx.user, ctx.euid)?;
     }
-    make_dir(dst)?;
+    crate::layout::make_dir(ctx, dst, &maps)?;
     let result = (|| -> Result<()> {
         let _lock = try_lock(dst)?.ok_or_else(|| Error::Msg(format!("{} is busy", dst.name)))?;
         std::fs::write(dst.partial_path(), b"")

@@ -191,7 +191,7 @@ pub fn create(
         }
         idmap::check_allowed(&maps, &ctx.user, ctx.euid)?;
     }
-    make_dir(c)?;
+    crate::layout::make_dir(ctx, c, &maps)?;
     let result = (|| -> Result<Option<String>> {
         let _lock = try_lock(c)?.ok_or_else(|| Error::Msg(format!("{} is busy", c.name)))?;
         std::fs::write(c.partial_path(), b"")
@@ -250,20 +250,6 @@ pub fn create(
         let _ = destroy::remove_dir(ctx, c, &maps);
     }
     result
-}
-
-/// Makes the container's directory (and its lxcpath); an existing one is an error, so
-/// that of two creates of one name exactly one goes on.
-pub(crate) fn make_dir(c: &Container) -> Result<()> {
-    std::fs::create_dir_all(&c.lxcpath).map_err(|e| Error::io("create", &c.lxcpath, e))?;
-    match std::fs::DirBuilder::new().mode(0o750).create(&c.dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Error::Exists {
-            name: c.name.clone(),
-            lxcpath: c.lxcpath.clone(),
-        }),
-        Err(e) => Err(Error::io("create", &c.dir, e)),
-    }
 }
 
 pub(crate) fn write_config(c: &Container, text: &str) -> Result<()> {

@@ -14,6 +14,7 @@ pub mod error;
 pub mod hooks;
 pub mod idmap;
 pub mod init;
+pub mod layout;
 pub mod limits;
 pub mod list;
 pub mod lxc_hooks;

@@ -81,6 +81,8 @@ pub enum Verb {
     Autostart(AutostartArgs),
     /// Snapshots of a stopped container: take, list, restore, destroy
     Snapshot(SnapshotArgs),
+    /// Give container directories made by older lxu LXC's owner and mode (for lxc-start)
+    FixLayout(FixLayoutArgs),
     /// The host bridge with DHCP for containers (root)
     Net(NetArgs),
     /// Build, sign, publish and serve images (runs lxu-image)
@@ -363,6 +365,17 @@ pub struct SnapshotArgs {
     /// Destroy this snapshot (`ALL`: every one)
     #[arg(short = 'd', long = "destroy", value_name = "SNAPNAME")]
     pub destroy: Option<String>,
+    #[arg()]
+    pub rest: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct FixLayoutArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Every container of the lxcpath
+    #[arg(short = 'a', long = "all")]
+    pub all: bool,
     #[arg()]
     pub rest: Vec<String>,
 }
