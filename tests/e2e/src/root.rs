@@ -190,6 +190,22 @@ pub fn run_as(user: &User, argv: &[&str]) -> Output {
     run::run(c, desc, None, DEFAULT_TIMEOUT)
 }
 
+/// `argv` as the host id that `owner`'s containers map their root to (the first id of the
+/// owner's subordinate block): a container directory belongs to that id (LXC's layout), so
+/// only it may change the directory's mode.
+pub fn run_as_container_root(owner: &User, argv: &[&str]) -> Output {
+    let text = std::fs::read_to_string("/etc/subuid").unwrap_or_default();
+    let base = host::subid_entries(&text)
+        .into_iter()
+        .find(|(o, r)| (*o == owner.name || *o == owner.uid.to_string()) && r.count >= 65536)
+        .map(|(_, r)| r.start)
+        .unwrap_or_else(|| panic!("{} has no subordinate block in /etc/subuid", owner.name));
+    let map = format!("b:0:{base}:1");
+    let mut full = vec!["/usr/bin/lxc-usernsexec", "-m", &map, "--"];
+    full.extend_from_slice(argv);
+    run_as(owner, &full)
+}
+
 /// An lxcpath under /tmp owned by the test user, its containers stopped and destroyed (as
 /// that user) when dropped.
 pub struct OwnerLxcpath {

@@ -1,7 +1,9 @@
 //! Another unprivileged user cannot reach the test user's container through the console,
 //! its log, attach, freeze or stop (run as root, which plays both users through runuser).
 
-use lxu_e2e::root::{lxu_as, owners_running_container, run_as, HostFiles, TempUser};
+use lxu_e2e::root::{
+    lxu_as, owners_running_container, run_as, run_as_container_root, HostFiles, TempUser,
+};
 
 #[test]
 fn another_user_gets_no_console_and_changes_nothing() {
@@ -19,7 +21,7 @@ fn another_user_gets_no_console_and_changes_nothing() {
         if open {
             let dir = lxcpath.dir.join("mine");
             let (d, c) = (dir.to_str().unwrap(), dir.join("config"));
-            run_as(&owner, &["chmod", "0755", d]).success();
+            run_as_container_root(&owner, &["chmod", "0755", d]).success();
             run_as(&owner, &["chmod", "0644", c.to_str().unwrap()]).success();
         }
         for args in [

@@ -2,7 +2,10 @@
 //! users through runuser).
 
 use lxu_e2e::host::User;
-use lxu_e2e::root::{lxu_as, owners_running_container, run_as, HostFiles, OwnerLxcpath, TempUser};
+use lxu_e2e::root::{
+    lxu_as, owners_running_container, run_as, run_as_container_root, HostFiles, OwnerLxcpath,
+    TempUser,
+};
 
 /// The test user, an lxcpath of theirs with a running container `mine`, and init's pid.
 fn owners_running_container_init(tag: &str) -> Option<(User, OwnerLxcpath, String)> {
@@ -64,7 +67,7 @@ fn another_users_container_is_refused_even_when_its_files_are_readable() {
     };
     let dir = lxcpath.dir.join("mine");
     let (d, c) = (dir.to_str().unwrap(), dir.join("config"));
-    run_as(&owner, &["chmod", "0755", d]).success();
+    run_as_container_root(&owner, &["chmod", "0755", d]).success();
     run_as(&owner, &["chmod", "0644", c.to_str().unwrap()]).success();
     let intruder = TempUser::new("lxj");
     assert_refused(&owner, &intruder.user, lxcpath.p(), &init);
