@@ -619,8 +619,22 @@ pub fn list(opts: &DownloadOptions, env: &ClientEnv) -> Result<String, ImageErro
 
 /// The messages LXC prints after a create: a blank line, `---` and the image's
 /// create-message, if it has one.
+///
+/// The text is the server's and goes to the user's terminal: control characters other
+/// than newline and tab are shown escaped (`\u{1b}`), so that escape sequences in it
+/// cannot act there (rewrite the screen, set the title, write the clipboard).
 pub fn create_message_text(meta: &ImageMeta) -> Option<String> {
-    meta.create_message.as_ref().map(|m| format!("\n---\n{m}"))
+    meta.create_message.as_ref().map(|m| {
+        let mut shown = String::with_capacity(m.len());
+        for c in m.chars() {
+            if c.is_control() && c != '\n' && c != '\t' {
+                shown.extend(c.escape_unicode());
+            } else {
+                shown.push(c);
+            }
+        }
+        format!("\n---\n{shown}")
+    })
 }
 
 /// "Unpacking the rootfs" and the unpack itself, with the image's excludes. Runs in
@@ -636,4 +650,28 @@ pub fn unpack_image(
     let stats = crate::unpack::unpack_file(&image.rootfs_tarball, rootfs, &opts, Some(&bar))?;
     bar.finish();
     Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A hostile server's create-message with terminal escape sequences (clear the
+    /// screen, OSC 52 clipboard write) reaches the user's terminal inert.
+    #[test]
+    fn the_create_message_carries_no_escape_sequences() {
+        let meta = ImageMeta {
+            create_message: Some("hi\x1b[2J\x1b]52;c;ZWNobw==\x07\r\nline\ttab\n".into()),
+            ..Default::default()
+        };
+        let t = create_message_text(&meta).unwrap();
+        assert!(
+            !t.chars().any(|c| c.is_control() && c != '\n' && c != '\t'),
+            "{t:?}"
+        );
+        assert_eq!(
+            t,
+            "\n---\nhi\\u{1b}[2J\\u{1b}]52;c;ZWNobw==\\u{7}\\u{d}\nline\ttab\n"
+        );
+    }
 }

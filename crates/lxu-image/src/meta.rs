@@ -22,6 +22,82 @@ pub enum MetaError {
     BadExpiry { path: PathBuf, text: String },
     #[error("the image metadata has no container configuration (`config` in `{dir}`)")]
     NoConfig { dir: PathBuf },
+    #[error(
+        "`{}` line {line}: the image sets `{key}`, which {why}; an image may only describe \
+         its container, not act on the host: refusing it",
+        path.display()
+    )]
+    HostReach {
+        path: PathBuf,
+        line: usize,
+        key: String,
+        why: &'static str,
+    },
+}
+
+/// What an image's config line would do on the host, if anything: such lines are
+/// refused. The image's config goes into the container's config verbatim (as
+/// lxc-download does), and the container's config is the user's: a hook or a network
+/// script there runs as the user on the host at the next start, an id map can give the
+/// container the user's own uid, an include or a mount can pull in a file of the rootfs
+/// (which the container's root writes) or of the user's home. The image server is
+/// trusted with the rootfs, which runs confined, not with the user's account.
+/// LXC's and lxu's images set `lxc.include = LXC_TEMPLATE_CONFIG/...`, `lxc.arch`, and
+/// the like, which pass.
+fn host_reach(key: &str, value: &str) -> Option<&'static str> {
+    let under_config_dir = |v: &str| {
+        v.strip_prefix("LXC_TEMPLATE_CONFIG/")
+            .is_some_and(|rest| !rest.split('/').any(|c| c == ".."))
+    };
+    if key.starts_with("lxc.hook") || key.contains(".script.") {
+        return Some("runs a program on the host");
+    }
+    match key {
+        "lxc.include" | "lxc.seccomp.profile" | "lxc.seccomp" if !under_config_dir(value) => {
+            Some("reads a file outside LXC_TEMPLATE_CONFIG")
+        }
+        "lxc.idmap" | "lxc.id_map" => Some("decides which host ids the container gets"),
+        "lxc.log.file"
+        | "lxc.console.logfile"
+        | "lxc.rootfs.path"
+        | "lxc.rootfs"
+        | "lxc.rootfs.mount"
+        | "lxc.mount.fstab"
+        | "lxc.mount" => Some("names a host path"),
+        "lxc.console.path" if !matches!(value, "none" | "auto" | "") => Some("names a host path"),
+        "lxc.mount.entry" if value.starts_with('/') => {
+            Some("mounts a host path into the container")
+        }
+        _ => None,
+    }
+}
+
+/// Refuses a config fragment (or, with `fstab`, an fstab) of an image that reaches
+/// beyond its container (see [`host_reach`]).
+fn check_reach(path: &Path, text: &str, fstab: bool) -> Result<(), MetaError> {
+    for (i, line) in text.lines().enumerate() {
+        let l = line.trim();
+        if l.is_empty() || l.starts_with('#') {
+            continue;
+        }
+        let (key, value) = if fstab {
+            ("lxc.mount.entry", l)
+        } else {
+            match l.split_once('=') {
+                Some((k, v)) => (k.trim(), v.trim()),
+                None => continue,
+            }
+        };
+        if let Some(why) = host_reach(key, value) {
+            return Err(MetaError::HostReach {
+                path: path.into(),
+                line: i + 1,
+                key: key.chars().filter(|c| !c.is_control()).take(80).collect(),
+                why,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// `system` for privileged containers, `user` for unprivileged ones.
@@ -131,7 +207,11 @@ pub fn read(dir: &Path, mode: Mode, compat: u32) -> Result<ImageMeta, MetaError>
     let Some(config) = read_opt(&config_path)? else {
         return Err(MetaError::NoConfig { dir: dir.into() });
     };
+    check_reach(&config_path, &config, false)?;
     let fstab = relevant_file(dir, "fstab", mode, compat);
+    if let Some(text) = read_opt(&fstab)? {
+        check_reach(&fstab, &text, true)?;
+    }
     Ok(ImageMeta {
         config,
         config_path,
@@ -146,6 +226,49 @@ pub fn read(dir: &Path, mode: Mode, compat: u32) -> Result<ImageMeta, MetaError>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A hostile image (or a server holding a trusted key) puts lines in its config that
+    /// would run as the user on the host, or give the container the user's files or uid.
+    #[test]
+    fn an_image_config_that_reaches_the_host_is_refused() {
+        let ok = "lxc.include = LXC_TEMPLATE_CONFIG/common.conf\n\
+                  lxc.include = LXC_TEMPLATE_CONFIG/userns.conf\n\
+                  lxc.arch = x86_64\nlxc.signal.halt = SIGUSR1\n# lxc.hook.start = x\n\
+                  lxc.mount.entry = proc proc proc nodev 0 0\nlxc.console.path = none\n";
+        let d = dir_with(&[("config", ok), ("fstab", "proc proc proc nodev 0 0\n")]);
+        read(d.path(), Mode::User, 7).unwrap();
+        for (bad, key) in [
+            (
+                "lxc.hook.pre-start = /bin/sh -c 'id > /tmp/pwned'",
+                "lxc.hook.pre-start",
+            ),
+            ("lxc.hook.version=1", "lxc.hook.version"),
+            ("lxc.net.0.script.up = /tmp/x", "lxc.net.0.script.up"),
+            ("lxc.include = LXC_PATH/rootfs/etc/lxc.conf", "lxc.include"),
+            (
+                "lxc.include = LXC_TEMPLATE_CONFIG/../../../home/u/x",
+                "lxc.include",
+            ),
+            ("lxc.seccomp.profile = LXC_ROOTFS/p", "lxc.seccomp.profile"),
+            ("lxc.idmap = u 70000 1001 1", "lxc.idmap"),
+            ("lxc.log.file = /home/u/.bashrc", "lxc.log.file"),
+            ("lxc.rootfs.path = dir:/home/u", "lxc.rootfs.path"),
+            (
+                "lxc.mount.entry = /home/u home/u none bind 0 0",
+                "lxc.mount.entry",
+            ),
+        ] {
+            let d = dir_with(&[("config", &format!("{ok}{bad}\n"))]);
+            let e = read(d.path(), Mode::User, 7).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("line 8: the image sets `{key}`")),
+                "{bad}: {e}"
+            );
+        }
+        let d = dir_with(&[("config", ok), ("fstab", "/home/u home/u none bind 0 0\n")]);
+        let e = read(d.path(), Mode::User, 7).unwrap_err().to_string();
+        assert!(e.contains("mounts a host path"), "{e}");
+    }
 
     fn dir_with(files: &[(&str, &str)]) -> tempfile::TempDir {
         let d = tempfile::tempdir().unwrap();

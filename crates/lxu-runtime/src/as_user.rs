@@ -85,7 +85,7 @@ pub fn run_as_user(
                 }
             };
             let who = format!("the child working as {} (uid {})", user.name, user.uid);
-            let text = got.map_err(|e| Error::Msg(format!("{who}: {e}")))?;
+            let text = inert(&got.map_err(|e| Error::Msg(format!("{who}: {e}")))?);
             if let Some(rest) = text.strip_prefix("ok\n") {
                 return Ok(rest.to_string());
             }
@@ -99,6 +99,21 @@ pub fn run_as_user(
             Err(Error::Msg(format!("{who} ended with {how} and no answer")))
         }
     }
+}
+
+/// The child's answer with every control character but newline and tab escaped
+/// (`\u{1b}`): it may quote the user's files, and root shows it on its terminal, where
+/// escape sequences would act (set the title, write the clipboard, rewrite the screen).
+fn inert(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && c != '\n' && c != '\t' {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn read_with_deadline(fd: OwnedFd, limit: Duration) -> std::result::Result<String, String> {
@@ -174,5 +189,32 @@ mod tests {
         assert!(rustix::process::geteuid().is_root());
         let e = run_as_user(&nobody, || Err("`/x/y` is wrong".into())).unwrap_err();
         assert_eq!(e.to_string(), "`/x/y` is wrong");
+    }
+
+    /// What the child answers can hold text of the user's (a line of their default.conf
+    /// quoted in a parse error): root prints it on its terminal, so terminal escape
+    /// sequences in it (window title, OSC 52 clipboard, ...) must arrive inert.
+    #[test]
+    fn the_answer_reaches_root_without_control_characters() {
+        if !rustix::process::geteuid().is_root() {
+            eprintln!("skipped: needs root");
+            return;
+        }
+        let Some(nobody) = users::lookup_name("nobody") else {
+            eprintln!("skipped: no user nobody");
+            return;
+        };
+        let evil = "line `\x1b]52;c;ZWNobyBoaQ==\x07\x1b[2J\r\x08`\nnext\tline";
+        let e = run_as_user(&nobody, || Err(evil.into()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            !e.chars().any(|c| c.is_control() && c != '\n' && c != '\t'),
+            "{e:?}"
+        );
+        assert!(e.contains("\\u{1b}]52;c;"), "{e:?}");
+        assert!(e.contains("`\nnext\tline"), "{e:?}");
+        let ok = run_as_user(&nobody, || Ok("a\x1bb".into())).unwrap();
+        assert_eq!(ok, "a\\u{1b}b");
     }
 }

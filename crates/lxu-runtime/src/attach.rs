@@ -145,6 +145,15 @@ pub fn attach(
     // were shown at start).
     plan.security =
         crate::security::Security::prepare(&config, &c.name, crate::security::HostLsm::probe())?;
+    // Here, in the caller's mount namespace: the container's /proc is its root's to fake.
+    let host_proc = if plan.security.needs_proc() {
+        Some(
+            crate::security::open_host_proc()
+                .map_err(|e| Error::sys("open /proc to set the command's LSM label", e))?,
+        )
+    } else {
+        None
+    };
     let intermediate = match fork().map_err(|e| Error::sys("fork", e))? {
         Fork::Child => {
             drop(parent_end);
@@ -155,6 +164,7 @@ pub fn attach(
                 devpts.as_ref().map(|d| d.as_fd()),
                 &child_end,
                 &trampoline,
+                host_proc.as_ref().map(|f| f.as_fd()),
             )
         }
         Fork::Parent(pid) => pid,
@@ -162,6 +172,7 @@ pub fn attach(
     drop(child_end);
     drop(pidfd);
     drop(trampoline);
+    drop(host_proc);
     // The child's cgroups are joined from here while it joins the namespaces: cgroup v1
     // lets the caller move a process of its own uid, and the child keeps that uid until
     // it hears back. Its children (the command) inherit the cgroups.
@@ -331,6 +342,7 @@ fn child(
     devpts: Option<BorrowedFd<'_>>,
     ch: &Channel,
     trampoline: &Trampoline,
+    host_proc: Option<BorrowedFd<'_>>,
 ) -> ! {
     // Not dumpable: nothing in the container may open /proc/PID/exe (the lxu binary) or
     // our memory while we are inside its namespaces.
@@ -374,7 +386,7 @@ fn child(
         Ok(Fork::Child) => {}
     }
     drop(master);
-    let err = exec_command(plan, slave, ch, trampoline);
+    let err = exec_command(plan, slave, ch, trampoline, host_proc);
     report(ch, err)
 }
 
@@ -399,6 +411,7 @@ fn exec_command(
     slave: Option<OwnedFd>,
     ch: &Channel,
     trampoline: &Trampoline,
+    host_proc: Option<BorrowedFd<'_>>,
 ) -> String {
     // Always a session of its own, pty or not: in the caller's session the caller's
     // terminal would be the command's controlling terminal, and TIOCSTI on it would type
@@ -485,8 +498,9 @@ fn exec_command(
     let _ = lxu_sys::signal::reset_all();
     let mut keep = vec![ch.as_fd().as_raw_fd()];
     keep.extend(trampoline.fd().map(|f| f.as_raw_fd()));
+    keep.extend(host_proc.map(|f| f.as_raw_fd()));
     let _ = lxu_sys::fd::close_from(3, &keep);
-    if let Err(e) = plan.security.apply_before_exec() {
+    if let Err(e) = plan.security.apply_before_exec(host_proc) {
         return e;
     }
     // Through the trampoline, so that no path the command names reaches the lxu binary.

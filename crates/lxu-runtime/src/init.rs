@@ -58,6 +58,15 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
     let trampoline = ctx(crate::sealed_exec::Trampoline::new(), || {
         "make the exec trampoline (a sealed memfd)".into()
     })?;
+    // Before the container's /proc is mounted: the LSM label must reach the real procfs
+    // (see `security::open_host_proc`), not whatever a start hook leaves at /proc.
+    let host_proc = if plan.security.needs_proc() {
+        Some(ctx(crate::security::open_host_proc(), || {
+            "open /proc to set init's LSM label".into()
+        })?)
+    } else {
+        None
+    };
     // The rootfs is opened with the caller's own identity: after becoming the container's
     // root, the path to it (a 0700 home directory) may no longer be searchable.
     let rootfs = ctx(
@@ -231,7 +240,7 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
     // Last, so that nothing of the setup above is filtered; a failure still reaches the
     // monitor, which then aborts the start.
     plan.security
-        .apply_before_exec()
+        .apply_before_exec(host_proc.as_ref().map(|f| f.as_fd()))
         .map_err(|e| format!("{}: {e}", plan.name))?;
     // If the monitor died before the line above, this send fails and we stop here.
     if ch.send(b"exec", &[]).is_err() {

@@ -140,21 +140,19 @@ impl HookSet {
 
     /// Runs the hooks of type `t` inside the container (after pivot_root), from an empty
     /// environment plus `extra_env`. The container's `/bin/sh` is executed through the
-    /// trampoline (see `sealed_exec`): if it were `#!/proc/self/exe`, executed by this lxu
-    /// process it would run the host's lxu. Without a procfs at `/proc` the magic link to
-    /// the trampoline is missing, but so is the one to the binary: `/bin/sh` runs directly.
+    /// trampoline's descriptor (see `sealed_exec`): if it were `#!/proc/self/exe` (or
+    /// named any other procfs mount), executed by this lxu process it would run the
+    /// host's lxu. No path through `/proc` is used for it: an earlier hook, the
+    /// container's own shell, may have replaced `/proc` with links of its choosing.
     pub fn run_in_container(
         &self,
         t: HookType,
         extra_env: &[(String, String)],
         trampoline: &crate::sealed_exec::Trampoline,
     ) -> Result<(), String> {
-        let via = trampoline
-            .fd()
-            .map(|fd| format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd)))
-            .filter(|p| Path::new(p).exists());
+        let via = trampoline.fd().map(|_| trampoline);
         for (_, cmd) in self.hooks.iter().filter(|(h, _)| *h == t) {
-            self.run_one(t, cmd, extra_env, true, &[], via.as_deref())?;
+            self.run_one(t, cmd, extra_env, true, &[], via)?;
         }
         Ok(())
     }
@@ -166,54 +164,75 @@ impl HookSet {
         extra_env: &[(String, String)],
         clear_env: bool,
         ns: &[(String, String)],
-        via: Option<&str>,
+        via: Option<&crate::sealed_exec::Trampoline>,
     ) -> Result<(), String> {
-        let mut c = match via {
-            // The trampoline takes the program's path, then its argv.
-            Some(t) => {
-                let mut c = Command::new(t);
-                std::os::unix::process::CommandExt::arg0(&mut c, "/bin/sh");
-                c.arg("/bin/sh");
-                c
-            }
-            None => Command::new("/bin/sh"),
+        let mut env: Vec<(String, String)> = Vec::new();
+        let mut set = |k: String, v: String| {
+            env.retain(|(a, _)| *a != k);
+            env.push((k, v));
         };
+        for (k, v) in extra_env.iter().chain(self.env.iter()) {
+            set(k.clone(), v.clone());
+        }
+        if self.version >= 1 {
+            set("LXC_HOOK_TYPE".into(), t.name().into());
+            set("LXC_HOOK_SECTION".into(), "lxc".into());
+            for (kind, path) in ns {
+                set(
+                    format!("LXC_{}_NS", kind.to_ascii_uppercase()),
+                    path.clone(),
+                );
+            }
+        }
+        let args = argv(self.version, cmd, &self.name, t, ns);
+        let what = format!("lxc.hook.{} `{cmd}`", t.name());
+        if let Some(tr) = via {
+            // Only inside the container, where the environment always starts empty.
+            let mut full = vec!["/bin/sh".to_string()];
+            full.extend(args);
+            let (status, out) = tr
+                .run_captured(&full, &env)
+                .map_err(|e| format!("{what}: cannot run /bin/sh: {e}"))?;
+            return hook_result(&what, status, &out, &[]);
+        }
+        let mut c = Command::new("/bin/sh");
         if clear_env {
             c.env_clear();
         }
-        c.envs(extra_env.iter().map(|(k, v)| (k, v)));
-        c.envs(self.env.iter().map(|(k, v)| (k, v)));
-        c.args(argv(self.version, cmd, &self.name, t, ns));
-        if self.version >= 1 {
-            c.env("LXC_HOOK_TYPE", t.name())
-                .env("LXC_HOOK_SECTION", "lxc");
-            for (kind, path) in ns {
-                c.env(format!("LXC_{}_NS", kind.to_ascii_uppercase()), path);
-            }
-        }
-        let what = format!("lxc.hook.{} `{cmd}`", t.name());
+        c.envs(env.iter().map(|(k, v)| (k, v)));
+        c.args(args);
         let out = c
             .stdin(Stdio::null())
             .output()
             .map_err(|e| format!("{what}: cannot run /bin/sh: {e}"))?;
-        if out.status.success() {
-            return Ok(());
-        }
-        let how = match (
-            out.status.code(),
-            std::os::unix::process::ExitStatusExt::signal(&out.status),
-        ) {
-            (Some(code), _) => format!("exited with status {code}"),
-            (None, Some(sig)) => format!("was killed by signal {sig}"),
-            _ => "failed".to_string(),
-        };
-        let said = tail(&out.stderr, &out.stdout);
-        Err(if said.is_empty() {
-            format!("{what} {how}")
-        } else {
-            format!("{what} {how}: {said}")
-        })
+        hook_result(&what, out.status, &out.stderr, &out.stdout)
     }
+}
+
+/// Ok for a hook that succeeded; else what it did and the last lines it printed.
+fn hook_result(
+    what: &str,
+    status: std::process::ExitStatus,
+    stderr: &[u8],
+    stdout: &[u8],
+) -> Result<(), String> {
+    if status.success() {
+        return Ok(());
+    }
+    let how = match (
+        status.code(),
+        std::os::unix::process::ExitStatusExt::signal(&status),
+    ) {
+        (Some(code), _) => format!("exited with status {code}"),
+        (None, Some(sig)) => format!("was killed by signal {sig}"),
+        _ => "failed".to_string(),
+    };
+    let said = tail(stderr, stdout);
+    Err(if said.is_empty() {
+        format!("{what} {how}")
+    } else {
+        format!("{what} {how}: {said}")
+    })
 }
 
 /// `sh`'s arguments: the command line, then (version 0) LXC's arguments as positional
@@ -347,5 +366,119 @@ mod tests {
             "stop lxc /proc/1/fd/5 0\n"
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+/// The container's `/bin/sh` runs each start hook. If an earlier hook (that same shell,
+/// the container's) replaced `/proc` with a tmpfs and kept a procfs elsewhere, a `/bin/sh`
+/// of `#!<procfs>/self/exe` executed by path from this lxu process runs the host's lxu
+/// binary in the container (CVE-2019-5736's primitive). Replayed in a user and mount
+/// namespace, with the test binary standing in for lxu.
+#[cfg(test)]
+mod proc_swapped {
+    use super::*;
+    use lxu_sys::fork::{clone_into_namespaces, fork, Fork, Namespaces};
+
+    const SAFE: i32 = 0;
+    const HOST_BINARY_RAN: i32 = 1;
+    const NO_SETUP: i32 = 2;
+
+    #[test]
+    fn a_start_hook_never_reaches_the_host_binary() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().to_path_buf();
+        let (uid, gid) = (
+            rustix::process::geteuid().as_raw(),
+            rustix::process::getegid().as_raw(),
+        );
+        let hooks = HookSet::new(
+            "c1",
+            &Config::parse_str("lxc.hook.start = echo hi\n", Path::new("/c/config")).unwrap(),
+            Path::new("/c/config"),
+            Path::new("/c/rootfs"),
+            &RootfsMount::InPlace,
+        );
+        let setup = || -> std::io::Result<()> {
+            use rustix::mount::{
+                mount_bind, mount_bind_recursive, mount_change, MountPropagationFlags,
+            };
+            std::fs::write("/proc/self/uid_map", format!("0 {uid} 1"))?;
+            std::fs::write("/proc/self/setgroups", "deny")?;
+            std::fs::write("/proc/self/gid_map", format!("0 {gid} 1"))?;
+            crate::userns::become_root()?;
+            mount_change(
+                "/",
+                MountPropagationFlags::PRIVATE | MountPropagationFlags::REC,
+            )?;
+            let p2 = dir.join("p2");
+            std::fs::create_dir(&p2)?;
+            mount_bind_recursive("/proc", &p2)?;
+            rustix::mount::mount(
+                "none",
+                "/proc",
+                "tmpfs",
+                rustix::mount::MountFlags::empty(),
+                c"",
+            )?;
+            let sh = dir.join("sh");
+            std::fs::write(&sh, format!("#!{}/self/exe\n", p2.display()))?;
+            std::fs::set_permissions(&sh, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+            mount_bind(&sh, "/bin/sh")?;
+            Ok(())
+        };
+        let ns = Namespaces {
+            user: true,
+            mount: true,
+            ..Namespaces::default()
+        };
+        let code = match fork().unwrap() {
+            Fork::Child => {
+                let code = match clone_into_namespaces(ns) {
+                    Err(_) => NO_SETUP,
+                    Ok(Fork::Child) => {
+                        let code = match crate::sealed_exec::Trampoline::new() {
+                            Ok(t) if setup().is_ok() => {
+                                let said = hooks
+                                    .run_in_container(HookType::Start, &[], &t)
+                                    .err()
+                                    .unwrap_or_default();
+                                eprintln!("hook: {said}");
+                                if said.contains("exec trampoline") {
+                                    SAFE
+                                } else {
+                                    HOST_BINARY_RAN
+                                }
+                            }
+                            _ => NO_SETUP,
+                        };
+                        lxu_sys::exit_immediately(code)
+                    }
+                    Ok(Fork::Parent(pid)) => {
+                        match rustix::process::waitpid(
+                            Some(pid),
+                            rustix::process::WaitOptions::empty(),
+                        ) {
+                            Ok(Some((_, st))) => st.exit_status().unwrap_or(NO_SETUP),
+                            _ => NO_SETUP,
+                        }
+                    }
+                };
+                lxu_sys::exit_immediately(code)
+            }
+            Fork::Parent(pid) => {
+                let (_, st) =
+                    rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty())
+                        .unwrap()
+                        .unwrap();
+                st.exit_status().unwrap_or(NO_SETUP)
+            }
+        };
+        match code {
+            NO_SETUP => eprintln!("skipped: no user namespace with a mount of its own here"),
+            c => assert_eq!(
+                c, SAFE,
+                "the hook's /bin/sh ran the test binary (lxu's stand-in)"
+            ),
+        }
     }
 }

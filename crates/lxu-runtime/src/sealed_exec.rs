@@ -218,6 +218,63 @@ impl Trampoline {
     }
 }
 
+impl Trampoline {
+    /// Runs `argv` with exactly `env` through the trampoline in a forked child, stdin
+    /// from `/dev/null`, stdout and stderr into one pipe; returns the child's wait status
+    /// and everything it wrote. Nothing is looked up through `/proc`, which the container
+    /// may have rearranged. The caller must be single-threaded.
+    pub fn run_captured(
+        &self,
+        argv: &[String],
+        env: &[(String, String)],
+    ) -> io::Result<(std::process::ExitStatus, Vec<u8>)> {
+        use std::io::{Read, Write};
+        use std::os::unix::process::ExitStatusExt;
+        let p = self.prepare(argv, env, crate::attach::DEFAULT_PATH)?;
+        let (rd, wr) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+        let null = rustix::fs::open(
+            "/dev/null",
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )?;
+        match lxu_sys::fork::fork()? {
+            lxu_sys::fork::Fork::Child => {
+                drop(rd);
+                let ready = rustix::stdio::dup2_stdin(&null)
+                    .and_then(|()| rustix::stdio::dup2_stdout(&wr))
+                    .and_then(|()| rustix::stdio::dup2_stderr(&wr));
+                let err = match ready {
+                    Ok(()) => p.exec(),
+                    Err(e) => e.into(),
+                };
+                let _ = writeln!(std::io::stderr(), "cannot execute `{}`: {err}", argv[0]);
+                let code = if err.kind() == io::ErrorKind::NotFound {
+                    127
+                } else {
+                    126
+                };
+                lxu_sys::exit_immediately(code)
+            }
+            lxu_sys::fork::Fork::Parent(pid) => {
+                drop(wr);
+                drop(null);
+                let mut out = Vec::new();
+                let read = std::fs::File::from(rd).read_to_end(&mut out);
+                let status = loop {
+                    match rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty())
+                    {
+                        Err(rustix::io::Errno::INTR) => continue,
+                        r => break r?,
+                    }
+                };
+                read?;
+                let raw = status.map(|(_, s)| s.as_raw()).unwrap_or(0);
+                Ok((std::process::ExitStatus::from_raw(raw), out))
+            }
+        }
+    }
+}
+
 /// A command ready to be run through the trampoline; running it allocates nothing.
 pub struct Prepared<'a> {
     fd: Option<std::os::fd::BorrowedFd<'a>>,

@@ -4,7 +4,10 @@
 //! their last step before exec.
 
 use std::fmt;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
+
+use rustix::fs::{Mode, OFlags};
 
 use lxu_config::Config;
 use lxu_sys::seccomp::SockFilter;
@@ -68,6 +71,12 @@ impl HostLsm {
 }
 
 impl Security {
+    /// Whether [`Security::apply_before_exec`] writes an LSM label, and so needs the
+    /// host's procfs from [`open_host_proc`].
+    pub fn needs_proc(&self) -> bool {
+        self.apparmor.is_some() || self.selinux.is_some()
+    }
+
     /// Reads and compiles what `config` asks for; `name` prefixes messages.
     pub fn prepare(config: &Config, name: &str, host: HostLsm) -> Result<Security> {
         let mut s = Security {
@@ -99,16 +108,27 @@ impl Security {
     /// In the process about to exec the container's program, after its last identity
     /// change: LSM labels for the exec, no_new_privs, then the seccomp filter (last, so
     /// that nothing lxu itself does is filtered).
-    pub fn apply_before_exec(&self) -> std::result::Result<(), String> {
+    ///
+    /// `proc` is the host's procfs from [`open_host_proc`], needed when an LSM label is
+    /// set ([`Security::needs_proc`]).
+    pub fn apply_before_exec(
+        &self,
+        proc: Option<BorrowedFd<'_>>,
+    ) -> std::result::Result<(), String> {
+        let no_proc =
+            || "the host's /proc was not opened before entering the container".to_string();
         if let Some(p) = &self.apparmor {
+            let proc = proc.ok_or_else(no_proc)?;
             set_exec_label(
-                &["/proc/self/attr/apparmor/exec", "/proc/self/attr/exec"],
+                proc,
+                &["thread-self/attr/apparmor/exec", "thread-self/attr/exec"],
                 &format!("exec {p}"),
             )
             .map_err(|e| format!("set the AppArmor profile `{p}` (lxc.apparmor.profile): {e}"))?;
         }
         if let Some(c) = &self.selinux {
-            set_exec_label(&["/proc/self/attr/exec"], c)
+            let proc = proc.ok_or_else(no_proc)?;
+            set_exec_label(proc, &["thread-self/attr/exec"], c)
                 .map_err(|e| format!("set the SELinux context `{c}` (lxc.selinux.context): {e}"))?;
         }
         if self.no_new_privs {
@@ -206,17 +226,45 @@ fn apparmor(
     }
 }
 
-/// Writes `value` to the first of `paths` that exists (the AppArmor-specific file, where
-/// the kernel stacks LSMs, comes first).
-fn set_exec_label(paths: &[&str], value: &str) -> std::io::Result<()> {
+/// The host's procfs, opened before the process enters the container's mount namespace.
+///
+/// The /proc of the container is whatever its root mounted there: a tmpfs with a plain
+/// file at `self/attr/exec`, or a real procfs file bind-mounted onto that name, takes the
+/// label without complaint and the command runs unconfined (CVE-2015-1334's pattern). A
+/// lookup from this descriptor stays on the host's procfs mount, which no one in the
+/// container can mount on. Opened close-on-exec; the processes that hold it are not
+/// dumpable, so the container cannot take it from them.
+pub fn open_host_proc() -> std::io::Result<OwnedFd> {
+    let fd = rustix::fs::open(
+        "/proc",
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    on_procfs(fd.as_fd())?;
+    Ok(fd)
+}
+
+fn on_procfs(fd: BorrowedFd<'_>) -> std::io::Result<()> {
+    if rustix::fs::fstatfs(fd)?.f_type != rustix::fs::PROC_SUPER_MAGIC {
+        return Err(std::io::Error::other("not a procfs file"));
+    }
+    Ok(())
+}
+
+/// Writes `value` to the first of `names` (below the procfs `proc`) that exists (the
+/// AppArmor-specific file, where the kernel stacks LSMs, comes first). `thread-self`:
+/// the label is the calling thread's.
+fn set_exec_label(proc: BorrowedFd<'_>, names: &[&str], value: &str) -> std::io::Result<()> {
     let mut last = std::io::Error::from(std::io::ErrorKind::NotFound);
-    for p in paths {
-        match std::fs::OpenOptions::new().write(true).open(p) {
-            Ok(mut f) => {
+    for name in names {
+        let flags = OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::NOCTTY | OFlags::CLOEXEC;
+        match rustix::fs::openat(proc, *name, flags, Mode::empty()) {
+            Ok(fd) => {
                 use std::io::Write;
-                return f.write_all(value.as_bytes());
+                on_procfs(fd.as_fd())?;
+                return std::fs::File::from(fd).write_all(value.as_bytes());
             }
-            Err(e) => last = e,
+            Err(e) => last = e.into(),
         }
     }
     Err(last)
@@ -320,5 +368,122 @@ mod tests {
         let c = config("lxc.seccomp.profile = /nonexistent/p.seccomp");
         let e = Security::prepare(&c, "c1", NONE).unwrap_err().to_string();
         assert!(e.contains("/nonexistent/p.seccomp: cannot read"), "{e}");
+    }
+}
+
+/// A hostile container's root controls the /proc of the container's mount namespace,
+/// where an attached command takes its LSM label: it mounts a tmpfs there with a plain
+/// file at `self/attr/apparmor/exec` (CVE-2015-1334's pattern). Writing the label there
+/// succeeds and confines nothing: the command would run without its profile. The label
+/// must reach the real procfs of the process, or fail.
+#[cfg(test)]
+mod fake_proc {
+    use super::*;
+    use lxu_sys::fork::{clone_into_namespaces, fork, Fork, Namespaces};
+
+    /// Exit codes of the child: the label went nowhere, it went to the fake file, the
+    /// test could not be set up.
+    const SAFE: i32 = 0;
+    const WRITTEN_TO_FAKE: i32 = 1;
+    const NO_SETUP: i32 = 2;
+
+    fn in_fake_proc(s: &Security) -> i32 {
+        let (uid, gid) = (
+            rustix::process::geteuid().as_raw(),
+            rustix::process::getegid().as_raw(),
+        );
+        let uid_map = format!("0 {uid} 1");
+        let gid_map = format!("0 {gid} 1");
+        let setup = || -> std::io::Result<()> {
+            std::fs::write("/proc/self/uid_map", &uid_map)?;
+            std::fs::write("/proc/self/setgroups", "deny")?;
+            std::fs::write("/proc/self/gid_map", &gid_map)?;
+            crate::userns::become_root()?;
+            rustix::mount::mount_change(
+                "/",
+                rustix::mount::MountPropagationFlags::PRIVATE
+                    | rustix::mount::MountPropagationFlags::REC,
+            )?;
+            rustix::mount::mount(
+                "none",
+                "/proc",
+                "tmpfs",
+                rustix::mount::MountFlags::empty(),
+                c"",
+            )?;
+            std::fs::create_dir_all("/proc/self/attr/apparmor")?;
+            std::fs::write("/proc/self/attr/apparmor/exec", "")?;
+            std::fs::write("/proc/self/attr/exec", "")?;
+            Ok(())
+        };
+        let ns = Namespaces {
+            user: true,
+            mount: true,
+            ..Namespaces::default()
+        };
+        // A plain fork first (glibc makes allocation safe in its child), then the clone
+        // from that single-threaded child.
+        match fork().unwrap() {
+            Fork::Child => {
+                let code = match clone_into_namespaces(ns) {
+                    Err(_) => NO_SETUP,
+                    Ok(Fork::Child) => {
+                        // Opened before the container's /proc is in place, as attach and
+                        // init do.
+                        let host = open_host_proc();
+                        let code = match host {
+                            Err(_) => NO_SETUP,
+                            Ok(_) if setup().is_err() => NO_SETUP,
+                            Ok(host) => {
+                                let _ = s.apply_before_exec(Some(host.as_fd()));
+                                let fake = std::fs::read_to_string("/proc/self/attr/apparmor/exec")
+                                    .unwrap_or_default()
+                                    + &std::fs::read_to_string("/proc/self/attr/exec")
+                                        .unwrap_or_default();
+                                if fake.is_empty() {
+                                    SAFE
+                                } else {
+                                    WRITTEN_TO_FAKE
+                                }
+                            }
+                        };
+                        lxu_sys::exit_immediately(code)
+                    }
+                    Ok(Fork::Parent(pid)) => {
+                        match rustix::process::waitpid(
+                            Some(pid),
+                            rustix::process::WaitOptions::empty(),
+                        ) {
+                            Ok(Some((_, st))) => st.exit_status().unwrap_or(NO_SETUP),
+                            _ => NO_SETUP,
+                        }
+                    }
+                };
+                lxu_sys::exit_immediately(code)
+            }
+            Fork::Parent(pid) => {
+                let (_, st) =
+                    rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty())
+                        .unwrap()
+                        .unwrap();
+                st.exit_status().unwrap_or(NO_SETUP)
+            }
+        }
+    }
+
+    #[test]
+    fn the_label_never_goes_to_a_proc_the_container_made() {
+        let s = Security {
+            apparmor: Some("lxu-test-profile".into()),
+            selinux: Some("system_u:system_r:lxu_test_t:s0".into()),
+            ..Default::default()
+        };
+        match in_fake_proc(&s) {
+            NO_SETUP => eprintln!("skipped: no user namespace with a mount of its own here"),
+            code => assert_eq!(
+                code, SAFE,
+                "the label was written to the container's fake /proc"
+            ),
+        }
     }
 }

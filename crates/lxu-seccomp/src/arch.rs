@@ -28,6 +28,12 @@ impl Abi {
         }
     }
 
+    /// Whether the ABI's syscall arguments are 32 bits wide (the kernel ignores the high
+    /// half of the registers that carry them).
+    pub fn is_32bit(self) -> bool {
+        matches!(self, Abi::I386 | Abi::Arm)
+    }
+
     /// `AUDIT_ARCH_*` as the kernel puts it in `seccomp_data.arch`.
     pub fn audit_arch(self) -> u32 {
         match self {

@@ -298,7 +298,7 @@ fn emit(host: Host, per_abi: &[BTreeMap<u32, Rules>], default: u32) -> Result<Ve
             for (args, action) in list.iter().filter(|(args, _)| !args.is_empty()) {
                 let next = a.label();
                 for c in args {
-                    arg_check(&mut a, c, next);
+                    arg_check(&mut a, c, next, abi.is_32bit());
                 }
                 a.ret(ret_value(*action));
                 a.here(next);
@@ -315,7 +315,16 @@ fn emit(host: Host, per_abi: &[BTreeMap<u32, Rules>], default: u32) -> Result<Ve
 }
 
 /// Tests one argument; falls through when it holds, jumps to `fail` when not.
-fn arg_check(a: &mut Asm, c: &ArgCmp, fail: Label) {
+///
+/// `narrow`: the ABI passes 32-bit arguments. The kernel then uses only the low half of
+/// each register, but fills `seccomp_data.args` from the whole 64-bit register: a 64-bit
+/// program calling through `int 0x80` can set the high half to anything. Comparing it
+/// would let such a call slip past a rule (as libseccomp does, only the low half is
+/// compared, as the 32-bit value the kernel acts on).
+fn arg_check(a: &mut Asm, c: &ArgCmp, fail: Label, narrow: bool) {
+    if narrow {
+        return arg_check_32(a, c, fail);
+    }
     let lo = OFF_ARGS + 8 * u32::from(c.index);
     let hi = lo + 4;
     let vhi = (c.value >> 32) as u32;
@@ -365,4 +374,48 @@ fn arg_check(a: &mut Asm, c: &ArgCmp, fail: Label) {
         }
     }
     a.here(ok);
+}
+
+/// [`arg_check`] for an ABI of 32-bit arguments: the argument is its low half, and a
+/// value above 32 bits is decided here (no 32-bit argument equals or exceeds it).
+fn arg_check_32(a: &mut Asm, c: &ArgCmp, fail: Label) {
+    let lo = OFF_ARGS + 8 * u32::from(c.index);
+    let big = c.value > u64::from(u32::MAX);
+    let vlo = c.value as u32;
+    let f = To::L(fail);
+    let n = To::Next;
+    match c.op {
+        Op::Eq | Op::Gt | Op::Ge if big => a.ja(fail),
+        Op::Ne | Op::Lt | Op::Le if big => {}
+        Op::Eq => {
+            a.ld(lo);
+            a.jump(JMP_JEQ_K, vlo, n, f);
+        }
+        Op::Ne => {
+            a.ld(lo);
+            a.jump(JMP_JEQ_K, vlo, f, n);
+        }
+        Op::MaskedEq(_) if big => a.ja(fail),
+        Op::MaskedEq(m) => {
+            a.ld(lo);
+            a.and(m as u32);
+            a.jump(JMP_JEQ_K, vlo, n, f);
+        }
+        Op::Gt => {
+            a.ld(lo);
+            a.jump(JMP_JGT_K, vlo, n, f);
+        }
+        Op::Ge => {
+            a.ld(lo);
+            a.jump(JMP_JGE_K, vlo, n, f);
+        }
+        Op::Lt => {
+            a.ld(lo);
+            a.jump(JMP_JGE_K, vlo, f, n);
+        }
+        Op::Le => {
+            a.ld(lo);
+            a.jump(JMP_JGT_K, vlo, f, n);
+        }
+    }
 }

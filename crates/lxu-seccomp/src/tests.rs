@@ -343,3 +343,45 @@ fn a_missing_file_names_the_file() {
         .to_string()
         .starts_with("/nonexistent/x.seccomp: cannot read the seccomp profile"));
 }
+
+/// A 64-bit program can make an i386 call with `int 0x80` while the high halves of its
+/// registers hold anything: the kernel passes them in `seccomp_data.args` (seen on Linux
+/// 6.18: a filter reading the high half of args[0] for AUDIT_ARCH_I386 got the 7 put in
+/// rbx's high half) but the call itself only uses the low 32 bits. A deny rule on an
+/// argument must still match then, or `[x86]`/`[all]` rules are bypassed.
+#[test]
+fn i386_rules_ignore_the_high_half_a_64_bit_caller_can_set() {
+    let c = build(
+        "2\ndenylist\n\
+         socket errno 97 [0,40,SCMP_CMP_EQ]\n\
+         personality errno 1 [0,8,SCMP_CMP_NE]\n\
+         setns errno 2 [1,0x40000000,SCMP_CMP_MASKED_EQ,0x40000000]\n\
+         lseek errno 3 [1,10,SCMP_CMP_GT]\n\
+         read errno 4 [2,0x1ffffffff,<=]\n\
+         write errno 5 [2,0x100000000,==]\n",
+        Host::X86_64,
+    );
+    let junk = 0x0000_0007_0000_0000u64;
+    let r = |nr: u32, args: [u64; 6]| run(&c.program, I386, nr, args);
+    // socket is 359 on i386: AF_VSOCK with junk above it is still AF_VSOCK.
+    assert_eq!(r(359, [40, 0, 0, 0, 0, 0]), RET_ERRNO | 97);
+    assert_eq!(r(359, [junk | 40, 0, 0, 0, 0, 0]), RET_ERRNO | 97);
+    assert_eq!(r(359, [junk | 2, 0, 0, 0, 0, 0]), RET_ALLOW);
+    // personality (136): 8 with junk is 8, so it is allowed.
+    assert_eq!(r(136, [junk | 8, 0, 0, 0, 0, 0]), RET_ALLOW);
+    assert_eq!(r(136, [junk, 0, 0, 0, 0, 0]), RET_ERRNO | 1);
+    // setns (346) with CLONE_NEWUSER, junk above.
+    assert_eq!(r(346, [0, junk | 0x4000_0000, 0, 0, 0, 0]), RET_ERRNO | 2);
+    // lseek (19): junk must not make 5 greater than 10.
+    assert_eq!(r(19, [0, junk | 5, 0, 0, 0, 0]), RET_ALLOW);
+    assert_eq!(r(19, [0, junk | 11, 0, 0, 0, 0]), RET_ERRNO | 3);
+    // read (3): every 32-bit count is <= 0x1ffffffff.
+    assert_eq!(r(3, [0, 0, junk | 0xffff_ffff, 0, 0, 0]), RET_ERRNO | 4);
+    // write (4): no 32-bit count equals 1 << 32.
+    assert_eq!(r(4, [0, 0, 1 << 32, 0, 0, 0]), RET_ALLOW);
+    // x86_64 keeps comparing all 64 bits (lseek there takes a 64-bit offset).
+    assert_eq!(
+        run(&c.program, X86_64, 8, [0, junk | 5, 0, 0, 0, 0]),
+        RET_ERRNO | 3
+    );
+}

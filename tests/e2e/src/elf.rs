@@ -64,6 +64,24 @@ pub fn tiocsti_injector(text: &str) -> Vec<u8> {
     x86_64_static(&code)
 }
 
+/// A program that makes the i386 `umask(arg)` call (number 60) through `int 0x80` with
+/// the 64-bit `arg` in rbx (the kernel uses its low half) and exits with the negated
+/// result: the errno a seccomp rule returned, or the negated old umask.
+pub fn int80_umask(arg: u64) -> Vec<u8> {
+    let a = arg.to_le_bytes();
+    let code = vec![
+        0x48, 0xbb, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], // movabs rbx, arg
+        0xb8, 0x3c, 0x00, 0x00, 0x00, //                               mov  eax, 60  ; umask
+        0xcd, 0x80, //                                                 int  0x80
+        0xf7, 0xd8, //                                                 neg  eax
+        0x89, 0xc7, //                                                 mov  edi, eax
+        0xb8, 0xe7, 0x00, 0x00,
+        0x00, //                               mov  eax, 231 ; exit_group
+        0x0f, 0x05, //                                                 syscall
+    ];
+    x86_64_static(&code)
+}
+
 /// Standard base64 (for `base64 -d` in the container).
 pub fn base64(data: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -259,3 +259,55 @@ fn a_profile_binds_processes_without_capabilities_through_no_new_privs() {
     assert_eq!(status_field(&mine, "NoNewPrivs"), "0");
     assert_eq!(status_field(&mine, "Seccomp"), "2");
 }
+
+/// A 64-bit program in the container makes an i386 call through `int 0x80` with junk in
+/// the high half of the register that carries an argument: the kernel hands the whole
+/// register to seccomp but the call uses the low half. A deny rule on that argument must
+/// still hold (it did not: the filter compared the high half too, and the call went
+/// through).
+#[test]
+fn an_i386_call_with_junk_in_the_high_half_is_still_denied() {
+    if !cfg!(target_arch = "x86_64") {
+        eprintln!("skipped: x86_64 only");
+        return;
+    }
+    let Some(lab) = Lab::new() else { return };
+    let name = lab.name("i386");
+    lab.create(&name);
+    let profile = lab.write(
+        "deny-umask-18.seccomp",
+        "2\ndenylist\n[all]\numask errno 42 [0,18,SCMP_CMP_EQ]\n",
+    );
+    append_config(
+        &lab,
+        &name,
+        &format!("lxc.seccomp.profile = {}\n", profile.display()),
+    );
+    lab.start(&name);
+    for (path, arg) in [("/tmp/plain", 18u64), ("/tmp/junk", (7 << 32) | 18)] {
+        let script = format!("base64 -d > {path} && chmod 755 {path}");
+        lab.call(&["attach", "-n", &name, "--", "/bin/sh", "-c", &script])
+            .stdin(&lxu_e2e::elf::base64(&lxu_e2e::elf::int80_umask(arg)))
+            .run()
+            .success();
+    }
+    let plain = lab.lxu(&["attach", "-n", &name, "--", "/tmp/plain"]);
+    if plain.code != Some(42) && !lxu_e2e::must_work() {
+        lxu_e2e::skip(&format!(
+            "no i386 calls from 64-bit programs here (int 0x80 gave {:?})",
+            plain.code
+        ));
+        return;
+    }
+    assert_eq!(
+        plain.code,
+        Some(42),
+        "the rule does not deny umask(18) at all"
+    );
+    let junk = lab.lxu(&["attach", "-n", &name, "--", "/tmp/junk"]);
+    assert_eq!(
+        junk.code,
+        Some(42),
+        "umask(18) with junk in rbx's high half passed the deny rule"
+    );
+}
