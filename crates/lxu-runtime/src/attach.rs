@@ -494,6 +494,7 @@ fn exec_command(
         if let Err(e) = lxu_sys::creds::setresuid(uid, uid, uid) {
             return format!("switch to uid {uid}: {e}");
         }
+        crate::userns::stay_undumpable();
     }
     let _ = lxu_sys::signal::reset_all();
     let mut keep = vec![ch.as_fd().as_raw_fd()];

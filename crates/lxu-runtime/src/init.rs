@@ -227,6 +227,7 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
             lxu_sys::creds::setresuid(plan.uid, plan.uid, plan.uid),
             || format!("set lxc.init.uid {}", plan.uid),
         )?;
+        crate::userns::stay_undumpable();
     }
     ctx(std::env::set_current_dir(&plan.cwd), || {
         format!("change to lxc.init.cwd `{}`", plan.cwd)

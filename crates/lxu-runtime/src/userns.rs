@@ -126,5 +126,14 @@ pub fn become_root() -> std::io::Result<()> {
             return Err(e);
         }
     }
-    lxu_sys::creds::setresuid(0, 0, 0)
+    lxu_sys::creds::setresuid(0, 0, 0)?;
+    stay_undumpable();
+    Ok(())
+}
+
+/// A change of effective ids makes the kernel reset "dumpable" to `fs.suid_dumpable` (1 on
+/// some hosts): set it off again, so that the container's root can neither ptrace nor open
+/// through /proc a process of ours that holds host descriptors until it execs.
+pub fn stay_undumpable() {
+    let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
 }
