@@ -42,3 +42,5 @@ pub use container::Container;
 pub use context::Context;
 pub use error::{Error, Result};
 pub use state::{State, Status};
+#[cfg(test)]
+mod test_support;

@@ -1,0 +1,66 @@
+//! Helpers for unit tests that need a kernel, not a mock.
+
+use lxu_sys::fork::{clone_into_namespaces, fork, Fork, Namespaces};
+
+/// Exit code of a child that could not set up what the test needs (a body may return it
+/// too): the test is skipped, or fails under `LXU_MUST_WORK`.
+pub(crate) const NO_SETUP: i32 = 125;
+
+/// Runs `body` as root of a new user namespace (mapping only the caller's ids) with a
+/// private mount namespace, in a grandchild, and returns its exit code. `None` when this
+/// host gives no such namespaces (after saying so), unless `LXU_MUST_WORK` is set: then
+/// the test fails instead of passing by skipping.
+pub(crate) fn in_private_userns(body: impl FnOnce() -> i32) -> Option<i32> {
+    let (uid, gid) = (
+        rustix::process::geteuid().as_raw(),
+        rustix::process::getegid().as_raw(),
+    );
+    let (uid_map, gid_map) = (format!("0 {uid} 1"), format!("0 {gid} 1"));
+    let setup = || -> std::io::Result<()> {
+        std::fs::write("/proc/self/uid_map", &uid_map)?;
+        std::fs::write("/proc/self/setgroups", "deny")?;
+        std::fs::write("/proc/self/gid_map", &gid_map)?;
+        crate::userns::become_root()?;
+        rustix::mount::mount_change(
+            "/",
+            rustix::mount::MountPropagationFlags::PRIVATE
+                | rustix::mount::MountPropagationFlags::REC,
+        )?;
+        Ok(())
+    };
+    let ns = Namespaces {
+        user: true,
+        mount: true,
+        ..Namespaces::default()
+    };
+    let wait =
+        |pid| match rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty()) {
+            Ok(Some((_, st))) => st.exit_status().unwrap_or(NO_SETUP),
+            _ => NO_SETUP,
+        };
+    // A plain fork first (the test harness is threaded; glibc makes allocation safe in
+    // the child), then the raw clone from that single-threaded child.
+    let code = match fork().expect("fork") {
+        Fork::Child => {
+            let code = match clone_into_namespaces(ns) {
+                Err(_) => NO_SETUP,
+                Ok(Fork::Child) => {
+                    let code = if setup().is_ok() { body() } else { NO_SETUP };
+                    lxu_sys::exit_immediately(code)
+                }
+                Ok(Fork::Parent(pid)) => wait(pid),
+            };
+            lxu_sys::exit_immediately(code)
+        }
+        Fork::Parent(pid) => wait(pid),
+    };
+    if code != NO_SETUP {
+        return Some(code);
+    }
+    assert!(
+        std::env::var_os("LXU_MUST_WORK").is_none(),
+        "no user namespace with a mount namespace of its own here (LXU_MUST_WORK is set)"
+    );
+    eprintln!("skipped: no user namespace with a mount namespace of its own here");
+    None
+}
