@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use lxu_image::trust::Keyring;
-use lxu_image::unpack::{unpack_file, UnpackOptions};
+use lxu_download::trust::Keyring;
+use lxu_download::unpack::{unpack_file, UnpackOptions};
 
 // The allocator of the installed `lxu` when it is a musl build.
 #[cfg(target_env = "musl")]

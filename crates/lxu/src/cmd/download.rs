@@ -6,7 +6,7 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use lxu_image::{
+use lxu_download::{
     assemble_config, client, CachedImage, ClientEnv, DownloadOptions, ImageError, KeyStyle, Mode,
     Progress, TemplateVars,
 };
@@ -42,7 +42,7 @@ impl ExternalTemplate for Download {
     ) -> Result<()> {
         let mut opts = DownloadOptions::parse(args).map_err(err)?;
         if opts.help {
-            println!("{}", lxu_image::options::usage());
+            println!("{}", lxu_download::options::usage());
             return Err(Error::Msg("no container created (--help)".into()));
         }
         let progress = if std::io::stderr().is_terminal() {
@@ -140,7 +140,7 @@ impl ExternalTemplate for Download {
     fn finish_rootfs(&mut self, rootfs: &std::path::Path) -> std::result::Result<(), String> {
         let image = self.image.as_ref().ok_or("no image prepared")?;
         let vars = self.vars.as_ref().ok_or("no image prepared")?;
-        lxu_image::substitute_templates(rootfs, &image.meta.templates, vars)
+        lxu_download::substitute_templates(rootfs, &image.meta.templates, vars)
             .map_err(|e| e.to_string())?;
         Ok(())
     }

@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 
 use common::*;
-use lxu_image::{prepare, ImageError};
+use lxu_download::{prepare, ImageError};
 
 const FUTURE: u64 = 4_000_000_000;
 const OLD: &str = "20240101_05:24";
@@ -44,7 +44,7 @@ fn with(extra: &[&'static str]) -> Vec<&'static str> {
 impl Fixture {
     /// A bound build whose files say which build they are; `expiry` 1000 makes every
     /// later run consult the index.
-    fn publish(&self, build: &str, expiry: u64) -> lxu_image::index::IndexEntry {
+    fn publish(&self, build: &str, expiry: u64) -> lxu_download::index::IndexEntry {
         self.repo.publish_bound(
             "debian",
             "bookworm",
@@ -58,7 +58,7 @@ impl Fixture {
         self.client.cache_dir("debian", "bookworm")
     }
 
-    fn prepare(&self, a: &[&str]) -> (Result<lxu_image::CachedImage, ImageError>, String) {
+    fn prepare(&self, a: &[&str]) -> (Result<lxu_download::CachedImage, ImageError>, String) {
         let (env, out) = self.client.env();
         let r = prepare(&args(&self.server, a), &env);
         (r, out.text())
@@ -70,14 +70,14 @@ impl Fixture {
     }
 }
 
-fn marker(img: &lxu_image::CachedImage) -> String {
+fn marker(img: &lxu_download::CachedImage) -> String {
     let t = tempfile::tempdir().unwrap();
-    let opts = lxu_image::UnpackOptions {
+    let opts = lxu_download::UnpackOptions {
         excludes: vec!["./dev/null".into()],
         preserve_owner: false,
         xz_threads: Some(1),
     };
-    lxu_image::unpack::unpack_file(&img.rootfs_tarball, t.path(), &opts, None).unwrap();
+    lxu_download::unpack::unpack_file(&img.rootfs_tarball, t.path(), &opts, None).unwrap();
     std::fs::read_to_string(t.path().join("etc/marker")).unwrap()
 }
 
@@ -140,7 +140,7 @@ fn rootfs_of_another_build_is_refused_and_the_cache_is_untouched() {
     );
     assert_eq!(snapshot(&f.dir()), before, "cache changed");
     assert!(
-        !lxu_image::cache::staging_dir(&f.dir()).exists(),
+        !lxu_download::cache::staging_dir(&f.dir()).exists(),
         "a refused download was kept for resuming"
     );
 
@@ -245,7 +245,7 @@ fn download_larger_than_its_signed_size_is_refused_early() {
     let msg = r.unwrap_err().to_string();
     assert!(msg.ends_with(&want), "{msg}");
     assert!(!f.dir().exists(), "nothing cached");
-    assert!(!lxu_image::cache::staging_dir(&f.dir()).exists());
+    assert!(!lxu_download::cache::staging_dir(&f.dir()).exists());
 }
 
 /// Finding 7 without a manifest (an LXC-style repository): per-kind caps.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use lxu_image::{list, prepare, ImageError};
+use lxu_download::{list, prepare, ImageError};
 
 struct Fixture {
     key: Arc<TestKey>,
@@ -32,7 +32,7 @@ fn fixture() -> Fixture {
 const FUTURE: u64 = 4_000_000_000;
 
 impl Fixture {
-    fn publish(&self, build: &str, expiry: u64) -> lxu_image::index::IndexEntry {
+    fn publish(&self, build: &str, expiry: u64) -> lxu_download::index::IndexEntry {
         self.repo.publish(
             "debian",
             "bookworm",
@@ -86,7 +86,7 @@ fn prepare_downloads_verifies_and_caches() {
     assert_eq!(img.meta.excludes, vec!["./dev/null"]);
     assert_eq!(img.meta.templates, vec!["/etc/hostname"]);
     assert_eq!(
-        lxu_image::create_message_text(&img.meta).as_deref(),
+        lxu_download::create_message_text(&img.meta).as_deref(),
         Some("\n---\nbuilt 20240101_05:24\n")
     );
     // Nothing left behind next to the cache dir but the lock file.
@@ -138,7 +138,7 @@ fn compat_index_is_preferred_when_published() {
         .write_index_text("other;x;amd64;default;1;/images/x/\n");
     f.repo.put_signed(
         "meta/1.0/index-user.7",
-        lxu_image::index::serialize(&[e]).as_bytes(),
+        lxu_download::index::serialize(&[e]).as_bytes(),
     );
     let (env, _) = f.client.env();
     prepare(&args(&f.server, &deb()), &env).unwrap();
@@ -249,7 +249,7 @@ fn tampered_files_are_refused_and_the_cache_is_untouched() {
     assert!(msg.contains(&f.key.subkey_fingerprint()), "{msg}");
     assert_eq!(snapshot(&dir), before);
     assert!(
-        !lxu_image::cache::staging_dir(&dir).exists(),
+        !lxu_download::cache::staging_dir(&dir).exists(),
         "poisoned download kept"
     );
 
@@ -533,7 +533,7 @@ fn unknown_image_lists_what_exists() {
     );
     let (env, _) = f.client.env();
     let err = prepare(
-        &lxu_image::DownloadOptions::parse(&[
+        &lxu_download::DownloadOptions::parse(&[
             "--server".into(),
             f.server.url(),
             "-d".into(),
@@ -574,7 +574,7 @@ fn list_prints_lxc_table() {
     f.repo.write_index(&[a, cloud, b]);
     let (env, out) = f.client.env();
     let opts =
-        lxu_image::DownloadOptions::parse(&["--server".into(), f.server.url(), "--list".into()])
+        lxu_download::DownloadOptions::parse(&["--server".into(), f.server.url(), "--list".into()])
             .unwrap();
     let text = list(&opts, &env).unwrap();
     assert_eq!(
@@ -773,30 +773,30 @@ fn whole_create_flow_prepare_unpack_substitute_assemble() {
     let img = prepare(&args(&f.server, &deb()), &env).unwrap();
     let rootfs = f.client.home.path().join("c1/rootfs");
     std::fs::create_dir_all(&rootfs).unwrap();
-    let stats = lxu_image::unpack_image(&img, &rootfs, &env.progress).unwrap();
+    let stats = lxu_download::unpack_image(&img, &rootfs, &env.progress).unwrap();
     assert_eq!(stats.skipped_excludes, 1, "./dev/null is in excludes-user");
     assert_eq!(stats.skipped_devices, 0);
     assert!(rootfs.join("usr/bin/tool").is_file());
 
-    let vars = lxu_image::TemplateVars {
+    let vars = lxu_download::TemplateVars {
         name: "c1".into(),
         path: f.client.home.path().join("c1").display().to_string(),
         rootfs: rootfs.display().to_string(),
         template_config: "/usr/share/lxc/config".into(),
         hook_dir: "/usr/share/lxc/hooks".into(),
     };
-    let changed = lxu_image::substitute_templates(&rootfs, &img.meta.templates, &vars).unwrap();
+    let changed = lxu_download::substitute_templates(&rootfs, &img.meta.templates, &vars).unwrap();
     assert_eq!(changed, vec!["/etc/hostname"]);
     assert_eq!(
         std::fs::read_to_string(rootfs.join("etc/hostname")).unwrap(),
         "c1\n"
     );
 
-    let config = lxu_image::assemble_config(
+    let config = lxu_download::assemble_config(
         "lxc.net.0.type = veth\nlxc.idmap = u 0 100000 65536\n",
         &img.meta.config,
         &vars,
-        lxu_image::KeyStyle::Modern,
+        lxu_download::KeyStyle::Modern,
         None,
     );
     assert!(config.contains(

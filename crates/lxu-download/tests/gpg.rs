@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::TestKey;
-use lxu_image::trust::{Keyring, TrustError};
+use lxu_download::trust::{Keyring, TrustError};
 
 struct Gpg {
     home: tempfile::TempDir,

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use lxu_image::index::IndexEntry;
-use lxu_image::{ClientEnv, Mode, Progress};
+use lxu_download::index::IndexEntry;
+use lxu_download::{ClientEnv, Mode, Progress};
 use pgp::composed::{
     ArmorOptions, DetachedSignature, EncryptionCaps, KeyType, SecretKeyParamsBuilder,
     SignedPublicKey, SignedSecretKey, SubkeyParamsBuilder,
@@ -473,7 +473,7 @@ impl Repo {
     pub fn write_index(&self, entries: &[IndexEntry]) {
         self.put_signed(
             "meta/1.0/index-user",
-            lxu_image::index::serialize(entries).as_bytes(),
+            lxu_download::index::serialize(entries).as_bytes(),
         );
     }
 
@@ -749,7 +749,7 @@ impl Client {
         Client { home, keys, cache }
     }
 
-    pub fn env(&self) -> (ClientEnv, lxu_image::progress::Captured) {
+    pub fn env(&self) -> (ClientEnv, lxu_download::progress::Captured) {
         let (progress, captured) = Progress::capture();
         let mut env = ClientEnv::new(
             1000,
@@ -772,10 +772,10 @@ impl Client {
     }
 }
 
-pub fn args(server: &Server, extra: &[&str]) -> lxu_image::DownloadOptions {
+pub fn args(server: &Server, extra: &[&str]) -> lxu_download::DownloadOptions {
     let mut v: Vec<String> = vec!["--server".into(), server.url(), "-a".into(), "amd64".into()];
     v.extend(extra.iter().map(|s| s.to_string()));
-    lxu_image::DownloadOptions::parse(&v).unwrap()
+    lxu_download::DownloadOptions::parse(&v).unwrap()
 }
 
 /// Every file below `dir` with its contents, for "nothing changed" checks.

@@ -6,7 +6,7 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::Path;
 
 use common::*;
-use lxu_image::unpack::{unpack_file, unpack_reader, UnpackError, UnpackOptions};
+use lxu_download::unpack::{unpack_file, unpack_reader, UnpackError, UnpackOptions};
 
 fn opts(excludes: &[&str]) -> UnpackOptions {
     let mut o = UnpackOptions::new(excludes.iter().map(|s| s.to_string()).collect());
@@ -40,7 +40,7 @@ impl Area {
         &self,
         tar: Vec<u8>,
         excludes: &[&str],
-    ) -> Result<lxu_image::UnpackStats, UnpackError> {
+    ) -> Result<lxu_download::UnpackStats, UnpackError> {
         unpack_reader(tar.as_slice(), &self.rootfs(), &opts(excludes), "test.tar")
     }
 }

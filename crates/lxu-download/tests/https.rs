@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 
 use common::*;
-use lxu_image::prepare;
+use lxu_download::prepare;
 
 #[test]
 fn https_with_ssl_cert_file() {
@@ -36,7 +36,7 @@ fn https_with_ssl_cert_file() {
     repo.write_index(&[e]);
     let server = Server::start_tls(repo.root(), Arc::new(tls));
     let client = Client::new(&key);
-    let opts = lxu_image::DownloadOptions::parse(&[
+    let opts = lxu_download::DownloadOptions::parse(&[
         "--server".into(),
         server.https_url(),
         "-d".into(),
