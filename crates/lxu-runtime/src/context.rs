@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use lxu_config::SystemConfig;
 
 use crate::error::{Error, Result};
-use crate::users::{self, User};
+use crate::ids::users::{self, User};
 
 /// The caller and the paths that follow from it (path table in unprivileged.md).
 #[derive(Debug, Clone)]

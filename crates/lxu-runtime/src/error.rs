@@ -44,7 +44,7 @@ pub enum Error {
     Privileges { name: String, reason: String },
 
     #[error("{0}")]
-    IdMap(#[from] crate::users::MapDenied),
+    IdMap(#[from] crate::ids::users::MapDenied),
 
     /// A message from a helper process or the monitor, already formatted.
     #[error("{0}")]

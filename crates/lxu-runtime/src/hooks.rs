@@ -1,365 +1,440 @@
-//! Host-side resources the monitor owns for the container's lifetime: its cgroups (and,
-//! with networking, its network devices).
+//! LXC's `lxc.hook.*`: programs a container's config runs at fixed points of its life,
+//! called the way LXC calls them so that existing hook scripts (lxcfs's, for one) work.
+//!
+//! Where each type runs (LXC's order):
+//! - `pre-start`: the monitor, on the host, as the caller, before any namespace exists;
+//! - `pre-mount`, `mount`, `autodev`: init, inside the container's namespaces as its root,
+//!   before the rootfs is mounted / after all mounts / after /dev is built, with the host's
+//!   filesystem still visible and the rootfs at `LXC_ROOTFS_MOUNT`;
+//! - `start-host`: the monitor, on the host, once init is set up and before it executes
+//!   `lxc.init.cmd` (`LXC_PID` is init's pid);
+//! - `start`: inside the container after pivot_root, just before `lxc.init.cmd`;
+//! - `stop`: the monitor, on the host, after init died, with references to the container's
+//!   namespaces (`mnt:/proc/PID/fd/N` arguments); `post-stop`: after everything is gone;
+//! - `destroy`: `lxu destroy`, on the host, before the container's files are removed.
+//!
+//! A hook is a shell command line, run with `/bin/sh -c`; version 0 (the default) appends
+//! `NAME lxc TYPE [extra…]` as arguments, `lxc.hook.version = 1` passes the type in
+//! `LXC_HOOK_TYPE` instead. A hook that fails before init runs fails the start.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
-use lxu_cgroup::{ContainerCgroup, Delegation, FreezerState, Hierarchies, Limit};
-use rustix::process::Pid;
+use lxu_config::{Config, HookType};
 
-use crate::error::{Error, Result};
-
-/// Cgroup state of one container. The layout is read in the monitor, while the id-map
-/// helpers run, not on the start path before them.
-pub struct Cgroups {
-    pub hierarchies: Option<Hierarchies>,
-    pub delegation: Option<Delegation>,
-    pub cgroup: Option<ContainerCgroup>,
-    pub v1: Vec<(String, String)>,
-    pub v2: Vec<(String, String)>,
-    pub euid: u32,
-    pub user: String,
-    /// A user-namespaced container: device-cgroup rules cannot be applied to it, so it
-    /// gets no devices cgroup.
-    pub unprivileged: bool,
-    /// Give the container's root its cgroup directories (its init manages cgroups).
-    pub delegate: Option<Delegate>,
-}
-
-/// How the container's cgroups are handed to its root. The caller cannot chown to another
-/// uid; root of a user namespace that maps both the caller and the container's ids can
-/// (the way LXC chowns them), at the price of one more pair of map helpers, so only
-/// containers whose init builds a cgroup tree (systemd) pay it.
-pub struct Delegate {
-    /// The container's maps plus the caller's ids.
-    pub maps: Vec<lxu_config::IdMap>,
-    pub euid: u32,
-    /// Host ids of the container's root, used directly when the caller is root.
-    pub root: (u32, u32),
-}
-
-impl Delegate {
-    /// Runs `work` with the rights to change the caller's and the container's cgroups.
-    fn run(&self, work: impl FnOnce() -> std::result::Result<(), String>) -> Result<()> {
-        if self.euid == 0 {
-            return work().map_err(Error::Msg);
-        }
-        crate::userns::run_as_root(&self.maps, self.euid, work).map(|_| ())
-    }
-
-    /// The owner for `chown` as seen by [`Delegate::run`]'s work.
-    fn owner(&self) -> (u32, u32) {
-        if self.euid == 0 {
-            self.root
-        } else {
-            (0, 0)
-        }
-    }
-}
-
-/// What the monitor needs to make the container's veth devices.
-pub struct Nets {
-    pub plans: Vec<crate::net::NetPlan>,
-    pub euid: u32,
-    /// The setuid `lxu-user-nic`.
-    pub helper: PathBuf,
-    pub lxcpath: PathBuf,
-    /// Created for the current init.
-    pub created: Vec<crate::net::Created>,
-    /// A netlink socket inside the container's network namespace (from init).
-    pub inside: Option<lxu_net::Netlink>,
-}
-
-/// Per-container host-side resources, owned by the monitor.
-#[derive(Default)]
-pub struct Hooks {
+/// The `lxc.hook.*` lines of one container and the environment LXC gives every hook.
+#[derive(Debug, Clone, Default)]
+pub struct HookSet {
     pub name: String,
-    pub cgroups: Option<Cgroups>,
-    pub nets: Option<Nets>,
-    /// Extra `key value` lines for `info`.
-    pub info: Vec<String>,
-    /// Said once to the user who started the container.
-    pub warnings: Vec<String>,
-    /// Whether the container's cgroups are shown under /sys/fs/cgroup inside.
-    pub cgroup_mount: bool,
+    pub version: u32,
+    pub hooks: Vec<(HookType, String)>,
+    pub env: Vec<(String, String)>,
 }
 
-impl Hooks {
-    /// Reads the cgroup layout and creates the container's cgroup (runs in the monitor:
-    /// on cgroup v2 the monitor may have to move itself into a leaf). Limits that no
-    /// delegated cgroup can carry are an error; no cgroups at all is a warning.
-    fn prepare_cgroups(&mut self) -> Result<()> {
-        let Some(cg) = &mut self.cgroups else {
-            return Ok(());
-        };
-        if cg.hierarchies.is_some() {
-            return Ok(());
-        }
-        let limits = cg
-            .v1
-            .first()
-            .map(|(k, _)| format!("lxc.cgroup.{k}"))
-            .or_else(|| cg.v2.first().map(|(k, _)| format!("lxc.cgroup2.{k}")));
-        let h = match Hierarchies::detect() {
-            Ok(h) => h,
-            Err(e) => {
-                if let Some(k) = limits {
-                    return Err(Error::Msg(format!(
-                        "{}: {k} is set but cgroups cannot be read: {e}",
-                        self.name
-                    )));
-                }
-                self.warnings.push(format!(
-                    "{}: cgroups unavailable ({e}); running without resource limits",
-                    self.name
-                ));
-                self.cgroups = None;
-                return Ok(());
-            }
-        };
-        let mut d = h.delegation(cg.euid);
-        if cg.unprivileged {
-            for hd in
-                d.v1.iter_mut()
-                    .filter(|hd| hd.controllers.iter().any(|c| c == "devices"))
-            {
-                hd.state = lxu_cgroup::DelegationState::NotWritable {
-                    reason: "device rules cannot be applied in a user namespace".into(),
-                };
-            }
-        }
-        if !d.any_usable() {
-            if let Some(k) = limits {
-                return Err(Error::Msg(format!(
-                    "{}: {k} is set but no cgroup is delegated to {} (run `lxu setup-user {}` as root)",
-                    self.name, cg.user, cg.user
-                )));
-            }
-            if let Some(w) = d.warning() {
-                self.warnings.push(format!("{}: {w}", self.name));
-            }
+/// Where the rootfs is mounted while mount hooks run: a directory every id can reach
+/// (the rootfs's own path is usually below a 0700 home the container's root cannot search).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RootfsMount {
+    /// On top of the rootfs directory itself (no hook needs a path to it).
+    InPlace,
+    /// On this directory (`lxc.rootfs.mount`, or lxu's own like LXC's
+    /// `/usr/lib/<arch>/lxc/rootfs`).
+    At(PathBuf),
+}
+
+/// Decides where the rootfs is mounted: `lxc.rootfs.mount` when set (it must exist), else
+/// `default` when a hook needs a path to it and the install made it, else in place (root
+/// and a home the container's root can search still reach it through its own path).
+pub fn rootfs_mount(
+    name: &str,
+    config: &Config,
+    hooks_need_it: bool,
+    default: &Path,
+) -> Result<RootfsMount, String> {
+    if let Some(p) = &config.rootfs_mount {
+        return if p.is_dir() {
+            Ok(RootfsMount::At(p.clone()))
         } else {
-            let created = ContainerCgroup::create(&h, &d, &self.name).map_err(|e| {
-                Error::Msg(format!("{}: create the container's cgroup: {e}", self.name))
-            })?;
-            cg.cgroup = Some(created);
+            Err(format!(
+                "{name}: lxc.rootfs.mount `{}` is not a directory",
+                p.display()
+            ))
+        };
+    }
+    if hooks_need_it && default.is_dir() {
+        return Ok(RootfsMount::At(default.to_path_buf()));
+    }
+    Ok(RootfsMount::InPlace)
+}
+
+/// Whether a hook that runs inside the container before pivot_root is configured: only
+/// those need the rootfs at a path every id can reach.
+pub fn need_rootfs_path(hooks: &[(HookType, String)]) -> bool {
+    hooks
+        .iter()
+        .any(|(t, _)| matches!(t, HookType::PreMount | HookType::Mount | HookType::Autodev))
+}
+
+impl HookSet {
+    /// `config_file` is the file the config was read from (`LXC_CONFIG_FILE`), `rootfs` the
+    /// rootfs directory, `mount` where it is mounted while hooks run.
+    pub fn new(
+        name: &str,
+        config: &Config,
+        config_file: &Path,
+        rootfs: &Path,
+        mount: &RootfsMount,
+    ) -> HookSet {
+        let mount_path = match mount {
+            RootfsMount::InPlace => rootfs,
+            RootfsMount::At(p) => p.as_path(),
+        };
+        let mut env = vec![
+            ("LXC_NAME".to_string(), name.to_string()),
+            (
+                "LXC_CONFIG_FILE".to_string(),
+                config_file.display().to_string(),
+            ),
+            (
+                "LXC_ROOTFS_MOUNT".to_string(),
+                mount_path.display().to_string(),
+            ),
+            ("LXC_ROOTFS_PATH".to_string(), rootfs.display().to_string()),
+            ("LXC_CGNS_AWARE".to_string(), "1".to_string()),
+        ];
+        if let Some(c) = config.console_path.as_deref().filter(|c| *c != "none") {
+            env.push(("LXC_CONSOLE".to_string(), c.to_string()));
         }
-        cg.hierarchies = Some(h);
-        cg.delegation = Some(d);
+        if let Some(l) = &config.console_logfile {
+            env.push(("LXC_CONSOLE_LOGPATH".to_string(), l.display().to_string()));
+        }
+        HookSet {
+            name: name.to_string(),
+            version: config.hook_version,
+            hooks: config.hooks.clone(),
+            env,
+        }
+    }
+
+    pub fn has(&self, t: HookType) -> bool {
+        self.hooks.iter().any(|(h, _)| *h == t)
+    }
+
+    /// Runs every hook of type `t` in config order, stopping at the first that fails.
+    /// `extra_env` comes on top of LXC's variables; `clear_env` starts from an empty
+    /// environment instead of the caller's (the `start` hook runs inside the container
+    /// with init's environment). `ns` are the `(type, path)` namespace references of a
+    /// `stop` hook.
+    pub fn run(
+        &self,
+        t: HookType,
+        extra_env: &[(String, String)],
+        clear_env: bool,
+        ns: &[(String, String)],
+    ) -> Result<(), String> {
+        for (_, cmd) in self.hooks.iter().filter(|(h, _)| *h == t) {
+            self.run_one(t, cmd, extra_env, clear_env, ns, None)?;
+        }
         Ok(())
     }
 
-    /// Cgroup directories to show inside the container under /sys/fs/cgroup, named like
-    /// the host's mount points.
-    pub fn cgroup_binds(&self) -> Vec<(PathBuf, String)> {
-        let Some(cg) = self.cgroups.as_ref().and_then(|c| c.cgroup.as_ref()) else {
-            return Vec::new();
-        };
-        cg.paths()
-            .into_iter()
-            .filter_map(|p| {
-                let name = p.mountpoint.file_name()?.to_string_lossy().into_owned();
-                Some((p.path, name))
-            })
-            .collect()
-    }
-
-    /// `cgroup.procs` files of the container's cgroups (for attach).
-    pub fn procs_files(&self) -> Vec<PathBuf> {
-        match self.cgroups.as_ref().and_then(|c| c.cgroup.as_ref()) {
-            Some(cg) => cg
-                .paths()
-                .into_iter()
-                .map(|p| p.path.join("cgroup.procs"))
-                .collect(),
-            None => Vec::new(),
+    /// Runs the hooks of type `t` inside the container (after pivot_root), from an empty
+    /// environment plus `extra_env`. The container's `/bin/sh` is executed through the
+    /// trampoline's descriptor (see `sealed_exec`): if it were `#!/proc/self/exe` (or
+    /// named any other procfs mount), executed by this lxu process it would run the
+    /// host's lxu. No path through `/proc` is used for it: an earlier hook, the
+    /// container's own shell, may have replaced `/proc` with links of its choosing.
+    pub fn run_in_container(
+        &self,
+        t: HookType,
+        extra_env: &[(String, String)],
+        trampoline: &crate::start::sealed_exec::Trampoline,
+    ) -> Result<(), String> {
+        let via = trampoline.fd().map(|_| trampoline);
+        for (_, cmd) in self.hooks.iter().filter(|(h, _)| *h == t) {
+            self.run_one(t, cmd, extra_env, true, &[], via)?;
         }
+        Ok(())
     }
 
-    /// Runs on the fresh init before it continues, while the id-map helpers run (its uid
-    /// is still the caller's, which cgroup v1 requires for the move). Returns what init
-    /// must know: its network devices, and the cgroup directories to show inside.
-    pub fn before_go(
-        &mut self,
-        pid: Pid,
-        wait_netns: &mut dyn FnMut() -> Result<()>,
-    ) -> Result<String> {
-        self.prepare_cgroups()?;
-        if let Some(cg) = &self.cgroups {
-            if let Some(c) = &cg.cgroup {
-                c.attach(pid.as_raw_nonzero().get() as u32).map_err(|e| {
-                    Error::Msg(format!("{}: move init into its cgroup: {e}", self.name))
-                })?;
-                c.apply(&cg.v1, &cg.v2)
-                    .map_err(|e| Error::Msg(format!("{}: {e}", self.name)))?;
-                if let Some(d) = &cg.delegate {
-                    let targets = c.delegation_targets();
-                    let (uid, gid) = d.owner();
-                    d.run(|| {
-                        for t in &targets {
-                            rustix::fs::chown(
-                                t,
-                                Some(rustix::fs::Uid::from_raw(uid)),
-                                Some(rustix::fs::Gid::from_raw(gid)),
-                            )
-                            .map_err(|e| format!("chown `{}`: {e}", t.display()))?;
-                        }
-                        Ok(())
-                    })
-                    .map_err(|e| {
-                        Error::Msg(format!(
-                            "{}: give the container's root its cgroups: {e}",
-                            self.name
-                        ))
-                    })?;
-                }
+    fn run_one(
+        &self,
+        t: HookType,
+        cmd: &str,
+        extra_env: &[(String, String)],
+        clear_env: bool,
+        ns: &[(String, String)],
+        via: Option<&crate::start::sealed_exec::Trampoline>,
+    ) -> Result<(), String> {
+        let mut env: Vec<(String, String)> = Vec::new();
+        let mut set = |k: String, v: String| {
+            env.retain(|(a, _)| *a != k);
+            env.push((k, v));
+        };
+        for (k, v) in extra_env.iter().chain(self.env.iter()) {
+            set(k.clone(), v.clone());
+        }
+        if self.version >= 1 {
+            set("LXC_HOOK_TYPE".into(), t.name().into());
+            set("LXC_HOOK_SECTION".into(), "lxc".into());
+            for (kind, path) in ns {
+                set(
+                    format!("LXC_{}_NS", kind.to_ascii_uppercase()),
+                    path.clone(),
+                );
             }
         }
-        let mut go = String::new();
-        if let Some(n) = &mut self.nets {
-            wait_netns()?;
-            n.created = crate::net::create(
-                &n.plans,
-                pid.as_raw_nonzero().get(),
-                n.euid,
-                &n.helper,
-                &n.lxcpath,
-                &self.name,
+        let args = argv(self.version, cmd, &self.name, t, ns);
+        let what = format!("lxc.hook.{} `{cmd}`", t.name());
+        if let Some(tr) = via {
+            // Only inside the container, where the environment always starts empty.
+            let mut full = vec!["/bin/sh".to_string()];
+            full.extend(args);
+            let (status, out) = tr
+                .run_captured(&full, &env)
+                .map_err(|e| format!("{what}: cannot run /bin/sh: {e}"))?;
+            return hook_result(&what, status, &out, &[]);
+        }
+        let mut c = Command::new("/bin/sh");
+        if clear_env {
+            c.env_clear();
+        }
+        c.envs(env.iter().map(|(k, v)| (k, v)));
+        c.args(args);
+        let out = c
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("{what}: cannot run /bin/sh: {e}"))?;
+        hook_result(&what, out.status, &out.stderr, &out.stdout)
+    }
+}
+
+/// Ok for a hook that succeeded; else what it did and the last lines it printed.
+fn hook_result(
+    what: &str,
+    status: std::process::ExitStatus,
+    stderr: &[u8],
+    stdout: &[u8],
+) -> Result<(), String> {
+    if status.success() {
+        return Ok(());
+    }
+    let how = match (
+        status.code(),
+        std::os::unix::process::ExitStatusExt::signal(&status),
+    ) {
+        (Some(code), _) => format!("exited with status {code}"),
+        (None, Some(sig)) => format!("was killed by signal {sig}"),
+        _ => "failed".to_string(),
+    };
+    let said = tail(stderr, stdout);
+    Err(if said.is_empty() {
+        format!("{what} {how}")
+    } else {
+        format!("{what} {how}: {said}")
+    })
+}
+
+/// `sh`'s arguments: the command line, then (version 0) LXC's arguments as positional
+/// parameters appended with `"$@"`, so that a container name never passes through the
+/// shell's parser.
+fn argv(version: u32, cmd: &str, name: &str, t: HookType, ns: &[(String, String)]) -> Vec<String> {
+    if version >= 1 {
+        return vec!["-c".to_string(), cmd.to_string()];
+    }
+    let mut a = vec![
+        "-c".to_string(),
+        format!("{cmd} \"$@\""),
+        "sh".to_string(),
+        name.to_string(),
+        "lxc".to_string(),
+        t.name().to_string(),
+    ];
+    a.extend(ns.iter().map(|(k, p)| format!("{k}:{p}")));
+    a
+}
+
+/// The last few lines a failed hook printed (stderr first), on one line.
+fn tail(stderr: &[u8], stdout: &[u8]) -> String {
+    let text = if stderr.iter().any(|b| !b.is_ascii_whitespace()) {
+        stderr
+    } else {
+        stdout
+    };
+    let text = String::from_utf8_lossy(text);
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let start = lines.len().saturating_sub(3);
+    lines[start..].join(" / ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(text: &str) -> HookSet {
+        let config = Config::parse_str(text, Path::new("/c/config")).unwrap();
+        HookSet::new(
+            "c1",
+            &config,
+            Path::new("/c/config"),
+            Path::new("/c/rootfs"),
+            &RootfsMount::At("/m".into()),
+        )
+    }
+
+    fn env_of(s: &HookSet, k: &str) -> Option<String> {
+        s.env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn version_0_appends_lxcs_arguments_as_positional_parameters() {
+        let a = argv(0, "/h/x -v", "c$1", HookType::Mount, &[]);
+        assert_eq!(a, ["-c", "/h/x -v \"$@\"", "sh", "c$1", "lxc", "mount"]);
+        let ns = [("mnt".to_string(), "/proc/9/fd/4".to_string())];
+        let a = argv(0, "/h/x", "c1", HookType::Stop, &ns);
+        assert_eq!(a[3..], ["c1", "lxc", "stop", "mnt:/proc/9/fd/4"]);
+    }
+
+    #[test]
+    fn version_1_passes_no_arguments() {
+        assert_eq!(
+            argv(1, "/h/x a", "c1", HookType::Start, &[]),
+            ["-c", "/h/x a"]
+        );
+    }
+
+    #[test]
+    fn environment_and_order_follow_the_config() {
+        let s = set("lxc.hook.mount = /a\nlxc.hook.pre-start = /p\nlxc.hook.mount = /b\nlxc.console.logfile = /log\n");
+        assert_eq!(env_of(&s, "LXC_NAME").as_deref(), Some("c1"));
+        assert_eq!(env_of(&s, "LXC_ROOTFS_MOUNT").as_deref(), Some("/m"));
+        assert_eq!(env_of(&s, "LXC_ROOTFS_PATH").as_deref(), Some("/c/rootfs"));
+        assert_eq!(env_of(&s, "LXC_CONFIG_FILE").as_deref(), Some("/c/config"));
+        assert_eq!(env_of(&s, "LXC_CONSOLE_LOGPATH").as_deref(), Some("/log"));
+        assert!(s.has(HookType::PreStart) && need_rootfs_path(&s.hooks));
+        let mounts: Vec<&str> = s
+            .hooks
+            .iter()
+            .filter(|(t, _)| *t == HookType::Mount)
+            .map(|(_, c)| c.as_str())
+            .collect();
+        assert_eq!(mounts, ["/a", "/b"]);
+        assert!(!need_rootfs_path(&set("lxc.hook.start = /s\n").hooks));
+    }
+
+    #[test]
+    fn a_failing_hook_says_which_how_and_what_it_printed() {
+        let s = set("lxc.hook.pre-start = echo out; echo one >&2; echo two >&2; exit 3\nlxc.hook.pre-start = touch /nonexistent-never-run\n");
+        let e = s.run(HookType::PreStart, &[], false, &[]).unwrap_err();
+        assert_eq!(
+            e,
+            "lxc.hook.pre-start `echo out; echo one >&2; echo two >&2; exit 3` exited with status 3: one / two"
+        );
+        let s = set("lxc.hook.post-stop = kill -9 $$\n");
+        let e = s.run(HookType::PostStop, &[], false, &[]).unwrap_err();
+        assert!(e.ends_with("was killed by signal 9"), "{e}");
+    }
+
+    #[test]
+    fn hooks_see_lxcs_arguments_and_variables() {
+        let dir = std::env::temp_dir().join(format!("lxu-hook-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = dir.join("out");
+        let s = set(&format!(
+            "lxc.hook.start = echo \"$LXC_NAME $LXC_ROOTFS_MOUNT $X\" > {o}; echo >> {o}\n",
+            o = out.display()
+        ));
+        let extra = [("X".to_string(), "y".to_string())];
+        s.run(HookType::Start, &extra, true, &[]).unwrap();
+        // Version 0: `echo >> out` got `c1 lxc start` appended.
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "c1 /m y\nc1 lxc start\n"
+        );
+        let v1 = set(&format!(
+            "lxc.hook.version = 1\nlxc.hook.stop = echo \"$LXC_HOOK_TYPE $LXC_HOOK_SECTION $LXC_NET_NS $#\" > {}\n",
+            out.display()
+        ));
+        let ns = [("net".to_string(), "/proc/1/fd/5".to_string())];
+        v1.run(HookType::Stop, &[], false, &ns).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "stop lxc /proc/1/fd/5 0\n"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+/// The container's `/bin/sh` runs each start hook. If an earlier hook (that same shell,
+/// the container's) replaced `/proc` with a tmpfs and kept a procfs elsewhere, a `/bin/sh`
+/// of `#!<procfs>/self/exe` executed by path from this lxu process runs the host's lxu
+/// binary in the container (CVE-2019-5736's primitive). Replayed in a user and mount
+/// namespace, with the test binary standing in for lxu.
+#[cfg(test)]
+mod proc_swapped {
+    use super::*;
+
+    const SAFE: i32 = 0;
+    const HOST_BINARY_RAN: i32 = 1;
+
+    #[test]
+    fn a_start_hook_never_reaches_the_host_binary() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().to_path_buf();
+        let hooks = HookSet::new(
+            "c1",
+            &Config::parse_str("lxc.hook.start = echo hi\n", Path::new("/c/config")).unwrap(),
+            Path::new("/c/config"),
+            Path::new("/c/rootfs"),
+            &RootfsMount::InPlace,
+        );
+        // An earlier hook's work: a procfs kept at p2, a tmpfs on /proc, and a /bin/sh
+        // whose interpreter is p2/self/exe.
+        let swap_proc = || -> std::io::Result<()> {
+            use rustix::mount::{mount_bind, mount_bind_recursive};
+            let p2 = dir.join("p2");
+            std::fs::create_dir(&p2)?;
+            mount_bind_recursive("/proc", &p2)?;
+            rustix::mount::mount(
+                "none",
+                "/proc",
+                "tmpfs",
+                rustix::mount::MountFlags::empty(),
+                c"",
             )?;
-            go = crate::net::encode(&n.created);
-        }
-        if self.cgroup_mount {
-            for (host, target) in self.cgroup_binds() {
-                go.push_str(&format!("\nbind\t{}\t{target}", host.display()));
-            }
-        }
-        Ok(go)
-    }
-
-    /// Takes the netlink socket init opened in its network namespace.
-    pub fn set_netlink(&mut self, fd: std::os::fd::OwnedFd) {
-        if let Some(n) = &mut self.nets {
-            n.inside = Some(lxu_net::Netlink::from_socket(lxu_sys::fd::netlink_socket(
-                fd,
-            )));
-        }
-    }
-
-    /// Runs each time init has exited (also before a reboot): nothing of the container
-    /// may survive it, not even a process that left the pid namespace's tree.
-    pub fn after_stop(&mut self) {
-        // Holding a socket of the container's netns would keep it, and the veths, alive.
-        if let Some(n) = &mut self.nets {
-            n.inside = None;
-            n.created.clear();
-        }
-        if let Some(c) = self.cgroups.as_ref().and_then(|c| c.cgroup.as_ref()) {
-            let _ = c.thaw();
-            let _ = c.kill_all(lxu_cgroup::Signal::KILL);
-        }
-    }
-
-    /// Runs once when the monitor exits: the container's cgroups go (LXC leaks one
-    /// directory per start when unprivileged; removing as the user who created them
-    /// avoids that).
-    pub fn teardown(&mut self) {
-        let Some(cg) = self.cgroups.as_mut() else {
-            return;
+            let sh = dir.join("sh");
+            std::fs::write(&sh, format!("#!{}/self/exe\n", p2.display()))?;
+            std::fs::set_permissions(&sh, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+            mount_bind(&sh, "/bin/sh")?;
+            Ok(())
         };
-        if let (Some(c), Some(d)) = (&cg.cgroup, &cg.delegate) {
-            // What the container's root made below its cgroups is its own: removed as it.
-            let subs = c.subcgroups();
-            if !subs.is_empty() {
-                let _ = d.run(|| {
-                    lxu_cgroup::remove_dirs(&subs, std::time::Duration::from_secs(2))
-                        .map_err(|e| e.to_string())
-                });
+        let code = crate::test_support::in_private_userns(|| {
+            let Ok(t) = crate::start::sealed_exec::Trampoline::new() else {
+                return crate::test_support::NO_SETUP;
+            };
+            if swap_proc().is_err() {
+                return crate::test_support::NO_SETUP;
             }
-        }
-        if let Some(c) = cg.cgroup.as_mut() {
-            let _ = c.remove();
-        }
-    }
-
-    pub fn freeze(&self) -> Result<()> {
-        let c = self.cgroup_or_err("freeze")?;
-        c.freeze()
-            .map_err(|e| Error::Msg(format!("{}: freeze: {e}", self.name)))
-    }
-
-    pub fn thaw(&self) -> Result<()> {
-        let c = self.cgroup_or_err("unfreeze")?;
-        c.thaw()
-            .map_err(|e| Error::Msg(format!("{}: unfreeze: {e}", self.name)))
-    }
-
-    /// `lxc-cgroup`: reads the cgroup file `key`, or writes `value` to it (with the same
-    /// v1/v2 translation as `lxc.cgroup.*` lines).
-    pub fn cgroup_item(&self, key: &str, value: Option<&str>) -> Result<String> {
-        let c = self.cgroup_or_err("use cgroup files")?;
-        let err = |e: lxu_cgroup::CgroupError| Error::Msg(format!("{}: {e}", self.name));
-        match value {
-            None => c.read_setting(key).map_err(err),
-            Some(v) => {
-                let applied = c
-                    .apply(&[(key.to_string(), v.to_string())], &[])
-                    .map_err(err)?;
-                if let Some(s) = applied.skipped.first() {
-                    return Err(Error::Msg(format!(
-                        "{}: {}: {}",
-                        self.name, s.key, s.reason
-                    )));
-                }
-                Ok(String::new())
+            let said = hooks
+                .run_in_container(HookType::Start, &[], &t)
+                .err()
+                .unwrap_or_default();
+            eprintln!("hook: {said}");
+            if said.contains("exec trampoline") {
+                SAFE
+            } else {
+                HOST_BINARY_RAN
             }
+        });
+        if let Some(c) = code {
+            assert_eq!(
+                c, SAFE,
+                "the hook's /bin/sh ran the test binary (lxu's stand-in)"
+            );
         }
-    }
-
-    pub fn frozen(&self) -> bool {
-        self.cgroups
-            .as_ref()
-            .and_then(|c| c.cgroup.as_ref())
-            .and_then(|c| c.freezer_state().ok())
-            == Some(FreezerState::Frozen)
-    }
-
-    fn cgroup_or_err(&self, what: &str) -> Result<&ContainerCgroup> {
-        self.cgroups
-            .as_ref()
-            .and_then(|c| c.cgroup.as_ref())
-            .ok_or_else(|| {
-                Error::Msg(format!(
-                    "{}: cannot {what}: the container has no freezer cgroup (no cgroup is delegated to this user; `lxu setup-user` as root does it)",
-                    self.name
-                ))
-            })
-    }
-
-    pub fn info_lines(&mut self) -> Vec<String> {
-        let mut out = self.info.clone();
-        if let Some(n) = &mut self.nets {
-            let hosts: Vec<String> = n.created.iter().map(|c| c.host.clone()).collect();
-            out.extend(crate::net::info_lines(n.inside.as_mut(), &hosts));
-        }
-        if let Some(c) = self.cgroups.as_ref().and_then(|c| c.cgroup.as_ref()) {
-            if let Ok(s) = c.stats() {
-                let mut num = |k: &str, v: Option<u64>| {
-                    if let Some(v) = v {
-                        out.push(format!("{k} {v}"));
-                    }
-                };
-                num("memory_bytes", s.memory_bytes);
-                num("kmem_bytes", s.kmem_bytes);
-                num("cpu_ns", s.cpu_ns);
-                num("pids", s.pids);
-                num("blkio_bytes", s.blkio_bytes);
-                if let Some(Limit::Value(v)) = s.memory_limit {
-                    out.push(format!("memory_limit {v}"));
-                }
-                if let Some(Limit::Value(v)) = s.pids_limit {
-                    out.push(format!("pids_limit {v}"));
-                }
-            }
-        }
-        out
     }
 }

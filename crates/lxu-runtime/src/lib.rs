@@ -1,42 +1,40 @@
 //! Container lifecycle for lxu: create, start, the monitor, state, stop, destroy.
+//!
+//! The modules are grouped by role:
+//! - [`start`]: `lxu start` and the start path: the plan decided before the container
+//!   exists, the clone into namespaces, the container's init up to the exec of its command;
+//! - `monitor`: the process that owns a running container (its init, ptys, host-side
+//!   resources such as cgroups and veths, and the command socket);
+//! - `session`: ways into a running container ([`attach`], [`console`]);
+//! - `control`: verbs that act on a container through its monitor ([`stop`], [`freeze`],
+//!   [`cgroup`], [`autostart`]);
+//! - `storage`: its directory and rootfs ([`create`], [`copy`], [`snapshot`], [`destroy`],
+//!   [`layout`]);
+//! - `ids`: host users, subordinate ids and id maps ([`users`], [`idmap`]);
+//! - `setup`: root's one-time host setup for a user ([`setup_user`]);
+//! - [`hooks`]: LXC's `lxc.hook.*` programs.
 
-pub mod as_user;
-pub mod attach;
-pub mod autostart;
-pub mod busybox;
-pub mod console;
 pub mod container;
 pub mod context;
-pub mod copy;
-pub mod create;
-pub mod destroy;
 pub mod error;
 pub mod hooks;
-pub mod idmap;
-pub mod init;
-pub mod layout;
-pub mod limits;
 pub mod list;
-pub mod lxc_hooks;
-pub mod monitor;
-pub mod mountopts;
-pub mod mounts;
-pub mod net;
-pub mod plan;
-pub mod protocol;
-pub mod random;
-pub mod reaper;
-pub mod ring;
-pub mod sealed_exec;
-pub mod security;
-pub mod setup_user;
-pub mod snapshot;
-pub mod spawn;
 pub mod start;
 pub mod state;
-pub mod stop;
-pub mod userns;
-pub mod users;
+
+mod control;
+mod ids;
+mod monitor;
+mod random;
+mod session;
+mod setup;
+mod storage;
+
+pub use control::{autostart, cgroup, freeze, stop};
+pub use ids::{idmap, users};
+pub use session::{attach, console};
+pub use setup::user as setup_user;
+pub use storage::{copy, create, destroy, layout, snapshot};
 
 pub use container::Container;
 pub use context::Context;

@@ -4,7 +4,7 @@ use lxu_config::Config;
 
 use crate::container::Container;
 use crate::error::Result;
-use crate::protocol::connect_monitor;
+use crate::monitor::protocol::connect_monitor;
 use crate::state::{State, Status};
 
 /// One container as the listing sees it.

@@ -4,7 +4,7 @@ use std::fmt;
 
 use crate::container::Container;
 use crate::error::Result;
-use crate::protocol::connect_monitor;
+use crate::monitor::protocol::connect_monitor;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {

@@ -20,7 +20,7 @@ pub(crate) fn in_private_userns(body: impl FnOnce() -> i32) -> Option<i32> {
         std::fs::write("/proc/self/uid_map", &uid_map)?;
         std::fs::write("/proc/self/setgroups", "deny")?;
         std::fs::write("/proc/self/gid_map", &gid_map)?;
-        crate::userns::become_root()?;
+        crate::ids::userns::become_root()?;
         rustix::mount::mount_change(
             "/",
             rustix::mount::MountPropagationFlags::PRIVATE

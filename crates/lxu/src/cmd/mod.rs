@@ -59,7 +59,7 @@ pub fn target(common: &Common, name: Option<String>) -> Result<(Context, Contain
 fn freeze(a: crate::args::FreezeArgs, on: bool) -> Result<i32> {
     let (name, _) = crate::args::name_and_rest(&a.common, &a.rest);
     let (_ctx, c) = target(&a.common, name)?;
-    lxu_runtime::stop::freeze(&c, on)?;
+    lxu_runtime::freeze::freeze(&c, on)?;
     Ok(0)
 }
 
@@ -183,7 +183,7 @@ fn cgroup(a: crate::args::CgroupArgs) -> Result<i32> {
     };
     let (_ctx, c) = target(&a.common, name)?;
     let value = (!value.is_empty()).then(|| value.join(" "));
-    let out = lxu_runtime::stop::cgroup_item(&c, key, value.as_deref())?;
+    let out = lxu_runtime::cgroup::cgroup_item(&c, key, value.as_deref())?;
     if value.is_none() {
         println!("{out}");
     }

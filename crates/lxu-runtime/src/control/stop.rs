@@ -2,7 +2,7 @@
 
 use crate::container::Container;
 use crate::error::{Error, Result};
-use crate::protocol::connect_monitor;
+use crate::monitor::protocol::connect_monitor;
 
 #[derive(Debug, Clone)]
 pub struct StopOptions {
@@ -94,35 +94,4 @@ fn wait_reboot(c: &Container, before: Option<i32>, timeout: i64) -> Result<Stopp
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-}
-
-/// `lxu cgroup` (`lxc-cgroup`): the value of the running container's cgroup file `key`,
-/// or sets it to `value`; through the monitor, which owns the cgroups.
-pub fn cgroup_item(c: &Container, key: &str, value: Option<&str>) -> Result<String> {
-    c.ensure_exists()?;
-    if key.is_empty() || key.contains(char::is_whitespace) {
-        return Err(Error::Msg(format!("`{key}` is not a cgroup file name")));
-    }
-    let Some(conn) = connect_monitor(c)? else {
-        return Err(Error::NotRunning {
-            name: c.name.clone(),
-        });
-    };
-    let req = match value {
-        Some(v) => format!("cgroup {key} {v}"),
-        None => format!("cgroup {key}"),
-    };
-    Ok(conn.request(&req)?.0)
-}
-
-/// `lxu freeze` / `lxu unfreeze`: through the monitor, which owns the freezer cgroup.
-pub fn freeze(c: &Container, freeze: bool) -> Result<()> {
-    c.ensure_exists()?;
-    let Some(conn) = connect_monitor(c)? else {
-        return Err(Error::NotRunning {
-            name: c.name.clone(),
-        });
-    };
-    conn.request(if freeze { "freeze" } else { "unfreeze" })?;
-    Ok(())
 }

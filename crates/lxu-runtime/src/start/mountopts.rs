@@ -36,10 +36,6 @@ impl Default for MountOptions {
 }
 
 impl MountOptions {
-    pub fn read_only(&self) -> bool {
-        self.flags.contains(MountFlags::RDONLY)
-    }
-
     pub fn data_string(&self) -> String {
         self.data.join(",")
     }
@@ -115,12 +111,12 @@ mod tests {
     fn splits_lxc_options_from_flags_and_data() {
         let o = parse(&["ro,bind,create=dir,optional", "size=10m,mode=755", "nosuid"]);
         assert!(o.bind && !o.recursive);
-        assert!(o.read_only());
+        assert!(o.flags.contains(MountFlags::RDONLY));
         assert!(o.create_dir && !o.create_file && o.optional);
         assert!(o.flags.contains(MountFlags::NOSUID));
         assert_eq!(o.data_string(), "size=10m,mode=755");
         let r = parse(&["rbind,rslave,rw"]);
-        assert!(r.bind && r.recursive && !r.read_only());
+        assert!(r.bind && r.recursive && !r.flags.contains(MountFlags::RDONLY));
         assert_eq!(
             r.propagation,
             Some((MountPropagationFlags::DOWNSTREAM, true))

@@ -12,14 +12,14 @@ use std::path::{Path, PathBuf};
 
 use lxu_config::{Config, ConfigFile, IdMap};
 
-use crate::busybox::Busybox;
 use crate::container::Container;
 use crate::context::Context;
-use crate::destroy;
 use crate::error::{Error, Result};
-use crate::idmap;
+use crate::ids::idmap;
+use crate::ids::userns::{self, Outcome};
 use crate::start::try_lock;
-use crate::userns::{self, Outcome};
+use crate::storage::busybox::Busybox;
+use crate::storage::destroy;
 
 #[derive(Debug, Default, Clone)]
 pub struct CreateOptions {
@@ -191,7 +191,7 @@ pub fn create(
         }
         idmap::check_allowed(&maps, &ctx.user, ctx.euid)?;
     }
-    crate::layout::make_dir(ctx, c, &maps)?;
+    crate::storage::layout::make_dir(ctx, c, &maps)?;
     let result = (|| -> Result<Option<String>> {
         let _lock = try_lock(c)?.ok_or_else(|| Error::Msg(format!("{} is busy", c.name)))?;
         std::fs::write(c.partial_path(), b"")

@@ -14,9 +14,9 @@ use lxu_sys::channel::Channel;
 use rustix::fs::{Mode, OFlags};
 use rustix::mount::{MountFlags, MountPropagationFlags, UnmountFlags};
 
-use crate::lxc_hooks::RootfsMount;
-use crate::mounts::{self, fd_path};
-use crate::plan::{Entry, Plan};
+use crate::hooks::RootfsMount;
+use crate::start::mounts::{self, fd_path};
+use crate::start::plan::{Entry, Plan};
 
 type Step<T = ()> = std::result::Result<T, String>;
 
@@ -55,13 +55,13 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
     ctx(rustix::process::setsid(), || "start a new session".into())?;
     // Init is created in the container's pid namespace, but nothing runs in it yet (see
     // `sealed_exec` on why that matters).
-    let trampoline = ctx(crate::sealed_exec::Trampoline::new(), || {
+    let trampoline = ctx(crate::start::sealed_exec::Trampoline::new(), || {
         "make the exec trampoline (a sealed memfd)".into()
     })?;
     // Before the container's /proc is mounted: the LSM label must reach the real procfs
     // (see `security::open_host_proc`), not whatever a start hook leaves at /proc.
     let host_proc = if plan.security.needs_proc() {
-        Some(ctx(crate::security::open_host_proc(), || {
+        Some(ctx(crate::start::security::open_host_proc(), || {
             "open /proc to set init's LSM label".into()
         })?)
     } else {
@@ -94,7 +94,10 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
     // Loopback goes up now, in parallel with the map helpers; the same socket configures
     // the veths after the go-ahead and then stays with the monitor (to read addresses).
     let mut netlink = if plan.own_netns {
-        Some(crate::net::open_inside().map_err(|e| format!("{}: network: {e}", plan.name))?)
+        Some(
+            crate::monitor::net::open_inside()
+                .map_err(|e| format!("{}: network: {e}", plan.name))?,
+        )
     } else {
         None
     };
@@ -104,7 +107,7 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
         _ => lxu_sys::exit_immediately(1),
     };
     if plan.userns {
-        ctx(crate::userns::become_root(), || {
+        ctx(crate::ids::userns::become_root(), || {
             "become root of the user namespace".into()
         })?;
     }
@@ -121,7 +124,7 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
     // write to the lxu binary through /proc/PID/exe while this process runs it.
     let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
     if let Some(nl) = &mut netlink {
-        crate::net::configure_inside(nl, &plan.nets, go.lines().next().unwrap_or(""))
+        crate::monitor::net::configure_inside(nl, &plan.nets, go.lines().next().unwrap_or(""))
             .map_err(|e| format!("{}: network: {e}", plan.name))?;
     }
     ctx(
@@ -227,7 +230,7 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
             lxu_sys::creds::setresuid(plan.uid, plan.uid, plan.uid),
             || format!("set lxc.init.uid {}", plan.uid),
         )?;
-        crate::userns::stay_undumpable();
+        crate::ids::userns::stay_undumpable();
     }
     ctx(std::env::set_current_dir(&plan.cwd), || {
         format!("change to lxc.init.cwd `{}`", plan.cwd)
@@ -253,13 +256,14 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
             Ok(lxu_sys::fork::Fork::Parent(pid)) => {
                 // The monitor learns of the exec when every copy of the channel is gone.
                 let _ = lxu_sys::fd::close_from(3, &[]);
-                crate::reaper::run(pid.as_raw_nonzero().get());
+                crate::start::reaper::run(pid.as_raw_nonzero().get());
             }
             Err(e) => return Err(format!("{}: fork the command: {e}", plan.name)),
         }
     }
     // Through the trampoline: a `#!/proc/self/exe` init must not run the lxu binary.
-    let err = match trampoline.prepare(&plan.argv, &plan.env, crate::attach::DEFAULT_PATH) {
+    let err = match trampoline.prepare(&plan.argv, &plan.env, crate::session::attach::DEFAULT_PATH)
+    {
         Ok(p) => p.exec(),
         Err(e) => e,
     };

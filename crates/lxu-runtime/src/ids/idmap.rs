@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use lxu_config::{IdKind, IdMap};
 
 use crate::error::{Error, Result};
-use crate::users::{self, User};
+use crate::ids::users::{self, User};
 
 /// Checks that `maps` fit the caller's delegated ranges (no-op for root).
 pub fn check_allowed(maps: &[IdMap], user: &User, euid: u32) -> Result<()> {

@@ -10,8 +10,9 @@ use lxu_sys::fork::{clone_into_namespaces, Fork, Namespaces};
 use rustix::process::{pidfd_open, waitpid, Pid, PidfdFlags, WaitOptions};
 
 use crate::error::{Error, Result};
-use crate::plan::Plan;
-use crate::{idmap, init};
+use crate::ids::idmap;
+use crate::start::init;
+use crate::start::plan::Plan;
 
 /// A container init that has executed `lxc.init.cmd`.
 pub struct Spawned {

@@ -8,6 +8,11 @@
 //! If the monitor is killed, init gets SIGKILL from its parent-death signal, which kills
 //! every process of the container's pid namespace: no container runs without a monitor.
 
+pub(crate) mod net;
+pub(crate) mod protocol;
+pub(crate) mod resources;
+pub(crate) mod ring;
+
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{Read, Write};
@@ -23,11 +28,11 @@ use rustix::process::{wait, waitpid, Pid, WaitOptions, WaitStatus};
 
 use crate::container::Container;
 use crate::error::{Error, Result};
-use crate::hooks::Hooks;
-use crate::plan::Plan;
-use crate::protocol;
-use crate::ring::Ring;
-use crate::spawn::{self, Spawned};
+
+use crate::monitor::resources::Hooks;
+use crate::monitor::ring::Ring;
+use crate::start::plan::Plan;
+use crate::start::spawn::{self, Spawned};
 use crate::state::State;
 
 /// Default size of the console's ring buffer (`lxc.console.buffer.size` overrides).
@@ -184,7 +189,7 @@ impl Monitor {
 
     fn serve(&mut self) -> Result<()> {
         lxu_sys::signal::ignore(libc::SIGPIPE);
-        let mut watched = crate::reaper::FORWARDED.to_vec();
+        let mut watched = crate::start::reaper::FORWARDED.to_vec();
         watched.push(libc::SIGCHLD);
         let sigfd = SignalFd::new(&watched).map_err(|e| Error::sys("create a signalfd", e))?;
         let sock = self.setup.container.socket_path();

@@ -6,7 +6,7 @@
 //! mount or a created file outside the rootfs.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
 use rustix::fs::{openat2, Mode, OFlags, ResolveFlags};
 use rustix::mount::MountFlags;
@@ -184,9 +184,4 @@ pub fn open_host(path: &str) -> io::Result<OwnedFd> {
         OFlags::PATH | OFlags::CLOEXEC,
         Mode::empty(),
     )?)
-}
-
-/// Keeps a descriptor's mount path valid while borrowing.
-pub fn path_of(fd: &impl AsFd) -> String {
-    fd_path(fd.as_fd())
 }

@@ -13,12 +13,12 @@ use lxu_config::{Config, ConfigFile, HookType};
 
 use crate::container::Container;
 use crate::context::Context;
-use crate::create::{as_container_root, clear_failed_create, write_config};
-use crate::destroy;
 use crate::error::{Error, Result};
-use crate::idmap;
-use crate::lxc_hooks::{HookSet, RootfsMount};
+use crate::hooks::{HookSet, RootfsMount};
+use crate::ids::idmap;
 use crate::start::try_lock;
+use crate::storage::create::{as_container_root, clear_failed_create, write_config};
+use crate::storage::destroy;
 
 #[derive(Debug, Clone, Default)]
 pub struct CopyOptions {
@@ -100,7 +100,7 @@ pub(crate) fn copy_into(
         }
         idmap::check_allowed(&maps, &ctx.user, ctx.euid)?;
     }
-    crate::layout::make_dir(ctx, dst, &maps)?;
+    crate::storage::layout::make_dir(ctx, dst, &maps)?;
     let result = (|| -> Result<()> {
         let _lock = try_lock(dst)?.ok_or_else(|| Error::Msg(format!("{} is busy", dst.name)))?;
         std::fs::write(dst.partial_path(), b"")

@@ -17,7 +17,7 @@ use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::process::{kill_process, waitpid, Signal, WaitOptions};
 
 use crate::error::{Error, Result};
-use crate::users::{self, User};
+use crate::ids::users::{self, User};
 
 /// How long the child may take. Generous for a few small files; it exists because the
 /// user (same uid as the child) could stop the child with SIGSTOP and hang root forever.

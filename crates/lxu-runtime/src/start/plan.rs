@@ -8,8 +8,8 @@ use lxu_config::{Config, IdKind, MountEntry, NetType, ProcMode, SysMode};
 
 use crate::container::Container;
 use crate::error::{Error, Result};
-use crate::idmap;
-use crate::mountopts::{self, MountOptions};
+use crate::ids::idmap;
+use crate::start::mountopts::{self, MountOptions};
 
 /// One `lxc.mount.entry` ready to mount.
 #[derive(Debug, Clone)]
@@ -46,7 +46,7 @@ pub struct Plan {
     /// monitor sends the directories with the go-ahead, once they exist).
     pub cgroup_mount: bool,
     /// veth devices to configure inside (created on the host by the monitor).
-    pub nets: Vec<crate::net::NetPlan>,
+    pub nets: Vec<crate::monitor::net::NetPlan>,
     pub cap_drop: Vec<u32>,
     pub cap_keep: Option<Vec<u32>>,
     pub rlimits: Vec<(rustix::process::Resource, rustix::process::Rlimit)>,
@@ -59,8 +59,8 @@ pub struct Plan {
     pub gid: u32,
     /// `lxc.hook.*`: init runs the pre-mount, mount, autodev and start hooks and waits for
     /// the monitor's start-host hooks.
-    pub hooks: crate::lxc_hooks::HookSet,
-    pub rootfs_mount: crate::lxc_hooks::RootfsMount,
+    pub hooks: crate::hooks::HookSet,
+    pub rootfs_mount: crate::hooks::RootfsMount,
     /// init is systemd: it builds its own cgroup tree and halts on SIGRTMIN+3.
     pub init_is_systemd: bool,
     /// `lxu execute`: pid 1 is a reaper and the command its child.
@@ -68,7 +68,7 @@ pub struct Plan {
     /// The command keeps the caller's stdin, stdout and stderr (not a terminal).
     pub inherit_stdio: bool,
     /// seccomp, no_new_privs and LSM labels, applied right before exec.
-    pub security: crate::security::Security,
+    pub security: crate::start::security::Security,
 }
 
 /// Whether `cmd` inside `rootfs` resolves to a program called `systemd` (`/sbin/init` is a
@@ -256,8 +256,11 @@ impl Plan {
             }
         }
         let init_is_systemd = is_systemd(&rootfs, &argv[0]);
-        let security =
-            crate::security::Security::prepare(config, &c.name, crate::security::HostLsm::probe())?;
+        let security = crate::start::security::Security::prepare(
+            config,
+            &c.name,
+            crate::start::security::HostLsm::probe(),
+        )?;
         Ok(Plan {
             name: c.name.clone(),
             userns,
@@ -274,20 +277,20 @@ impl Plan {
             devpts_gid,
             entries,
             cgroup_mount: config.mount_auto.cgroup.is_some() || config.mount_auto.cgroup2.is_some(),
-            nets: crate::net::plan(config, &c.name)?,
+            nets: crate::monitor::net::plan(config, &c.name)?,
             cap_drop,
             cap_keep,
             rlimits: config
                 .prlimits
                 .iter()
-                .map(|(k, v)| crate::limits::parse_prlimit(k, v))
+                .map(|(k, v)| crate::start::limits::parse_prlimit(k, v))
                 .collect::<std::result::Result<_, _>>()
                 .map_err(|e| Error::Msg(format!("{}: {e}", c.name)))?,
             sysctls: config
                 .sysctls
                 .iter()
                 .map(|(k, v)| {
-                    crate::limits::sysctl_path(k)
+                    crate::start::limits::sysctl_path(k)
                         .map(|p| (p, v.clone()))
                         .ok_or_else(|| {
                             Error::Msg(format!("{}: lxc.sysctl.{k}: not a sysctl name", c.name))
@@ -303,8 +306,8 @@ impl Plan {
             execute: false,
             inherit_stdio: false,
             security,
-            hooks: crate::lxc_hooks::HookSet::default(),
-            rootfs_mount: crate::lxc_hooks::RootfsMount::InPlace,
+            hooks: crate::hooks::HookSet::default(),
+            rootfs_mount: crate::hooks::RootfsMount::InPlace,
         })
     }
 }

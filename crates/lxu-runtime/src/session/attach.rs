@@ -22,8 +22,8 @@ use rustix::thread::ThreadNameSpaceType as Ns;
 
 use crate::container::Container;
 use crate::error::{Error, Result};
-use crate::protocol::connect_monitor;
-use crate::sealed_exec::Trampoline;
+use crate::monitor::protocol::connect_monitor;
+use crate::start::sealed_exec::Trampoline;
 
 /// Default PATH inside the container.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -143,12 +143,15 @@ pub fn attach(
     let mut plan = ChildPlan::new(&config, opts, cwd, use_pty, !cgroup_procs.is_empty());
     // The container's seccomp profile and labels bind attached commands too (warnings
     // were shown at start).
-    plan.security =
-        crate::security::Security::prepare(&config, &c.name, crate::security::HostLsm::probe())?;
+    plan.security = crate::start::security::Security::prepare(
+        &config,
+        &c.name,
+        crate::start::security::HostLsm::probe(),
+    )?;
     // Here, in the caller's mount namespace: the container's /proc is its root's to fake.
     let host_proc = if plan.security.needs_proc() {
         Some(
-            crate::security::open_host_proc()
+            crate::start::security::open_host_proc()
                 .map_err(|e| Error::sys("open /proc to set the command's LSM label", e))?,
         )
     } else {
@@ -249,7 +252,7 @@ struct ChildPlan {
     term: Option<String>,
     /// Whether the parent moves the child into cgroups (the child waits for it).
     wait_for_cgroups: bool,
-    security: crate::security::Security,
+    security: crate::start::security::Security,
 }
 
 impl ChildPlan {
@@ -359,7 +362,7 @@ fn child(
             _ => lxu_sys::exit_immediately(126),
         }
     }
-    if let Err(e) = crate::userns::become_root() {
+    if let Err(e) = crate::ids::userns::become_root() {
         report(ch, format!("become root in the container: {e}"));
     }
     let mut slave: Option<OwnedFd> = None;
@@ -494,7 +497,7 @@ fn exec_command(
         if let Err(e) = lxu_sys::creds::setresuid(uid, uid, uid) {
             return format!("switch to uid {uid}: {e}");
         }
-        crate::userns::stay_undumpable();
+        crate::ids::userns::stay_undumpable();
     }
     let _ = lxu_sys::signal::reset_all();
     let mut keep = vec![ch.as_fd().as_raw_fd()];

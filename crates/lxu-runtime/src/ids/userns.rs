@@ -12,7 +12,7 @@ use lxu_sys::fork::{clone_into_namespaces, Fork, Namespaces};
 use rustix::process::{waitpid, WaitOptions};
 
 use crate::error::{Error, Result};
-use crate::idmap;
+use crate::ids::idmap;
 
 /// How the work in the namespace ended.
 #[derive(Debug)]

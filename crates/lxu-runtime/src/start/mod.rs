@@ -1,5 +1,15 @@
 //! `lxu start`: check, lock, fork the monitor, wait until the container runs.
 
+pub(crate) mod init;
+pub(crate) mod limits;
+pub(crate) mod mountopts;
+pub(crate) mod mounts;
+pub(crate) mod plan;
+pub(crate) mod reaper;
+pub(crate) mod sealed_exec;
+pub(crate) mod security;
+pub(crate) mod spawn;
+
 use std::fs::File;
 use std::io::Read;
 use std::os::fd::OwnedFd;
@@ -11,10 +21,10 @@ use lxu_sys::fork::{fork, Fork};
 use crate::container::Container;
 use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::hooks::{Cgroups, Delegate, Hooks};
-use crate::idmap;
+use crate::ids::idmap;
+use crate::monitor::resources::{Cgroups, Delegate, Hooks};
 use crate::monitor::{self, Setup};
-use crate::plan::Plan;
+use crate::start::plan::Plan;
 
 #[derive(Debug, Default, Clone)]
 pub struct StartOptions {
@@ -87,12 +97,12 @@ pub fn start(ctx: &Context, c: &Container, opts: &StartOptions) -> Result<Starte
         plan.inherit_stdio = !rustix::termios::isatty(rustix::stdio::stdin());
     }
     if !config.hooks.is_empty() || config.rootfs_mount.is_some() {
-        use crate::lxc_hooks::{self, HookSet};
+        use crate::hooks::{self, HookSet};
         let file = opts.rcfile.clone().unwrap_or_else(|| c.config_path());
-        let mount = lxc_hooks::rootfs_mount(
+        let mount = hooks::rootfs_mount(
             &c.name,
             &config,
-            lxc_hooks::need_rootfs_path(&config.hooks),
+            hooks::need_rootfs_path(&config.hooks),
             &ctx.default_rootfs_mount(),
         )
         .map_err(Error::Msg)?;
@@ -105,7 +115,7 @@ pub fn start(ctx: &Context, c: &Container, opts: &StartOptions) -> Result<Starte
     let hooks = Hooks {
         name: c.name.clone(),
         cgroups: Some(cgroup_settings(ctx, &config, &plan)),
-        nets: (!plan.nets.is_empty()).then(|| crate::hooks::Nets {
+        nets: (!plan.nets.is_empty()).then(|| crate::monitor::resources::Nets {
             plans: plan.nets.clone(),
             euid: ctx.euid,
             helper: ctx.libexec_dir.join("lxu-user-nic"),

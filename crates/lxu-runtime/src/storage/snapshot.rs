@@ -11,12 +11,12 @@ use lxu_config::Config;
 
 use crate::container::Container;
 use crate::context::Context;
-use crate::copy::{copy_into, CopyKind};
-use crate::create::{as_container_root, write_config};
-use crate::destroy;
 use crate::error::{Error, Result};
-use crate::idmap;
+use crate::ids::idmap;
 use crate::start::try_lock;
+use crate::storage::copy::{copy_into, CopyKind};
+use crate::storage::create::{as_container_root, write_config};
+use crate::storage::destroy;
 
 /// One snapshot as `lxc-snapshot -L` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,7 +189,7 @@ pub fn restore(ctx: &Context, c: &Container, name: &str, new_name: Option<&str>)
     let result = (|| -> Result<()> {
         let text = std::fs::read_to_string(tmp.config_path())
             .map_err(|e| Error::io("read", tmp.config_path(), e))?;
-        let text = crate::copy::moved_paths(&text, &tmp.dir, &c.dir);
+        let text = crate::storage::copy::moved_paths(&text, &tmp.dir, &c.dir);
         let (rootfs, new, old) = (
             c.dir.join("rootfs"),
             tmp.dir.join("rootfs"),

@@ -9,7 +9,7 @@ use rustix::event::{poll, PollFd, PollFlags, Timespec};
 
 use crate::container::Container;
 use crate::error::{Error, Result};
-use crate::protocol::connect_monitor;
+use crate::monitor::protocol::connect_monitor;
 
 /// The escape prefix for `-e`: `^b`, `b` or `B` mean Ctrl+b; default Ctrl+a.
 pub fn escape_byte(spec: Option<&str>) -> std::result::Result<u8, String> {

@@ -8,9 +8,9 @@
 
 use crate::container::{list_names, Container};
 use crate::context::Context;
+use crate::control::stop::{self, StopOptions};
 use crate::error::Result;
 use crate::start::{self, StartOptions};
-use crate::stop::{self, StopOptions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {

@@ -10,7 +10,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::users::{self, SubIdRange, User};
+use crate::ids::users::{self, SubIdRange, User};
 
 /// Size of the block every user gets, as useradd does.
 pub const BLOCK: u64 = 65536;
@@ -530,7 +530,7 @@ pub fn setup_user(name: &str, opts: &SetupOptions) -> Result<Outcome> {
     // All of it happens as the user: see `as_user`.
     let conf = user.home.join(".config/lxc/default.conf");
     let (home, bridge, dry_run) = (user.home.clone(), opts.bridge.clone(), opts.dry_run);
-    let what = crate::as_user::run_as_user(&user, move || {
+    let what = crate::setup::as_user::run_as_user(&user, move || {
         home_default_conf(&home, block, &bridge, dry_run)
     })?;
     if what != UNCHANGED {
@@ -583,7 +583,7 @@ pub fn setup_user(name: &str, opts: &SetupOptions) -> Result<Outcome> {
     }
 
     for helper in ["newuidmap", "newgidmap"] {
-        let found = crate::idmap::helper_path(helper);
+        let found = crate::ids::idmap::helper_path(helper);
         match found {
             None => out.problems.push(Problem {
                 what: format!("{helper} is not installed"),

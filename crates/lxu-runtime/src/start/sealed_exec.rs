@@ -230,7 +230,7 @@ impl Trampoline {
     ) -> io::Result<(std::process::ExitStatus, Vec<u8>)> {
         use std::io::{Read, Write};
         use std::os::unix::process::ExitStatusExt;
-        let p = self.prepare(argv, env, crate::attach::DEFAULT_PATH)?;
+        let p = self.prepare(argv, env, crate::session::attach::DEFAULT_PATH)?;
         let (rd, wr) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
         let null = rustix::fs::open(
             "/dev/null",

@@ -24,8 +24,8 @@ use lxu_config::{Config, IdKind, IdMap};
 use crate::container::Container;
 use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::idmap;
-use crate::userns::{self, Outcome};
+use crate::ids::idmap;
+use crate::ids::userns::{self, Outcome};
 
 /// The mode LXC gives a container directory.
 pub const DIR_MODE: u32 = 0o770;
@@ -185,7 +185,7 @@ pub enum Fixed {
 pub fn fix(ctx: &Context, c: &Container) -> Result<Vec<Fixed>> {
     c.ensure_exists()?;
     let mut out = vec![fix_one(ctx, c)?];
-    for s in crate::snapshot::list(c)? {
+    for s in crate::storage::snapshot::list(c)? {
         out.push(fix_one(ctx, &Container::at(&s.dir, &s.name)?)?);
     }
     Ok(out)

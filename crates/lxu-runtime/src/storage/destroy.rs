@@ -5,12 +5,12 @@ use lxu_config::{Config, ConfigFile, IdMap};
 
 use crate::container::Container;
 use crate::context::Context;
+use crate::control::stop::{self, StopOptions};
 use crate::error::{Error, Result};
-use crate::idmap;
+use crate::ids::idmap;
+use crate::ids::userns::{self, Outcome};
 use crate::start::try_lock;
 use crate::state::{self, State};
-use crate::stop::{self, StopOptions};
-use crate::userns::{self, Outcome};
 
 pub fn destroy(ctx: &Context, c: &Container, force: bool) -> Result<()> {
     if !c.exists() && !c.partial_path().exists() {
@@ -53,7 +53,7 @@ pub fn destroy(ctx: &Context, c: &Container, force: bool) -> Result<()> {
 /// `lxc.hook.destroy`, on the host as the caller, while the container's files still exist;
 /// a failing hook stops the destroy (as in LXC), a config that no longer parses runs none.
 fn destroy_hooks(c: &Container) -> Result<()> {
-    use crate::lxc_hooks::{HookSet, RootfsMount};
+    use crate::hooks::{HookSet, RootfsMount};
     let Ok(cfg) = Config::load(&c.config_path()) else {
         return Ok(());
     };

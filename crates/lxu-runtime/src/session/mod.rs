@@ -1,0 +1,4 @@
+//! Ways into a running container: a command (`attach`) or a terminal (`console`).
+
+pub mod attach;
+pub mod console;

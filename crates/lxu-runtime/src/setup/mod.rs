@@ -1,0 +1,4 @@
+//! Host setup done once by root for a user (`lxu setup-user`).
+
+pub(crate) mod as_user;
+pub mod user;
