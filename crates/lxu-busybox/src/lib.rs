@@ -15,14 +15,14 @@ pub const HOST_BUSYBOX: &str = "/bin/busybox";
 
 #[derive(Debug, thiserror::Error)]
 pub enum BusyboxError {
-    #[error("{op} `{}`: {source}", path.display())]
+    #[error("{op} `{}`", path.display())]
     Io {
         op: &'static str,
         path: PathBuf,
         #[source]
         source: io::Error,
     },
-    #[error("cannot run `{command}`: {source} (install Debian's busybox-static package)")]
+    #[error("cannot run `{command}` (install Debian's busybox-static package)")]
     Spawn {
         command: String,
         #[source]
