@@ -22,6 +22,8 @@ use std::process::{Command, Stdio};
 
 use lxu_config::{Config, HookType};
 
+use crate::error::ContainerError;
+
 /// The `lxc.hook.*` lines of one container and the environment LXC gives every hook.
 #[derive(Debug, Clone, Default)]
 pub struct HookSet {
@@ -45,20 +47,16 @@ pub enum RootfsMount {
 /// Decides where the rootfs is mounted: `lxc.rootfs.mount` when set (it must exist), else
 /// `default` when a hook needs a path to it and the install made it, else in place (root
 /// and a home the container's root can search still reach it through its own path).
-pub fn rootfs_mount(
-    name: &str,
+pub(crate) fn rootfs_mount(
     config: &Config,
     hooks_need_it: bool,
     default: &Path,
-) -> Result<RootfsMount, String> {
+) -> Result<RootfsMount, ContainerError> {
     if let Some(p) = &config.rootfs_mount {
         return if p.is_dir() {
             Ok(RootfsMount::At(p.clone()))
         } else {
-            Err(format!(
-                "{name}: lxc.rootfs.mount `{}` is not a directory",
-                p.display()
-            ))
+            Err(ContainerError::RootfsMount { path: p.clone() })
         };
     }
     if hooks_need_it && default.is_dir() {

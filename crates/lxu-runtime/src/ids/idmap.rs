@@ -116,11 +116,7 @@ fn spawn_helper(prog: &'static str, pid: i32, maps: &[IdMap], kind: IdKind) -> R
         ]);
     }
     let cmdline = format!("{prog} {}", args.join(" "));
-    let not_found = || {
-        Error::Msg(format!(
-            "{prog} not found: install Debian's `uidmap` package (apt-get install uidmap)"
-        ))
-    };
+    let not_found = || Error::NoMapHelper { prog };
     let path = helper_path(prog).ok_or_else(not_found)?;
     let child = Command::new(&path)
         .args(&args)
@@ -132,7 +128,7 @@ fn spawn_helper(prog: &'static str, pid: i32, maps: &[IdMap], kind: IdKind) -> R
         .spawn()
         .map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => not_found(),
-            _ => Error::Msg(format!("cannot run {}: {e}", path.display())),
+            _ => Error::sys(format!("cannot run {}", path.display()), e),
         })?;
     Ok(Running { cmdline, child })
 }
@@ -146,15 +142,14 @@ fn finish_helper(mut r: Running) -> Result<()> {
     let status = r
         .child
         .wait()
-        .map_err(|e| Error::Msg(format!("wait for `{}`: {e}", r.cmdline)))?;
+        .map_err(|e| Error::sys(format!("wait for `{}`", r.cmdline), e))?;
     if status.success() {
         return Ok(());
     }
-    Err(Error::Msg(format!(
-        "`{}` failed: {}",
-        r.cmdline,
-        msg.trim()
-    )))
+    Err(Error::MapHelperFailed {
+        cmdline: r.cmdline,
+        stderr: msg.trim().to_string(),
+    })
 }
 
 /// The first namespace id above every mapped range of `kind`.

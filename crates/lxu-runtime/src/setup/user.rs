@@ -187,9 +187,7 @@ pub fn choose_block(
         start = r.end().max(start);
     }
     if start + BLOCK - 1 > max {
-        return Err(Error::Msg(format!(
-            "no free block of {BLOCK} subordinate ids below SUB_UID_MAX {max}"
-        )));
+        return Err(Error::NoFreeBlock { block: BLOCK, max });
     }
     Ok((
         SubIdRange {
@@ -208,10 +206,9 @@ pub fn choose_block(
 fn replace_root_file(path: &Path, text: &str, new_mode: u32) -> Result<()> {
     use rustix::fs::{AtFlags, Mode, OFlags};
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
-        return Err(Error::Msg(format!(
-            "`{}` is not a file path",
-            path.display()
-        )));
+        return Err(Error::NotAFilePath {
+            path: path.to_path_buf(),
+        });
     };
     let dfd = rustix::fs::open(
         dir,
@@ -221,21 +218,18 @@ fn replace_root_file(path: &Path, text: &str, new_mode: u32) -> Result<()> {
     .map_err(|e| Error::io("open directory", dir, e.into()))?;
     let ds = rustix::fs::fstat(&dfd).map_err(|e| Error::io("stat", dir, e.into()))?;
     if ds.st_uid != 0 || ds.st_mode & 0o022 != 0 {
-        return Err(Error::Msg(format!(
-            "`{}` belongs to uid {} with mode {:o}: a directory setup-user writes in must \
-             belong to root and be writable by nobody else",
-            dir.display(),
-            ds.st_uid,
-            ds.st_mode & 0o7777
-        )));
+        return Err(Error::UnsafeDir {
+            dir: dir.to_path_buf(),
+            uid: ds.st_uid,
+            mode: ds.st_mode & 0o7777,
+        });
     }
     let (mode, uid, gid) = match rustix::fs::statat(&dfd, name, AtFlags::SYMLINK_NOFOLLOW) {
         Ok(st) if is_regular(&st) => (st.st_mode & 0o7777, st.st_uid, st.st_gid),
         Ok(_) => {
-            return Err(Error::Msg(format!(
-                "`{}` is not a regular file; setup-user will not replace it",
-                path.display()
-            )))
+            return Err(Error::NotRegular {
+                path: path.to_path_buf(),
+            })
         }
         Err(rustix::io::Errno::NOENT) => (new_mode, 0, 0),
         Err(e) => return Err(Error::io("stat", path, e.into())),
@@ -474,15 +468,11 @@ pub struct SetupOptions {
 }
 
 pub fn setup_user(name: &str, opts: &SetupOptions) -> Result<Outcome> {
-    let user = users::lookup_name(name).ok_or_else(|| {
-        Error::Msg(format!(
-            "no user `{name}` in /etc/passwd (create it first, e.g. useradd -m {name})"
-        ))
+    let user = users::lookup_name(name).ok_or_else(|| Error::NoSuchUser {
+        name: name.to_string(),
     })?;
     if user.uid == 0 {
-        return Err(Error::Msg(
-            "root needs no setup: its containers may be privileged".into(),
-        ));
+        return Err(Error::RootNeedsNoSetup);
     }
     let mut out = Outcome::default();
     let (subuid, subgid) = (Path::new("/etc/subuid"), Path::new("/etc/subgid"));

@@ -23,7 +23,7 @@ use lxu_config::{Config, IdKind, IdMap};
 
 use crate::container::Container;
 use crate::context::Context;
-use crate::error::{Error, Result};
+use crate::error::{Chain, ContainerError, Error, Result};
 use crate::ids::idmap;
 use crate::ids::userns::{self, Outcome};
 
@@ -53,12 +53,9 @@ fn wanted_owner(ctx: &Context, dir: &Path, maps: &[IdMap]) -> Result<Option<(u32
         return Ok(None);
     }
     let root = |kind: IdKind| {
-        idmap::host_id(maps, kind, 0).ok_or_else(|| {
-            Error::Msg(format!(
-                "`{}`: lxc.idmap maps no {} to the container's root (0), so the directory cannot be given to it",
-                dir.display(),
-                if kind == IdKind::Uid { "uid" } else { "gid" }
-            ))
+        idmap::host_id(maps, kind, 0).ok_or_else(|| Error::NoRootId {
+            dir: dir.to_path_buf(),
+            kind: if kind == IdKind::Uid { "uid" } else { "gid" },
         })
     };
     if ctx.is_root() {
@@ -146,28 +143,31 @@ fn lay_out(
             .map(|m| m.nsid + (host - m.hostid))
     };
     let (Some(ns_uid), Some(ns_gid)) = (ns(IdKind::Uid, uid), ns(IdKind::Gid, gid)) else {
-        return Err(Error::Msg(format!(
-            "`{}`: {uid}:{gid} is neither yours nor mapped by the container's lxc.idmap",
-            dir.display()
-        )));
+        return Err(Error::NotMappable {
+            dir: dir.to_path_buf(),
+            uid,
+            gid,
+        });
     };
     // chown first: it clears set-id bits, which the mode then leaves off anyway.
     let outcome = userns::run_as_root(&ns_maps, ctx.euid, || {
-        std::os::unix::fs::fchown(f, Some(ns_uid), Some(ns_gid))
-            .map_err(|e| format!("chown `{}` to {uid}:{gid}: {e}", dir.display()))?;
-        f.set_permissions(mode)
-            .map_err(|e| format!("chmod `{}`: {e}", dir.display()))
+        let chown = std::os::unix::fs::fchown(f, Some(ns_uid), Some(ns_gid))
+            .map_err(|e| Error::sys(format!("chown `{}` to {uid}:{gid}", dir.display()), e));
+        chown
+            .and_then(|()| {
+                f.set_permissions(mode)
+                    .map_err(|e| Error::io("chmod", dir, e))
+            })
+            .map_err(|e| Chain(&e).to_string())
     })?;
     match outcome {
         Outcome::Done => Ok(()),
-        Outcome::Exited(code) => Err(Error::Msg(format!(
-            "give `{}` to {uid}:{gid}: helper exited with status {code}",
-            dir.display()
-        ))),
-        Outcome::Signaled(s) => Err(Error::Msg(format!(
-            "give `{}` to {uid}:{gid}: helper killed by signal {s}",
-            dir.display()
-        ))),
+        Outcome::Ended(ended) => Err(Error::NotGiven {
+            dir: dir.to_path_buf(),
+            uid,
+            gid,
+            ended,
+        }),
     }
 }
 
@@ -203,12 +203,11 @@ fn fix_one(ctx: &Context, c: &Container) -> Result<Fixed> {
     // Only a directory of the caller's or of this container's root is ours to change.
     let root_uid = idmap::host_id(&maps, IdKind::Uid, 0);
     if meta.uid() != ctx.euid && Some(meta.uid()) != root_uid {
-        return Err(Error::Msg(format!(
-            "{}: `{}` belongs to uid {}, neither you nor the container's root; only its owner can change it",
-            c.name,
-            c.dir.display(),
-            meta.uid()
-        )));
+        let problem = ContainerError::NotOwner {
+            dir: c.dir.clone(),
+            uid: meta.uid(),
+        };
+        return Err(Error::container(&c.name, problem));
     }
     lay_out(ctx, &c.dir, &f, &maps, want)?;
     Ok(Fixed::Changed {
