@@ -13,10 +13,9 @@ use crate::error::{Error, Result};
 use crate::ids::users::{self, SubIdRange, User};
 
 /// Size of the block every user gets, as useradd does.
-pub const BLOCK: u64 = 65536;
+pub(crate) const BLOCK: u64 = 65536;
 /// Default allowance written to lxc-usernet.
-pub const DEFAULT_QUOTA: u32 = 10;
-pub const USERNET: &str = "/etc/lxc/lxc-usernet";
+pub(crate) const USERNET: &str = "/etc/lxc/lxc-usernet";
 
 /// One thing setup-user changed (or would change).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,7 +120,7 @@ fn subid_limits() -> (u64, u64) {
 /// Decides the block `user` should own, given both files: keep an existing block of
 /// 65536 that is the same in both files and overlaps nobody; otherwise the lowest free
 /// block. Returns the block and the user's ranges that overlap someone else's.
-pub fn choose_block(
+pub(crate) fn choose_block(
     uid_text: &str,
     gid_text: &str,
     user: &User,
@@ -422,7 +421,7 @@ fn rewrite_subid(
 }
 
 /// The default.conf a user gets.
-pub fn default_conf(range: SubIdRange, bridge: &str) -> String {
+pub(crate) fn default_conf(range: SubIdRange, bridge: &str) -> String {
     format!(
         "# Written by `lxu setup-user`: the ids this user's containers map to, and a veth\n\
          # device on the host bridge, made by the setuid network helper within the quota.\n\

@@ -57,7 +57,7 @@ pub enum Started {
 }
 
 /// Takes the container's lock without waiting; `None` if someone holds it.
-pub fn try_lock(c: &Container) -> Result<Option<File>> {
+pub(crate) fn try_lock(c: &Container) -> Result<Option<File>> {
     let path = c.lock_path();
     let f = std::fs::OpenOptions::new()
         .create(true)

@@ -34,7 +34,7 @@ pub struct CopyOptions {
 
 /// How a copy differs from its source.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct CopyKind {
+pub(crate) struct CopyKind {
     pub keep_name: bool,
     pub keep_macs: bool,
     /// Run `lxc.hook.clone` (not for snapshots).

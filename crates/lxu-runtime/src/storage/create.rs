@@ -33,7 +33,7 @@ pub struct CreateOptions {
 }
 
 /// Where LXC template scripts are looked up.
-pub fn template_dirs(ctx: &Context) -> Vec<PathBuf> {
+pub(crate) fn template_dirs(ctx: &Context) -> Vec<PathBuf> {
     vec![
         ctx.share_dir.join("templates"),
         PathBuf::from("/usr/share/lxc/templates"),

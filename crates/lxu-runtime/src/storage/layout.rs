@@ -28,7 +28,7 @@ use crate::ids::idmap;
 use crate::ids::userns::{self, Outcome};
 
 /// The mode LXC gives a container directory.
-pub const DIR_MODE: u32 = 0o770;
+pub(crate) const DIR_MODE: u32 = 0o770;
 
 /// Whether group `gid` reaches beyond `user`: another account has it as its primary group or
 /// /etc/group lists another member. Such a group must not get write access to the
@@ -87,7 +87,7 @@ fn open_dir(dir: &Path) -> Result<std::fs::File> {
 
 /// Makes the container's directory (and its lxcpath) laid out as LXC does; an existing
 /// one is an error, so that of two creates of one name exactly one goes on.
-pub fn make_dir(ctx: &Context, c: &Container, maps: &[IdMap]) -> Result<()> {
+pub(crate) fn make_dir(ctx: &Context, c: &Container, maps: &[IdMap]) -> Result<()> {
     std::fs::create_dir_all(&c.lxcpath).map_err(|e| Error::io("create", &c.lxcpath, e))?;
     // 0700 until the owner and group are right; the mode is set explicitly afterwards, as
     // the umask must not decide it.
