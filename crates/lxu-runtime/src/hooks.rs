@@ -397,13 +397,7 @@ mod proc_swapped {
             let p2 = dir.join("p2");
             std::fs::create_dir(&p2)?;
             mount_bind_recursive("/proc", &p2)?;
-            rustix::mount::mount(
-                "none",
-                "/proc",
-                "tmpfs",
-                rustix::mount::MountFlags::empty(),
-                c"",
-            )?;
+            crate::test_support::tmpfs_on_proc()?;
             let sh = dir.join("sh");
             std::fs::write(&sh, format!("#!{}/self/exe\n", p2.display()))?;
             std::fs::set_permissions(&sh, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;

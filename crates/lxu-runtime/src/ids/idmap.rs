@@ -198,15 +198,7 @@ pub(crate) fn host_id(maps: &[IdMap], kind: IdKind, nsid: u32) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn m(kind: IdKind, nsid: u32, hostid: u32, count: u32) -> IdMap {
-        IdMap {
-            kind,
-            nsid,
-            hostid,
-            count,
-        }
-    }
+    use crate::test_support::id_map as m;
 
     #[test]
     fn caller_is_added_after_the_container_ranges() {

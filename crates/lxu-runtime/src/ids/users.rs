@@ -106,6 +106,18 @@ impl fmt::Display for SubIdRange {
     }
 }
 
+/// `ranges` as messages show them: `100000-165535, 300000-300009`, or `none`.
+pub fn describe_ranges(ranges: &[SubIdRange]) -> String {
+    if ranges.is_empty() {
+        return "none".to_string();
+    }
+    ranges
+        .iter()
+        .map(|r| r.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The ranges a subuid/subgid-format text gives `user` (by name or by numeric uid).
 pub fn subid_ranges_in(text: &str, user: &User) -> Vec<SubIdRange> {
     let uid = user.uid.to_string();
@@ -163,15 +175,7 @@ pub(crate) fn check_maps(
         if ranges.iter().any(|r| r.contains(first, count)) {
             continue;
         }
-        let have = if ranges.is_empty() {
-            "none".to_string()
-        } else {
-            ranges
-                .iter()
-                .map(|r| r.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let have = describe_ranges(&ranges);
         let letter = if kind == IdKind::Uid { 'u' } else { 'g' };
         return Err(MapDenied {
             detail: format!(
@@ -193,6 +197,7 @@ pub(crate) fn check_maps(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::id_map as map;
 
     fn alice() -> User {
         User {
@@ -201,15 +206,6 @@ mod tests {
             gid: 1001,
             home: "/home/alice".into(),
             shell: "/bin/sh".into(),
-        }
-    }
-
-    fn map(kind: IdKind, nsid: u32, hostid: u32, count: u32) -> IdMap {
-        IdMap {
-            kind,
-            nsid,
-            hostid,
-            count,
         }
     }
 

@@ -166,16 +166,24 @@ fn read_with_deadline(fd: OwnedFd, limit: Duration) -> std::result::Result<Strin
 mod tests {
     use super::*;
 
+    /// The user the tests work as, when the tests run as root; else `None` (skipped).
+    fn nobody_as_root() -> Option<User> {
+        if !rustix::process::geteuid().is_root() {
+            eprintln!("skipped: needs root");
+            return None;
+        }
+        let nobody = users::lookup_name("nobody");
+        if nobody.is_none() {
+            eprintln!("skipped: no user nobody");
+        }
+        nobody
+    }
+
     /// The child has exactly the user's ids and groups and cannot get root back; an
     /// error in the work comes back as the error, and the parent's ids never change.
     #[test]
     fn the_child_is_the_user_and_only_the_user() {
-        if !rustix::process::geteuid().is_root() {
-            eprintln!("skipped: needs root");
-            return;
-        }
-        let Some(nobody) = users::lookup_name("nobody") else {
-            eprintln!("skipped: no user nobody");
+        let Some(nobody) = nobody_as_root() else {
             return;
         };
         let got = run_as_user(&nobody, || {
@@ -208,12 +216,7 @@ mod tests {
     /// sequences in it (window title, OSC 52 clipboard, ...) must arrive inert.
     #[test]
     fn the_answer_reaches_root_without_control_characters() {
-        if !rustix::process::geteuid().is_root() {
-            eprintln!("skipped: needs root");
-            return;
-        }
-        let Some(nobody) = users::lookup_name("nobody") else {
-            eprintln!("skipped: no user nobody");
+        let Some(nobody) = nobody_as_root() else {
             return;
         };
         let evil = "line `\x1b]52;c;ZWNobyBoaQ==\x07\x1b[2J\r\x08`\nnext\tline";

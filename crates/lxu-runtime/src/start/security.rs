@@ -392,13 +392,7 @@ mod fake_proc {
 
     /// The attack: a tmpfs on /proc with plain files where the label goes.
     fn fake_proc() -> std::io::Result<()> {
-        rustix::mount::mount(
-            "none",
-            "/proc",
-            "tmpfs",
-            rustix::mount::MountFlags::empty(),
-            c"",
-        )?;
+        crate::test_support::tmpfs_on_proc()?;
         std::fs::create_dir_all("/proc/self/attr/apparmor")?;
         std::fs::write("/proc/self/attr/apparmor/exec", "")?;
         std::fs::write("/proc/self/attr/exec", "")
