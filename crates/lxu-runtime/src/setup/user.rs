@@ -549,28 +549,39 @@ pub fn setup_user(name: &str, opts: &SetupOptions) -> Result<Outcome> {
         }
     }
 
-    // Delegated cgroups (gone at reboot: cgroupfs lives in memory; run again at boot).
-    match lxu_cgroup::Hierarchies::detect() {
-        Ok(h) => {
-            match lxu_cgroup::delegate_user(&h, &user.name, user.uid, user.gid, opts.dry_run) {
-                Ok(changes) => out
-                    .changes
-                    .extend(changes.into_iter().map(|c| Change::Cgroup(c.to_string()))),
-                Err(e) => out.problems.push(Problem {
-                    what: format!("cgroup delegation failed: {e}"),
-                    fix: "containers still start, without resource limits".into(),
-                }),
-            }
-            if let Some(c) = h.v2.as_ref().and_then(|v2| favor_dynmods(v2, opts.dry_run)) {
-                out.changes.push(c);
-            }
+    delegate_cgroups(&user, opts.dry_run, &mut out);
+    check_helpers(opts, &mut out)?;
+    Ok(out)
+}
+
+/// Delegated cgroups (gone at reboot: cgroupfs lives in memory; run again at boot).
+fn delegate_cgroups(user: &User, dry_run: bool, out: &mut Outcome) {
+    let h = match lxu_cgroup::Hierarchies::detect() {
+        Ok(h) => h,
+        Err(e) => {
+            out.problems.push(Problem {
+                what: format!("cannot read the cgroup layout: {e}"),
+                fix: "containers still start, without resource limits".into(),
+            });
+            return;
         }
+    };
+    match lxu_cgroup::delegate_user(&h, &user.name, user.uid, user.gid, dry_run) {
+        Ok(changes) => out
+            .changes
+            .extend(changes.into_iter().map(|c| Change::Cgroup(c.to_string()))),
         Err(e) => out.problems.push(Problem {
-            what: format!("cannot read the cgroup layout: {e}"),
+            what: format!("cgroup delegation failed: {e}"),
             fix: "containers still start, without resource limits".into(),
         }),
     }
+    if let Some(c) = h.v2.as_ref().and_then(|v2| favor_dynmods(v2, dry_run)) {
+        out.changes.push(c);
+    }
+}
 
+/// The setuid helpers unprivileged containers need: the id map helpers and the nic helper.
+fn check_helpers(opts: &SetupOptions, out: &mut Outcome) -> Result<()> {
     for helper in ["newuidmap", "newgidmap"] {
         let found = crate::ids::idmap::helper_path(helper);
         match found {
@@ -600,7 +611,7 @@ pub fn setup_user(name: &str, opts: &SetupOptions) -> Result<Outcome> {
             fix: "run the install step as root (./x install)".into(),
         }),
     }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]
