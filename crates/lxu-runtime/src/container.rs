@@ -75,8 +75,8 @@ impl Container {
         self.dir.join("lxu.sock")
     }
 
-    /// Held (flock) by the monitor for as long as the container runs, and briefly by
-    /// create and destroy.
+    /// Held (flock) by the monitor for as long as the container runs, and by create, copy,
+    /// snapshot restore and destroy while they work.
     pub(crate) fn lock_path(&self) -> PathBuf {
         self.dir.join("lxu.lock")
     }

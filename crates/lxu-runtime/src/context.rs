@@ -7,7 +7,8 @@ use lxu_config::SystemConfig;
 use crate::error::{Error, Result};
 use crate::ids::users::{self, User};
 
-/// The caller and the paths that follow from it (path table in unprivileged.md).
+/// The caller and the paths that follow from it, as LXC derives them for an unprivileged
+/// user.
 #[derive(Debug, Clone)]
 pub struct Context {
     pub euid: u32,

@@ -11,6 +11,8 @@
 //! - `start`: inside the container after pivot_root, just before `lxc.init.cmd`;
 //! - `stop`: the monitor, on the host, after init died, with references to the container's
 //!   namespaces (`mnt:/proc/PID/fd/N` arguments); `post-stop`: after everything is gone;
+//! - `clone`: `lxu copy`, as root of the new container's user namespace, after its rootfs
+//!   is copied;
 //! - `destroy`: `lxu destroy`, on the host, before the container's files are removed.
 //!
 //! A hook is a shell command line, run with `/bin/sh -c`; version 0 (the default) appends

@@ -1,7 +1,7 @@
 //! `lxu setup-user USER` (root): everything a user needs for unprivileged containers,
 //! idempotent, with a dry run.
 //!
-//! Replaces the manual steps LXC needs (peers.md, "Host setup"): subordinate ids that do
+//! Replaces the manual host setup LXC's unprivileged containers need: subordinate ids that do
 //! not overlap anyone else's, a default.conf with the matching id map and a veth, an
 //! lxc-usernet allowance, and delegated cgroups.
 
@@ -655,7 +655,7 @@ mod tests {
 
     #[test]
     fn an_overlapping_range_is_replaced() {
-        // useradd gave bob a range inside alice's (peers.md saw exactly this).
+        // useradd gave bob a range inside alice's (seen on a real host).
         let t = "alice:100000:200000\nbob:165536:65536\n";
         let (b, bad) = choose_block(t, t, &user("bob", 1002), (100000, 600100000)).unwrap();
         assert_eq!(b.start, 300000);

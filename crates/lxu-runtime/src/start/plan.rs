@@ -1,6 +1,6 @@
-//! Everything the container's init process will do, decided in the monitor before the
-//! clone, so configuration errors surface before any namespace exists and the child only
-//! executes a fixed list of steps.
+//! Everything the container's init process will do, decided by `lxu start` before the
+//! monitor starts, so configuration errors surface before any process or namespace exists
+//! and init only executes a fixed list of steps.
 
 use std::path::PathBuf;
 

@@ -13,8 +13,8 @@
 //! the directory and the container root's gid becomes its group, mode 0770; LXC runs that
 //! too, since it opens the rootfs as the caller and as root of the container.
 //!
-//! lxu up to this change made the directory the caller's, mode 0750: `lxu fix-layout`
-//! brings such a directory (and its snapshots') to this layout.
+//! Older lxu versions made the directory the caller's, mode 0750: `lxu fix-layout` brings
+//! such a directory (and its snapshots') to this layout.
 
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
