@@ -8,11 +8,11 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 
 /// Longest container name: it becomes the default hostname (HOST_NAME_MAX is 64).
-pub const MAX_NAME: usize = 64;
+pub(crate) const MAX_NAME: usize = 64;
 
 /// Checks a user-supplied container name. Names become directory names, hostnames and
 /// parts of socket paths, so only a conservative set is allowed.
-pub fn validate_name(name: &str) -> Result<()> {
+pub(crate) fn validate_name(name: &str) -> Result<()> {
     let bad = |reason| {
         Err(Error::BadName {
             name: name.to_string(),
@@ -71,18 +71,18 @@ impl Container {
     }
 
     /// The monitor's command socket.
-    pub fn socket_path(&self) -> PathBuf {
+    pub(crate) fn socket_path(&self) -> PathBuf {
         self.dir.join("lxu.sock")
     }
 
-    /// Held (flock) by the monitor for as long as the container runs, and briefly by
-    /// create and destroy.
-    pub fn lock_path(&self) -> PathBuf {
+    /// Held (flock) by the monitor for as long as the container runs, and by create, copy,
+    /// snapshot restore and destroy while they work.
+    pub(crate) fn lock_path(&self) -> PathBuf {
         self.dir.join("lxu.lock")
     }
 
     /// Present while a create is in progress or after one failed half-way.
-    pub fn partial_path(&self) -> PathBuf {
+    pub(crate) fn partial_path(&self) -> PathBuf {
         self.dir.join("partial")
     }
 
@@ -125,7 +125,7 @@ impl Container {
     }
 
     /// The rootfs directory named by the config, `dir:` prefix removed.
-    pub fn rootfs_dir(&self, config: &Config) -> Option<PathBuf> {
+    pub(crate) fn rootfs_dir(&self, config: &Config) -> Option<PathBuf> {
         match &config.rootfs.as_ref()?.backend {
             lxu_config::RootfsBackend::Dir(p) => Some(p.clone()),
             _ => None,

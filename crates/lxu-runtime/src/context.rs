@@ -7,7 +7,8 @@ use lxu_config::SystemConfig;
 use crate::error::{Error, Result};
 use crate::ids::users::{self, User};
 
-/// The caller and the paths that follow from it (path table in unprivileged.md).
+/// The caller and the paths that follow from it, as LXC derives them for an unprivileged
+/// user.
 #[derive(Debug, Clone)]
 pub struct Context {
     pub euid: u32,
@@ -28,12 +29,10 @@ impl Context {
     /// Where a rootfs is mounted while `lxc.hook.mount` and friends run, when
     /// `lxc.rootfs.mount` does not say: an empty directory the install makes, readable by
     /// every id (LXC's is `/usr/lib/<arch>/lxc/rootfs`).
-    pub fn default_rootfs_mount(&self) -> PathBuf {
+    pub(crate) fn default_rootfs_mount(&self) -> PathBuf {
         self.libexec_dir.join("rootfs")
     }
-}
 
-impl Context {
     pub fn new(lxcpath: Option<&Path>) -> Result<Context> {
         let euid = rustix::process::geteuid().as_raw();
         let egid = rustix::process::getegid().as_raw();
@@ -68,18 +67,6 @@ impl Context {
 
     pub fn is_root(&self) -> bool {
         self.euid == 0
-    }
-
-    /// Base of the image download cache (`~/.cache/lxc` or `/var/cache/lxc`).
-    pub fn cache_dir(&self) -> PathBuf {
-        if let Some(p) = std::env::var_os("LXC_CACHE_PATH").filter(|p| !p.is_empty()) {
-            return PathBuf::from(p);
-        }
-        if self.is_root() {
-            PathBuf::from("/var/cache/lxc")
-        } else {
-            self.home.join(".cache/lxc")
-        }
     }
 
     /// Directory of lxu's own config fragments (what LXC_TEMPLATE_CONFIG points to).

@@ -11,6 +11,8 @@
 //! - `start`: inside the container after pivot_root, just before `lxc.init.cmd`;
 //! - `stop`: the monitor, on the host, after init died, with references to the container's
 //!   namespaces (`mnt:/proc/PID/fd/N` arguments); `post-stop`: after everything is gone;
+//! - `clone`: `lxu copy`, as root of the new container's user namespace, after its rootfs
+//!   is copied;
 //! - `destroy`: `lxu destroy`, on the host, before the container's files are removed.
 //!
 //! A hook is a shell command line, run with `/bin/sh -c`; version 0 (the default) appends
@@ -21,6 +23,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use lxu_config::{Config, HookType};
+
+use crate::error::ContainerError;
 
 /// The `lxc.hook.*` lines of one container and the environment LXC gives every hook.
 #[derive(Debug, Clone, Default)]
@@ -45,20 +49,16 @@ pub enum RootfsMount {
 /// Decides where the rootfs is mounted: `lxc.rootfs.mount` when set (it must exist), else
 /// `default` when a hook needs a path to it and the install made it, else in place (root
 /// and a home the container's root can search still reach it through its own path).
-pub fn rootfs_mount(
-    name: &str,
+pub(crate) fn rootfs_mount(
     config: &Config,
     hooks_need_it: bool,
     default: &Path,
-) -> Result<RootfsMount, String> {
+) -> Result<RootfsMount, ContainerError> {
     if let Some(p) = &config.rootfs_mount {
         return if p.is_dir() {
             Ok(RootfsMount::At(p.clone()))
         } else {
-            Err(format!(
-                "{name}: lxc.rootfs.mount `{}` is not a directory",
-                p.display()
-            ))
+            Err(ContainerError::RootfsMount { path: p.clone() })
         };
     }
     if hooks_need_it && default.is_dir() {
@@ -399,13 +399,7 @@ mod proc_swapped {
             let p2 = dir.join("p2");
             std::fs::create_dir(&p2)?;
             mount_bind_recursive("/proc", &p2)?;
-            rustix::mount::mount(
-                "none",
-                "/proc",
-                "tmpfs",
-                rustix::mount::MountFlags::empty(),
-                c"",
-            )?;
+            crate::test_support::tmpfs_on_proc()?;
             let sh = dir.join("sh");
             std::fs::write(&sh, format!("#!{}/self/exe\n", p2.display()))?;
             std::fs::set_permissions(&sh, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;

@@ -12,17 +12,17 @@
 //!   [`layout`]);
 //! - `ids`: host users, subordinate ids and id maps ([`users`], [`idmap`]);
 //! - `setup`: root's one-time host setup for a user ([`setup_user`]);
-//! - [`hooks`]: LXC's `lxc.hook.*` programs.
+//! - `hooks`: LXC's `lxc.hook.*` programs.
 
 pub mod container;
 pub mod context;
 pub mod error;
-pub mod hooks;
 pub mod list;
 pub mod start;
 pub mod state;
 
 mod control;
+pub(crate) mod hooks;
 mod ids;
 mod monitor;
 mod random;

@@ -1,6 +1,29 @@
 //! Helpers for unit tests that need a kernel, not a mock.
 
+use lxu_config::{IdKind, IdMap};
 use lxu_sys::fork::{clone_into_namespaces, fork, Fork, Namespaces};
+
+/// One id map line.
+pub(crate) fn id_map(kind: IdKind, nsid: u32, hostid: u32, count: u32) -> IdMap {
+    IdMap {
+        kind,
+        nsid,
+        hostid,
+        count,
+    }
+}
+
+/// What a hostile container root does to hide the real procfs: a tmpfs on `/proc`.
+pub(crate) fn tmpfs_on_proc() -> std::io::Result<()> {
+    rustix::mount::mount(
+        "none",
+        "/proc",
+        "tmpfs",
+        rustix::mount::MountFlags::empty(),
+        c"",
+    )?;
+    Ok(())
+}
 
 /// Exit code of a child that could not set up what the test needs (a body may return it
 /// too): the test is skipped, or fails under `LXU_MUST_WORK`.

@@ -135,15 +135,7 @@ pub fn run() -> Result<i32> {
         let file = users::subid_file(kind);
         let text = std::fs::read_to_string(file).unwrap_or_default();
         let ranges = users::subid_ranges_in(&text, &ctx.user);
-        let detail = if ranges.is_empty() {
-            "none".to_string()
-        } else {
-            ranges
-                .iter()
-                .map(|r| r.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let detail = users::describe_ranges(&ranges);
         let ok = ctx.is_root() || ranges.iter().any(|r| r.count >= 65536);
         r.item(
             &format!("{} ranges", file.display()),

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::ids::users::{self, User};
 
 /// Checks that `maps` fit the caller's delegated ranges (no-op for root).
-pub fn check_allowed(maps: &[IdMap], user: &User, euid: u32) -> Result<()> {
+pub(crate) fn check_allowed(maps: &[IdMap], user: &User, euid: u32) -> Result<()> {
     if euid == 0 {
         return Ok(());
     }
@@ -28,7 +28,7 @@ pub fn check_allowed(maps: &[IdMap], user: &User, euid: u32) -> Result<()> {
 }
 
 /// The text written to `uid_map`/`gid_map`: "nsid hostid count" lines.
-pub fn map_text(maps: &[IdMap], kind: IdKind) -> String {
+pub(crate) fn map_text(maps: &[IdMap], kind: IdKind) -> String {
     maps.iter()
         .filter(|m| m.kind == kind)
         .map(|m| format!("{} {} {}\n", m.nsid, m.hostid, m.count))
@@ -36,18 +36,18 @@ pub fn map_text(maps: &[IdMap], kind: IdKind) -> String {
 }
 
 /// Writes both maps of process `pid`.
-pub fn write_maps(pid: i32, maps: &[IdMap], euid: u32) -> Result<()> {
+pub(crate) fn write_maps(pid: i32, maps: &[IdMap], euid: u32) -> Result<()> {
     start_maps(pid, maps, euid)?.wait()
 }
 
 /// Map helpers still running (non-root callers); see [`start_maps`].
-pub struct PendingMaps {
+pub(crate) struct PendingMaps {
     helpers: Vec<Result<Running>>,
 }
 
 impl PendingMaps {
     /// Waits for the helpers and reports the first failure.
-    pub fn wait(self) -> Result<()> {
+    pub(crate) fn wait(self) -> Result<()> {
         let mut result = Ok(());
         for h in self.helpers {
             let r = h.and_then(finish_helper);
@@ -62,7 +62,7 @@ impl PendingMaps {
 /// Starts writing both maps of `pid`. Root writes them at once; anyone else gets the
 /// setuid `newuidmap`/`newgidmap` started side by side, to be waited for later, so the
 /// caller can do other work meanwhile.
-pub fn start_maps(pid: i32, maps: &[IdMap], euid: u32) -> Result<PendingMaps> {
+pub(crate) fn start_maps(pid: i32, maps: &[IdMap], euid: u32) -> Result<PendingMaps> {
     if euid == 0 {
         for (kind, file) in [(IdKind::Uid, "uid_map"), (IdKind::Gid, "gid_map")] {
             let text = map_text(maps, kind);
@@ -116,11 +116,7 @@ fn spawn_helper(prog: &'static str, pid: i32, maps: &[IdMap], kind: IdKind) -> R
         ]);
     }
     let cmdline = format!("{prog} {}", args.join(" "));
-    let not_found = || {
-        Error::Msg(format!(
-            "{prog} not found: install Debian's `uidmap` package (apt-get install uidmap)"
-        ))
-    };
+    let not_found = || Error::NoMapHelper { prog };
     let path = helper_path(prog).ok_or_else(not_found)?;
     let child = Command::new(&path)
         .args(&args)
@@ -132,7 +128,7 @@ fn spawn_helper(prog: &'static str, pid: i32, maps: &[IdMap], kind: IdKind) -> R
         .spawn()
         .map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => not_found(),
-            _ => Error::Msg(format!("cannot run {}: {e}", path.display())),
+            _ => Error::sys(format!("cannot run {}", path.display()), e),
         })?;
     Ok(Running { cmdline, child })
 }
@@ -146,19 +142,18 @@ fn finish_helper(mut r: Running) -> Result<()> {
     let status = r
         .child
         .wait()
-        .map_err(|e| Error::Msg(format!("wait for `{}`: {e}", r.cmdline)))?;
+        .map_err(|e| Error::sys(format!("wait for `{}`", r.cmdline), e))?;
     if status.success() {
         return Ok(());
     }
-    Err(Error::Msg(format!(
-        "`{}` failed: {}",
-        r.cmdline,
-        msg.trim()
-    )))
+    Err(Error::MapHelperFailed {
+        cmdline: r.cmdline,
+        stderr: msg.trim().to_string(),
+    })
 }
 
 /// The first namespace id above every mapped range of `kind`.
-pub fn first_unmapped(maps: &[IdMap], kind: IdKind) -> u32 {
+pub(crate) fn first_unmapped(maps: &[IdMap], kind: IdKind) -> u32 {
     maps.iter()
         .filter(|m| m.kind == kind)
         .map(|m| m.nsid.saturating_add(m.count))
@@ -170,7 +165,7 @@ pub fn first_unmapped(maps: &[IdMap], kind: IdKind) -> u32 {
 /// namespace id, the way LXC runs templates: the namespace's root can then work on both
 /// the container's files and the caller's (the container directory, the download cache).
 /// Returns the maps and the namespace ids the caller's uid and gid got.
-pub fn with_caller(maps: &[IdMap], uid: u32, gid: u32) -> (Vec<IdMap>, u32, u32) {
+pub(crate) fn with_caller(maps: &[IdMap], uid: u32, gid: u32) -> (Vec<IdMap>, u32, u32) {
     let mut out = maps.to_vec();
     let mut mapped = |kind: IdKind, id: u32| -> u32 {
         if let Some(m) = maps
@@ -194,7 +189,7 @@ pub fn with_caller(maps: &[IdMap], uid: u32, gid: u32) -> (Vec<IdMap>, u32, u32)
 }
 
 /// Host id that namespace id `nsid` maps to, if any.
-pub fn host_id(maps: &[IdMap], kind: IdKind, nsid: u32) -> Option<u32> {
+pub(crate) fn host_id(maps: &[IdMap], kind: IdKind, nsid: u32) -> Option<u32> {
     maps.iter()
         .find(|m| m.kind == kind && nsid >= m.nsid && nsid - m.nsid < m.count)
         .map(|m| m.hostid + (nsid - m.nsid))
@@ -203,15 +198,7 @@ pub fn host_id(maps: &[IdMap], kind: IdKind, nsid: u32) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn m(kind: IdKind, nsid: u32, hostid: u32, count: u32) -> IdMap {
-        IdMap {
-            kind,
-            nsid,
-            hostid,
-            count,
-        }
-    }
+    use crate::test_support::id_map as m;
 
     #[test]
     fn caller_is_added_after_the_container_ranges() {

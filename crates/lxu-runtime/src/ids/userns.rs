@@ -11,26 +11,38 @@ use lxu_sys::channel::Channel;
 use lxu_sys::fork::{clone_into_namespaces, Fork, Namespaces};
 use rustix::process::{waitpid, WaitOptions};
 
-use crate::error::{Error, Result};
+use crate::error::{Ended, Error, Result};
 use crate::ids::idmap;
 
 /// How the work in the namespace ended.
 #[derive(Debug)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// The closure returned `Ok` (or replaced the process and it exited with 0).
     Done,
-    /// The closure replaced the process (exec) and it exited with this status.
-    Exited(i32),
-    /// The child was killed by a signal.
-    Signaled(i32),
+    /// The closure replaced the process (exec) and that failed or was killed, or the
+    /// child ended without an answer.
+    Ended(Ended),
+}
+
+impl Outcome {
+    /// The outcome a process's exit status means.
+    pub(crate) fn of(status: std::process::ExitStatus) -> Outcome {
+        match (status.code(), status.signal()) {
+            (Some(0), _) => Outcome::Done,
+            (Some(c), _) => Outcome::Ended(Ended::Exited(c)),
+            (None, Some(s)) => Outcome::Ended(Ended::Signaled(s)),
+            _ => Outcome::Ended(Ended::Exited(1)),
+        }
+    }
 }
 
 /// Runs `work` in a child process that is root (uid and gid 0) of a new user and mount
 /// namespace whose maps are `maps`. `work` may `exec`; then its exit status is returned.
-/// Errors returned by `work` come back as `Error::Msg`.
+/// The text of an error `work` returns comes back as [`Error::Child`] (work with typed
+/// errors sends their [`Chain`](crate::error::Chain)).
 ///
 /// The calling process must be single-threaded.
-pub fn run_as_root<F>(maps: &[IdMap], euid: u32, work: F) -> Result<Outcome>
+pub(crate) fn run_as_root<F>(maps: &[IdMap], euid: u32, work: F) -> Result<Outcome>
 where
     F: FnOnce() -> std::result::Result<(), String>,
 {
@@ -79,17 +91,13 @@ where
                     return Ok(Outcome::Done);
                 }
                 if let Some(text) = msg.strip_prefix(b"err") {
-                    return Err(Error::Msg(String::from_utf8_lossy(text).into_owned()));
+                    return Err(Error::Child {
+                        message: String::from_utf8_lossy(text).into_owned(),
+                    });
                 }
             }
             let raw = status.map(|s| s.as_raw()).unwrap_or(0);
-            let st = std::process::ExitStatus::from_raw(raw);
-            Ok(match (st.code(), st.signal()) {
-                (Some(0), _) => Outcome::Done,
-                (Some(c), _) => Outcome::Exited(c),
-                (None, Some(s)) => Outcome::Signaled(s),
-                _ => Outcome::Exited(1),
-            })
+            Ok(Outcome::of(std::process::ExitStatus::from_raw(raw)))
         }
     }
 }
@@ -117,7 +125,7 @@ where
 
 /// Switches to uid/gid 0 of the current user namespace and drops supplementary groups
 /// (the host's groups would show up as the overflow gid).
-pub fn become_root() -> std::io::Result<()> {
+pub(crate) fn become_root() -> std::io::Result<()> {
     lxu_sys::creds::setresgid(0, 0, 0)?;
     // setgroups is refused when /proc/self/setgroups says deny (a namespace mapped without
     // a subgid range); dropping groups is then impossible and unnecessary.
@@ -134,6 +142,6 @@ pub fn become_root() -> std::io::Result<()> {
 /// A change of effective ids makes the kernel reset "dumpable" to `fs.suid_dumpable` (1 on
 /// some hosts): set it off again, so that the container's root can neither ptrace nor open
 /// through /proc a process of ours that holds host descriptors until it execs.
-pub fn stay_undumpable() {
+pub(crate) fn stay_undumpable() {
     let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
 }

@@ -16,7 +16,7 @@ pub struct User {
 }
 
 /// Looks a uid up in a passwd-format text.
-pub fn lookup_uid_in(passwd: &str, uid: u32) -> Option<User> {
+pub(crate) fn lookup_uid_in(passwd: &str, uid: u32) -> Option<User> {
     passwd.lines().find_map(|line| {
         let f: Vec<&str> = line.split(':').collect();
         if f.len() < 7 || f[2].parse::<u32>().ok()? != uid {
@@ -33,7 +33,7 @@ pub fn lookup_uid_in(passwd: &str, uid: u32) -> Option<User> {
 }
 
 /// Looks a user name up in a passwd-format text.
-pub fn lookup_name_in(passwd: &str, name: &str) -> Option<User> {
+pub(crate) fn lookup_name_in(passwd: &str, name: &str) -> Option<User> {
     passwd.lines().find_map(|line| {
         let f: Vec<&str> = line.split(':').collect();
         if f.len() < 7 || f[0] != name {
@@ -50,7 +50,7 @@ pub fn lookup_name_in(passwd: &str, name: &str) -> Option<User> {
 }
 
 /// The host account of `uid` from /etc/passwd.
-pub fn lookup_uid(uid: u32) -> Option<User> {
+pub(crate) fn lookup_uid(uid: u32) -> Option<User> {
     lookup_uid_in(&std::fs::read_to_string("/etc/passwd").ok()?, uid)
 }
 
@@ -59,33 +59,16 @@ pub fn lookup_name(name: &str) -> Option<User> {
     lookup_name_in(&std::fs::read_to_string("/etc/passwd").ok()?, name)
 }
 
-/// Names of the groups `user` belongs to (primary and supplementary), from /etc/group.
-pub fn group_names(user: &User) -> Vec<String> {
-    let text = std::fs::read_to_string("/etc/group").unwrap_or_default();
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let f: Vec<&str> = line.split(':').collect();
-        if f.len() < 4 {
-            continue;
-        }
-        let gid: Option<u32> = f[2].parse().ok();
-        if gid == Some(user.gid) || f[3].split(',').any(|m| m == user.name) {
-            out.push(f[0].to_string());
-        }
-    }
-    out
-}
-
 /// Ids of the groups `user` belongs to (primary and supplementary), from /etc/group, as
 /// `initgroups(3)` would set them for a login.
-pub fn group_ids(user: &User) -> Vec<u32> {
+pub(crate) fn group_ids(user: &User) -> Vec<u32> {
     group_ids_in(
         &std::fs::read_to_string("/etc/group").unwrap_or_default(),
         user,
     )
 }
 
-pub fn group_ids_in(group: &str, user: &User) -> Vec<u32> {
+pub(crate) fn group_ids_in(group: &str, user: &User) -> Vec<u32> {
     let mut out = vec![user.gid];
     for line in group.lines() {
         let f: Vec<&str> = line.split(':').collect();
@@ -109,7 +92,7 @@ pub struct SubIdRange {
 }
 
 impl SubIdRange {
-    pub fn end(&self) -> u64 {
+    pub(crate) fn end(&self) -> u64 {
         self.start + self.count
     }
     fn contains(&self, first: u64, count: u64) -> bool {
@@ -121,6 +104,18 @@ impl fmt::Display for SubIdRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}-{}", self.start, self.end().saturating_sub(1))
     }
+}
+
+/// `ranges` as messages show them: `100000-165535, 300000-300009`, or `none`.
+pub fn describe_ranges(ranges: &[SubIdRange]) -> String {
+    if ranges.is_empty() {
+        return "none".to_string();
+    }
+    ranges
+        .iter()
+        .map(|r| r.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The ranges a subuid/subgid-format text gives `user` (by name or by numeric uid).
@@ -159,7 +154,7 @@ pub struct MapDenied {
 /// Checks every line of `maps` of one kind against the ranges `user` owns in `file_text`
 /// (the same rule `newuidmap`/`newgidmap` apply: inside one delegated range, or exactly the
 /// caller's own id with count 1).
-pub fn check_maps(
+pub(crate) fn check_maps(
     maps: &[IdMap],
     kind: IdKind,
     user: &User,
@@ -180,15 +175,7 @@ pub fn check_maps(
         if ranges.iter().any(|r| r.contains(first, count)) {
             continue;
         }
-        let have = if ranges.is_empty() {
-            "none".to_string()
-        } else {
-            ranges
-                .iter()
-                .map(|r| r.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let have = describe_ranges(&ranges);
         let letter = if kind == IdKind::Uid { 'u' } else { 'g' };
         return Err(MapDenied {
             detail: format!(
@@ -210,6 +197,7 @@ pub fn check_maps(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::id_map as map;
 
     fn alice() -> User {
         User {
@@ -218,15 +206,6 @@ mod tests {
             gid: 1001,
             home: "/home/alice".into(),
             shell: "/bin/sh".into(),
-        }
-    }
-
-    fn map(kind: IdKind, nsid: u32, hostid: u32, count: u32) -> IdMap {
-        IdMap {
-            kind,
-            nsid,
-            hostid,
-            count,
         }
     }
 

@@ -16,7 +16,7 @@ use lxu_sys::fork::Fork;
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::process::{kill_process, waitpid, Signal, WaitOptions};
 
-use crate::error::{Error, Result};
+use crate::error::{AnswerError, Error, Result};
 use crate::ids::users::{self, User};
 
 /// How long the child may take. Generous for a few small files; it exists because the
@@ -24,12 +24,12 @@ use crate::ids::users::{self, User};
 const DEADLINE: Duration = Duration::from_secs(30);
 
 /// Runs `work` as `user` in a forked child and returns what it returned; `Err(text)`
-/// from `work` becomes `Error::Msg(text)`. When the caller is not root (a dry run by a
+/// from `work` becomes [`Error::Child`]. When the caller is not root (a dry run by a
 /// normal user) the child keeps the caller's ids: they give no more rights than the
 /// caller has anyway.
 ///
 /// The caller must be single-threaded (the child allocates after the fork).
-pub fn run_as_user(
+pub(crate) fn run_as_user(
     user: &User,
     work: impl FnOnce() -> std::result::Result<String, String>,
 ) -> Result<String> {
@@ -84,19 +84,29 @@ pub fn run_as_user(
                     r => break r,
                 }
             };
-            let who = format!("the child working as {} (uid {})", user.name, user.uid);
-            let text = inert(&got.map_err(|e| Error::Msg(format!("{who}: {e}")))?);
+            let got = got.map_err(|source| Error::AsUser {
+                user: user.name.clone(),
+                uid: user.uid,
+                source,
+            })?;
+            let text = inert(&got);
             if let Some(rest) = text.strip_prefix("ok\n") {
                 return Ok(rest.to_string());
             }
             if let Some(rest) = text.strip_prefix("err\n") {
-                return Err(Error::Msg(rest.to_string()));
+                return Err(Error::Child {
+                    message: rest.to_string(),
+                });
             }
             let how = match status {
                 Ok(Some((_, st))) => format!("{st:?}"),
                 _ => "an unknown status".into(),
             };
-            Err(Error::Msg(format!("{who} ended with {how} and no answer")))
+            Err(Error::NoAnswer {
+                user: user.name.clone(),
+                uid: user.uid,
+                how,
+            })
         }
     }
 }
@@ -116,7 +126,7 @@ fn inert(text: &str) -> String {
     out
 }
 
-fn read_with_deadline(fd: OwnedFd, limit: Duration) -> std::result::Result<String, String> {
+fn read_with_deadline(fd: OwnedFd, limit: Duration) -> std::result::Result<String, AnswerError> {
     let end = Instant::now() + limit;
     let mut f = std::fs::File::from(fd);
     let mut out = Vec::new();
@@ -124,7 +134,9 @@ fn read_with_deadline(fd: OwnedFd, limit: Duration) -> std::result::Result<Strin
     loop {
         let left = end.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(format!("no answer within {} s", limit.as_secs()));
+            return Err(AnswerError::Timeout {
+                secs: limit.as_secs(),
+            });
         }
         let ts = Timespec {
             tv_sec: left.as_secs() as i64,
@@ -134,36 +146,44 @@ fn read_with_deadline(fd: OwnedFd, limit: Duration) -> std::result::Result<Strin
         match poll(&mut fds, Some(&ts)) {
             Ok(0) | Err(rustix::io::Errno::INTR) => continue,
             Ok(_) => {}
-            Err(e) => return Err(format!("poll: {e}")),
+            Err(e) => return Err(AnswerError::Poll(e.into())),
         }
         match f.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => out.extend_from_slice(&buf[..n]),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(format!("read: {e}")),
+            Err(e) => return Err(AnswerError::Read(e)),
         }
         // The answer is a few lines; a flood is not one.
         if out.len() > 1 << 20 {
-            return Err("answer longer than 1 MiB".into());
+            return Err(AnswerError::TooLong);
         }
     }
-    String::from_utf8(out).map_err(|_| "answer is not UTF-8".into())
+    String::from_utf8(out).map_err(|_| AnswerError::NotUtf8)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The user the tests work as, when the tests run as root; else `None` (skipped).
+    fn nobody_as_root() -> Option<User> {
+        if !rustix::process::geteuid().is_root() {
+            eprintln!("skipped: needs root");
+            return None;
+        }
+        let nobody = users::lookup_name("nobody");
+        if nobody.is_none() {
+            eprintln!("skipped: no user nobody");
+        }
+        nobody
+    }
+
     /// The child has exactly the user's ids and groups and cannot get root back; an
     /// error in the work comes back as the error, and the parent's ids never change.
     #[test]
     fn the_child_is_the_user_and_only_the_user() {
-        if !rustix::process::geteuid().is_root() {
-            eprintln!("skipped: needs root");
-            return;
-        }
-        let Some(nobody) = users::lookup_name("nobody") else {
-            eprintln!("skipped: no user nobody");
+        let Some(nobody) = nobody_as_root() else {
             return;
         };
         let got = run_as_user(&nobody, || {
@@ -196,12 +216,7 @@ mod tests {
     /// sequences in it (window title, OSC 52 clipboard, ...) must arrive inert.
     #[test]
     fn the_answer_reaches_root_without_control_characters() {
-        if !rustix::process::geteuid().is_root() {
-            eprintln!("skipped: needs root");
-            return;
-        }
-        let Some(nobody) = users::lookup_name("nobody") else {
-            eprintln!("skipped: no user nobody");
+        let Some(nobody) = nobody_as_root() else {
             return;
         };
         let evil = "line `\x1b]52;c;ZWNobyBoaQ==\x07\x1b[2J\r\x08`\nnext\tline";

@@ -1,7 +1,7 @@
 //! `lxu setup-user USER` (root): everything a user needs for unprivileged containers,
 //! idempotent, with a dry run.
 //!
-//! Replaces the manual steps LXC needs (peers.md, "Host setup"): subordinate ids that do
+//! Replaces the manual host setup LXC's unprivileged containers need: subordinate ids that do
 //! not overlap anyone else's, a default.conf with the matching id map and a veth, an
 //! lxc-usernet allowance, and delegated cgroups.
 
@@ -13,10 +13,9 @@ use crate::error::{Error, Result};
 use crate::ids::users::{self, SubIdRange, User};
 
 /// Size of the block every user gets, as useradd does.
-pub const BLOCK: u64 = 65536;
+pub(crate) const BLOCK: u64 = 65536;
 /// Default allowance written to lxc-usernet.
-pub const DEFAULT_QUOTA: u32 = 10;
-pub const USERNET: &str = "/etc/lxc/lxc-usernet";
+pub(crate) const USERNET: &str = "/etc/lxc/lxc-usernet";
 
 /// One thing setup-user changed (or would change).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,7 +120,7 @@ fn subid_limits() -> (u64, u64) {
 /// Decides the block `user` should own, given both files: keep an existing block of
 /// 65536 that is the same in both files and overlaps nobody; otherwise the lowest free
 /// block. Returns the block and the user's ranges that overlap someone else's.
-pub fn choose_block(
+pub(crate) fn choose_block(
     uid_text: &str,
     gid_text: &str,
     user: &User,
@@ -187,9 +186,7 @@ pub fn choose_block(
         start = r.end().max(start);
     }
     if start + BLOCK - 1 > max {
-        return Err(Error::Msg(format!(
-            "no free block of {BLOCK} subordinate ids below SUB_UID_MAX {max}"
-        )));
+        return Err(Error::NoFreeBlock { block: BLOCK, max });
     }
     Ok((
         SubIdRange {
@@ -208,10 +205,9 @@ pub fn choose_block(
 fn replace_root_file(path: &Path, text: &str, new_mode: u32) -> Result<()> {
     use rustix::fs::{AtFlags, Mode, OFlags};
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
-        return Err(Error::Msg(format!(
-            "`{}` is not a file path",
-            path.display()
-        )));
+        return Err(Error::NotAFilePath {
+            path: path.to_path_buf(),
+        });
     };
     let dfd = rustix::fs::open(
         dir,
@@ -221,21 +217,18 @@ fn replace_root_file(path: &Path, text: &str, new_mode: u32) -> Result<()> {
     .map_err(|e| Error::io("open directory", dir, e.into()))?;
     let ds = rustix::fs::fstat(&dfd).map_err(|e| Error::io("stat", dir, e.into()))?;
     if ds.st_uid != 0 || ds.st_mode & 0o022 != 0 {
-        return Err(Error::Msg(format!(
-            "`{}` belongs to uid {} with mode {:o}: a directory setup-user writes in must \
-             belong to root and be writable by nobody else",
-            dir.display(),
-            ds.st_uid,
-            ds.st_mode & 0o7777
-        )));
+        return Err(Error::UnsafeDir {
+            dir: dir.to_path_buf(),
+            uid: ds.st_uid,
+            mode: ds.st_mode & 0o7777,
+        });
     }
     let (mode, uid, gid) = match rustix::fs::statat(&dfd, name, AtFlags::SYMLINK_NOFOLLOW) {
         Ok(st) if is_regular(&st) => (st.st_mode & 0o7777, st.st_uid, st.st_gid),
         Ok(_) => {
-            return Err(Error::Msg(format!(
-                "`{}` is not a regular file; setup-user will not replace it",
-                path.display()
-            )))
+            return Err(Error::NotRegular {
+                path: path.to_path_buf(),
+            })
         }
         Err(rustix::io::Errno::NOENT) => (new_mode, 0, 0),
         Err(e) => return Err(Error::io("stat", path, e.into())),
@@ -428,7 +421,7 @@ fn rewrite_subid(
 }
 
 /// The default.conf a user gets.
-pub fn default_conf(range: SubIdRange, bridge: &str) -> String {
+pub(crate) fn default_conf(range: SubIdRange, bridge: &str) -> String {
     format!(
         "# Written by `lxu setup-user`: the ids this user's containers map to, and a veth\n\
          # device on the host bridge, made by the setuid network helper within the quota.\n\
@@ -474,15 +467,11 @@ pub struct SetupOptions {
 }
 
 pub fn setup_user(name: &str, opts: &SetupOptions) -> Result<Outcome> {
-    let user = users::lookup_name(name).ok_or_else(|| {
-        Error::Msg(format!(
-            "no user `{name}` in /etc/passwd (create it first, e.g. useradd -m {name})"
-        ))
+    let user = users::lookup_name(name).ok_or_else(|| Error::NoSuchUser {
+        name: name.to_string(),
     })?;
     if user.uid == 0 {
-        return Err(Error::Msg(
-            "root needs no setup: its containers may be privileged".into(),
-        ));
+        return Err(Error::RootNeedsNoSetup);
     }
     let mut out = Outcome::default();
     let (subuid, subgid) = (Path::new("/etc/subuid"), Path::new("/etc/subgid"));
@@ -560,28 +549,39 @@ pub fn setup_user(name: &str, opts: &SetupOptions) -> Result<Outcome> {
         }
     }
 
-    // Delegated cgroups (gone at reboot: cgroupfs lives in memory; run again at boot).
-    match lxu_cgroup::Hierarchies::detect() {
-        Ok(h) => {
-            match lxu_cgroup::delegate_user(&h, &user.name, user.uid, user.gid, opts.dry_run) {
-                Ok(changes) => out
-                    .changes
-                    .extend(changes.into_iter().map(|c| Change::Cgroup(c.to_string()))),
-                Err(e) => out.problems.push(Problem {
-                    what: format!("cgroup delegation failed: {e}"),
-                    fix: "containers still start, without resource limits".into(),
-                }),
-            }
-            if let Some(c) = h.v2.as_ref().and_then(|v2| favor_dynmods(v2, opts.dry_run)) {
-                out.changes.push(c);
-            }
+    delegate_cgroups(&user, opts.dry_run, &mut out);
+    check_helpers(opts, &mut out)?;
+    Ok(out)
+}
+
+/// Delegated cgroups (gone at reboot: cgroupfs lives in memory; run again at boot).
+fn delegate_cgroups(user: &User, dry_run: bool, out: &mut Outcome) {
+    let h = match lxu_cgroup::Hierarchies::detect() {
+        Ok(h) => h,
+        Err(e) => {
+            out.problems.push(Problem {
+                what: format!("cannot read the cgroup layout: {e}"),
+                fix: "containers still start, without resource limits".into(),
+            });
+            return;
         }
+    };
+    match lxu_cgroup::delegate_user(&h, &user.name, user.uid, user.gid, dry_run) {
+        Ok(changes) => out
+            .changes
+            .extend(changes.into_iter().map(|c| Change::Cgroup(c.to_string()))),
         Err(e) => out.problems.push(Problem {
-            what: format!("cannot read the cgroup layout: {e}"),
+            what: format!("cgroup delegation failed: {e}"),
             fix: "containers still start, without resource limits".into(),
         }),
     }
+    if let Some(c) = h.v2.as_ref().and_then(|v2| favor_dynmods(v2, dry_run)) {
+        out.changes.push(c);
+    }
+}
 
+/// The setuid helpers unprivileged containers need: the id map helpers and the nic helper.
+fn check_helpers(opts: &SetupOptions, out: &mut Outcome) -> Result<()> {
     for helper in ["newuidmap", "newgidmap"] {
         let found = crate::ids::idmap::helper_path(helper);
         match found {
@@ -611,7 +611,7 @@ pub fn setup_user(name: &str, opts: &SetupOptions) -> Result<Outcome> {
             fix: "run the install step as root (./x install)".into(),
         }),
     }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -655,7 +655,7 @@ mod tests {
 
     #[test]
     fn an_overlapping_range_is_replaced() {
-        // useradd gave bob a range inside alice's (peers.md saw exactly this).
+        // useradd gave bob a range inside alice's (seen on a real host).
         let t = "alice:100000:200000\nbob:165536:65536\n";
         let (b, bad) = choose_block(t, t, &user("bob", 1002), (100000, 600100000)).unwrap();
         assert_eq!(b.start, 300000);

@@ -3,8 +3,10 @@
 
 use rustix::process::{Resource, Rlimit};
 
+use crate::error::ContainerError;
+
 /// `(resource, Rlimit)` from `lxc.prlimit.<name> = soft[:hard]` (numbers or `unlimited`).
-pub fn parse_prlimit(name: &str, value: &str) -> Result<(Resource, Rlimit), String> {
+pub(crate) fn parse_prlimit(name: &str, value: &str) -> Result<(Resource, Rlimit), ContainerError> {
     let res = match name {
         "as" => Resource::As,
         "core" => Resource::Core,
@@ -22,13 +24,18 @@ pub fn parse_prlimit(name: &str, value: &str) -> Result<(Resource, Rlimit), Stri
         "rttime" => Resource::Rttime,
         "sigpending" => Resource::Sigpending,
         "stack" => Resource::Stack,
-        other => return Err(format!("lxc.prlimit.{other}: unknown resource")),
+        other => {
+            return Err(ContainerError::UnknownResource {
+                name: other.to_string(),
+            })
+        }
     };
-    let num = |s: &str| -> Result<Option<u64>, String> {
+    let num = |s: &str| -> Result<Option<u64>, ContainerError> {
         match s.trim() {
             "unlimited" | "infinity" => Ok(None),
-            n => n.parse().map(Some).map_err(|_| {
-                format!("lxc.prlimit.{name}: `{value}` is not a number or `unlimited`")
+            n => n.parse().map(Some).map_err(|_| ContainerError::BadLimit {
+                name: name.to_string(),
+                value: value.to_string(),
             }),
         }
     };
@@ -49,7 +56,7 @@ pub fn parse_prlimit(name: &str, value: &str) -> Result<(Resource, Rlimit), Stri
 }
 
 /// `/proc/sys/...` path of a sysctl name (`net.ipv4.ip_forward`).
-pub fn sysctl_path(name: &str) -> Option<String> {
+pub(crate) fn sysctl_path(name: &str) -> Option<String> {
     let ok = !name.is_empty()
         && name.split('.').all(|p| {
             !p.is_empty()
@@ -71,9 +78,10 @@ mod tests {
         assert_eq!((l.current, l.maximum), (Some(1024), Some(4096)));
         let (_, l) = parse_prlimit("core", "unlimited").unwrap();
         assert_eq!((l.current, l.maximum), (None, None));
-        assert!(parse_prlimit("bogus", "1")
-            .unwrap_err()
-            .contains("unknown resource"));
+        assert_eq!(
+            parse_prlimit("bogus", "1").unwrap_err().to_string(),
+            "lxc.prlimit.bogus: unknown resource"
+        );
         assert!(parse_prlimit("nofile", "lots").is_err());
     }
 

@@ -20,7 +20,7 @@ use lxu_sys::fork::{fork, Fork};
 
 use crate::container::Container;
 use crate::context::Context;
-use crate::error::{Error, Result};
+use crate::error::{ContainerError, Error, Result};
 use crate::ids::idmap;
 use crate::monitor::resources::{Cgroups, Delegate, Hooks};
 use crate::monitor::{self, Setup};
@@ -57,7 +57,7 @@ pub enum Started {
 }
 
 /// Takes the container's lock without waiting; `None` if someone holds it.
-pub fn try_lock(c: &Container) -> Result<Option<File>> {
+pub(crate) fn try_lock(c: &Container) -> Result<Option<File>> {
     let path = c.lock_path();
     let f = std::fs::OpenOptions::new()
         .create(true)
@@ -91,7 +91,7 @@ pub fn start(ctx: &Context, c: &Container, opts: &StartOptions) -> Result<Starte
     let mut plan = Plan::build(c, &config, ctx.euid, &opts.command)?;
     if opts.execute {
         if opts.command.is_empty() {
-            return Err(Error::Msg(format!("{}: execute needs a command", c.name)));
+            return Err(Error::container(&c.name, ContainerError::NoCommand));
         }
         plan.execute = true;
         plan.inherit_stdio = !rustix::termios::isatty(rustix::stdio::stdin());
@@ -100,12 +100,11 @@ pub fn start(ctx: &Context, c: &Container, opts: &StartOptions) -> Result<Starte
         use crate::hooks::{self, HookSet};
         let file = opts.rcfile.clone().unwrap_or_else(|| c.config_path());
         let mount = hooks::rootfs_mount(
-            &c.name,
             &config,
             hooks::need_rootfs_path(&config.hooks),
             &ctx.default_rootfs_mount(),
         )
-        .map_err(Error::Msg)?;
+        .map_err(|problem| Error::container(&c.name, problem))?;
         plan.hooks = HookSet::new(&c.name, &config, &file, &plan.rootfs, &mount);
         plan.rootfs_mount = mount;
     }
@@ -229,11 +228,11 @@ fn daemonize(mut setup: Setup, opts: &StartOptions) -> Result<Started> {
                 return Ok(Started::Daemon(pid));
             }
             if let Some(err) = reply.strip_prefix("err") {
-                return Err(Error::Msg(err.to_string()));
+                return Err(Error::Child {
+                    message: err.to_string(),
+                });
             }
-            Err(Error::Msg(
-                "the monitor exited before the container was running".to_string(),
-            ))
+            Err(Error::MonitorGone)
         }
     }
 }

@@ -1,13 +1,13 @@
-//! Everything the container's init process will do, decided in the monitor before the
-//! clone, so configuration errors surface before any namespace exists and the child only
-//! executes a fixed list of steps.
+//! Everything the container's init process will do, decided by `lxu start` before the
+//! monitor starts, so configuration errors surface before any process or namespace exists
+//! and init only executes a fixed list of steps.
 
 use std::path::PathBuf;
 
 use lxu_config::{Config, IdKind, MountEntry, NetType, ProcMode, SysMode};
 
 use crate::container::Container;
-use crate::error::{Error, Result};
+use crate::error::{ContainerError, Error, Result};
 use crate::ids::idmap;
 use crate::start::mountopts::{self, MountOptions};
 
@@ -139,122 +139,27 @@ impl Plan {
         euid: u32,
         init_override: &[String],
     ) -> Result<Plan> {
-        let rootfs = c.rootfs_dir(config).ok_or_else(|| match &config.rootfs {
-            None => Error::Msg(format!(
-                "{}: no lxc.rootfs.path in `{}`",
-                c.name,
-                c.config_path().display()
-            )),
-            Some(r) => Error::Msg(format!(
-                "{}: rootfs `{}` is not supported (only directory rootfs)",
-                c.name, r.spec
-            )),
-        })?;
-        match std::fs::metadata(&rootfs) {
-            Ok(m) if m.is_dir() => {}
-            Ok(_) => {
-                return Err(Error::Msg(format!(
-                    "{}: rootfs `{}` is not a directory",
-                    c.name,
-                    rootfs.display()
-                )))
-            }
-            Err(e) => {
-                return Err(Error::Msg(format!(
-                    "{}: rootfs `{}` is missing: {e}",
-                    c.name,
-                    rootfs.display()
-                )))
-            }
-        }
+        let fail = |problem| Error::container(&c.name, problem);
+        let rootfs = rootfs(c, config).map_err(fail)?;
         let userns = !config.idmaps.is_empty();
-        if userns {
-            for kind in [IdKind::Uid, IdKind::Gid] {
-                if idmap::host_id(&config.idmaps, kind, 0).is_none() {
-                    let k = if kind == IdKind::Uid { "u" } else { "g" };
-                    return Err(Error::Msg(format!(
-                        "{}: lxc.idmap maps no container root for `{k}` (need a line `{k} 0 HOSTID COUNT`)",
-                        c.name
-                    )));
-                }
-            }
-        } else if euid != 0 {
-            return Err(Error::Msg(format!(
-                "{}: an unprivileged container needs lxc.idmap lines in `{}` (e.g. `lxc.idmap = u 0 100000 65536` and `lxc.idmap = g 0 100000 65536`; `lxu setup-user` writes them into default.conf)",
-                c.name,
-                c.config_path().display()
-            )));
-        }
+        check_ids_and_nets(c, config, euid).map_err(fail)?;
         let own_netns = !config
             .networks
             .iter()
             .any(|n| matches!(n.kind, NetType::None));
-        for n in &config.networks {
-            match n.kind {
-                NetType::Empty | NetType::None => {}
-                NetType::Veth => {}
-                ref other if euid != 0 => {
-                    return Err(Error::Msg(format!(
-                        "{}: lxc.net.{}.type = {other:?} is not possible for an unprivileged container (use veth or empty)",
-                        c.name, n.index
-                    )))
-                }
-                _ => {}
-            }
-        }
-        let mut entries: Vec<Entry> = Vec::new();
-        if let Some(fstab) = &config.mount_fstab {
-            let text = std::fs::read_to_string(fstab)
-                .map_err(|e| Error::io("read lxc.mount.fstab", fstab, e))?;
-            for e in lxu_config::parse_fstab(&text, fstab)? {
-                entries.push(entry_from(&e));
-            }
-        }
-        entries.extend(config.mount_entries.iter().map(entry_from));
-
+        let entries = mount_entries(config)?;
         let cap_drop = caps(&config.cap_drop, "lxc.cap.drop")?;
         let cap_keep = if config.cap_keep_mode {
             Some(caps(&config.cap_keep, "lxc.cap.keep")?)
         } else {
             None
         };
-
-        let console = config
-            .console_path
-            .as_deref()
-            .map(|p| p != "none")
-            .unwrap_or(true);
-        let argv: Vec<String> = if !init_override.is_empty() {
-            init_override.to_vec()
-        } else {
-            config
-                .init_cmd
-                .as_deref()
-                .unwrap_or("/sbin/init")
-                .split_whitespace()
-                .map(str::to_string)
-                .collect()
-        };
-        if argv.is_empty() {
-            return Err(Error::Msg(format!("{}: lxc.init.cmd is empty", c.name)));
-        }
+        let argv = init_argv(config, init_override).map_err(fail)?;
         let devpts_gid = if !userns || idmap::host_id(&config.idmaps, IdKind::Gid, 5).is_some() {
             Some(5)
         } else {
             None
         };
-        let tty_names: Vec<String> = (1..=config.tty_max).map(|i| format!("tty{i}")).collect();
-        let mut env = base_env(&tty_names);
-        for e in &config.environment {
-            match e.split_once('=') {
-                Some((k, v)) => env.push((k.to_string(), v.to_string())),
-                None => {
-                    if let Ok(v) = std::env::var(e) {
-                        env.push((e.clone(), v));
-                    }
-                }
-            }
-        }
         let init_is_systemd = is_systemd(&rootfs, &argv[0]);
         let security = crate::start::security::Security::prepare(
             config,
@@ -270,7 +175,11 @@ impl Plan {
             sys_mode: config.mount_auto.sys,
             own_netns,
             autodev: config.autodev,
-            console,
+            console: config
+                .console_path
+                .as_deref()
+                .map(|p| p != "none")
+                .unwrap_or(true),
             ttys: config.tty_max,
             pty_max: config.pty_max,
             tty_dir: config.tty_dir.clone().filter(|d| !d.is_empty()),
@@ -285,19 +194,9 @@ impl Plan {
                 .iter()
                 .map(|(k, v)| crate::start::limits::parse_prlimit(k, v))
                 .collect::<std::result::Result<_, _>>()
-                .map_err(|e| Error::Msg(format!("{}: {e}", c.name)))?,
-            sysctls: config
-                .sysctls
-                .iter()
-                .map(|(k, v)| {
-                    crate::start::limits::sysctl_path(k)
-                        .map(|p| (p, v.clone()))
-                        .ok_or_else(|| {
-                            Error::Msg(format!("{}: lxc.sysctl.{k}: not a sysctl name", c.name))
-                        })
-                })
-                .collect::<Result<_>>()?,
-            env,
+                .map_err(fail)?,
+            sysctls: sysctls(config).map_err(fail)?,
+            env: init_env(config),
             argv,
             cwd: config.init_cwd.clone().unwrap_or_else(|| "/".to_string()),
             uid: config.init_uid.unwrap_or(0),
@@ -312,12 +211,125 @@ impl Plan {
     }
 }
 
-fn caps(names: &[String], key: &str) -> Result<Vec<u32>> {
+/// The rootfs directory, which must exist.
+fn rootfs(c: &Container, config: &Config) -> Result<PathBuf, ContainerError> {
+    let rootfs = c.rootfs_dir(config).ok_or_else(|| match &config.rootfs {
+        None => ContainerError::NoRootfs {
+            config: c.config_path(),
+        },
+        Some(r) => ContainerError::RootfsBackend {
+            spec: r.spec.clone(),
+        },
+    })?;
+    match std::fs::metadata(&rootfs) {
+        Ok(m) if m.is_dir() => Ok(rootfs),
+        Ok(_) => Err(ContainerError::RootfsNotDir { path: rootfs }),
+        Err(source) => Err(ContainerError::RootfsMissing {
+            path: rootfs,
+            source,
+        }),
+    }
+}
+
+/// What an unprivileged caller needs: a container root in the id map, and network types
+/// a user namespace can have.
+fn check_ids_and_nets(c: &Container, config: &Config, euid: u32) -> Result<(), ContainerError> {
+    if !config.idmaps.is_empty() {
+        for (kind, letter) in [(IdKind::Uid, 'u'), (IdKind::Gid, 'g')] {
+            if idmap::host_id(&config.idmaps, kind, 0).is_none() {
+                return Err(ContainerError::NoRootMap { kind: letter });
+            }
+        }
+    } else if euid != 0 {
+        return Err(ContainerError::NoIdmap {
+            config: c.config_path(),
+        });
+    }
+    if euid == 0 {
+        return Ok(());
+    }
+    for n in &config.networks {
+        if !matches!(n.kind, NetType::Empty | NetType::None | NetType::Veth) {
+            return Err(ContainerError::NetType {
+                index: n.index,
+                kind: format!("{:?}", n.kind),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `lxc.mount.fstab`'s lines, then the `lxc.mount.entry` lines.
+fn mount_entries(config: &Config) -> Result<Vec<Entry>> {
+    let mut entries: Vec<Entry> = Vec::new();
+    if let Some(fstab) = &config.mount_fstab {
+        let text = std::fs::read_to_string(fstab)
+            .map_err(|e| Error::io("read lxc.mount.fstab", fstab, e))?;
+        for e in lxu_config::parse_fstab(&text, fstab)? {
+            entries.push(entry_from(&e));
+        }
+    }
+    entries.extend(config.mount_entries.iter().map(entry_from));
+    Ok(entries)
+}
+
+/// The command init executes: the one given to `lxu start`, else `lxc.init.cmd`.
+fn init_argv(config: &Config, init_override: &[String]) -> Result<Vec<String>, ContainerError> {
+    let argv: Vec<String> = if !init_override.is_empty() {
+        init_override.to_vec()
+    } else {
+        config
+            .init_cmd
+            .as_deref()
+            .unwrap_or("/sbin/init")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    };
+    if argv.is_empty() {
+        return Err(ContainerError::EmptyInit);
+    }
+    Ok(argv)
+}
+
+/// LXC's environment of init plus `lxc.environment` (`NAME` alone passes the caller's).
+fn init_env(config: &Config) -> Vec<(String, String)> {
+    let tty_names: Vec<String> = (1..=config.tty_max).map(|i| format!("tty{i}")).collect();
+    let mut env = base_env(&tty_names);
+    for e in &config.environment {
+        match e.split_once('=') {
+            Some((k, v)) => env.push((k.to_string(), v.to_string())),
+            None => {
+                if let Ok(v) = std::env::var(e) {
+                    env.push((e.clone(), v));
+                }
+            }
+        }
+    }
+    env
+}
+
+/// `(path below the root, value)` of each `lxc.sysctl.*`.
+fn sysctls(config: &Config) -> Result<Vec<(String, String)>, ContainerError> {
+    config
+        .sysctls
+        .iter()
+        .map(|(k, v)| {
+            crate::start::limits::sysctl_path(k)
+                .map(|p| (p, v.clone()))
+                .ok_or_else(|| ContainerError::BadSysctl { key: k.clone() })
+        })
+        .collect()
+}
+
+fn caps(names: &[String], key: &'static str) -> Result<Vec<u32>> {
     names
         .iter()
         .map(|n| {
-            lxu_config::cap_number(n)
-                .ok_or_else(|| Error::Msg(format!("{key}: unknown capability `{n}`")))
+            lxu_config::cap_number(n).ok_or_else(|| Error::UnknownCapability {
+                key,
+                cap: n.clone(),
+            })
         })
         .collect()
 }

@@ -12,7 +12,7 @@ use rustix::fs::{Mode, OFlags};
 use lxu_config::Config;
 use lxu_sys::seccomp::SockFilter;
 
-use crate::error::{Error, Result};
+use crate::error::{ContainerError, Error, Result};
 
 /// What a process entering the container applies before exec.
 #[derive(Clone, Default)]
@@ -160,11 +160,12 @@ fn seccomp(
     host: HostLsm,
     warnings: &mut Vec<String>,
 ) -> Result<Option<Vec<SockFilter>>> {
-    let fail = |m: String| Error::Msg(format!("{name}: lxc.seccomp.profile: {m}"));
-    let arch = lxu_seccomp::Host::native()
-        .ok_or_else(|| fail("seccomp profiles are not supported on this architecture".into()))?;
-    let profile = lxu_seccomp::Profile::load(Path::new(path)).map_err(|e| fail(e.to_string()))?;
-    let compiled = lxu_seccomp::compile(&profile, arch).map_err(|e| fail(e.to_string()))?;
+    let fail = |problem| Error::container(name, problem);
+    let arch = lxu_seccomp::Host::native().ok_or_else(|| fail(ContainerError::SeccompArch))?;
+    let profile = lxu_seccomp::Profile::load(Path::new(path))
+        .map_err(|e| fail(ContainerError::Seccomp(e)))?;
+    let compiled =
+        lxu_seccomp::compile(&profile, arch).map_err(|e| fail(ContainerError::Seccomp(e)))?;
     warnings.extend(
         compiled
             .warnings
@@ -342,7 +343,8 @@ mod tests {
         let bad = dir.path().join("bad.seccomp");
         std::fs::write(&bad, "2\ndenylist\nsethostname errno x\n").unwrap();
         let c = config(&format!("lxc.seccomp.profile = {}", bad.display()));
-        let e = Security::prepare(&c, "c1", NONE).unwrap_err().to_string();
+        let e = Security::prepare(&c, "c1", NONE).unwrap_err();
+        let e = crate::error::Chain(&e).to_string();
         assert!(e.contains(&format!("{}:3: ", bad.display())), "{e}");
 
         let good = dir.path().join("good.seccomp");
@@ -366,8 +368,12 @@ mod tests {
             .is_some());
 
         let c = config("lxc.seccomp.profile = /nonexistent/p.seccomp");
-        let e = Security::prepare(&c, "c1", NONE).unwrap_err().to_string();
-        assert!(e.contains("/nonexistent/p.seccomp: cannot read"), "{e}");
+        let e = Security::prepare(&c, "c1", NONE).unwrap_err();
+        let e = crate::error::Chain(&e).to_string();
+        assert!(
+            e.starts_with("c1: lxc.seccomp.profile: /nonexistent/p.seccomp: cannot read"),
+            "{e}"
+        );
     }
 }
 
@@ -386,13 +392,7 @@ mod fake_proc {
 
     /// The attack: a tmpfs on /proc with plain files where the label goes.
     fn fake_proc() -> std::io::Result<()> {
-        rustix::mount::mount(
-            "none",
-            "/proc",
-            "tmpfs",
-            rustix::mount::MountFlags::empty(),
-            c"",
-        )?;
+        crate::test_support::tmpfs_on_proc()?;
         std::fs::create_dir_all("/proc/self/attr/apparmor")?;
         std::fs::write("/proc/self/attr/apparmor/exec", "")?;
         std::fs::write("/proc/self/attr/exec", "")

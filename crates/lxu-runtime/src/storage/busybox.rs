@@ -4,25 +4,25 @@
 
 use std::path::Path;
 
-use lxu_busybox::{Busybox as Recipe, TreeOptions, HOST_BUSYBOX};
+use lxu_busybox::{Busybox as Recipe, BusyboxError, TreeOptions, HOST_BUSYBOX};
 
 use crate::error::{Error, Result};
 
 /// What the template needs from the host, gathered before entering the user namespace.
 #[derive(Debug, Clone)]
-pub struct Busybox {
+pub(crate) struct Busybox {
     recipe: Recipe,
 }
 
 impl Busybox {
-    pub fn probe() -> Result<Busybox> {
-        let recipe = Recipe::probe(Path::new(HOST_BUSYBOX))
-            .map_err(|e| Error::Msg(format!("the busybox template needs a static busybox: {e}")))?;
+    pub(crate) fn probe() -> Result<Busybox> {
+        let recipe =
+            Recipe::probe(Path::new(HOST_BUSYBOX)).map_err(|source| Error::NoBusybox { source })?;
         Ok(Busybox { recipe })
     }
 
     /// Lines the template adds to the container's config.
-    pub fn config_lines(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn config_lines(&self) -> Vec<(&'static str, String)> {
         let mut lines: Vec<(&'static str, String)> = Recipe::CONFIG
             .iter()
             .map(|(k, v)| (*k, v.to_string()))
@@ -45,20 +45,23 @@ impl Busybox {
 
     /// Builds the root filesystem at `rootfs` (run as root of the container's user
     /// namespace, so everything is owned by the container's ids).
-    pub fn build(&self, rootfs: &Path, name: &str, ttys: u32) -> std::result::Result<(), String> {
+    pub(crate) fn build(
+        &self,
+        rootfs: &Path,
+        name: &str,
+        ttys: u32,
+    ) -> std::result::Result<(), BusyboxError> {
         let days = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() / 86_400)
             .unwrap_or(0);
-        self.recipe
-            .build(
-                rootfs,
-                &TreeOptions {
-                    hostname: name,
-                    ttys,
-                    shadow_days: days,
-                },
-            )
-            .map_err(|e| e.to_string())
+        self.recipe.build(
+            rootfs,
+            &TreeOptions {
+                hostname: name,
+                ttys,
+                shadow_days: days,
+            },
+        )
     }
 }

@@ -13,7 +13,7 @@ use lxu_config::{Config, ConfigFile, HookType};
 
 use crate::container::Container;
 use crate::context::Context;
-use crate::error::{Error, Result};
+use crate::error::{ContainerError, Error, Result};
 use crate::hooks::{HookSet, RootfsMount};
 use crate::ids::idmap;
 use crate::start::try_lock;
@@ -34,7 +34,7 @@ pub struct CopyOptions {
 
 /// How a copy differs from its source.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct CopyKind {
+pub(crate) struct CopyKind {
     pub keep_name: bool,
     pub keep_macs: bool,
     /// Run `lxc.hook.clone` (not for snapshots).
@@ -69,10 +69,8 @@ pub(crate) fn copy_into(
     src.ensure_exists()?;
     // Held for the whole copy: the source cannot start (and change) meanwhile.
     let Some(_src_lock) = try_lock(src)? else {
-        return Err(Error::Msg(format!(
-            "{}: cannot copy a running container (stop it first)",
-            src.name
-        )));
+        let what = "copy a running container";
+        return Err(Error::container(&src.name, ContainerError::Active { what }));
     };
     if dst.exists() {
         return Err(Error::Exists {
@@ -84,25 +82,21 @@ pub(crate) fn copy_into(
     let file = ConfigFile::read(&src.config_path())?;
     let cfg = Config::from_file(&file)?;
     let src_rootfs = src.rootfs_dir(&cfg).ok_or_else(|| {
-        Error::Msg(format!(
-            "{}: only a directory rootfs can be copied (lxc.rootfs.path in `{}`)",
-            src.name,
-            src.config_path().display()
-        ))
+        let config = src.config_path();
+        Error::container(&src.name, ContainerError::NotCopyable { config })
     })?;
     let maps = cfg.idmaps.clone();
     if !ctx.is_root() {
         if maps.is_empty() {
-            return Err(Error::Msg(format!(
-                "{}: a container without lxc.idmap lines belongs to root",
-                src.name
-            )));
+            return Err(Error::container(&src.name, ContainerError::RootOnly));
         }
         idmap::check_allowed(&maps, &ctx.user, ctx.euid)?;
     }
     crate::storage::layout::make_dir(ctx, dst, &maps)?;
     let result = (|| -> Result<()> {
-        let _lock = try_lock(dst)?.ok_or_else(|| Error::Msg(format!("{} is busy", dst.name)))?;
+        let _lock = try_lock(dst)?.ok_or_else(|| Error::Busy {
+            name: dst.name.clone(),
+        })?;
         std::fs::write(dst.partial_path(), b"")
             .map_err(|e| Error::io("create", dst.partial_path(), e))?;
         let new_rootfs = dst.dir.join("rootfs");
@@ -130,7 +124,9 @@ pub(crate) fn copy_into(
                 return Ok(());
             }
             let env = [("LXC_SRC_NAME".to_string(), old.clone())];
-            hooks.run(HookType::Clone, &env, false, &[])
+            hooks
+                .run(HookType::Clone, &env, false, &[])
+                .map_err(|message| Error::Child { message })
         })?;
         std::fs::remove_file(dst.partial_path())
             .map_err(|e| Error::io("remove", dst.partial_path(), e))?;
@@ -138,10 +134,11 @@ pub(crate) fn copy_into(
     })();
     if let Err(e) = result {
         let _ = destroy::remove_dir(ctx, dst, &maps);
-        return Err(Error::Msg(format!(
-            "Copying {} to {} failed: {e}",
-            src.name, dst.name
-        )));
+        return Err(Error::Copy {
+            from: src.name.clone(),
+            to: dst.name.clone(),
+            source: Box::new(e),
+        });
     }
     Ok(())
 }
@@ -214,7 +211,7 @@ fn replace_dir(value: &str, old: &str, new: &str) -> String {
 
 /// Copies a rootfs with everything `cp -a` keeps (owners, modes, times, hard and soft
 /// links, extended attributes such as file capabilities).
-fn copy_tree(from: &Path, to: &Path) -> std::result::Result<(), String> {
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     let out = std::process::Command::new("cp")
         .arg("-a")
         .arg("--")
@@ -222,22 +219,21 @@ fn copy_tree(from: &Path, to: &Path) -> std::result::Result<(), String> {
         .arg(to)
         .stdin(std::process::Stdio::null())
         .output()
-        .map_err(|e| format!("run cp: {e}"))?;
+        .map_err(|e| Error::sys("run cp", e))?;
     if out.status.success() {
         return Ok(());
     }
     let err = String::from_utf8_lossy(&out.stderr);
     let lines: Vec<&str> = err.lines().take(3).collect();
-    Err(format!(
-        "copy `{}` to `{}`: {}",
-        from.display(),
-        to.display(),
-        lines.join(" / ")
-    ))
+    Err(Error::CopyTree {
+        from: from.to_path_buf(),
+        to: to.to_path_buf(),
+        said: lines.join(" / "),
+    })
 }
 
 /// `/etc/hostname` of the copy names it, if it named the source (as LXC's clonehostname).
-fn rename_host(rootfs: &Path, old: &str, new: &str) -> std::result::Result<(), String> {
+fn rename_host(rootfs: &Path, old: &str, new: &str) -> Result<()> {
     let p = rootfs.join("etc/hostname");
     // Not through a symlink: the rootfs is the container's, its links may point anywhere.
     let real = |p: &Path, dir: bool| {
@@ -246,11 +242,11 @@ fn rename_host(rootfs: &Path, old: &str, new: &str) -> std::result::Result<(), S
     if !real(&rootfs.join("etc"), true) || !real(&p, false) {
         return Ok(());
     }
-    let text = std::fs::read_to_string(&p).map_err(|e| format!("read `{}`: {e}", p.display()))?;
+    let text = std::fs::read_to_string(&p).map_err(|e| Error::io("read", &p, e))?;
     if text.trim() != old {
         return Ok(());
     }
-    std::fs::write(&p, format!("{new}\n")).map_err(|e| format!("write `{}`: {e}", p.display()))
+    std::fs::write(&p, format!("{new}\n")).map_err(|e| Error::io("write", &p, e))
 }
 
 #[cfg(test)]

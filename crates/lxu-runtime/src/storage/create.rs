@@ -14,7 +14,7 @@ use lxu_config::{Config, ConfigFile, IdMap};
 
 use crate::container::Container;
 use crate::context::Context;
-use crate::error::{Error, Result};
+use crate::error::{Chain, ContainerError, Ended, Error, Result};
 use crate::ids::idmap;
 use crate::ids::userns::{self, Outcome};
 use crate::start::try_lock;
@@ -33,7 +33,7 @@ pub struct CreateOptions {
 }
 
 /// Where LXC template scripts are looked up.
-pub fn template_dirs(ctx: &Context) -> Vec<PathBuf> {
+pub(crate) fn template_dirs(ctx: &Context) -> Vec<PathBuf> {
     vec![
         ctx.share_dir.join("templates"),
         PathBuf::from("/usr/share/lxc/templates"),
@@ -64,7 +64,9 @@ fn resolve_template(ctx: &Context, t: Option<&str>) -> Result<Template> {
         return if p.is_file() {
             Ok(Template::Script(p))
         } else {
-            Err(Error::Msg(format!("template `{t}` not found")))
+            Err(Error::TemplateNotFound {
+                template: t.to_string(),
+            })
         };
     }
     let name = t.strip_prefix("lxc-").unwrap_or(t);
@@ -74,14 +76,11 @@ fn resolve_template(ctx: &Context, t: Option<&str>) -> Result<Template> {
             return Ok(Template::Script(p));
         }
     }
-    Err(Error::Msg(format!(
-        "template `{t}` not found (looked for lxc-{name} in {})",
-        template_dirs(ctx)
-            .iter()
-            .map(|d| d.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    )))
+    Err(Error::TemplateNotInDirs {
+        template: t.to_string(),
+        file: format!("lxc-{name}"),
+        dirs: template_dirs(ctx),
+    })
 }
 
 /// The container's config before the template adds to it: a header, default.conf with
@@ -170,9 +169,11 @@ pub fn create(
     clear_failed_create(ctx, c)?;
     let config_text = initial_config(ctx, c, opts)?;
     let maps = parse_maps(&config_text, &c.config_path())?;
-    let mut external = match (&template, external) {
+    let external = match (&template, external) {
         (Template::External(t), None) => {
-            return Err(Error::Msg(format!("template `{t}` is not available")))
+            return Err(Error::TemplateUnavailable {
+                template: t.clone(),
+            })
         }
         (Template::External(_), Some(e)) => {
             e.prepare(ctx, c, &opts.args, !maps.is_empty())?;
@@ -182,70 +183,23 @@ pub fn create(
     };
     if !ctx.is_root() {
         if maps.is_empty() {
-            return Err(Error::Msg(format!(
-                "{}: an unprivileged container needs lxc.idmap lines; add them to `{}` (`lxu setup-user {}` as root does it)",
-                c.name,
-                ctx.system.default_config.display(),
-                ctx.user.name
-            )));
+            let problem = ContainerError::NoIdmapToCreate {
+                default_conf: ctx.system.default_config.clone(),
+                user: ctx.user.name.clone(),
+            };
+            return Err(Error::container(&c.name, problem));
         }
         idmap::check_allowed(&maps, &ctx.user, ctx.euid)?;
     }
     crate::storage::layout::make_dir(ctx, c, &maps)?;
-    let result = (|| -> Result<Option<String>> {
-        let _lock = try_lock(c)?.ok_or_else(|| Error::Msg(format!("{} is busy", c.name)))?;
-        std::fs::write(c.partial_path(), b"")
-            .map_err(|e| Error::io("create", c.partial_path(), e))?;
-        write_config(c, &config_text)?;
-        let rootfs = c.dir.join("rootfs");
-        let (ns_maps, mapped_uid, mapped_gid) = idmap::with_caller(&maps, ctx.euid, ctx.egid);
-        let mut message = None;
-        match template {
-            Template::None => {
-                as_container_root(ctx, &maps, &ns_maps, || mkdir_rootfs(&rootfs))?;
-            }
-            Template::Busybox(bb) => {
-                let mut text = config_text.clone();
-                for (k, v) in bb.config_lines() {
-                    text.push_str(&format!("{k} = {v}\n"));
-                }
-                // The default seccomp profile, as images get it through common.conf.
-                let profile = ctx.template_config_dir().join("common.seccomp");
-                if profile.is_file() {
-                    text.push_str(&format!("lxc.seccomp.profile = {}\n", profile.display()));
-                }
-                text.push_str(&format!("lxc.uts.name = {}\n", c.name));
-                write_config(c, &text)?;
-                let cfg = Config::load(&c.config_path())?;
-                let ttys = cfg.tty_max;
-                as_container_root(ctx, &maps, &ns_maps, || bb.build(&rootfs, &c.name, ttys))?;
-            }
-            Template::Script(script) => {
-                run_script(
-                    ctx, c, &script, opts, &maps, &ns_maps, mapped_uid, mapped_gid,
-                )?;
-            }
-            Template::External(_) => {
-                let ext = external.as_mut().expect("prepared above");
-                as_container_root(ctx, &maps, &ns_maps, || {
-                    mkdir_rootfs(&rootfs)?;
-                    ext.populate(&rootfs)
-                })?;
-                let text = ext.finish_config(ctx, c, &config_text)?;
-                write_config(c, &text)?;
-                as_container_root(ctx, &maps, &ns_maps, || ext.finish_rootfs(&rootfs))?;
-                message = ext.message();
-            }
-        }
-        let body = std::fs::read_to_string(c.config_path())
-            .map_err(|e| Error::io("read", c.config_path(), e))?;
-        write_config(c, &format!("{}{body}", header(opts)))?;
-        // The result must load: a template that wrote a broken config fails the create.
-        Config::load(&c.config_path())?;
-        std::fs::remove_file(c.partial_path())
-            .map_err(|e| Error::io("remove", c.partial_path(), e))?;
-        Ok(message)
-    })();
+    let new = New {
+        ctx,
+        c,
+        opts,
+        maps: &maps,
+        config_text: &config_text,
+    };
+    let result = new.fill(template, external);
     if result.is_err() {
         let _ = destroy::remove_dir(ctx, c, &maps);
     }
@@ -263,16 +217,143 @@ pub(crate) fn write_config(c: &Container, text: &str) -> Result<()> {
     std::fs::rename(&tmp, &path).map_err(|e| Error::io("rename", &path, e))
 }
 
-fn mkdir_rootfs(rootfs: &Path) -> std::result::Result<(), String> {
+/// A container being created, its directory made.
+struct New<'a> {
+    ctx: &'a Context,
+    c: &'a Container,
+    opts: &'a CreateOptions,
+    /// The container's id maps.
+    maps: &'a [IdMap],
+    /// Its config before the template ran.
+    config_text: &'a str,
+}
+
+impl New<'_> {
+    /// Writes the config and has the template fill the rootfs, marked `partial` until
+    /// done. Returns the external template's message.
+    fn fill(
+        &self,
+        template: Template,
+        mut external: Option<&mut dyn ExternalTemplate>,
+    ) -> Result<Option<String>> {
+        let (ctx, c, maps) = (self.ctx, self.c, self.maps);
+        let _lock = try_lock(c)?.ok_or_else(|| Error::Busy {
+            name: c.name.clone(),
+        })?;
+        std::fs::write(c.partial_path(), b"")
+            .map_err(|e| Error::io("create", c.partial_path(), e))?;
+        write_config(c, self.config_text)?;
+        let rootfs = c.dir.join("rootfs");
+        let (ns_maps, _, _) = idmap::with_caller(maps, ctx.euid, ctx.egid);
+        let mut message = None;
+        match template {
+            Template::None => {
+                as_container_root(ctx, maps, &ns_maps, || mkdir_rootfs(&rootfs))?;
+            }
+            Template::Busybox(bb) => self.busybox(&bb, &ns_maps)?,
+            Template::Script(script) => self.run_script(&script)?,
+            Template::External(_) => {
+                let ext = external.as_mut().expect("prepared above");
+                as_container_root(ctx, maps, &ns_maps, || {
+                    mkdir_rootfs(&rootfs)?;
+                    ext.populate(&rootfs)
+                        .map_err(|message| Error::Child { message })
+                })?;
+                let text = ext.finish_config(ctx, c, self.config_text)?;
+                write_config(c, &text)?;
+                as_container_root(ctx, maps, &ns_maps, || {
+                    ext.finish_rootfs(&rootfs)
+                        .map_err(|message| Error::Child { message })
+                })?;
+                message = ext.message();
+            }
+        }
+        let body = std::fs::read_to_string(c.config_path())
+            .map_err(|e| Error::io("read", c.config_path(), e))?;
+        write_config(c, &format!("{}{body}", header(self.opts)))?;
+        // The result must load: a template that wrote a broken config fails the create.
+        Config::load(&c.config_path())?;
+        std::fs::remove_file(c.partial_path())
+            .map_err(|e| Error::io("remove", c.partial_path(), e))?;
+        Ok(message)
+    }
+
+    /// The built-in busybox template: its config lines, then the rootfs.
+    fn busybox(&self, bb: &Busybox, ns_maps: &[IdMap]) -> Result<()> {
+        let (ctx, c) = (self.ctx, self.c);
+        let mut text = self.config_text.to_string();
+        for (k, v) in bb.config_lines() {
+            text.push_str(&format!("{k} = {v}\n"));
+        }
+        // The default seccomp profile, as images get it through common.conf.
+        let profile = ctx.template_config_dir().join("common.seccomp");
+        if profile.is_file() {
+            text.push_str(&format!("lxc.seccomp.profile = {}\n", profile.display()));
+        }
+        text.push_str(&format!("lxc.uts.name = {}\n", c.name));
+        write_config(c, &text)?;
+        let ttys = Config::load(&c.config_path())?.tty_max;
+        let rootfs = c.dir.join("rootfs");
+        as_container_root(ctx, self.maps, ns_maps, || {
+            bb.build(&rootfs, &c.name, ttys).map_err(Error::Busybox)
+        })
+    }
+
+    /// An LXC template script, run as LXC runs it: as root of the container's user
+    /// namespace, told where the caller's own ids are mapped.
+    fn run_script(&self, script: &Path) -> Result<()> {
+        let (ctx, c, maps) = (self.ctx, self.c, self.maps);
+        let (ns_maps, mapped_uid, mapped_gid) = idmap::with_caller(maps, ctx.euid, ctx.egid);
+        let mut args = vec![
+            format!("--path={}", c.dir.display()),
+            format!("--name={}", c.name),
+            format!("--rootfs={}", c.dir.join("rootfs").display()),
+        ];
+        args.extend(self.opts.args.iter().cloned());
+        if !maps.is_empty() {
+            args.extend([
+                "--mapped-uid".to_string(),
+                mapped_uid.to_string(),
+                "--mapped-gid".to_string(),
+                mapped_gid.to_string(),
+            ]);
+        }
+        let what = || format!("run template `{}`", script.display());
+        let outcome = if maps.is_empty() {
+            let st = std::process::Command::new(script)
+                .args(&args)
+                .status()
+                .map_err(|e| Error::sys(what(), e))?;
+            Outcome::of(st)
+        } else {
+            userns::run_as_root(&ns_maps, ctx.euid, || {
+                let err = std::process::Command::new(script).args(&args).exec();
+                Err(Chain(&Error::sys(what(), err)).to_string())
+            })?
+        };
+        let script = script.to_path_buf();
+        let problem = match outcome {
+            Outcome::Done => return Ok(()),
+            Outcome::Ended(Ended::Exited(code)) => ContainerError::TemplateFailed { script, code },
+            Outcome::Ended(Ended::Signaled(signal)) => {
+                ContainerError::TemplateKilled { script, signal }
+            }
+        };
+        Err(Error::container(&c.name, problem))
+    }
+}
+
+fn mkdir_rootfs(rootfs: &Path) -> Result<()> {
     match std::fs::DirBuilder::new().mode(0o755).create(rootfs) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(format!("create `{}`: {e}", rootfs.display())),
+        Err(e) => Err(Error::io("create", rootfs, e)),
     }
 }
 
 /// Runs `work` as the container's root: in a user namespace for a container with an id
-/// map, directly for a privileged container created by root.
+/// map (its error comes back as text), directly for a privileged container created by
+/// root.
 pub(crate) fn as_container_root<F>(
     ctx: &Context,
     maps: &[IdMap],
@@ -280,72 +361,15 @@ pub(crate) fn as_container_root<F>(
     work: F,
 ) -> Result<()>
 where
-    F: FnOnce() -> std::result::Result<(), String>,
+    F: FnOnce() -> Result<()>,
 {
     if maps.is_empty() {
-        return work().map_err(Error::Msg);
+        return work();
     }
+    let work = || work().map_err(|e| Chain(&e).to_string());
     match userns::run_as_root(ns_maps, ctx.euid, work)? {
         Outcome::Done => Ok(()),
-        Outcome::Exited(c) => Err(Error::Msg(format!("helper exited with status {c}"))),
-        Outcome::Signaled(s) => Err(Error::Msg(format!("helper killed by signal {s}"))),
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn run_script(
-    ctx: &Context,
-    c: &Container,
-    script: &Path,
-    opts: &CreateOptions,
-    maps: &[IdMap],
-    ns_maps: &[IdMap],
-    mapped_uid: u32,
-    mapped_gid: u32,
-) -> Result<()> {
-    let mut args = vec![
-        format!("--path={}", c.dir.display()),
-        format!("--name={}", c.name),
-        format!("--rootfs={}", c.dir.join("rootfs").display()),
-    ];
-    args.extend(opts.args.iter().cloned());
-    if !maps.is_empty() {
-        args.extend([
-            "--mapped-uid".to_string(),
-            mapped_uid.to_string(),
-            "--mapped-gid".to_string(),
-            mapped_gid.to_string(),
-        ]);
-    }
-    let run = || -> std::result::Result<(), String> {
-        let err = std::process::Command::new(script).args(&args).exec();
-        Err(format!("run template `{}`: {err}", script.display()))
-    };
-    let outcome = if maps.is_empty() {
-        let st = std::process::Command::new(script)
-            .args(&args)
-            .status()
-            .map_err(|e| Error::sys(format!("run template `{}`", script.display()), e))?;
-        match st.code() {
-            Some(0) => Outcome::Done,
-            Some(c) => Outcome::Exited(c),
-            None => Outcome::Signaled(0),
-        }
-    } else {
-        userns::run_as_root(ns_maps, ctx.euid, run)?
-    };
-    match outcome {
-        Outcome::Done => Ok(()),
-        Outcome::Exited(code) => Err(Error::Msg(format!(
-            "{}: template `{}` failed with exit status {code}",
-            c.name,
-            script.display()
-        ))),
-        Outcome::Signaled(s) => Err(Error::Msg(format!(
-            "{}: template `{}` was killed by signal {s}",
-            c.name,
-            script.display()
-        ))),
+        Outcome::Ended(ended) => Err(Error::HelperEnded { ended }),
     }
 }
 
@@ -362,7 +386,9 @@ pub(crate) fn clear_failed_create(ctx: &Context, c: &Container) -> Result<()> {
         return Ok(());
     }
     let Some(_lock) = try_lock(c)? else {
-        return Err(Error::Msg(format!("{} is being created right now", c.name)));
+        return Err(Error::BeingCreated {
+            name: c.name.clone(),
+        });
     };
     let maps = std::fs::read_to_string(c.config_path())
         .ok()

@@ -6,7 +6,7 @@ use lxu_config::{Config, ConfigFile, IdMap};
 use crate::container::Container;
 use crate::context::Context;
 use crate::control::stop::{self, StopOptions};
-use crate::error::{Error, Result};
+use crate::error::{Chain, Error, Result};
 use crate::ids::idmap;
 use crate::ids::userns::{self, Outcome};
 use crate::start::try_lock;
@@ -41,10 +41,11 @@ pub fn destroy(ctx: &Context, c: &Container, force: bool) -> Result<()> {
         .map(|mut d| d.next().is_some())
         .unwrap_or(false)
     {
-        return Err(Error::Msg(format!(
-            "Destroying {} failed: {} has snapshots",
-            c.name, c.name
-        )));
+        let name = c.name.clone();
+        return Err(Error::Destroy {
+            name: name.clone(),
+            source: Box::new(Error::HasSnapshots { name }),
+        });
     }
     destroy_hooks(c)?;
     remove_dir(ctx, c, &maps_of(c))
@@ -73,7 +74,10 @@ fn destroy_hooks(c: &Container) -> Result<()> {
         &RootfsMount::InPlace,
     )
     .run(lxu_config::HookType::Destroy, &[], false, &[])
-    .map_err(|e| Error::Msg(format!("Destroying {} failed: {e}", c.name)))
+    .map_err(|message| Error::Destroy {
+        name: c.name.clone(),
+        source: Box::new(Error::Child { message }),
+    })
 }
 
 /// The id maps a container's files are owned by, even from a config that no longer
@@ -102,20 +106,17 @@ fn maps_of(c: &Container) -> Vec<IdMap> {
 
 /// Removes the container directory. With id maps the removal runs as root of a user
 /// namespace that maps both the container's ids and the caller, so every file can go.
-pub fn remove_dir(ctx: &Context, c: &Container, maps: &[IdMap]) -> Result<()> {
-    if maps.is_empty() || ctx.is_root() && maps.is_empty() {
+pub(crate) fn remove_dir(ctx: &Context, c: &Container, maps: &[IdMap]) -> Result<()> {
+    if maps.is_empty() {
         return std::fs::remove_dir_all(&c.dir).map_err(|e| Error::io("remove", &c.dir, e));
     }
     let (ns_maps, _, _) = idmap::with_caller(maps, ctx.euid, ctx.egid);
     let dir = c.dir.clone();
     let outcome = userns::run_as_root(&ns_maps, ctx.euid, || {
-        std::fs::remove_dir_all(&dir).map_err(|e| format!("remove `{}`: {e}", dir.display()))
+        std::fs::remove_dir_all(&dir).map_err(|e| Chain(&Error::io("remove", &dir, e)).to_string())
     })?;
     match outcome {
         Outcome::Done => Ok(()),
-        _ => Err(Error::Msg(format!(
-            "could not remove `{}`",
-            c.dir.display()
-        ))),
+        Outcome::Ended(_) => Err(Error::NotRemoved { dir: c.dir.clone() }),
     }
 }

@@ -13,8 +13,8 @@
 //! the directory and the container root's gid becomes its group, mode 0770; LXC runs that
 //! too, since it opens the rootfs as the caller and as root of the container.
 //!
-//! lxu up to this change made the directory the caller's, mode 0750: `lxu fix-layout`
-//! brings such a directory (and its snapshots') to this layout.
+//! Older lxu versions made the directory the caller's, mode 0750: `lxu fix-layout` brings
+//! such a directory (and its snapshots') to this layout.
 
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -23,12 +23,12 @@ use lxu_config::{Config, IdKind, IdMap};
 
 use crate::container::Container;
 use crate::context::Context;
-use crate::error::{Error, Result};
+use crate::error::{Chain, ContainerError, Error, Result};
 use crate::ids::idmap;
 use crate::ids::userns::{self, Outcome};
 
 /// The mode LXC gives a container directory.
-pub const DIR_MODE: u32 = 0o770;
+pub(crate) const DIR_MODE: u32 = 0o770;
 
 /// Whether group `gid` reaches beyond `user`: another account has it as its primary group or
 /// /etc/group lists another member. Such a group must not get write access to the
@@ -53,12 +53,9 @@ fn wanted_owner(ctx: &Context, dir: &Path, maps: &[IdMap]) -> Result<Option<(u32
         return Ok(None);
     }
     let root = |kind: IdKind| {
-        idmap::host_id(maps, kind, 0).ok_or_else(|| {
-            Error::Msg(format!(
-                "`{}`: lxc.idmap maps no {} to the container's root (0), so the directory cannot be given to it",
-                dir.display(),
-                if kind == IdKind::Uid { "uid" } else { "gid" }
-            ))
+        idmap::host_id(maps, kind, 0).ok_or_else(|| Error::NoRootId {
+            dir: dir.to_path_buf(),
+            kind: if kind == IdKind::Uid { "uid" } else { "gid" },
         })
     };
     if ctx.is_root() {
@@ -90,7 +87,7 @@ fn open_dir(dir: &Path) -> Result<std::fs::File> {
 
 /// Makes the container's directory (and its lxcpath) laid out as LXC does; an existing
 /// one is an error, so that of two creates of one name exactly one goes on.
-pub fn make_dir(ctx: &Context, c: &Container, maps: &[IdMap]) -> Result<()> {
+pub(crate) fn make_dir(ctx: &Context, c: &Container, maps: &[IdMap]) -> Result<()> {
     std::fs::create_dir_all(&c.lxcpath).map_err(|e| Error::io("create", &c.lxcpath, e))?;
     // 0700 until the owner and group are right; the mode is set explicitly afterwards, as
     // the umask must not decide it.
@@ -146,28 +143,31 @@ fn lay_out(
             .map(|m| m.nsid + (host - m.hostid))
     };
     let (Some(ns_uid), Some(ns_gid)) = (ns(IdKind::Uid, uid), ns(IdKind::Gid, gid)) else {
-        return Err(Error::Msg(format!(
-            "`{}`: {uid}:{gid} is neither yours nor mapped by the container's lxc.idmap",
-            dir.display()
-        )));
+        return Err(Error::NotMappable {
+            dir: dir.to_path_buf(),
+            uid,
+            gid,
+        });
     };
     // chown first: it clears set-id bits, which the mode then leaves off anyway.
     let outcome = userns::run_as_root(&ns_maps, ctx.euid, || {
-        std::os::unix::fs::fchown(f, Some(ns_uid), Some(ns_gid))
-            .map_err(|e| format!("chown `{}` to {uid}:{gid}: {e}", dir.display()))?;
-        f.set_permissions(mode)
-            .map_err(|e| format!("chmod `{}`: {e}", dir.display()))
+        let chown = std::os::unix::fs::fchown(f, Some(ns_uid), Some(ns_gid))
+            .map_err(|e| Error::sys(format!("chown `{}` to {uid}:{gid}", dir.display()), e));
+        chown
+            .and_then(|()| {
+                f.set_permissions(mode)
+                    .map_err(|e| Error::io("chmod", dir, e))
+            })
+            .map_err(|e| Chain(&e).to_string())
     })?;
     match outcome {
         Outcome::Done => Ok(()),
-        Outcome::Exited(code) => Err(Error::Msg(format!(
-            "give `{}` to {uid}:{gid}: helper exited with status {code}",
-            dir.display()
-        ))),
-        Outcome::Signaled(s) => Err(Error::Msg(format!(
-            "give `{}` to {uid}:{gid}: helper killed by signal {s}",
-            dir.display()
-        ))),
+        Outcome::Ended(ended) => Err(Error::NotGiven {
+            dir: dir.to_path_buf(),
+            uid,
+            gid,
+            ended,
+        }),
     }
 }
 
@@ -203,12 +203,11 @@ fn fix_one(ctx: &Context, c: &Container) -> Result<Fixed> {
     // Only a directory of the caller's or of this container's root is ours to change.
     let root_uid = idmap::host_id(&maps, IdKind::Uid, 0);
     if meta.uid() != ctx.euid && Some(meta.uid()) != root_uid {
-        return Err(Error::Msg(format!(
-            "{}: `{}` belongs to uid {}, neither you nor the container's root; only its owner can change it",
-            c.name,
-            c.dir.display(),
-            meta.uid()
-        )));
+        let problem = ContainerError::NotOwner {
+            dir: c.dir.clone(),
+            uid: meta.uid(),
+        };
+        return Err(Error::container(&c.name, problem));
     }
     lay_out(ctx, &c.dir, &f, &maps, want)?;
     Ok(Fixed::Changed {

@@ -11,7 +11,7 @@ use lxu_config::Config;
 
 use crate::container::Container;
 use crate::context::Context;
-use crate::error::{Error, Result};
+use crate::error::{ContainerError, Error, Result};
 use crate::ids::idmap;
 use crate::start::try_lock;
 use crate::storage::copy::{copy_into, CopyKind};
@@ -35,11 +35,11 @@ fn snaps_dir(c: &Container) -> PathBuf {
 fn snap(c: &Container, name: &str) -> Result<Container> {
     let s = Container::at(&snaps_dir(c), name)?;
     if !s.exists() {
-        return Err(Error::Msg(format!(
-            "{}: no snapshot `{name}` (in `{}`)",
-            c.name,
-            snaps_dir(c).display()
-        )));
+        let problem = ContainerError::NoSnapshot {
+            snapshot: name.to_string(),
+            dir: snaps_dir(c),
+        };
+        return Err(Error::container(&c.name, problem));
     }
     Ok(s)
 }
@@ -49,10 +49,8 @@ fn snap(c: &Container, name: &str) -> Result<Container> {
 pub fn create(ctx: &Context, c: &Container, comment: Option<&Path>) -> Result<String> {
     c.ensure_exists()?;
     if crate::state::status(c)?.state.is_active() {
-        return Err(Error::Msg(format!(
-            "{}: cannot snapshot a running container (stop it first)",
-            c.name
-        )));
+        let what = "snapshot a running container";
+        return Err(Error::container(&c.name, ContainerError::Active { what }));
     }
     let comment = comment
         .map(|p| std::fs::read_to_string(p).map_err(|e| Error::io("read comment file", p, e)))
@@ -164,10 +162,8 @@ pub fn restore(ctx: &Context, c: &Container, name: &str, new_name: Option<&str>)
         return copy_into(ctx, &s, &dst, &kind);
     }
     let Some(_lock) = try_lock(c)? else {
-        return Err(Error::Msg(format!(
-            "{}: cannot restore a snapshot into a running container (stop it first)",
-            c.name
-        )));
+        let what = "restore a snapshot into a running container";
+        return Err(Error::container(&c.name, ContainerError::Active { what }));
     };
     // The snapshot is copied beside the rootfs first; only then do the two trade places,
     // so a failed copy leaves the container as it was.
@@ -198,8 +194,9 @@ pub fn restore(ctx: &Context, c: &Container, name: &str, new_name: Option<&str>)
         let (ns_maps, _, _) = idmap::with_caller(&maps, ctx.euid, ctx.egid);
         as_container_root(ctx, &maps, &ns_maps, || {
             let mv = |a: &Path, b: &Path| {
-                std::fs::rename(a, b)
-                    .map_err(|e| format!("rename `{}` to `{}`: {e}", a.display(), b.display()))
+                std::fs::rename(a, b).map_err(|e| {
+                    Error::sys(format!("rename `{}` to `{}`", a.display(), b.display()), e)
+                })
             };
             if rootfs.exists() {
                 mv(&rootfs, &old)?;
@@ -209,5 +206,9 @@ pub fn restore(ctx: &Context, c: &Container, name: &str, new_name: Option<&str>)
         write_config(c, &text)
     })();
     let _ = destroy::remove_dir(ctx, &tmp, &maps);
-    result.map_err(|e| Error::Msg(format!("Restoring {} from {name} failed: {e}", c.name)))
+    result.map_err(|e| Error::Restore {
+        name: c.name.clone(),
+        snapshot: name.to_string(),
+        source: Box::new(e),
+    })
 }

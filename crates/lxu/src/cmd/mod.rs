@@ -123,7 +123,7 @@ fn fix_layout(a: crate::args::FixLayoutArgs) -> Result<i32> {
             }
             Ok(_) => {}
             Err(e) => {
-                eprintln!("lxu fix-layout: {e}");
+                eprintln!("lxu fix-layout: {}", lxu_runtime::error::Chain(&e));
                 failed = true;
             }
         }
