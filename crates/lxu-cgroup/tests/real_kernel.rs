@@ -48,16 +48,10 @@ impl Tap {
     }
 }
 
-fn must_work() -> bool {
-    env::var("LXU_MUST_WORK").is_ok_and(|v| v == "1")
-}
-
-fn skip(reason: &str) -> ! {
-    if must_work() {
-        println!("not ok - LXU_MUST_WORK=1 but: {reason}");
-        exit(1);
-    }
-    println!("# SKIP real-kernel cgroup tests: {reason}");
+/// Skips the whole run (exit 0), or fails it under LXU_MUST_WORK=1.
+#[track_caller]
+fn skip(reason: impl std::fmt::Display) -> ! {
+    lxu_test_support::skip(format_args!("real-kernel cgroup tests: {reason}"));
     exit(0);
 }
 
@@ -67,13 +61,13 @@ fn main() {
         let role = args.get(i + 1).cloned().unwrap_or_default();
         exit(run_role(&role));
     }
-    if !rustix::process::geteuid().is_root() {
+    if !lxu_test_support::is_root() {
         skip("needs root (to create a test user and delegate cgroups to it)");
     }
     let h = match Hierarchies::detect() {
         Ok(h) if !h.is_empty() => h,
         Ok(_) => skip("no cgroup hierarchy is mounted"),
-        Err(e) => skip(&format!("cannot detect cgroups: {e}")),
+        Err(e) => skip(format!("cannot detect cgroups: {e}")),
     };
     let mut t = Tap { n: 0, failed: 0 };
     let leftover_user = !ensure_user();

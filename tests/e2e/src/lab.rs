@@ -9,21 +9,7 @@ use std::time::Duration;
 
 use crate::host::{self, Range, User};
 use crate::run::{self, Output, DEFAULT_TIMEOUT};
-
-/// Whether a test that cannot run here must fail instead of skipping (`./x test` sets it).
-pub fn must_work() -> bool {
-    std::env::var("LXU_MUST_WORK").is_ok_and(|v| v == "1")
-}
-
-/// Reports a test that cannot run here: a skip with the reason, or a failure under
-/// `LXU_MUST_WORK=1`.
-#[track_caller]
-pub fn skip(reason: &str) {
-    if must_work() {
-        panic!("cannot run this test: {reason} (LXU_MUST_WORK=1 forbids skipping)");
-    }
-    eprintln!("skipped: {reason}");
-}
+use crate::{need, skip};
 
 /// The lxu binary under test: `LXU_BIN`, else the workspace's release build (`./x`
 /// builds it for the host triple, statically linked, as it installs it).
@@ -96,27 +82,26 @@ impl Lab {
     #[track_caller]
     pub fn new() -> Option<Lab> {
         let bin = lxu_bin();
-        if !bin.is_file() {
-            skip(&format!(
-                "no lxu binary at `{}` (set LXU_BIN or build with cargo build --release)",
-                bin.display()
-            ));
+        let why = format!(
+            "no lxu binary at `{}` (set LXU_BIN or build with cargo build --release)",
+            bin.display()
+        );
+        if !need(bin.is_file(), why) {
             return None;
         }
         let uid = rustix::process::getuid().as_raw();
-        if uid == 0 {
-            skip("these tests run as an unprivileged user with subordinate ids (./x test runs them as lxutest)");
+        if !need(uid != 0, "these tests run as an unprivileged user with subordinate ids (./x test runs them as lxutest)") {
             return None;
         }
         let Some(user) = host::user_by_uid(uid) else {
-            skip(&format!("uid {uid} has no /etc/passwd entry"));
+            skip(format!("uid {uid} has no /etc/passwd entry"));
             return None;
         };
         let (Some(subuid), Some(subgid)) = (
             host::subid_ranges("/etc/subuid", &user).first().copied(),
             host::subid_ranges("/etc/subgid", &user).first().copied(),
         ) else {
-            skip(&format!(
+            skip(format!(
                 "{} has no subordinate ids in /etc/subuid and /etc/subgid (run `lxu setup-user {}` as root)",
                 user.name, user.name
             ));

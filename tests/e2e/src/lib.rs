@@ -11,7 +11,8 @@ pub mod lab;
 pub mod root;
 pub mod run;
 
-pub use lab::{lxu_bin, must_work, skip, Lab};
+pub use lab::{lxu_bin, Lab};
+pub use lxu_test_support::{must_work, need, skip};
 pub use run::Output;
 pub mod cgroupfs;
 pub mod elf;

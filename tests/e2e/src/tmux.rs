@@ -15,11 +15,8 @@ impl Tmux {
     /// `None` (after [`crate::skip`]) when tmux is not installed.
     #[track_caller]
     pub fn new(tag: &str) -> Option<Tmux> {
-        if Command::new("tmux").arg("-V").output().is_err() {
-            crate::skip("tmux is not installed");
-            return None;
-        }
-        Some(Tmux {
+        let installed = Command::new("tmux").arg("-V").output().is_ok();
+        crate::need(installed, "tmux is not installed").then(|| Tmux {
             socket: format!("lxu-e2e-{tag}-{}", std::process::id()),
         })
     }

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use lxu_e2e::cgroupfs::{self, Membership};
-use lxu_e2e::{host, skip, Lab};
+use lxu_e2e::{host, need, Lab};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -16,16 +16,14 @@ const MIB: u64 = 1024 * 1024;
 fn lab() -> Option<Lab> {
     let lab = Lab::new()?;
     let hs = cgroupfs::hierarchies();
-    for c in ["memory", "pids", "freezer"] {
-        if !hs
-            .iter()
+    let mounted = |c: &str| {
+        hs.iter()
             .any(|h| !h.v2 && h.controllers.iter().any(|x| x == c))
-        {
-            skip(&format!("no cgroup v1 `{c}` hierarchy mounted"));
-            return None;
-        }
-    }
-    Some(lab)
+    };
+    ["memory", "pids", "freezer"]
+        .iter()
+        .all(|c| need(mounted(c), format!("no cgroup v1 `{c}` hierarchy mounted")))
+        .then_some(lab)
 }
 
 /// A running container with `extra` config lines (and no network).

@@ -9,21 +9,15 @@ use std::process::Command;
 use std::time::Duration;
 
 use lxu_e2e::run::{self, Output};
-use lxu_e2e::{lab, Lab};
+use lxu_e2e::Lab;
 
 /// Debian's LXC tool `tool` (`./x` installs the `lxc` package), or `None` after a skip.
 #[track_caller]
 fn lxc_tool(tool: &str) -> Option<PathBuf> {
     let p = Path::new("/usr/bin").join(tool);
-    if p.is_file() {
-        Some(p)
-    } else {
-        lab::skip(&format!(
-            "`{}` is missing (apt-get install lxc)",
-            p.display()
-        ));
-        None
-    }
+    let found = p.is_file();
+    let why = format!("`{}` is missing (apt-get install lxc)", p.display());
+    lxu_e2e::need(found, why).then_some(p)
 }
 
 /// `lxc-TOOL -P LXCPATH -n NAME ARGS…` run by Debian's LXC.

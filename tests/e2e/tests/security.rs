@@ -293,7 +293,7 @@ fn an_i386_call_with_junk_in_the_high_half_is_still_denied() {
     }
     let plain = lab.lxu(&["attach", "-n", &name, "--", "/tmp/plain"]);
     if plain.code != Some(42) && !lxu_e2e::must_work() {
-        lxu_e2e::skip(&format!(
+        lxu_e2e::skip(format!(
             "no i386 calls from 64-bit programs here (int 0x80 gave {:?})",
             plain.code
         ));

@@ -9,8 +9,10 @@ const LXC_BUSYBOX: &str = "/usr/share/lxc/templates/lxc-busybox";
 #[test]
 fn lxcs_busybox_template_builds_a_container_that_starts() {
     let Some(lab) = Lab::new() else { return };
-    if !std::path::Path::new(LXC_BUSYBOX).is_file() {
-        lxu_e2e::lab::skip("Debian's lxc package (lxc-busybox template) is not installed");
+    if !lxu_e2e::need(
+        std::path::Path::new(LXC_BUSYBOX).is_file(),
+        "Debian's lxc package (lxc-busybox template) is not installed",
+    ) {
         return;
     }
     let name = lab.name("t");

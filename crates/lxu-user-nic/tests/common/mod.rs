@@ -28,33 +28,18 @@ pub const USER3: &str = "lxunic3";
 /// Group of USER2 and USER3.
 pub const GROUP: &str = "lxunicg";
 
-/// Returns false (after printing why) when the test cannot run here; with
-/// LXU_MUST_WORK=1 it panics instead.
+/// Whether the scenarios can run here (root and the tools they use; then the test users
+/// exist); otherwise skips, or fails under LXU_MUST_WORK=1.
+#[track_caller]
 pub fn can_run() -> bool {
-    let mut missing = Vec::new();
-    if !rustix::process::geteuid().is_root() {
-        missing.push("root");
-    }
-    for tool in [
+    let tools = [
         "ip", "unshare", "nsenter", "setpriv", "useradd", "groupadd", "usermod",
-    ] {
-        let found = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
-            .iter()
-            .any(|d| Path::new(d).join(tool).exists());
-        if !found {
-            missing.push(tool);
-        }
-    }
-    if missing.is_empty() {
+    ];
+    let ok = lxu_test_support::Needs::new().root().tools(&tools).met();
+    if ok {
         ensure_users();
-        return true;
     }
-    let msg = format!("SKIP: needs {}", missing.join(", "));
-    if std::env::var("LXU_MUST_WORK").as_deref() == Ok("1") {
-        panic!("{msg} (LXU_MUST_WORK=1)");
-    }
-    eprintln!("{msg}");
-    false
+    ok
 }
 
 static USERS: Mutex<bool> = Mutex::new(false);
@@ -87,14 +72,10 @@ fn ensure_users() {
     *done = true;
 }
 
+/// Runs `cmd` with `sh -c`; it must succeed. Returns its stdout.
+#[track_caller]
 pub fn sh(cmd: &str) -> String {
-    let out = Command::new("sh").args(["-c", cmd]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "`{cmd}` failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    lxu_test_support::run_ok("sh", &["-c", cmd])
 }
 
 pub fn uid_of(user: &str) -> u32 {
