@@ -14,6 +14,7 @@
 //! instead (used to replay the attack tests against an older build).
 #![allow(dead_code)]
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -40,6 +41,12 @@ pub fn can_run() -> bool {
         ensure_users();
     }
     ok
+}
+
+/// [`Scenario::new`] where the scenarios can run ([`can_run`]); `None` after a skip.
+#[track_caller]
+pub fn scenario(usernet: &str, bridges: &[&str]) -> Option<Scenario> {
+    can_run().then(|| Scenario::new(usernet, bridges))
 }
 
 static USERS: Mutex<bool> = Mutex::new(false);
@@ -76,6 +83,16 @@ fn ensure_users() {
 #[track_caller]
 pub fn sh(cmd: &str) -> String {
     lxu_test_support::run_ok("sh", &["-c", cmd])
+}
+
+/// Copies the program `from` to `to` (owned by root, with `mode`) in another process:
+/// a copy written by this one could still be open for writing in a child another test
+/// thread just forked, and running it would fail with "Text file busy".
+pub fn install_program(from: &str, to: &Path, mode: &str) {
+    lxu_test_support::run_ok(
+        "install",
+        &["-o", "root", "-g", "root", "-m", mode, from, path_str(to)],
+    );
 }
 
 pub fn uid_of(user: &str) -> u32 {
@@ -146,17 +163,9 @@ impl Scenario {
             .unwrap();
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
         let helper = dir.path().join("lxu-user-nic");
-        let built = std::env::var_os("LXU_TEST_USER_NIC")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_lxu-user-nic")));
-        fs::copy(built, &helper).unwrap();
-        rustix::fs::chown(
-            &helper,
-            Some(rustix::fs::Uid::ROOT),
-            Some(rustix::fs::Gid::ROOT),
-        )
-        .unwrap();
-        fs::set_permissions(&helper, fs::Permissions::from_mode(0o4755)).unwrap();
+        let built = std::env::var("LXU_TEST_USER_NIC")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_lxu-user-nic").to_string());
+        install_program(&built, &helper, "4755");
         fs::create_dir(dir.path().join("etc-lxc")).unwrap();
         fs::create_dir(dir.path().join("run-lxu")).unwrap();
         fs::set_permissions(
@@ -228,6 +237,11 @@ impl Scenario {
         ]);
         c.args(cmd);
         c
+    }
+
+    /// Runs `cmd` as `user` inside the scenario.
+    pub fn run_as(&self, user: &str, cmd: &[&str]) -> Run {
+        self.as_user(user, cmd).output().unwrap().into()
     }
 
     /// Runs the setuid helper as `user`.
@@ -394,6 +408,14 @@ impl Scenario {
     /// Device names in the scenario (host) netns.
     pub fn host_links(&self) -> Vec<String> {
         link_names(&self.root_ok(&["ip", "-o", "link"]))
+    }
+
+    /// The veth devices in the scenario (host) netns.
+    pub fn host_veths(&self) -> BTreeSet<String> {
+        self.host_links()
+            .into_iter()
+            .filter(|l| l.starts_with("veth"))
+            .collect()
     }
 
     /// Device names in the netns of `pid`.
