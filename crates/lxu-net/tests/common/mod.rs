@@ -16,6 +16,13 @@ pub fn can_run(needs: &[&str]) -> bool {
     lxu_test_support::Needs::new().root().tools(needs).met()
 }
 
+/// Fresh network namespaces, one per tag, where the test can run ([`can_run`] with
+/// `needs`); `None` after a skip.
+#[track_caller]
+pub fn namespaces<const N: usize>(needs: &[&str], tags: [&str; N]) -> Option<[TestNetns; N]> {
+    can_run(needs).then(|| tags.map(TestNetns::new))
+}
+
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// A network namespace made with `ip netns add`, deleted on drop (which
