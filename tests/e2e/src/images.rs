@@ -9,6 +9,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::lab::Lab;
+use crate::path_str;
 use crate::run::{self, Output};
 
 /// A key pair from `lxu image keygen`.
@@ -359,8 +360,4 @@ pub fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 /// The names in a snapshot, for messages.
 pub fn names(s: &BTreeMap<String, Vec<u8>>) -> Vec<&str> {
     s.keys().map(String::as_str).collect()
-}
-
-fn path_str(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::host::{self, Range, User};
 use crate::run::{self, Output, DEFAULT_TIMEOUT};
-use crate::{need, skip};
+use crate::{need, path_str, skip};
 
 /// The lxu binary under test: `LXU_BIN`, else the workspace's release build (`./x`
 /// builds it for the host triple, statically linked, as it installs it).
@@ -222,21 +222,41 @@ impl Lab {
         std::fs::write(&p, text).unwrap_or_else(|e| panic!("write `{}`: {e}", p.display()));
     }
 
+    /// Appends `lines` (a newline added if they lack one) to the config of `name`; returns
+    /// the number of the last line.
+    pub fn append_config(&self, name: &str, lines: &str) -> usize {
+        let mut text = self.read_config(name);
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(lines);
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        self.write_config(name, &text);
+        text.lines().count()
+    }
+
+    /// `lxu create -n NAME -t TEMPLATE -f CONF`, whatever its result.
+    #[track_caller]
+    pub fn create_from(&self, name: &str, template: &str, conf: &Path) -> Output {
+        self.lxu(&["create", "-n", name, "-t", template, "-f", path_str(conf)])
+    }
+
     /// Creates a busybox container without network; asserts success.
     #[track_caller]
     pub fn create(&self, name: &str) -> Output {
-        let conf = self.no_net_conf();
-        let out = self.lxu(&[
-            "create",
-            "-n",
-            name,
-            "-t",
-            "busybox",
-            "-f",
-            conf.to_str().expect("utf-8 path"),
-        ]);
+        let out = self.create_from(name, "busybox", &self.no_net_conf());
         out.success();
         out
+    }
+
+    /// A new busybox container (not started); returns its name.
+    #[track_caller]
+    pub fn created(&self, prefix: &str) -> String {
+        let name = self.name(prefix);
+        self.create(&name);
+        name
     }
 
     /// Starts `name`; asserts success.
@@ -250,8 +270,7 @@ impl Lab {
     /// A new running busybox container; returns its name.
     #[track_caller]
     pub fn running(&self, prefix: &str) -> String {
-        let name = self.name(prefix);
-        self.create(&name);
+        let name = self.created(prefix);
         self.start(&name);
         name
     }

@@ -13,6 +13,11 @@ pub mod run;
 
 pub use lab::{lxu_bin, Lab};
 pub use lxu_test_support::{must_work, need, skip};
+
+/// `p` as a command-line argument (test paths are UTF-8).
+pub fn path_str(p: &std::path::Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
 pub use run::Output;
 pub mod cgroupfs;
 pub mod elf;

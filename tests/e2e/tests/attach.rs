@@ -75,8 +75,7 @@ fn a_missing_command_exits_127_with_a_message() {
 #[test]
 fn attach_to_a_stopped_or_unknown_container_fails_clearly() {
     let Some(lab) = Lab::new() else { return };
-    let name = lab.name("st");
-    lab.create(&name);
+    let name = lab.created("st");
     lab.lxu(&["attach", "-n", &name, "--", "true"])
         .code_is(1)
         .stderr_has(&format!("{name} is not running"));

@@ -34,16 +34,7 @@ fn running_with(lab: &Lab, prefix: &str, extra: &str) -> String {
         &format!("{name}.conf"),
         &format!("lxc.net.0.type = empty\n{extra}"),
     );
-    lab.lxu(&[
-        "create",
-        "-n",
-        &name,
-        "-t",
-        "busybox",
-        "-f",
-        conf.to_str().unwrap(),
-    ])
-    .success();
+    lab.create_from(&name, "busybox", &conf).success();
     lab.start(&name);
     name
 }
@@ -375,8 +366,7 @@ fn a_fork_bomb_stops_at_pids_max_and_the_host_is_unaffected() {
 #[test]
 fn fifty_start_stop_cycles_leave_no_cgroups_behind() {
     let Some(lab) = lab() else { return };
-    let name = lab.name("cyc");
-    lab.create(&name);
+    let name = lab.created("cyc");
     let started = Instant::now();
     for i in 0..50 {
         let out = lab.lxu(&["start", "-n", &name]);

@@ -94,27 +94,14 @@ echo "$line" >> {log} || true
     p
 }
 
-/// Appends config lines to `name`'s config.
-fn append(lab: &Lab, name: &str, lines: &str) {
-    let mut text = lab.read_config(name);
-    if !text.ends_with('\n') {
-        text.push('\n');
-    }
-    text.push_str(lines);
-    lab.write_config(name, &text);
-}
-
 #[test]
 fn every_hook_type_runs_in_its_place_with_lxcs_arguments() {
     let Some(lab) = Lab::new() else { return };
     let shared = Shared::new("all");
     let hook = hook_script(&shared.0);
-    let name = lab.name("hk");
-    lab.create(&name);
+    let name = lab.created("hk");
     let h = hook.display();
-    append(
-        &lab,
-        &name,
+    lab.append_config(&name,
         &format!(
             "lxc.hook.pre-start = {h}\nlxc.hook.pre-mount = {h}\nlxc.hook.mount = {h}\n\
              lxc.hook.start-host = {h}\nlxc.hook.stop = {h}\nlxc.hook.post-stop = {h}\n\
@@ -215,11 +202,8 @@ fn every_hook_type_runs_in_its_place_with_lxcs_arguments() {
 fn version_1_passes_the_type_in_the_environment() {
     let Some(lab) = Lab::new() else { return };
     let shared = Shared::new("v1");
-    let name = lab.name("hv");
-    lab.create(&name);
-    append(
-        &lab,
-        &name,
+    let name = lab.created("hv");
+    lab.append_config(&name,
         &format!(
             "lxc.hook.version = 1\nlxc.hook.pre-start = echo \"$LXC_HOOK_TYPE $LXC_HOOK_SECTION $#\" >> {}\n",
             shared.log().display()
@@ -235,8 +219,7 @@ fn a_failing_hook_fails_the_start_and_leaves_nothing() {
     let Some(lab) = Lab::new() else { return };
     let shared = Shared::new("fail");
     let hook = hook_script(&shared.0);
-    let name = lab.name("hf");
-    lab.create(&name);
+    let name = lab.created("hf");
     let base = lab.read_config(&name);
     let h = hook.display();
 

@@ -138,8 +138,7 @@ fn debian_lxc_starts_a_container_lxu_created_and_lxu_still_runs_and_destroys_it(
     if lxc_tool("lxc-start").is_none() {
         return;
     }
-    let name = lab.name("li");
-    lab.create(&name);
+    let name = lab.created("li");
     // Before the fix: "Permission denied - Failed to open …/rootfs" from lxc-start.
     lxc_runs(&lab, &name);
     let root = root_uid(&lab, &name);
@@ -167,8 +166,7 @@ fn copies_snapshots_and_restored_containers_are_laid_out_for_lxc() {
     if lxc_tool("lxc-start").is_none() {
         return;
     }
-    let src = lab.name("ls");
-    lab.create(&src);
+    let src = lab.created("ls");
     let root = root_uid(&lab, &src);
 
     let copy = lab.name("lc");
@@ -227,8 +225,7 @@ fn fix_layout_lets_lxc_start_a_container_made_by_older_lxu() {
     if lxc_tool("lxc-start").is_none() || lxc_tool("lxc-usernsexec").is_none() {
         return;
     }
-    let name = lab.name("lf");
-    lab.create(&name);
+    let name = lab.created("lf");
     lab.lxu(&["snapshot", "-n", &name]).success();
     let root = root_uid(&lab, &name);
     let (dir, snap) = (lab.dir(&name), lab.dir(&name).join("snaps/snap0"));

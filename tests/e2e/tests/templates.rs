@@ -17,16 +17,7 @@ fn lxcs_busybox_template_builds_a_container_that_starts() {
     }
     let name = lab.name("t");
     let conf = lab.no_net_conf();
-    lab.lxu(&[
-        "create",
-        "-n",
-        &name,
-        "-t",
-        LXC_BUSYBOX,
-        "-f",
-        conf.to_str().unwrap(),
-    ])
-    .success();
+    lab.create_from(&name, LXC_BUSYBOX, &conf).success();
     // The script wrote its own config lines (LXC's busybox template sets these).
     let config = lab.read_config(&name);
     assert!(
