@@ -307,6 +307,18 @@ impl Lab {
         self.lxu(&["attach", "-n", name, "--", "/bin/sh", "-c", script])
     }
 
+    /// `lxu attach -n NAME -- ARGV…`: a command run without a shell.
+    #[track_caller]
+    pub fn exec(&self, name: &str, argv: &[&str]) -> Output {
+        self.lxu(&[&["attach", "-n", name, "--"], argv].concat())
+    }
+
+    /// `lxu attach -n NAME -u ID -g ID -- ARGV…`: a command run as user and group `id`.
+    #[track_caller]
+    pub fn exec_as(&self, name: &str, id: &str, argv: &[&str]) -> Output {
+        self.lxu(&[&["attach", "-n", name, "-u", id, "-g", id, "--"], argv].concat())
+    }
+
     /// Like [`Lab::attach`], asserting success; returns stdout trimmed.
     #[track_caller]
     pub fn sh(&self, name: &str, script: &str) -> String {

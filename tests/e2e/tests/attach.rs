@@ -171,22 +171,16 @@ fn reads_files_only_the_container_has() {
 fn uid_and_gid_options_choose_the_identity_inside() {
     let Some(lab) = Lab::new() else { return };
     let name = lab.running("u");
-    lab.lxu(&[
-        "attach", "-n", &name, "-u", "1000", "-g", "1000", "--", "id", "-u",
-    ])
-    .success()
-    .stdout_is("1000");
-    lab.lxu(&[
-        "attach", "-n", &name, "-u", "1000", "-g", "1000", "--", "id", "-g",
-    ])
-    .success()
-    .stdout_is("1000");
+    lab.exec_as(&name, "1000", &["id", "-u"])
+        .success()
+        .stdout_is("1000");
+    lab.exec_as(&name, "1000", &["id", "-g"])
+        .success()
+        .stdout_is("1000");
     // uid 1000 is not root in there: /root stays closed.
-    lab.lxu(&[
-        "attach", "-n", &name, "-u", "1000", "-g", "1000", "--", "ls", "/root",
-    ])
-    .failure()
-    .stderr_has("Permission denied");
+    lab.exec_as(&name, "1000", &["ls", "/root"])
+        .failure()
+        .stderr_has("Permission denied");
 }
 
 #[test]

@@ -94,6 +94,14 @@ echo "$line" >> {log} || true
     p
 }
 
+/// Asserts that the hook log line `line` has each of `parts`.
+#[track_caller]
+fn assert_has(line: &str, parts: &[&str]) {
+    for p in parts {
+        assert!(line.contains(p), "no `{p}` in the hook's line: {line}");
+    }
+}
+
 #[test]
 fn every_hook_type_runs_in_its_place_with_lxcs_arguments() {
     let Some(lab) = Lab::new() else { return };
@@ -101,7 +109,8 @@ fn every_hook_type_runs_in_its_place_with_lxcs_arguments() {
     let hook = hook_script(&shared.0);
     let name = lab.created("hk");
     let h = hook.display();
-    lab.append_config(&name,
+    lab.append_config(
+        &name,
         &format!(
             "lxc.hook.pre-start = {h}\nlxc.hook.pre-mount = {h}\nlxc.hook.mount = {h}\n\
              lxc.hook.start-host = {h}\nlxc.hook.stop = {h}\nlxc.hook.post-stop = {h}\n\
@@ -123,40 +132,29 @@ fn every_hook_type_runs_in_its_place_with_lxcs_arguments() {
         });
     let mount_dir = libexec.join("rootfs");
 
-    let pre = shared.line("pre-start");
-    assert!(
-        pre.contains(&format!(" uid={me} ")),
-        "pre-start runs as the caller: {pre}"
+    let caller = format!(" uid={me} ");
+    // pre-start runs as the caller, with LXC's arguments.
+    assert_has(
+        &shared.line("pre-start"),
+        &[
+            &caller,
+            &format!(" args={name} lxc pre-start "),
+            &format!(" path={} ", rootfs.display()),
+            &format!(" name={name}"),
+        ],
     );
-    assert!(
-        pre.contains(&format!(" args={name} lxc pre-start ")),
-        "{pre}"
-    );
-    assert!(
-        pre.contains(&format!(" path={} ", rootfs.display())),
-        "{pre}"
-    );
-    assert!(pre.contains(&format!(" name={name}")), "{pre}");
-    let pm = shared.line("pre-mount");
-    assert!(
-        pm.contains(" uid=0 "),
-        "pre-mount runs as the container's root: {pm}"
-    );
+    // pre-mount and mount run as the container's root.
+    assert_has(&shared.line("pre-mount"), &[" uid=0 "]);
     let m = shared.line("mount");
-    assert!(m.contains(" uid=0 ") && !m.contains("FAILED"), "{m}");
-    assert!(
-        m.contains(&format!(" mount={} ", mount_dir.display())),
-        "{m}"
+    assert_has(
+        &m,
+        &[" uid=0 ", &format!(" mount={} ", mount_dir.display())],
     );
+    assert!(!m.contains("FAILED"), "{m}");
+    // start-host runs on the host; LXC_PID is init.
     let sh = shared.line("start-host");
-    assert!(
-        sh.contains(&format!(" uid={me} ")),
-        "start-host runs on the host: {sh}"
-    );
-    assert!(
-        sh.ends_with(&format!(" pid-uid={sub}")),
-        "LXC_PID is init: {sh}"
-    );
+    assert_has(&sh, &[&caller]);
+    assert!(sh.ends_with(&format!(" pid-uid={sub}")), "{sh}");
     assert_eq!(
         shared.order(),
         ["pre-start", "pre-mount", "mount", "start-host"],
@@ -177,24 +175,24 @@ fn every_hook_type_runs_in_its_place_with_lxcs_arguments() {
     let mnt = host::ns_inode(init, "mnt").unwrap();
     let net = host::ns_inode(init, "net").unwrap();
     lab.lxu(&["stop", "-n", &name]).success();
-    let stop = shared.line("stop");
-    assert!(stop.contains(&format!(" uid={me} ")), "{stop}");
-    assert!(stop.contains(" target=stop "), "{stop}");
-    assert!(
-        stop.contains(&format!(" mnt={mnt}")),
-        "stop gets init's namespaces: {stop}"
+    // stop gets init's namespaces.
+    assert_has(
+        &shared.line("stop"),
+        &[
+            &caller,
+            " target=stop ",
+            &format!(" mnt={mnt}"),
+            &format!(" net={net}"),
+        ],
     );
-    assert!(stop.contains(&format!(" net={net}")), "{stop}");
-    let post = shared.line("post-stop");
-    assert!(
-        post.contains(" target=stop ") && post.contains(&format!(" uid={me} ")),
-        "{post}"
-    );
+    assert_has(&shared.line("post-stop"), &[" target=stop ", &caller]);
     assert_eq!(&shared.order()[4..], ["stop", "post-stop"], "hooks at stop");
 
     lab.lxu(&["destroy", "-n", &name]).success();
-    let d = shared.line("destroy");
-    assert!(d.contains(&format!(" args={name} lxc destroy ")), "{d}");
+    assert_has(
+        &shared.line("destroy"),
+        &[&format!(" args={name} lxc destroy ")],
+    );
     assert!(!lab.dir(&name).exists());
 }
 
@@ -203,7 +201,8 @@ fn version_1_passes_the_type_in_the_environment() {
     let Some(lab) = Lab::new() else { return };
     let shared = Shared::new("v1");
     let name = lab.created("hv");
-    lab.append_config(&name,
+    lab.append_config(
+        &name,
         &format!(
             "lxc.hook.version = 1\nlxc.hook.pre-start = echo \"$LXC_HOOK_TYPE $LXC_HOOK_SECTION $#\" >> {}\n",
             shared.log().display()

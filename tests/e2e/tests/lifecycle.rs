@@ -195,19 +195,8 @@ fn a_file_made_by_container_root_belongs_to_the_subordinate_id_on_the_host() {
     let text = std::fs::read_to_string(lab.rootfs(&name).join("made-by-root")).unwrap();
     assert_eq!(text, "hi\n");
     // A file of uid 1000 inside is subuid + 1000 outside.
-    lab.lxu(&[
-        "attach",
-        "-n",
-        &name,
-        "-u",
-        "1000",
-        "-g",
-        "1000",
-        "--",
-        "/bin/touch",
-        "/tmp/by-1000",
-    ])
-    .success();
+    lab.exec_as(&name, "1000", &["/bin/touch", "/tmp/by-1000"])
+        .success();
     let p = lab.rootfs(&name).join("tmp/by-1000");
     assert_eq!(
         owner(&p),

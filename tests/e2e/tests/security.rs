@@ -144,7 +144,8 @@ fn an_lsm_this_host_lacks_is_reported_at_start_and_in_the_log() {
     let Some(lab) = Lab::new() else { return };
     let name = lab.created("lsm");
     let log = lab.files.join("container.log");
-    lab.append_config(&name,
+    lab.append_config(
+        &name,
         &format!(
             "lxc.apparmor.profile = lxc-container-default-cgns\nlxc.selinux.context = system_u:system_r:lxc_t:s0\nlxc.log.file = {}\n",
             log.display()
@@ -214,18 +215,7 @@ fn a_profile_binds_processes_without_capabilities_through_no_new_privs() {
     );
     assert_eq!(status_field(&init, "Seccomp"), "2");
     assert_eq!(status_field(&init, "NoNewPrivs"), "1");
-    let out = lab.lxu(&[
-        "attach",
-        "-n",
-        &name,
-        "-u",
-        "1000",
-        "-g",
-        "1000",
-        "--",
-        "cat",
-        "/proc/self/status",
-    ]);
+    let out = lab.exec_as(&name, "1000", &["cat", "/proc/self/status"]);
     out.success();
     assert_eq!(status_field(&out.stdout, "Seccomp"), "2");
     assert_eq!(status_field(&out.stdout, "NoNewPrivs"), "1");
