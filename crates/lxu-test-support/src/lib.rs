@@ -9,6 +9,7 @@
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Whether a test that cannot run here must fail instead of skipping (`LXU_MUST_WORK=1`).
 pub fn must_work() -> bool {
@@ -110,6 +111,47 @@ impl Needs {
     }
 }
 
+/// A directory of the test's own below the system's temporary directory, removed with
+/// everything in it when dropped (for test trees that do without the `tempfile` crate).
+#[derive(Debug)]
+pub struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    /// `<tmp>/<prefix>-<pid>-<n>`, new and empty.
+    pub fn new(prefix: &str) -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("{prefix}-{}-{n}", std::process::id()));
+        // A leftover of a crashed run with the same pid.
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir(&path).unwrap_or_else(|e| panic!("create `{}`: {e}", path.display()));
+        TempDir { path }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes `text` to `rel` below the directory (making its parents); returns the path.
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let p = self.path.join(rel);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent)
+                .unwrap_or_else(|e| panic!("create `{}`: {e}", parent.display()));
+        }
+        std::fs::write(&p, text).unwrap_or_else(|e| panic!("write `{}`: {e}", p.display()));
+        p
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
 /// Runs `prog` with `args`, asserts that it succeeded, and returns its stdout.
 #[track_caller]
 pub fn run_ok(prog: &str, args: &[&str]) -> String {
@@ -133,6 +175,17 @@ mod tests {
     fn need_passes_through_a_met_condition() {
         assert!(need(true, "never printed"));
         assert!(Needs::new().and(true, "x").tools(&["sh"]).met());
+    }
+
+    #[test]
+    fn a_temp_dir_is_new_and_goes_when_dropped() {
+        let (a, b) = (TempDir::new("lxu-ts"), TempDir::new("lxu-ts"));
+        assert_ne!(a.path(), b.path());
+        let f = a.write("x/y", "z");
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), "z");
+        let p = a.path().to_path_buf();
+        drop(a);
+        assert!(!p.exists());
     }
 
     #[test]

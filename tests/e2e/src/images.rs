@@ -33,10 +33,7 @@ pub fn keygen(lab: &Lab, tag: &str) -> Key {
     out.success();
     // "key <FINGERPRINT> (<uid>)"
     let fingerprint = out
-        .lines()
-        .iter()
-        .find_map(|l| l.strip_prefix("key "))
-        .and_then(|l| l.split_whitespace().next())
+        .word_after("key ")
         .unwrap_or_else(|| panic!("keygen printed no fingerprint\n{out}"))
         .to_string();
     let key = Key {
@@ -102,10 +99,7 @@ impl Repo {
         out.success();
         // "published busybox/REL/ARCH/default/SERIAL in DIR"
         let build_id = out
-            .lines()
-            .iter()
-            .find_map(|l| l.strip_prefix("published "))
-            .and_then(|l| l.split_whitespace().next())
+            .word_after("published ")
             .and_then(|id| id.rsplit('/').next())
             .unwrap_or_else(|| panic!("publish printed no image id\n{out}"))
             .to_string();

@@ -1,5 +1,6 @@
 //! `lxu attach` as the unprivileged test user.
 
+use lxu_e2e::tmux::lab_and_tmux;
 use lxu_e2e::Lab;
 
 /// Lines of `env` output as a sorted list.
@@ -260,8 +261,7 @@ const WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 /// or it could type into the caller's shell with TIOCSTI.
 #[test]
 fn a_command_attached_without_a_pty_cannot_type_into_the_callers_terminal() {
-    let Some(lab) = Lab::new() else { return };
-    let Some(tmux) = lxu_e2e::tmux::Tmux::new("tiocsti") else {
+    let Some((lab, tmux)) = lab_and_tmux("tiocsti") else {
         return;
     };
     let name = lab.running("sti");
@@ -335,8 +335,7 @@ fn a_command_attached_without_a_pty_cannot_type_into_the_callers_terminal() {
 /// reach it (the client passes them on).
 #[test]
 fn job_control_on_the_callers_terminal_reaches_a_command_without_a_pty() {
-    let Some(lab) = Lab::new() else { return };
-    let Some(tmux) = lxu_e2e::tmux::Tmux::new("intr") else {
+    let Some((lab, tmux)) = lab_and_tmux("intr") else {
         return;
     };
     let name = lab.running("int");

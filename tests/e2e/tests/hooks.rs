@@ -6,17 +6,16 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use lxu_e2e::{host, Lab};
+use lxu_test_support::TempDir;
 
 /// A directory every id can use: hooks that run as the container's root (pre-mount,
 /// mount) cannot reach the test user's 0700 home. Removed on drop.
-struct Shared(PathBuf);
+struct Shared(TempDir);
 
 impl Shared {
     fn new(tag: &str) -> Shared {
-        let d = std::env::temp_dir().join(format!("lxu-hooks-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir(&d).unwrap();
-        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let d = TempDir::new(&format!("lxu-hooks-{tag}"));
+        std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
         let s = Shared(d);
         s.reset();
         s
@@ -29,7 +28,7 @@ impl Shared {
     }
 
     fn log(&self) -> PathBuf {
-        self.0.join("log")
+        self.0.path().join("log")
     }
 
     /// The log's lines, in the order the hooks ran.
@@ -58,12 +57,6 @@ impl Shared {
             .iter()
             .filter_map(|l| l.split_whitespace().next().map(str::to_string))
             .collect()
-    }
-}
-
-impl Drop for Shared {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -106,7 +99,7 @@ fn assert_has(line: &str, parts: &[&str]) {
 fn every_hook_type_runs_in_its_place_with_lxcs_arguments() {
     let Some(lab) = Lab::new() else { return };
     let shared = Shared::new("all");
-    let hook = hook_script(&shared.0);
+    let hook = hook_script(shared.0.path());
     let name = lab.created("hk");
     let h = hook.display();
     lab.append_config(
@@ -217,7 +210,7 @@ fn version_1_passes_the_type_in_the_environment() {
 fn a_failing_hook_fails_the_start_and_leaves_nothing() {
     let Some(lab) = Lab::new() else { return };
     let shared = Shared::new("fail");
-    let hook = hook_script(&shared.0);
+    let hook = hook_script(shared.0.path());
     let name = lab.created("hf");
     let base = lab.read_config(&name);
     let h = hook.display();
