@@ -117,7 +117,7 @@ impl Output {
     }
 }
 
-/// Describes a command for messages: argv[0] as given (it may differ from the program,
+/// Describes a command for messages: `argv[0]` as given (it may differ from the program,
 /// for multi-call names), then the arguments.
 pub fn describe(cmd: &Command, arg0: Option<&str>) -> String {
     let mut s = arg0
