@@ -457,8 +457,7 @@ mod tests {
     #[test]
     fn host_busybox_is_static() {
         let bb = Path::new("/bin/busybox");
-        if !bb.exists() {
-            eprintln!("SKIP: /bin/busybox missing (install busybox-static)");
+        if !lxu_test_support::need(bb.exists(), "/bin/busybox missing (install busybox-static)") {
             return;
         }
         check_static(bb).unwrap();

@@ -296,8 +296,7 @@ fn pure_v1_cpuset_is_filled_from_the_base() {
 #[test]
 fn delegate_user_gives_away_only_what_it_made() {
     use std::os::unix::fs::MetadataExt;
-    if !rustix::process::geteuid().is_root() {
-        eprintln!("skipped: delegate_user needs root");
+    if !lxu_test_support::need(lxu_test_support::is_root(), "delegate_user needs root") {
         return;
     }
     let t = tempfile::tempdir().unwrap();

@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 use lxu_cgroup::{
     delegate_user, enter_user_subtree, undelegate_user, BaseSource, CgroupError, CgroupVersion,
-    ContainerCgroup, DelegationState, FreezerState, Hierarchies, Limit, Signal, MONITOR_LEAF,
-    PAYLOAD_PREFIX, SESSION_LEAF, USER_DIR,
+    ContainerCgroup, Delegation, DelegationState, FreezerState, Hierarchies, Limit, Signal,
+    MONITOR_LEAF, PAYLOAD_PREFIX, SESSION_LEAF, USER_DIR,
 };
 
 const USER: &str = "lxucgtest";
@@ -48,16 +48,10 @@ impl Tap {
     }
 }
 
-fn must_work() -> bool {
-    env::var("LXU_MUST_WORK").is_ok_and(|v| v == "1")
-}
-
-fn skip(reason: &str) -> ! {
-    if must_work() {
-        println!("not ok - LXU_MUST_WORK=1 but: {reason}");
-        exit(1);
-    }
-    println!("# SKIP real-kernel cgroup tests: {reason}");
+/// Skips the whole run (exit 0), or fails it under LXU_MUST_WORK=1.
+#[track_caller]
+fn skip(reason: impl std::fmt::Display) -> ! {
+    lxu_test_support::skip(format_args!("real-kernel cgroup tests: {reason}"));
     exit(0);
 }
 
@@ -67,13 +61,13 @@ fn main() {
         let role = args.get(i + 1).cloned().unwrap_or_default();
         exit(run_role(&role));
     }
-    if !rustix::process::geteuid().is_root() {
+    if !lxu_test_support::is_root() {
         skip("needs root (to create a test user and delegate cgroups to it)");
     }
     let h = match Hierarchies::detect() {
         Ok(h) if !h.is_empty() => h,
         Ok(_) => skip("no cgroup hierarchy is mounted"),
-        Err(e) => skip(&format!("cannot detect cgroups: {e}")),
+        Err(e) => skip(format!("cannot detect cgroups: {e}")),
     };
     let mut t = Tap { n: 0, failed: 0 };
     let leftover_user = !ensure_user();
@@ -428,6 +422,14 @@ impl Gated {
         Gated(c)
     }
 
+    /// Spawns `script` into `cg` and lets it run.
+    fn run_in(cg: &ContainerCgroup, script: &str) -> Gated {
+        let mut g = Gated::spawn(script);
+        let _ = cg.attach(g.pid());
+        g.release();
+        g
+    }
+
     fn pid(&self) -> u32 {
         self.0.id()
     }
@@ -442,6 +444,15 @@ impl Gated {
         self.release();
         self.0.wait().expect("wait")
     }
+}
+
+/// The v2 cgroup of `pid`, as /proc/PID/cgroup shows it.
+fn v2_cgroup_of(pid: u32) -> String {
+    cgroup_lines(pid)
+        .into_iter()
+        .find(|(k, _)| k.is_empty())
+        .map(|x| x.1)
+        .unwrap_or_default()
 }
 
 fn cgroup_lines(pid: u32) -> Vec<(String, String)> {
@@ -520,16 +531,81 @@ impl Role {
         Hierarchies::detect().expect("detect as user")
     }
 
+    /// What `h` delegates to this user, printed as TAP comments.
+    fn delegation(&self, h: &Hierarchies) -> Delegation {
+        let d = h.delegation(self.uid);
+        for l in d.to_string().lines() {
+            println!("# {l}");
+        }
+        d
+    }
+
+    /// A container cgroup `tag`, or `None` after a failed check.
+    fn create(&mut self, h: &Hierarchies, d: &Delegation, tag: &str) -> Option<ContainerCgroup> {
+        ContainerCgroup::create(h, d, &self.name(tag))
+            .map_err(|e| self.check(false, format!("create {tag}: {e}")))
+            .ok()
+    }
+
+    /// Checks that `r` failed with an error whose text has every one of `wants`.
+    fn check_error<T>(&mut self, r: &Result<T, CgroupError>, wants: &[&str], what: &str) {
+        let text = r.as_ref().err().map(|e| e.to_string());
+        let ok = text
+            .as_deref()
+            .is_some_and(|t| wants.iter().all(|w| t.contains(w)));
+        self.check(ok, format!("{what}: {}", text.unwrap_or_default()));
+    }
+
+    /// `kill_all` with SIGKILL, which must leave the cgroup empty; `what` is the check's
+    /// text, followed by the time it took.
+    fn kill_all_empties(&mut self, cg: &ContainerCgroup, what: &str) {
+        let t0 = Instant::now();
+        let k = cg.kill_all(Signal::KILL);
+        let ms = t0.elapsed().as_secs_f64() * 1000.0;
+        self.check(
+            k.is_ok() && cg.procs().is_ok_and(|p| p.is_empty()),
+            format!("{what} in {ms:.1} ms ({k:?})"),
+        );
+    }
+
+    /// `remove`, which must leave none of the cgroup's directories.
+    fn removed(&mut self, cg: &mut ContainerCgroup, what: &str) {
+        let paths = cg.paths();
+        let r = cg.remove();
+        self.check(
+            r.is_ok() && paths.iter().all(|p| !p.path.exists()),
+            format!("{what} ({r:?})"),
+        );
+    }
+
+    /// Freezes `cg` (which holds a busy loop), checks that its cpu time stands still, and
+    /// thaws it; returns the cpu time while frozen.
+    fn frozen_cpu_stands_still(&mut self, cg: &ContainerCgroup, label: &str) -> Option<u64> {
+        let t0 = Instant::now();
+        let f = cg.freeze();
+        let froze_ms = t0.elapsed().as_secs_f64() * 1000.0;
+        self.check(
+            f.is_ok() && cg.freezer_state().ok() == Some(FreezerState::Frozen),
+            format!("{label}freeze -> frozen in {froze_ms:.1} ms ({f:?})"),
+        );
+        let c1 = cg.stats().ok().and_then(|s| s.cpu_ns);
+        sleep(Duration::from_millis(200));
+        let c2 = cg.stats().ok().and_then(|s| s.cpu_ns);
+        self.check(
+            c1.is_some_and(|c| c > 0) && c1 == c2,
+            format!("{label}no cpu time while frozen ({c1:?} -> {c2:?})"),
+        );
+        let th = cg.thaw();
+        self.check(
+            th.is_ok() && cg.freezer_state().ok() == Some(FreezerState::Thawed),
+            format!("{label}thaw ({th:?})"),
+        );
+        c2
+    }
+
     fn nodeleg(&mut self) {
         let h = self.detect();
-        let d = h.delegation(self.uid);
-        print!(
-            "{}",
-            d.to_string()
-                .lines()
-                .map(|l| format!("# {l}\n"))
-                .collect::<String>()
-        );
+        let d = self.delegation(&h);
         self.check(!d.any_usable(), "nothing is usable before delegation");
         let hint =
             d.v1.iter()
@@ -552,7 +628,7 @@ impl Role {
         let e = cg.apply(&kv(&[("memory.limit_in_bytes", "64M")]), &[]);
         self.check(
             matches!(&e, Err(CgroupError::NotDelegated { key, .. }) if key == "memory.limit_in_bytes"),
-            format!("apply names the key that cannot be set: {}", e.as_ref().err().map(|e| e.to_string()).unwrap_or_default()),
+            format!("apply names the key that cannot be set: {e:?}"),
         );
         let a = cg.apply(
             &kv(&[("devices.deny", "a"), ("devices.allow", "c 1:3 rwm")]),
@@ -572,14 +648,7 @@ impl Role {
 
     fn v1(&mut self) {
         let h = self.detect();
-        let d = h.delegation(self.uid);
-        print!(
-            "{}",
-            d.to_string()
-                .lines()
-                .map(|l| format!("# {l}\n"))
-                .collect::<String>()
-        );
+        let d = self.delegation(&h);
         let all_v1 = d.v1.iter().all(|x| {
             matches!(
                 &x.state,
@@ -614,12 +683,8 @@ impl Role {
             format!("no start warning with v1 delegated: {:?}", d.warning()),
         );
 
-        let mut cg = match ContainerCgroup::create(&h, &d, &self.name("main")) {
-            Ok(cg) => cg,
-            Err(e) => {
-                self.check(false, format!("create: {e}"));
-                return;
-            }
+        let Some(mut cg) = self.create(&h, &d, "main") else {
+            return;
         };
         self.check(
             cg.paths().len() == h.v1.len() && cg.paths().iter().all(|p| p.path.is_dir()),
@@ -647,15 +712,10 @@ impl Role {
             cg.procs().is_ok_and(|p| p == [sleeper.pid()]),
             format!("procs() = {:?}", cg.procs()),
         );
-        let e = cg.attach(1);
-        self.check(
-            e.as_ref()
-                .err()
-                .is_some_and(|e| e.to_string().contains("equals its effective uid")),
-            format!(
-                "attaching a process of another uid fails with the v1 rule: {}",
-                e.err().map(|e| e.to_string()).unwrap_or_default()
-            ),
+        self.check_error(
+            &cg.attach(1),
+            &["equals its effective uid"],
+            "attaching a process of another uid fails with the v1 rule",
         );
         sleeper.release();
 
@@ -714,33 +774,22 @@ impl Role {
                 );
             }
         }
-        let e = cg.apply(&[], &kv(&[("memory.high", "1G")]));
-        self.check(
-            e.as_ref().err().is_some_and(|e| {
-                e.to_string().contains("`memory.high`") && e.to_string().contains("no equivalent")
-            }),
-            format!(
-                "v2-only key without v1 equivalent: {}",
-                e.err().map(|e| e.to_string()).unwrap_or_default()
-            ),
+        self.check_error(
+            &cg.apply(&[], &kv(&[("memory.high", "1G")])),
+            &["`memory.high`", "no equivalent"],
+            "v2-only key without v1 equivalent",
         );
-        let e = cg.apply(&kv(&[("net_cls.classid", "1")]), &[]);
-        self.check(
-            e.as_ref().err().is_some_and(|e| {
-                e.to_string()
-                    .contains("`net_cls.classid`: controller `net_cls` is not delegated")
-            }),
-            format!(
-                "unknown controller is named: {}",
-                e.err().map(|e| e.to_string()).unwrap_or_default()
-            ),
+        self.check_error(
+            &cg.apply(&kv(&[("net_cls.classid", "1")]), &[]),
+            &["`net_cls.classid`: controller `net_cls` is not delegated"],
+            "unknown controller is named",
         );
 
         // stats
-        let mut busy =
-            Gated::spawn("i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; exec sleep 1000");
-        let _ = cg.attach(busy.pid());
-        busy.release();
+        let busy = Gated::run_in(
+            &cg,
+            "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; exec sleep 1000",
+        );
         sleep(Duration::from_millis(300));
         match cg.stats() {
             Ok(s) => {
@@ -773,43 +822,15 @@ impl Role {
         }
 
         // freezer: a busy loop does not advance while frozen
-        let mut spin = Gated::spawn("while :; do :; done");
-        let _ = cg.attach(spin.pid());
-        spin.release();
+        let spin = Gated::run_in(&cg, "while :; do :; done");
         sleep(Duration::from_millis(50));
-        let t0 = Instant::now();
-        let f = cg.freeze();
-        let froze_ms = t0.elapsed().as_secs_f64() * 1000.0;
-        self.check(
-            f.is_ok() && cg.freezer_state().ok() == Some(FreezerState::Frozen),
-            format!("freeze -> FROZEN in {froze_ms:.1} ms ({f:?})"),
-        );
-        let c1 = cg.stats().ok().and_then(|s| s.cpu_ns);
-        sleep(Duration::from_millis(200));
-        let c2 = cg.stats().ok().and_then(|s| s.cpu_ns);
-        self.check(
-            c1.is_some() && c1 == c2,
-            format!("no cpu time while frozen ({c1:?} -> {c2:?})"),
-        );
-        let th = cg.thaw();
-        self.check(
-            th.is_ok() && cg.freezer_state().ok() == Some(FreezerState::Thawed),
-            format!("thaw -> THAWED ({th:?})"),
-        );
+        let c2 = self.frozen_cpu_stands_still(&cg, "");
         sleep(Duration::from_millis(100));
         let c3 = cg.stats().ok().and_then(|s| s.cpu_ns);
         self.check(c3 > c2, "cpu time advances again after thaw");
 
         // kill_all, then a double-forked grandchild
-        let t0 = Instant::now();
-        let k = cg.kill_all(Signal::KILL);
-        self.check(
-            k.is_ok() && cg.procs().is_ok_and(|p| p.is_empty()),
-            format!(
-                "kill_all empties the cgroup in {:.1} ms ({k:?})",
-                t0.elapsed().as_secs_f64() * 1000.0
-            ),
-        );
+        self.kill_all_empties(&cg, "kill_all empties the cgroup");
         for g in [sleeper, busy, spin] {
             let st = g.wait();
             self.check(
@@ -818,10 +839,7 @@ impl Role {
             );
         }
 
-        let dbl = Gated::spawn("sh -c 'sleep 1000 &' ; exec sleep 1000");
-        let _ = cg.attach(dbl.pid());
-        let mut dbl = dbl;
-        dbl.release();
+        let dbl = Gated::run_in(&cg, "sh -c 'sleep 1000 &' ; exec sleep 1000");
         let two = wait_until(Duration::from_secs(3), || {
             cg.procs().is_ok_and(|p| p.len() == 2)
         });
@@ -831,11 +849,7 @@ impl Role {
             two && orphan.len() == 1,
             format!("double fork leaves an orphan in the cgroup: {procs:?}"),
         );
-        let k = cg.kill_all(Signal::KILL);
-        self.check(
-            k.is_ok() && cg.procs().is_ok_and(|p| p.is_empty()),
-            "kill_all killed the orphaned grandchild too",
-        );
+        self.kill_all_empties(&cg, "kill_all killed the orphaned grandchild too");
         self.check(
             orphan
                 .iter()
@@ -849,9 +863,7 @@ impl Role {
         if let Some(pids) = &pids {
             // Every shell forks a pipeline of two more and then stays in sleep;
             // dash gives up a branch when a fork fails, so the rest stay put.
-            let mut bomb = Gated::spawn("f() { f | f & sleep 1000; }; f");
-            let _ = cg.attach(bomb.pid());
-            bomb.release();
+            let bomb = Gated::run_in(&cg, "f() { f | f & sleep 1000; }; f");
             let hit = wait_until(Duration::from_secs(5), || {
                 read(&pids.path.join("pids.events"))
                     .split_whitespace()
@@ -868,15 +880,7 @@ impl Role {
                     read(&pids.path.join("pids.events"))
                 ),
             );
-            let t0 = Instant::now();
-            let k = cg.kill_all(Signal::KILL);
-            self.check(
-                k.is_ok() && cg.procs().is_ok_and(|p| p.is_empty()),
-                format!(
-                    "kill_all cleaned {n} fork-bomb processes in {:.1} ms ({k:?})",
-                    t0.elapsed().as_secs_f64() * 1000.0
-                ),
-            );
+            self.kill_all_empties(&cg, &format!("kill_all cleaned {n} fork-bomb processes"));
             let _ = bomb.wait();
         }
 
@@ -901,12 +905,7 @@ impl Role {
         }
 
         // remove leaves nothing
-        let paths = cg.paths();
-        let r = cg.remove();
-        self.check(
-            r.is_ok() && paths.iter().all(|p| !p.path.exists()),
-            format!("remove leaves no directory ({r:?})"),
-        );
+        self.removed(&mut cg, "remove leaves no directory");
         self.check(cg.remove().is_ok(), "remove twice is fine");
 
         self.leftover(&h, &d);
@@ -914,20 +913,15 @@ impl Role {
     }
 
     /// A crashed monitor's cgroup: refused while busy, taken over once empty.
-    fn leftover(&mut self, h: &Hierarchies, d: &lxu_cgroup::Delegation) {
+    fn leftover(&mut self, h: &Hierarchies, d: &Delegation) {
         let name = self.name("crash");
         let cg = ContainerCgroup::create(h, d, &name).expect("create");
-        let mut g = Gated::spawn("exec sleep 1000");
-        let _ = cg.attach(g.pid());
-        g.release();
+        let g = Gated::run_in(&cg, "exec sleep 1000");
         drop(cg); // the monitor "crashes": nothing removed
         let e = ContainerCgroup::create(h, d, &name);
         self.check(
             matches!(&e, Err(CgroupError::Busy { pids, .. }) if pids == &[g.pid()]),
-            format!(
-                "leftover with a live process is refused: {}",
-                e.as_ref().err().map(|e| e.to_string()).unwrap_or_default()
-            ),
+            format!("leftover with a live process is refused: {e:?}"),
         );
         let old = ContainerCgroup::open(h, d, &name).expect("open");
         self.check(
@@ -950,7 +944,7 @@ impl Role {
         }
     }
 
-    fn cycles(&mut self, h: &Hierarchies, d: &lxu_cgroup::Delegation, n: u32) {
+    fn cycles(&mut self, h: &Hierarchies, d: &Delegation, n: u32) {
         let t0 = Instant::now();
         let mut bad = Vec::new();
         for i in 0..n {
@@ -995,14 +989,7 @@ impl Role {
     fn v2leaf(&mut self) {
         let mut h = self.detect();
         h.v1.clear(); // look at v2 alone, as on a pure v2 host
-        let d = h.delegation(self.uid);
-        print!(
-            "{}",
-            d.to_string()
-                .lines()
-                .map(|l| format!("# {l}\n"))
-                .collect::<String>()
-        );
+        let d = self.delegation(&h);
         let Some(v2d) = &d.v2 else { return };
         self.check(
             matches!(
@@ -1015,19 +1002,11 @@ impl Role {
             format!("v2 base is the role's own cgroup: {:?}", v2d.state),
         );
         let base = v2d.base().map(Path::to_owned).unwrap_or_default();
-        let mut cg = match ContainerCgroup::create(&h, &d, &self.name("leaf")) {
-            Ok(cg) => cg,
-            Err(e) => {
-                self.check(false, format!("create: {e}"));
-                return;
-            }
+        let Some(mut cg) = self.create(&h, &d, "leaf") else {
+            return;
         };
         let me = std::process::id();
-        let my_v2 = cgroup_lines(me)
-            .into_iter()
-            .find(|(k, _)| k.is_empty())
-            .map(|x| x.1)
-            .unwrap_or_default();
+        let my_v2 = v2_cgroup_of(me);
         self.check(
             my_v2.ends_with(&format!("/{USER}/{MONITOR_LEAF}")),
             format!("monitor moved itself to {my_v2}"),
@@ -1051,11 +1030,7 @@ impl Role {
         self.check(k.is_ok(), format!("kill_all: {k:?}"));
         let _ = g.wait();
         let r = cg.remove();
-        let my_v2 = cgroup_lines(me)
-            .into_iter()
-            .find(|(k, _)| k.is_empty())
-            .map(|x| x.1)
-            .unwrap_or_default();
+        let my_v2 = v2_cgroup_of(me);
         self.check(
             r.is_ok() && !base.join(MONITOR_LEAF).exists() && my_v2.ends_with(&format!("/{USER}")),
             format!("remove moved the monitor back and left nothing ({r:?}, now in {my_v2}, notes {:?})", cg.notes()),
@@ -1069,25 +1044,14 @@ impl Role {
     /// The role lives in `lxu/<user>/lxu.session`: containers become its siblings.
     fn v2session(&mut self) {
         let h = self.detect();
-        let d = h.delegation(self.uid);
-        print!(
-            "{}",
-            d.to_string()
-                .lines()
-                .map(|l| format!("# {l}\n"))
-                .collect::<String>()
-        );
+        let d = self.delegation(&h);
         let Some(v2d) = &d.v2 else { return };
         self.check(
             matches!(&v2d.state, DelegationState::Usable { source: BaseSource::Ancestor, cgroup, .. } if cgroup.ends_with(&format!("{USER_DIR}/{USER}"))),
             format!("v2 base is lxu/{USER}, the parent of {SESSION_LEAF}: {:?}", v2d.state),
         );
-        let mut cg = match ContainerCgroup::create(&h, &d, &self.name("hyb")) {
-            Ok(cg) => cg,
-            Err(e) => {
-                self.check(false, format!("create: {e}"));
-                return;
-            }
+        let Some(mut cg) = self.create(&h, &d, "hyb") else {
+            return;
         };
         self.check(
             cg.paths().len() == h.v1.len() + 1,
@@ -1120,83 +1084,31 @@ impl Role {
                 format!("v2 memory.max=max lands in v1 memory as -1: {r:?}"),
             );
         }
-        let k = cg.kill_all(Signal::KILL);
-        self.check(
-            k.is_ok() && cg.procs().is_ok_and(|p| p.is_empty()),
-            format!("kill_all (v2 cgroup.kill, then v1 check): {k:?}"),
-        );
+        self.kill_all_empties(&cg, "kill_all (v2 cgroup.kill, then v1 check)");
         let _ = g.wait();
-        let r = cg.remove();
-        self.check(
-            r.is_ok() && cg.paths().iter().all(|p| !p.path.exists()),
-            format!("remove: {r:?}"),
-        );
+        self.removed(&mut cg, "remove");
 
         // v2 alone, as on a pure v2 host (freezer, kill, stats from core files)
         let mut h2 = h.clone();
         h2.v1.clear();
         let d2 = h2.delegation(self.uid);
-        let mut cg = match ContainerCgroup::create(&h2, &d2, &self.name("v2")) {
-            Ok(cg) => cg,
-            Err(e) => {
-                self.check(false, format!("create v2-only: {e}"));
-                return;
-            }
+        let Some(mut cg) = self.create(&h2, &d2, "v2") else {
+            return;
         };
-        let mut spin = Gated::spawn("sh -c 'while :; do :; done' & exec sleep 1000");
-        let _ = cg.attach(spin.pid());
-        spin.release();
+        let spin = Gated::run_in(&cg, "sh -c 'while :; do :; done' & exec sleep 1000");
         let two = wait_until(Duration::from_secs(3), || {
             cg.procs().is_ok_and(|p| p.len() == 2)
         });
         self.check(two, "v2: double-forked busy grandchild in the cgroup");
-        let t0 = Instant::now();
-        let f = cg.freeze();
-        self.check(
-            f.is_ok() && cg.freezer_state().ok() == Some(FreezerState::Frozen),
-            format!(
-                "v2 cgroup.freeze -> frozen in {:.1} ms ({f:?})",
-                t0.elapsed().as_secs_f64() * 1000.0
-            ),
+        self.frozen_cpu_stands_still(&cg, "v2 cgroup.freeze: ");
+        self.check_error(
+            &cg.apply(&kv(&[("memory.limit_in_bytes", "64M")]), &[]),
+            &["controller `memory` is not delegated"],
+            "v2-only: memory key fails clearly",
         );
-        let c1 = cg.stats().ok().and_then(|s| s.cpu_ns);
-        sleep(Duration::from_millis(200));
-        let c2 = cg.stats().ok().and_then(|s| s.cpu_ns);
-        self.check(
-            c1.is_some_and(|c| c > 0) && c1 == c2,
-            format!("v2 cpu.stat usage frozen ({c1:?} -> {c2:?})"),
-        );
-        let th = cg.thaw();
-        self.check(
-            th.is_ok() && cg.freezer_state().ok() == Some(FreezerState::Thawed),
-            format!("v2 thaw ({th:?})"),
-        );
-        let e = cg.apply(&kv(&[("memory.limit_in_bytes", "64M")]), &[]);
-        self.check(
-            e.as_ref().err().is_some_and(|e| {
-                e.to_string()
-                    .contains("controller `memory` is not delegated")
-            }),
-            format!(
-                "v2-only: memory key fails clearly: {}",
-                e.err().map(|e| e.to_string()).unwrap_or_default()
-            ),
-        );
-        let t0 = Instant::now();
-        let k = cg.kill_all(Signal::KILL);
-        self.check(
-            k.is_ok() && cg.procs().is_ok_and(|p| p.is_empty()),
-            format!(
-                "v2 cgroup.kill emptied the cgroup in {:.1} ms ({k:?})",
-                t0.elapsed().as_secs_f64() * 1000.0
-            ),
-        );
+        self.kill_all_empties(&cg, "v2 cgroup.kill emptied the cgroup");
         let _ = spin.wait();
-        let r = cg.remove();
-        self.check(
-            r.is_ok() && cg.paths().iter().all(|p| !p.path.exists()),
-            format!("v2 remove: {r:?}"),
-        );
+        self.removed(&mut cg, "v2 remove");
 
         self.cycles(&h, &d, 20);
     }

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use common::*;
 use lxu_download::unpack::{unpack_file, unpack_reader, UnpackError, UnpackOptions};
+use lxu_test_support::{is_root, skip};
 
 fn opts(excludes: &[&str]) -> UnpackOptions {
     let mut o = UnpackOptions::new(excludes.iter().map(|s| s.to_string()).collect());
@@ -43,10 +44,6 @@ impl Area {
     ) -> Result<lxu_download::UnpackStats, UnpackError> {
         unpack_reader(tar.as_slice(), &self.rootfs(), &opts(excludes), "test.tar")
     }
-}
-
-fn is_root() -> bool {
-    rustix::process::geteuid().is_root()
 }
 
 #[test]
@@ -410,11 +407,6 @@ fn enospc_child() {
 
 #[test]
 fn full_disk_is_a_clear_error() {
-    let must = std::env::var("LXU_MUST_WORK").as_deref() == Ok("1");
-    let skip = |why: &str| {
-        assert!(!must, "LXU_MUST_WORK=1 but: {why}");
-        eprintln!("skipping full_disk_is_a_clear_error: {why}");
-    };
     if !is_root() {
         return skip("needs root for a tmpfs mount");
     }
@@ -428,12 +420,12 @@ fn full_disk_is_a_clear_error() {
         .output();
     let out = match out {
         Ok(o) => o,
-        Err(e) => return skip(&format!("cannot run unshare: {e}")),
+        Err(e) => return skip(format!("cannot run unshare: {e}")),
     };
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() && stderr.contains("unshare failed") {
-        return skip(&format!("unshare -m refused: {stderr}"));
+        return skip(format!("unshare -m refused: {stderr}"));
     }
     assert!(out.status.success(), "child failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("ENOSPC-CHILD-OK"), "{stdout}\n{stderr}");

@@ -47,7 +47,7 @@ fn lxc_download_template_creates_and_boots_a_container() {
         "xz",
     ] {
         if !have(tool) {
-            return skip(&format!("{tool} not installed"));
+            return skip(format!("{tool} not installed"));
         }
     }
     if !Path::new(TEMPLATE).exists() {

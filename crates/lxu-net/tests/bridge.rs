@@ -7,7 +7,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use common::{can_run, TestNetns};
+use common::namespaces;
 use lxu_net::bridge::{self, BridgeConfig, Ipv6Setting};
 use lxu_net::{create_veth_for, VethRequest};
 
@@ -34,11 +34,10 @@ fn read_pid(dir: &Path, br: &str) -> i32 {
 
 #[test]
 fn setup_is_idempotent_serves_dhcp_and_tears_down() {
-    if !can_run(&["ip", "dnsmasq", "busybox"]) {
+    let Some([host, client]) = namespaces(&["ip", "dnsmasq", "busybox"], ["brhost", "brcli"])
+    else {
         return;
-    }
-    let host = TestNetns::new("brhost");
-    let client = TestNetns::new("brcli");
+    };
     let state = state_dir();
     let cfg = BridgeConfig {
         name: "lxutbr1".to_string(),
@@ -165,10 +164,9 @@ fn setup_is_idempotent_serves_dhcp_and_tears_down() {
 
 #[test]
 fn nat_only_when_asked_and_removed_at_teardown() {
-    if !can_run(&["ip", "nft"]) {
+    let Some([host]) = namespaces(&["ip", "nft"], ["nat"]) else {
         return;
-    }
-    let host = TestNetns::new("nat");
+    };
     let state = state_dir();
     let host_forward_before = fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap();
     let cfg = BridgeConfig {
@@ -232,10 +230,9 @@ fn nat_only_when_asked_and_removed_at_teardown() {
 
 #[test]
 fn setup_without_nat_never_runs_nft() {
-    if !can_run(&["ip"]) {
+    let Some([host]) = namespaces(&["ip"], ["nonat"]) else {
         return;
-    }
-    let host = TestNetns::new("nonat");
+    };
     let state = state_dir();
     let cfg = BridgeConfig {
         name: "lxutbr3".to_string(),

@@ -7,7 +7,7 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsFd;
 
-use common::{can_run, TestNetns};
+use common::namespaces;
 use lxu_net::link::Route;
 use lxu_net::{create_veth_for, delete_veth, Netlink, VethRequest};
 
@@ -15,11 +15,9 @@ const EEXIST: i32 = 17;
 
 #[test]
 fn bridge_veth_addresses_routes_counters() {
-    if !can_run(&["ip"]) {
+    let Some([host, ct]) = namespaces(&["ip"], ["host", "ct"]) else {
         return;
-    }
-    let host = TestNetns::new("host");
-    let ct = TestNetns::new("ct");
+    };
     let ct_mac = [0x00, 0x16, 0x3e, 0x12, 0x34, 0x56];
 
     // Host side: bridge with an address and a non-default MTU, then a veth
@@ -146,10 +144,9 @@ fn bridge_veth_addresses_routes_counters() {
 
 #[test]
 fn rename_mac_mtu_master_and_errors_inside_a_netns() {
-    if !can_run(&["ip"]) {
+    let Some([ns]) = namespaces(&["ip"], ["edit"]) else {
         return;
-    }
-    let ns = TestNetns::new("edit");
+    };
     ns.run(|| {
         let mut nl = Netlink::open().unwrap();
         nl.create_veth(&lxu_net::VethSpec {
@@ -203,10 +200,9 @@ fn rename_mac_mtu_master_and_errors_inside_a_netns() {
 
 #[test]
 fn multipart_dump_returns_every_link() {
-    if !can_run(&["ip"]) {
+    let Some([ns]) = namespaces(&["ip"], ["many"]) else {
         return;
-    }
-    let ns = TestNetns::new("many");
+    };
     // 300 links make a dump far larger than one 32 KiB chunk.
     let script: String = (0..150)
         .map(|i| format!("link add lxuv{i} type veth peer name lxup{i}\n"))
@@ -234,11 +230,9 @@ fn multipart_dump_returns_every_link() {
 
 #[test]
 fn peer_name_taken_in_target_netns_is_reported_not_retried() {
-    if !can_run(&["ip"]) {
+    let Some([host, ct]) = namespaces(&["ip"], ["h2", "c2"]) else {
         return;
-    }
-    let host = TestNetns::new("h2");
-    let ct = TestNetns::new("c2");
+    };
     ct.exec_ok(&["ip", "link", "add", "eth0", "type", "bridge"]);
     let err = host.run(|| {
         create_veth_for(&VethRequest {
@@ -287,10 +281,9 @@ fn peer_name_taken_in_target_netns_is_reported_not_retried() {
 
 #[test]
 fn netns_helpers_check_nsfs_and_restore_the_thread() {
-    if !can_run(&["ip"]) {
+    let Some([ns]) = namespaces(&["ip"], ["nsfs"]) else {
         return;
-    }
-    let ns = TestNetns::new("nsfs");
+    };
     let err = lxu_net::netns::open_checked(std::path::Path::new("/etc/hostname")).unwrap_err();
     assert!(err.to_string().contains("not a namespace file"), "{err}");
     std::thread::spawn(move || {

@@ -80,10 +80,6 @@ pub(crate) fn in_private_userns(body: impl FnOnce() -> i32) -> Option<i32> {
     if code != NO_SETUP {
         return Some(code);
     }
-    assert!(
-        std::env::var_os("LXU_MUST_WORK").is_none(),
-        "no user namespace with a mount namespace of its own here (LXU_MUST_WORK is set)"
-    );
-    eprintln!("skipped: no user namespace with a mount namespace of its own here");
+    lxu_test_support::skip("no user namespace with a mount namespace of its own here");
     None
 }

@@ -6,6 +6,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -25,12 +26,72 @@ fn db_nics(db: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// The error of a caller over its allowance of `n` on BR, from lxc-usernet `lines`.
+fn quota_reached(user: &str, n: u32, lines: &str) -> String {
+    format!(
+        "lxu-user-nic: quota reached: user {user} may have {n} veth on {BR} \
+         (/etc/lxc/lxc-usernet {lines})"
+    )
+}
+
+/// The scenario most tests use: `usernet` as lxc-usernet and the bridge BR; `None`
+/// (after a skip) where the scenarios cannot run.
+#[track_caller]
+fn setup(usernet: &str) -> Option<Scenario> {
+    scenario(usernet, &[BR])
+}
+
+/// The helper's arguments for a veth on BR into the netns of process `pid`.
+fn create_args(pid: &str) -> [&str; 6] {
+    ["create", "/l", "c", pid, "veth", BR]
+}
+
+/// The helper's `create` of a veth on BR into the netns of `ct`, run as `user`.
+fn create_cmd(sc: &Scenario, user: &str, ct: u32) -> Command {
+    sc.helper_cmd(user, &create_args(&ct.to_string()))
+}
+
+/// A `create` on BR by `user` into the netns of `ct` that must succeed; returns the name
+/// of the host end.
+#[track_caller]
+fn create_ok(sc: &Scenario, user: &str, ct: u32) -> String {
+    let r = sc.create(user, &ct.to_string(), BR, None);
+    assert!(r.ok, "{r:?}");
+    parse_output(&r.stdout).2
+}
+
+/// A `create` by `user` into the netns of `ct`, and how long it took.
+fn timed_create(sc: &Scenario, user: &str, ct: u32) -> (Run, Duration) {
+    let start = Instant::now();
+    let r = sc.create(user, &ct.to_string(), BR, None);
+    (r, start.elapsed())
+}
+
+/// Replaces the database with a FIFO and starts `cmd`, a helper run; returns its pid once
+/// it holds the lock (blocked reading the database until [`Scenario::feed_db`]).
+#[track_caller]
+fn start_holding_lock(sc: &mut Scenario, mut cmd: Command) -> u32 {
+    sc.db_fifo();
+    let pid = sc.spawn_captured(&mut cmd);
+    assert!(wait_flock(pid), "the helper never took the lock");
+    pid
+}
+
+/// Waits for the helper `pid` (after it was fed), which must have succeeded.
+#[track_caller]
+fn finished_ok(sc: &mut Scenario, pid: u32) -> Run {
+    let r = sc
+        .wait_helper(pid, Duration::from_secs(5))
+        .expect("helper still runs");
+    assert!(r.ok, "{r:?}");
+    r
+}
+
 #[test]
 fn create_prints_names_and_indexes_and_records_the_device() {
-    if !can_run() {
+    let Some(mut sc) = setup(&format!("{USER1} veth {BR} 3\n")) else {
         return;
-    }
-    let mut sc = Scenario::new(&format!("{USER1} veth {BR} 3\n"), &[BR]);
+    };
     sc.root_ok(&["ip", "link", "set", BR, "mtu", "1400"]);
     let ct = sc.user_process(USER1, true);
     let uid = uid_of(USER1);
@@ -83,29 +144,21 @@ fn create_prints_names_and_indexes_and_records_the_device() {
         "{r3:?}"
     );
     assert_eq!(sc.db().lines().count(), 2);
-    assert_eq!(
-        sc.host_links()
-            .iter()
-            .filter(|l| l.starts_with("veth"))
-            .count(),
-        2
-    );
+    assert_eq!(sc.host_veths().len(), 2);
     assert_eq!(sc.links_of(ct).len(), 3, "lo, eth0, eth1");
 }
 
 #[test]
 fn quota_holds_under_50_concurrent_creates() {
-    if !can_run() {
+    let Some(mut sc) = setup(&format!("{USER1} veth {BR} 10\n")) else {
         return;
-    }
-    let mut sc = Scenario::new(&format!("{USER1} veth {BR} 10\n"), &[BR]);
+    };
     let ct = sc.user_process(USER1, true);
-    let pid = ct.to_string();
     let children: Vec<_> = (0..50)
         .map(|_| {
-            sc.helper_cmd(USER1, &["create", "/l", "c", &pid, "veth", BR])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
+            create_cmd(&sc, USER1, ct)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
                 .spawn()
                 .unwrap()
         })
@@ -116,10 +169,7 @@ fn quota_holds_under_50_concurrent_creates() {
         .collect();
     let ok: Vec<&Run> = runs.iter().filter(|r| r.ok).collect();
     assert_eq!(ok.len(), 10, "exactly the quota succeeds");
-    let quota = format!(
-        "lxu-user-nic: quota reached: user {USER1} may have 10 veth on {BR} \
-         (/etc/lxc/lxc-usernet line 1)"
-    );
+    let quota = quota_reached(USER1, 10, "line 1");
     for r in runs.iter().filter(|r| !r.ok) {
         assert_eq!(r.error(), quota, "{r:?}");
         assert_eq!(r.code, Some(1));
@@ -127,24 +177,15 @@ fn quota_holds_under_50_concurrent_creates() {
     let hosts: BTreeSet<String> = ok.iter().map(|r| parse_output(&r.stdout).2).collect();
     assert_eq!(hosts.len(), 10);
     assert_eq!(db_nics(&sc.db()), hosts);
-    let on_host: BTreeSet<String> = sc
-        .host_links()
-        .into_iter()
-        .filter(|l| l.starts_with("veth"))
-        .collect();
-    assert_eq!(on_host, hosts);
+    assert_eq!(sc.host_veths(), hosts);
     assert_eq!(sc.links_of(ct).len(), 11, "10 peers + lo");
 }
 
 #[test]
 fn foreign_root_and_host_netns_are_refused_identically() {
-    if !can_run() {
+    let Some(mut sc) = setup(&format!("{USER1} veth {BR} 5\n{USER2} veth {BR} 5\n")) else {
         return;
-    }
-    let mut sc = Scenario::new(
-        &format!("{USER1} veth {BR} 5\n{USER2} veth {BR} 5\n"),
-        &[BR],
-    );
+    };
     let theirs = sc.user_process(USER2, true);
     let mine_in_host_netns = sc.user_process(USER1, false);
     let root_owned_netns = sc.root_netns_process();
@@ -179,10 +220,9 @@ fn foreign_root_and_host_netns_are_refused_identically() {
 
 #[test]
 fn path_and_symlink_tricks_get_the_generic_message() {
-    if !can_run() {
+    let Some(mut sc) = setup(&format!("{USER1} veth {BR} 5\n")) else {
         return;
-    }
-    let mut sc = Scenario::new(&format!("{USER1} veth {BR} 5\n"), &[BR]);
+    };
     let mine = sc.user_process(USER1, true);
     let d = sc.dir.path().join("tricks");
     fs::create_dir(&d).unwrap();
@@ -249,13 +289,11 @@ fn path_and_symlink_tricks_get_the_generic_message() {
 
 #[test]
 fn unknown_or_disallowed_bridges_are_refused() {
-    if !can_run() {
+    let Some(mut sc) = setup(&format!(
+        "{USER1} veth nobr0 2\n{USER1} veth notabr 2\n{USER1} veth {BR} 1\n"
+    )) else {
         return;
-    }
-    let mut sc = Scenario::new(
-        &format!("{USER1} veth nobr0 2\n{USER1} veth notabr 2\n{USER1} veth {BR} 1\n"),
-        &[BR],
-    );
+    };
     sc.root_ok(&[
         "ip", "link", "add", "notabr", "type", "veth", "peer", "name", "notabrp",
     ]);
@@ -291,16 +329,12 @@ fn unknown_or_disallowed_bridges_are_refused() {
 
 #[test]
 fn malformed_usernet_lines_are_warned_and_the_rest_applies() {
-    if !can_run() {
-        return;
-    }
-    let mut sc = Scenario::new(
-        &format!(
-            "garbage\n{USER1} veth {BR} two\n{USER1} veth {BR} 1\n@{GROUP} veth {BR} 1\n\
+    let Some(mut sc) = setup(&format!(
+        "garbage\n{USER1} veth {BR} two\n{USER1} veth {BR} 1\n@{GROUP} veth {BR} 1\n\
              # comment\n{USER1} veth\n"
-        ),
-        &[BR],
-    );
+    )) else {
+        return;
+    };
     let ct1 = sc.user_process(USER1, true);
     let r = sc.create(USER1, &ct1.to_string(), BR, None);
     assert!(r.ok, "{r:?}");
@@ -310,32 +344,18 @@ fn malformed_usernet_lines_are_warned_and_the_rest_applies() {
     assert!(warnings[1].contains("line 2: ignored (count is not a non-negative integer)"));
     assert!(warnings[2].contains("line 6: ignored"));
     let r = sc.create(USER1, &ct1.to_string(), BR, None);
-    assert_eq!(
-        r.error(),
-        format!(
-            "lxu-user-nic: quota reached: user {USER1} may have 1 veth on {BR} \
-             (/etc/lxc/lxc-usernet line 3)"
-        )
-    );
+    assert_eq!(r.error(), quota_reached(USER1, 1, "line 3"));
     // Group allowance is shared by its members and recorded as @group.
     let ct2 = sc.user_process(USER2, true);
     let ct3 = sc.user_process(USER3, true);
-    let r = sc.create(USER2, &ct2.to_string(), BR, None);
-    assert!(r.ok, "{r:?}");
-    let (_, _, host2, _) = parse_output(&r.stdout);
+    let host2 = create_ok(&sc, USER2, ct2);
     assert!(
         sc.db().contains(&format!("@{GROUP} veth {BR} {host2}\n")),
         "{}",
         sc.db()
     );
     let r = sc.create(USER3, &ct3.to_string(), BR, None);
-    assert_eq!(
-        r.error(),
-        format!(
-            "lxu-user-nic: quota reached: user {USER3} may have 1 veth on {BR} \
-             (/etc/lxc/lxc-usernet line 4)"
-        )
-    );
+    assert_eq!(r.error(), quota_reached(USER3, 1, "line 4"));
     // Summed lines: another line for the group doubles its allowance.
     sc.usernet(&format!("@{GROUP} veth {BR} 1\n@{GROUP} veth {BR} 1\n"));
     let r = sc.create(USER3, &ct3.to_string(), BR, None);
@@ -347,18 +367,15 @@ fn malformed_usernet_lines_are_warned_and_the_rest_applies() {
 
 #[test]
 fn killed_callers_leave_the_database_consistent() {
-    if !can_run() {
+    let Some(mut sc) = setup(&format!("{USER1} veth {BR} 200\n")) else {
         return;
-    }
-    let mut sc = Scenario::new(&format!("{USER1} veth {BR} 200\n"), &[BR]);
+    };
     let ct = sc.user_process(USER1, true);
-    let pid = ct.to_string();
     // Kill at spread-out moments across a run (one run takes ~5-15 ms).
     for i in 0..60u64 {
-        let mut child = sc
-            .helper_cmd(USER1, &["create", "/l", "c", &pid, "veth", BR])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+        let mut child = create_cmd(&sc, USER1, ct)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .spawn()
             .unwrap();
         std::thread::sleep(Duration::from_micros((i * 397) % 15_000));
@@ -373,11 +390,7 @@ fn killed_callers_leave_the_database_consistent() {
     // How the kills landed, for the log: entries without a device mean a
     // kill between recording and creating; devices mean a kill after.
     let before_db = db_nics(&sc.db());
-    let before_dev = sc
-        .host_links()
-        .into_iter()
-        .filter(|l| l.starts_with("veth"))
-        .count();
+    let before_dev = sc.host_veths().len();
     eprintln!(
         "after 60 kills: {} entries, {} devices, {} entries without device",
         before_db.len(),
@@ -387,18 +400,13 @@ fn killed_callers_leave_the_database_consistent() {
             .filter(|n| !sc.host_links().contains(n))
             .count()
     );
-    let r = sc.create(USER1, &pid, BR, None);
-    assert!(r.ok, "{r:?}");
+    create_ok(&sc, USER1, ct);
     // After the culling done by that run, database and devices agree
     // exactly: no device escapes the quota, no entry lacks its device.
     let db = sc.db();
     let recorded = db_nics(&db);
     assert_eq!(recorded.len(), db.lines().count(), "no duplicates: {db}");
-    let on_host: BTreeSet<String> = sc
-        .host_links()
-        .into_iter()
-        .filter(|l| l.starts_with("veth"))
-        .collect();
+    let on_host = sc.host_veths();
     assert_eq!(recorded, on_host);
     let peers = sc.links_of(ct).len() - 1;
     assert_eq!(peers, on_host.len(), "every host end has its peer");
@@ -406,18 +414,16 @@ fn killed_callers_leave_the_database_consistent() {
 
 #[test]
 fn delete_only_the_callers_own_recorded_device() {
-    if !can_run() {
+    let Some(mut sc) = setup(&format!(
+        "{USER1} veth {BR} 3\n{USER2} veth {BR} 3\n@{GROUP} veth {BR} 3\n"
+    )) else {
         return;
-    }
-    let mut sc = Scenario::new(
-        &format!("{USER1} veth {BR} 3\n{USER2} veth {BR} 3\n@{GROUP} veth {BR} 3\n"),
-        &[BR],
-    );
+    };
     let ct1 = sc.user_process(USER1, true);
     let ct2 = sc.user_process(USER2, true);
     let ns1 = format!("/proc/{ct1}/ns/net");
     let ns2 = format!("/proc/{ct2}/ns/net");
-    let (_, _, a, _) = parse_output(&sc.create(USER1, &ct1.to_string(), BR, None).stdout);
+    let a = create_ok(&sc, USER1, ct1);
 
     // Another user, with their own netns: not recorded for them.
     let r = sc.delete(USER2, &ns2, BR, &a);
@@ -474,7 +480,7 @@ fn delete_only_the_callers_own_recorded_device() {
     // Shared group entries: USER3 cannot delete USER2's device recorded
     // under the group, because its peer is not in USER3's netns.
     sc.usernet(&format!("{USER1} veth {BR} 3\n@{GROUP} veth {BR} 3\n"));
-    let (_, _, g, _) = parse_output(&sc.create(USER2, &ct2.to_string(), BR, None).stdout);
+    let g = create_ok(&sc, USER2, ct2);
     assert!(sc.db().contains(&format!("@{GROUP} veth {BR} {g}")));
     let ct3 = sc.user_process(USER3, true);
     let r = sc.delete(USER3, &format!("/proc/{ct3}/ns/net"), BR, &g);
@@ -505,10 +511,9 @@ fn delete_only_the_callers_own_recorded_device() {
 
 #[test]
 fn stale_entries_are_culled() {
-    if !can_run() {
+    let Some(mut sc) = setup(&format!("{USER1} veth {BR} 1\n")) else {
         return;
-    }
-    let mut sc = Scenario::new(&format!("{USER1} veth {BR} 1\n"), &[BR]);
+    };
     sc.set_db(&format!(
         "{USER1} veth {BR} veth1_dead\n{USER2} veth {BR} veth2_gone\nhalf a\n"
     ));
@@ -525,64 +530,36 @@ fn stale_entries_are_culled() {
     while sc.host_links().contains(&host) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    let r = sc.create(USER1, &ct2.to_string(), BR, None);
-    assert!(r.ok, "{r:?}");
+    create_ok(&sc, USER1, ct2);
     assert!(!sc.db().contains(&host), "{}", sc.db());
     assert_eq!(sc.db().lines().count(), 1);
 }
 
 #[test]
 fn refuses_to_run_without_setuid_and_ignores_the_environment() {
-    if !can_run() {
+    let Some(mut sc) = setup(&format!("{USER1} veth {BR} 1\n")) else {
         return;
-    }
-    let mut sc = Scenario::new(&format!("{USER1} veth {BR} 1\n"), &[BR]);
-    let ct = sc.user_process(USER1, true);
+    };
+    let pid = sc.user_process(USER1, true).to_string();
     // Not setuid: refuses before doing anything.
     let plain = sc.dir.path().join("plain");
-    fs::copy(env!("CARGO_BIN_EXE_lxu-user-nic"), &plain).unwrap();
-    fs::set_permissions(&plain, fs::Permissions::from_mode(0o755)).unwrap();
-    let r: Run = sc
-        .as_user(
-            USER1,
-            &[
-                path_str(&plain),
-                "create",
-                "/l",
-                "c",
-                &ct.to_string(),
-                "veth",
-                BR,
-            ],
-        )
-        .output()
-        .unwrap()
-        .into();
+    install_program(env!("CARGO_BIN_EXE_lxu-user-nic"), &plain, "0755");
+    let r = sc.run_as(
+        USER1,
+        &[&[path_str(&plain)], &create_args(&pid)[..]].concat(),
+    );
     assert!(r.error().contains("must be installed setuid root"), "{r:?}");
     // Environment that might redirect a careless program changes nothing.
-    let pid = ct.to_string();
-    let r: Run = sc
-        .as_user(
-            USER1,
-            &[
-                "/usr/bin/env",
-                "PATH=/tmp",
-                "RUST_BACKTRACE=full",
-                "RUST_MIN_STACK=1",
-                "LD_PRELOAD=/nonexistent.so",
-                "HOME=/tmp",
-                path_str(&sc.helper),
-                "create",
-                "/l",
-                "c",
-                &pid,
-                "veth",
-                BR,
-            ],
-        )
-        .output()
-        .unwrap()
-        .into();
+    let env = [
+        "/usr/bin/env",
+        "PATH=/tmp",
+        "RUST_BACKTRACE=full",
+        "RUST_MIN_STACK=1",
+        "LD_PRELOAD=/nonexistent.so",
+        "HOME=/tmp",
+        path_str(&sc.helper),
+    ];
+    let r = sc.run_as(USER1, &[&env[..], &create_args(&pid)].concat());
     assert!(r.ok, "{r:?}");
     parse_output(&r.stdout);
     let r = sc.helper(USER1, &["create"]);
@@ -591,10 +568,7 @@ fn refuses_to_run_without_setuid_and_ignores_the_environment() {
 
 /// `kill -STOP pid` run as `user`.
 fn stop_as(sc: &Scenario, user: &str, pid: u32) -> Run {
-    sc.as_user(user, &["kill", "-STOP", &pid.to_string()])
-        .output()
-        .unwrap()
-        .into()
+    sc.run_as(user, &["kill", "-STOP", &pid.to_string()])
 }
 
 /// Issue 11.4: the database lock was taken before the allowance check, so
@@ -604,17 +578,16 @@ fn stop_as(sc: &Scenario, user: &str, pid: u32) -> Run {
 /// their owner stops them; another user's request still completes at once.
 #[test]
 fn a_caller_without_allowance_never_takes_the_lock() {
-    if !can_run() {
+    let Some(mut sc) = setup(&format!("{USER1} veth {BR} 3\n")) else {
         return;
-    }
-    let mut sc = Scenario::new(&format!("{USER1} veth {BR} 3\n"), &[BR]);
+    };
     let ct1 = sc.user_process(USER1, true);
     let ct3 = sc.user_process(USER3, true);
     let ns3 = format!("/proc/{ct3}/ns/net");
     sc.db_fifo();
     let mut pids = Vec::new();
     for _ in 0..3 {
-        pids.push(sc.spawn_helper(USER3, &["create", "/l", "c", &ct3.to_string(), "veth", BR]));
+        pids.push(sc.spawn_helper(USER3, &create_args(&ct3.to_string())));
         pids.push(sc.spawn_helper(
             USER3,
             &["delete", "/l", "c", &ns3, "veth", BR, "veth1_abcd"],
@@ -627,9 +600,7 @@ fn a_caller_without_allowance_never_takes_the_lock() {
     // The allowed user's request must not wait on the stopped helpers (the
     // database is a plain file again, so only the lock could block it).
     fs::remove_file(sc.dir.path().join("run-lxu/nics")).unwrap();
-    let start = Instant::now();
-    let r = sc.create(USER1, &ct1.to_string(), BR, None);
-    let took = start.elapsed();
+    let (r, took) = timed_create(&sc, USER1, ct1);
     assert!(r.ok, "after {took:?}: {r:?}");
     assert!(took < Duration::from_secs(5), "took {took:?}");
     let refused =
@@ -652,27 +623,20 @@ fn a_caller_without_allowance_never_takes_the_lock() {
 /// completes in well under the 30 s lock timeout.
 #[test]
 fn a_caller_cannot_stop_its_helper_while_it_holds_the_lock() {
-    if !can_run() {
+    let Some(mut sc) = setup(&format!("{USER1} veth {BR} 3\n{USER2} veth {BR} 3\n")) else {
         return;
-    }
-    let mut sc = Scenario::new(
-        &format!("{USER1} veth {BR} 3\n{USER2} veth {BR} 3\n"),
-        &[BR],
-    );
+    };
     let ct1 = sc.user_process(USER1, true);
     let ct2 = sc.user_process(USER2, true);
-    sc.db_fifo();
-    let pid = sc.spawn_helper(USER1, &["create", "/l", "c", &ct1.to_string(), "veth", BR]);
-    assert!(wait_flock(pid), "the helper never took the lock");
+    let cmd = create_cmd(&sc, USER1, ct1);
+    let pid = start_holding_lock(&mut sc, cmd);
     let stop = stop_as(&sc, USER1, pid);
     // The terminal's stop signal, which needs no permission, is ignored.
     let tstp = sc.root(&["kill", "-TSTP", &pid.to_string()]).ok;
     std::thread::sleep(Duration::from_millis(50));
     let state = proc_state(pid);
     let fed = sc.feed_db("", Duration::from_secs(2));
-    let start = Instant::now();
-    let r = sc.create(USER2, &ct2.to_string(), BR, None);
-    let took = start.elapsed();
+    let (r, took) = timed_create(&sc, USER2, ct2);
     assert!(
         r.ok && took < Duration::from_secs(5),
         "other user's request after {took:?}: {r:?}; the caller's SIGSTOP: {stop:?}, \
@@ -682,10 +646,7 @@ fn a_caller_cannot_stop_its_helper_while_it_holds_the_lock() {
     assert!(stop.stderr.contains("Operation not permitted"), "{stop:?}");
     assert!(tstp && state != Some('T'), "stopped by SIGTSTP: {state:?}");
     assert!(fed);
-    let mine = sc
-        .wait_helper(pid, Duration::from_secs(5))
-        .expect("helper still runs");
-    assert!(mine.ok, "{mine:?}");
+    finished_ok(&mut sc, pid);
     assert_eq!(sc.db().lines().count(), 2, "{}", sc.db());
 }
 
@@ -693,14 +654,12 @@ fn a_caller_cannot_stop_its_helper_while_it_holds_the_lock() {
 /// the capabilities it needs, in every set, and a real uid of 0.
 #[test]
 fn the_helper_keeps_only_the_capabilities_it_needs() {
-    if !can_run() {
+    let Some(mut sc) = setup(&format!("{USER1} veth {BR} 3\n")) else {
         return;
-    }
-    let mut sc = Scenario::new(&format!("{USER1} veth {BR} 3\n"), &[BR]);
+    };
     let ct1 = sc.user_process(USER1, true);
-    sc.db_fifo();
-    let pid = sc.spawn_helper(USER1, &["create", "/l", "c", &ct1.to_string(), "veth", BR]);
-    assert!(wait_flock(pid), "the helper never took the lock");
+    let cmd = create_cmd(&sc, USER1, ct1);
+    let pid = start_holding_lock(&mut sc, cmd);
     // CAP_CHOWN (0), CAP_SETUID (7), CAP_NET_ADMIN (12), CAP_SYS_ADMIN (21).
     let kept = format!("{:016x}", (1u64 << 0) | (1 << 7) | (1 << 12) | (1 << 21));
     let got: Vec<(&str, String)> = ["CapEff", "CapPrm", "CapBnd", "CapInh", "CapAmb", "Uid"]
@@ -709,10 +668,7 @@ fn the_helper_keeps_only_the_capabilities_it_needs() {
         .collect();
     let nnp = proc_status(pid, "NoNewPrivs");
     assert!(sc.feed_db("", Duration::from_secs(2)));
-    let r = sc
-        .wait_helper(pid, Duration::from_secs(5))
-        .expect("helper still runs");
-    assert!(r.ok, "{r:?}");
+    finished_ok(&mut sc, pid);
     let zero = "0000000000000000".to_string();
     let ids: Vec<String> = got[5].1.split_whitespace().map(str::to_string).collect();
     assert_eq!(
@@ -735,10 +691,9 @@ fn the_helper_keeps_only_the_capabilities_it_needs() {
 /// being read as root.
 #[test]
 fn account_files_and_allowances_are_read_as_the_caller() {
-    if !can_run() {
+    let Some(mut sc) = setup(&format!("{USER1} veth {BR} 3\n")) else {
         return;
-    }
-    let mut sc = Scenario::new(&format!("{USER1} veth {BR} 3\n"), &[BR]);
+    };
     let ct1 = sc.user_process(USER1, true);
     let pid = ct1.to_string();
     let usernet = sc.dir.path().join("etc-lxc/lxc-usernet");
@@ -773,8 +728,7 @@ fn account_files_and_allowances_are_read_as_the_caller() {
         );
     }
     assert!(sc.db().is_empty());
-    let r = sc.create(USER1, &pid, BR, None);
-    assert!(r.ok, "{r:?}");
+    create_ok(&sc, USER1, ct1);
 }
 
 /// Issue 11.4: a caller who owns a cgroup (lxu delegates a v1 freezer
@@ -784,45 +738,26 @@ fn account_files_and_allowances_are_read_as_the_caller() {
 /// so another user's request still completes at once.
 #[test]
 fn freezing_the_callers_cgroup_does_not_stop_a_helper_holding_the_lock() {
-    if !can_run() {
+    let Some(mut sc) = setup(&format!("{USER1} veth {BR} 3\n{USER2} veth {BR} 3\n")) else {
         return;
-    }
-    let mut sc = Scenario::new(
-        &format!("{USER1} veth {BR} 3\n{USER2} veth {BR} 3\n"),
-        &[BR],
-    );
+    };
     let ct1 = sc.user_process(USER1, true);
     let ct2 = sc.user_process(USER2, true);
     let cg = UserCgroup::new(USER1);
-    sc.db_fifo();
-    let mut cmd = sc.helper_cmd_in_cgroup(
-        &cg.procs(),
-        USER1,
-        &["create", "/l", "c", &ct1.to_string(), "veth", BR],
-    );
-    let pid = sc.spawn_captured(&mut cmd);
-    assert!(wait_flock(pid), "the helper never took the lock");
+    let cmd = sc.helper_cmd_in_cgroup(&cg.procs(), USER1, &create_args(&ct1.to_string()));
+    let pid = start_holding_lock(&mut sc, cmd);
     let freeze = format!("echo {} > {}", cg.frozen, cg.freeze_file.display());
-    let r: Run = sc
-        .as_user(USER1, &["sh", "-c", &freeze])
-        .output()
-        .unwrap()
-        .into();
+    let r = sc.run_as(USER1, &["sh", "-c", &freeze]);
     assert!(r.ok, "{USER1} cannot freeze its own cgroup: {r:?}");
     std::thread::sleep(Duration::from_millis(100));
     let fed = sc.feed_db("", Duration::from_secs(2));
-    let start = Instant::now();
-    let r = sc.create(USER2, &ct2.to_string(), BR, None);
-    let took = start.elapsed();
+    let (r, took) = timed_create(&sc, USER2, ct2);
     assert!(
         r.ok && took < Duration::from_secs(5),
         "other user's request after {took:?}: {r:?}"
     );
     assert!(fed);
-    let mine = sc
-        .wait_helper(pid, Duration::from_secs(5))
-        .expect("helper still runs");
-    assert!(mine.ok, "{mine:?}");
+    finished_ok(&mut sc, pid);
 }
 
 /// Issue 11.4: a caller cannot slow down a helper that holds the lock
@@ -830,23 +765,16 @@ fn freezing_the_callers_cgroup_does_not_stop_a_helper_holding_the_lock() {
 /// (next to the caller's own busy loops) are all reset.
 #[test]
 fn the_callers_scheduling_does_not_follow_the_helper_into_the_lock() {
-    if !can_run() {
+    let Some(mut sc) = setup(&format!("{USER1} veth {BR} 3\n")) else {
         return;
-    }
-    let mut sc = Scenario::new(&format!("{USER1} veth {BR} 3\n"), &[BR]);
-    let ct1 = sc.user_process(USER1, true);
-    sc.db_fifo();
-    let pid_arg = ct1.to_string();
+    };
+    let pid_arg = sc.user_process(USER1, true).to_string();
     let helper = sc.helper.to_str().unwrap().to_string();
-    let mut cmd = sc.as_user(
-        USER1,
-        &[
-            "chrt", "--idle", "0", "nice", "-n", "19", "taskset", "-c", "0", &helper, "create",
-            "/l", "c", &pid_arg, "veth", BR,
-        ],
-    );
-    let pid = sc.spawn_captured(&mut cmd);
-    assert!(wait_flock(pid), "the helper never took the lock");
+    let slow = [
+        "chrt", "--idle", "0", "nice", "-n", "19", "taskset", "-c", "0", &helper,
+    ];
+    let cmd = sc.as_user(USER1, &[&slow[..], &create_args(&pid_arg)].concat());
+    let pid = start_holding_lock(&mut sc, cmd);
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
     let fields: Vec<&str> = stat.rsplit_once(") ").unwrap().1.split(' ').collect();
     // Fields 19 (nice) and 41 (policy) of proc(5), counted from 1 with
@@ -855,10 +783,7 @@ fn the_callers_scheduling_does_not_follow_the_helper_into_the_lock() {
     let cpus = proc_status(pid, "Cpus_allowed_list");
     let online = fs::read_to_string("/sys/devices/system/cpu/online").unwrap();
     assert!(sc.feed_db("", Duration::from_secs(2)));
-    let r = sc
-        .wait_helper(pid, Duration::from_secs(5))
-        .expect("helper still runs");
-    assert!(r.ok, "{r:?}");
+    finished_ok(&mut sc, pid);
     assert_eq!(
         (nice, policy),
         ("0", "0"),

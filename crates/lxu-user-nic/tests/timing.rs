@@ -7,26 +7,19 @@ use common::*;
 
 #[test]
 fn create_median_time_of_30_runs() {
-    if !can_run() {
+    let Some(mut sc) = scenario(&format!("{USER1} veth lxutbr0 30\n"), &["lxutbr0"]) else {
         return;
-    }
-    let mut sc = Scenario::new(&format!("{USER1} veth lxutbr0 30\n"), &["lxutbr0"]);
+    };
     let ct = sc.user_process(USER1, true);
     let helper = sc.helper.display().to_string();
     let script = format!(
         "for i in $(seq 30); do s=$(date +%s%N); {helper} create /l c {ct} veth lxutbr0 >/dev/null \
          || exit 1; e=$(date +%s%N); echo $((e - s)); done"
     );
-    let out = sc
-        .as_user(USER1, &["/bin/sh", "-c", &script])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut ns: Vec<u64> = String::from_utf8_lossy(&out.stdout)
+    let r = sc.run_as(USER1, &["/bin/sh", "-c", &script]);
+    assert!(r.ok, "{}", r.stderr);
+    let mut ns: Vec<u64> = r
+        .stdout
         .lines()
         .map(|l| l.trim().parse().unwrap())
         .collect();

@@ -9,6 +9,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::lab::Lab;
+use crate::path_str;
 use crate::run::{self, Output};
 
 /// A key pair from `lxu image keygen`.
@@ -32,10 +33,7 @@ pub fn keygen(lab: &Lab, tag: &str) -> Key {
     out.success();
     // "key <FINGERPRINT> (<uid>)"
     let fingerprint = out
-        .lines()
-        .iter()
-        .find_map(|l| l.strip_prefix("key "))
-        .and_then(|l| l.split_whitespace().next())
+        .word_after("key ")
         .unwrap_or_else(|| panic!("keygen printed no fingerprint\n{out}"))
         .to_string();
     let key = Key {
@@ -101,10 +99,7 @@ impl Repo {
         out.success();
         // "published busybox/REL/ARCH/default/SERIAL in DIR"
         let build_id = out
-            .lines()
-            .iter()
-            .find_map(|l| l.strip_prefix("published "))
-            .and_then(|l| l.split_whitespace().next())
+            .word_after("published ")
             .and_then(|id| id.rsplit('/').next())
             .unwrap_or_else(|| panic!("publish printed no image id\n{out}"))
             .to_string();
@@ -359,8 +354,4 @@ pub fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 /// The names in a snapshot, for messages.
 pub fn names(s: &BTreeMap<String, Vec<u8>>) -> Vec<&str> {
     s.keys().map(String::as_str).collect()
-}
-
-fn path_str(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
 }

@@ -9,21 +9,7 @@ use std::time::Duration;
 
 use crate::host::{self, Range, User};
 use crate::run::{self, Output, DEFAULT_TIMEOUT};
-
-/// Whether a test that cannot run here must fail instead of skipping (`./x test` sets it).
-pub fn must_work() -> bool {
-    std::env::var("LXU_MUST_WORK").is_ok_and(|v| v == "1")
-}
-
-/// Reports a test that cannot run here: a skip with the reason, or a failure under
-/// `LXU_MUST_WORK=1`.
-#[track_caller]
-pub fn skip(reason: &str) {
-    if must_work() {
-        panic!("cannot run this test: {reason} (LXU_MUST_WORK=1 forbids skipping)");
-    }
-    eprintln!("skipped: {reason}");
-}
+use crate::{need, path_str, skip};
 
 /// The lxu binary under test: `LXU_BIN`, else the workspace's release build (`./x`
 /// builds it for the host triple, statically linked, as it installs it).
@@ -96,27 +82,26 @@ impl Lab {
     #[track_caller]
     pub fn new() -> Option<Lab> {
         let bin = lxu_bin();
-        if !bin.is_file() {
-            skip(&format!(
-                "no lxu binary at `{}` (set LXU_BIN or build with cargo build --release)",
-                bin.display()
-            ));
+        let why = format!(
+            "no lxu binary at `{}` (set LXU_BIN or build with cargo build --release)",
+            bin.display()
+        );
+        if !need(bin.is_file(), why) {
             return None;
         }
         let uid = rustix::process::getuid().as_raw();
-        if uid == 0 {
-            skip("these tests run as an unprivileged user with subordinate ids (./x test runs them as lxutest)");
+        if !need(uid != 0, "these tests run as an unprivileged user with subordinate ids (./x test runs them as lxutest)") {
             return None;
         }
         let Some(user) = host::user_by_uid(uid) else {
-            skip(&format!("uid {uid} has no /etc/passwd entry"));
+            skip(format!("uid {uid} has no /etc/passwd entry"));
             return None;
         };
         let (Some(subuid), Some(subgid)) = (
             host::subid_ranges("/etc/subuid", &user).first().copied(),
             host::subid_ranges("/etc/subgid", &user).first().copied(),
         ) else {
-            skip(&format!(
+            skip(format!(
                 "{} has no subordinate ids in /etc/subuid and /etc/subgid (run `lxu setup-user {}` as root)",
                 user.name, user.name
             ));
@@ -237,21 +222,41 @@ impl Lab {
         std::fs::write(&p, text).unwrap_or_else(|e| panic!("write `{}`: {e}", p.display()));
     }
 
+    /// Appends `lines` (a newline added if they lack one) to the config of `name`; returns
+    /// the number of the last line.
+    pub fn append_config(&self, name: &str, lines: &str) -> usize {
+        let mut text = self.read_config(name);
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(lines);
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        self.write_config(name, &text);
+        text.lines().count()
+    }
+
+    /// `lxu create -n NAME -t TEMPLATE -f CONF`, whatever its result.
+    #[track_caller]
+    pub fn create_from(&self, name: &str, template: &str, conf: &Path) -> Output {
+        self.lxu(&["create", "-n", name, "-t", template, "-f", path_str(conf)])
+    }
+
     /// Creates a busybox container without network; asserts success.
     #[track_caller]
     pub fn create(&self, name: &str) -> Output {
-        let conf = self.no_net_conf();
-        let out = self.lxu(&[
-            "create",
-            "-n",
-            name,
-            "-t",
-            "busybox",
-            "-f",
-            conf.to_str().expect("utf-8 path"),
-        ]);
+        let out = self.create_from(name, "busybox", &self.no_net_conf());
         out.success();
         out
+    }
+
+    /// A new busybox container (not started); returns its name.
+    #[track_caller]
+    pub fn created(&self, prefix: &str) -> String {
+        let name = self.name(prefix);
+        self.create(&name);
+        name
     }
 
     /// Starts `name`; asserts success.
@@ -265,8 +270,7 @@ impl Lab {
     /// A new running busybox container; returns its name.
     #[track_caller]
     pub fn running(&self, prefix: &str) -> String {
-        let name = self.name(prefix);
-        self.create(&name);
+        let name = self.created(prefix);
         self.start(&name);
         name
     }
@@ -301,6 +305,18 @@ impl Lab {
     #[track_caller]
     pub fn attach(&self, name: &str, script: &str) -> Output {
         self.lxu(&["attach", "-n", name, "--", "/bin/sh", "-c", script])
+    }
+
+    /// `lxu attach -n NAME -- ARGV…`: a command run without a shell.
+    #[track_caller]
+    pub fn exec(&self, name: &str, argv: &[&str]) -> Output {
+        self.lxu(&[&["attach", "-n", name, "--"], argv].concat())
+    }
+
+    /// `lxu attach -n NAME -u ID -g ID -- ARGV…`: a command run as user and group `id`.
+    #[track_caller]
+    pub fn exec_as(&self, name: &str, id: &str, argv: &[&str]) -> Output {
+        self.lxu(&[&["attach", "-n", name, "-u", id, "-g", id, "--"], argv].concat())
     }
 
     /// Like [`Lab::attach`], asserting success; returns stdout trimmed.

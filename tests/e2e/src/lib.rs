@@ -11,7 +11,13 @@ pub mod lab;
 pub mod root;
 pub mod run;
 
-pub use lab::{lxu_bin, must_work, skip, Lab};
+pub use lab::{lxu_bin, Lab};
+pub use lxu_test_support::{must_work, need, skip};
+
+/// `p` as a command-line argument (test paths are UTF-8).
+pub fn path_str(p: &std::path::Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
 pub use run::Output;
 pub mod cgroupfs;
 pub mod elf;

@@ -30,12 +30,10 @@ pub fn bridge_ready() -> bool {
         .join(BRIDGE)
         .join("bridge")
         .is_dir();
-    if !up {
-        crate::skip(&format!(
-            "no bridge {BRIDGE} on this host (run `lxu net setup` as root)"
-        ));
-    }
-    up
+    crate::need(
+        up,
+        format!("no bridge {BRIDGE} on this host (run `lxu net setup` as root)"),
+    )
 }
 
 /// Network devices of the host (our network namespace).

@@ -7,8 +7,10 @@ use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
 
 use crate::host::{self, User};
-use crate::lab::{lxu_bin, skip};
+use crate::lab::lxu_bin;
 use crate::run::{self, Output, DEFAULT_TIMEOUT};
+use crate::{need, skip};
+use lxu_test_support::is_root;
 
 /// The host files setup-user changes.
 pub const HOST_FILES: [&str; 3] = ["/etc/subuid", "/etc/subgid", "/etc/lxc/lxc-usernet"];
@@ -70,26 +72,23 @@ impl Drop for HostFiles {
 /// Whether we are root with the tools the root tests need; skips otherwise.
 #[track_caller]
 pub fn root_ready() -> bool {
-    if rustix::process::geteuid().as_raw() != 0 {
-        skip("root_* tests run as root");
+    if !need(is_root(), "root_* tests run as root") {
         return false;
     }
     let bin = lxu_bin();
-    if !bin.is_file() {
-        skip(&format!("no lxu binary at `{}`", bin.display()));
+    if !need(
+        bin.is_file(),
+        format!("no lxu binary at `{}`", bin.display()),
+    ) {
         return false;
     }
-    for tool in [
+    [
         "/usr/sbin/useradd",
         "/usr/sbin/userdel",
         "/usr/sbin/runuser",
-    ] {
-        if !Path::new(tool).exists() {
-            skip(&format!("`{tool}` is missing"));
-            return false;
-        }
-    }
-    true
+    ]
+    .iter()
+    .all(|tool| need(Path::new(tool).exists(), format!("`{tool}` is missing")))
 }
 
 /// A user made with `useradd -m` for one test and deleted (home included) when dropped,
@@ -261,9 +260,7 @@ pub fn owners_running_container(tag: &str) -> Option<(User, OwnerLxcpath)> {
     }
     let owner_name = std::env::var("LXU_TEST_USER").unwrap_or_else(|_| "lxutest".into());
     let Some(owner) = host::user_by_name(&owner_name) else {
-        skip(&format!(
-            "no test user `{owner_name}` (./x test creates it)"
-        ));
+        skip(format!("no test user `{owner_name}` (./x test creates it)"));
         return None;
     };
     let lxcpath = OwnerLxcpath::new(&owner, tag);

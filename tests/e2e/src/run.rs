@@ -107,9 +107,17 @@ impl Output {
     pub fn lines(&self) -> Vec<&str> {
         self.stdout.lines().collect()
     }
+
+    /// The first word after `prefix` on the first stdout line that starts with it.
+    pub fn word_after(&self, prefix: &str) -> Option<&str> {
+        self.stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .and_then(|l| l.split_whitespace().next())
+    }
 }
 
-/// Describes a command for messages: argv[0] as given (it may differ from the program,
+/// Describes a command for messages: `argv[0]` as given (it may differ from the program,
 /// for multi-call names), then the arguments.
 pub fn describe(cmd: &Command, arg0: Option<&str>) -> String {
     let mut s = arg0

@@ -4,7 +4,16 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::lab::Lab;
 use crate::run::{self, Output};
+
+/// A lab and a tmux server of the test's own; `None` (after a skip) when either cannot be
+/// had.
+#[track_caller]
+pub fn lab_and_tmux(tag: &str) -> Option<(Lab, Tmux)> {
+    let lab = Lab::new()?;
+    Some((lab, Tmux::new(tag)?))
+}
 
 /// A private tmux server (`tmux -L <socket>`), killed with its sessions when dropped.
 pub struct Tmux {
@@ -15,11 +24,8 @@ impl Tmux {
     /// `None` (after [`crate::skip`]) when tmux is not installed.
     #[track_caller]
     pub fn new(tag: &str) -> Option<Tmux> {
-        if Command::new("tmux").arg("-V").output().is_err() {
-            crate::skip("tmux is not installed");
-            return None;
-        }
-        Some(Tmux {
+        let installed = Command::new("tmux").arg("-V").output().is_ok();
+        crate::need(installed, "tmux is not installed").then(|| Tmux {
             socket: format!("lxu-e2e-{tag}-{}", std::process::id()),
         })
     }

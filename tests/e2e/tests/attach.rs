@@ -1,5 +1,6 @@
 //! `lxu attach` as the unprivileged test user.
 
+use lxu_e2e::tmux::lab_and_tmux;
 use lxu_e2e::Lab;
 
 /// Lines of `env` output as a sorted list.
@@ -75,8 +76,7 @@ fn a_missing_command_exits_127_with_a_message() {
 #[test]
 fn attach_to_a_stopped_or_unknown_container_fails_clearly() {
     let Some(lab) = Lab::new() else { return };
-    let name = lab.name("st");
-    lab.create(&name);
+    let name = lab.created("st");
     lab.lxu(&["attach", "-n", &name, "--", "true"])
         .code_is(1)
         .stderr_has(&format!("{name} is not running"));
@@ -172,22 +172,16 @@ fn reads_files_only_the_container_has() {
 fn uid_and_gid_options_choose_the_identity_inside() {
     let Some(lab) = Lab::new() else { return };
     let name = lab.running("u");
-    lab.lxu(&[
-        "attach", "-n", &name, "-u", "1000", "-g", "1000", "--", "id", "-u",
-    ])
-    .success()
-    .stdout_is("1000");
-    lab.lxu(&[
-        "attach", "-n", &name, "-u", "1000", "-g", "1000", "--", "id", "-g",
-    ])
-    .success()
-    .stdout_is("1000");
+    lab.exec_as(&name, "1000", &["id", "-u"])
+        .success()
+        .stdout_is("1000");
+    lab.exec_as(&name, "1000", &["id", "-g"])
+        .success()
+        .stdout_is("1000");
     // uid 1000 is not root in there: /root stays closed.
-    lab.lxu(&[
-        "attach", "-n", &name, "-u", "1000", "-g", "1000", "--", "ls", "/root",
-    ])
-    .failure()
-    .stderr_has("Permission denied");
+    lab.exec_as(&name, "1000", &["ls", "/root"])
+        .failure()
+        .stderr_has("Permission denied");
 }
 
 #[test]
@@ -267,8 +261,7 @@ const WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 /// or it could type into the caller's shell with TIOCSTI.
 #[test]
 fn a_command_attached_without_a_pty_cannot_type_into_the_callers_terminal() {
-    let Some(lab) = Lab::new() else { return };
-    let Some(tmux) = lxu_e2e::tmux::Tmux::new("tiocsti") else {
+    let Some((lab, tmux)) = lab_and_tmux("tiocsti") else {
         return;
     };
     let name = lab.running("sti");
@@ -342,8 +335,7 @@ fn a_command_attached_without_a_pty_cannot_type_into_the_callers_terminal() {
 /// reach it (the client passes them on).
 #[test]
 fn job_control_on_the_callers_terminal_reaches_a_command_without_a_pty() {
-    let Some(lab) = Lab::new() else { return };
-    let Some(tmux) = lxu_e2e::tmux::Tmux::new("intr") else {
+    let Some((lab, tmux)) = lab_and_tmux("intr") else {
         return;
     };
     let name = lab.running("int");

@@ -36,25 +36,12 @@ fn assert_still_there(lab: &Lab, name: &str) {
     );
 }
 
-/// Appends `line` to the config; returns its 1-based line number.
-fn append_config(lab: &Lab, name: &str, line: &str) -> usize {
-    let mut text = lab.read_config(name);
-    if !text.ends_with('\n') {
-        text.push('\n');
-    }
-    text.push_str(line);
-    text.push('\n');
-    lab.write_config(name, &text);
-    text.lines().count()
-}
-
 #[test]
 fn a_malformed_value_names_file_line_and_key_and_can_be_fixed() {
     let Some(lab) = Lab::new() else { return };
-    let name = lab.name("mal");
-    lab.create(&name);
+    let name = lab.created("mal");
     let good = lab.read_config(&name);
-    let line = append_config(&lab, &name, "lxc.tty.max = four");
+    let line = lab.append_config(&name, "lxc.tty.max = four");
     let out = lab.lxu(&["start", "-n", &name]);
     out.code_is(1)
         .stderr_has(&format!("{}:{line}", lab.config(&name).display()))
@@ -71,9 +58,8 @@ fn a_malformed_value_names_file_line_and_key_and_can_be_fixed() {
 #[test]
 fn an_unknown_key_is_named() {
     let Some(lab) = Lab::new() else { return };
-    let name = lab.name("key");
-    lab.create(&name);
-    let line = append_config(&lab, &name, "lxc.no.such.key = 1");
+    let name = lab.created("key");
+    let line = lab.append_config(&name, "lxc.no.such.key = 1");
     lab.lxu(&["start", "-n", &name])
         .code_is(1)
         .stderr_has(&format!("{}:{line}", lab.config(&name).display()))
@@ -95,8 +81,7 @@ fn an_unknown_key_is_named() {
 #[test]
 fn an_id_map_outside_the_callers_ranges_is_refused_with_the_ranges() {
     let Some(lab) = Lab::new() else { return };
-    let name = lab.name("map");
-    lab.create(&name);
+    let name = lab.created("map");
     let good = lab.read_config(&name);
     // Far away from anything setup-user hands out.
     let foreign = 3_000_000_000u64;
@@ -131,18 +116,10 @@ fn an_id_map_outside_the_callers_ranges_is_refused_with_the_ranges() {
         "bad-map.conf",
         &format!("lxc.net.0.type = empty\nlxc.idmap = g 0 {foreign} 65536\n"),
     );
-    lab.lxu(&[
-        "create",
-        "-n",
-        &other,
-        "-t",
-        "busybox",
-        "-f",
-        conf.to_str().unwrap(),
-    ])
-    .code_is(1)
-    .stderr_has("/etc/subgid")
-    .stderr_has(&foreign.to_string());
+    lab.create_from(&other, "busybox", &conf)
+        .code_is(1)
+        .stderr_has("/etc/subgid")
+        .stderr_has(&foreign.to_string());
     assert!(
         !lab.dir(&other).exists(),
         "a refused create left `{}`",
@@ -153,8 +130,7 @@ fn an_id_map_outside_the_callers_ranges_is_refused_with_the_ranges() {
 #[test]
 fn a_missing_rootfs_is_named() {
     let Some(lab) = Lab::new() else { return };
-    let name = lab.name("rfs");
-    lab.create(&name);
+    let name = lab.created("rfs");
     let good = lab.read_config(&name);
     let missing = lab.files.join("no-such-rootfs");
     let bad: String = good
@@ -179,10 +155,9 @@ fn a_missing_rootfs_is_named() {
 #[test]
 fn a_missing_init_fails_the_start_and_leaves_nothing_running() {
     let Some(lab) = Lab::new() else { return };
-    let name = lab.name("ini");
-    lab.create(&name);
+    let name = lab.created("ini");
     let good = lab.read_config(&name);
-    append_config(&lab, &name, "lxc.init.cmd = /nope");
+    lab.append_config(&name, "lxc.init.cmd = /nope");
     let out = lab.lxu(&["start", "-n", &name]);
     out.code_is(1).stderr_has("/nope");
     assert!(
@@ -251,8 +226,7 @@ fn starting_a_running_container_says_so_and_changes_nothing() {
 #[test]
 fn two_starts_at_once_give_exactly_one_container() {
     let Some(lab) = Lab::new() else { return };
-    let name = lab.name("race");
-    lab.create(&name);
+    let name = lab.created("race");
     for round in 0..6 {
         let spawn = || {
             let (mut cmd, _) = lab.call(&["start", "-n", &name]).command();
@@ -318,36 +292,19 @@ fn destroy_of_a_running_container_without_force_leaves_it_running() {
 #[test]
 fn create_of_an_existing_name_fails_and_keeps_the_container() {
     let Some(lab) = Lab::new() else { return };
-    let name = lab.name("dup");
-    lab.create(&name);
+    let name = lab.created("dup");
     let config = lab.read_config(&name);
     let conf = lab.no_net_conf();
-    lab.lxu(&[
-        "create",
-        "-n",
-        &name,
-        "-t",
-        "busybox",
-        "-f",
-        conf.to_str().unwrap(),
-    ])
-    .code_is(1)
-    .stderr_has("already exists");
+    lab.create_from(&name, "busybox", &conf)
+        .code_is(1)
+        .stderr_has("already exists");
     assert_eq!(lab.read_config(&name), config);
     assert_still_there(&lab, &name);
     lab.start(&name);
     // And while it runs.
-    lab.lxu(&[
-        "create",
-        "-n",
-        &name,
-        "-t",
-        "busybox",
-        "-f",
-        conf.to_str().unwrap(),
-    ])
-    .code_is(1)
-    .stderr_has("already exists");
+    lab.create_from(&name, "busybox", &conf)
+        .code_is(1)
+        .stderr_has("already exists");
     assert_eq!(lab.state(&name), "RUNNING");
 }
 

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use lxu_e2e::cgroupfs::{self, Membership};
-use lxu_e2e::{host, skip, Lab};
+use lxu_e2e::{host, need, Lab};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -16,16 +16,14 @@ const MIB: u64 = 1024 * 1024;
 fn lab() -> Option<Lab> {
     let lab = Lab::new()?;
     let hs = cgroupfs::hierarchies();
-    for c in ["memory", "pids", "freezer"] {
-        if !hs
-            .iter()
+    let mounted = |c: &str| {
+        hs.iter()
             .any(|h| !h.v2 && h.controllers.iter().any(|x| x == c))
-        {
-            skip(&format!("no cgroup v1 `{c}` hierarchy mounted"));
-            return None;
-        }
-    }
-    Some(lab)
+    };
+    ["memory", "pids", "freezer"]
+        .iter()
+        .all(|c| need(mounted(c), format!("no cgroup v1 `{c}` hierarchy mounted")))
+        .then_some(lab)
 }
 
 /// A running container with `extra` config lines (and no network).
@@ -36,16 +34,7 @@ fn running_with(lab: &Lab, prefix: &str, extra: &str) -> String {
         &format!("{name}.conf"),
         &format!("lxc.net.0.type = empty\n{extra}"),
     );
-    lab.lxu(&[
-        "create",
-        "-n",
-        &name,
-        "-t",
-        "busybox",
-        "-f",
-        conf.to_str().unwrap(),
-    ])
-    .success();
+    lab.create_from(&name, "busybox", &conf).success();
     lab.start(&name);
     name
 }
@@ -132,26 +121,15 @@ fn limits_from_the_config_apply_inside_and_on_the_host() {
         "lxc.cgroup.memory.limit_in_bytes = 64M\nlxc.cgroup.pids.max = 30\n",
     );
     // Inside: the limits, and a cgroup namespace rooted at the container's cgroups.
-    lab.lxu(&[
-        "attach",
-        "-n",
+    lab.exec(
         &name,
-        "--",
-        "cat",
-        "/sys/fs/cgroup/memory/memory.limit_in_bytes",
-    ])
+        &["cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes"],
+    )
     .success()
     .stdout_is(&(64 * MIB).to_string());
-    lab.lxu(&[
-        "attach",
-        "-n",
-        &name,
-        "--",
-        "cat",
-        "/sys/fs/cgroup/pids/pids.max",
-    ])
-    .success()
-    .stdout_is("30");
+    lab.exec(&name, &["cat", "/sys/fs/cgroup/pids/pids.max"])
+        .success()
+        .stdout_is("30");
     for who in ["self", "1"] {
         let text = lab.sh(&name, &format!("cat /proc/{who}/cgroup"));
         for line in text.lines() {
@@ -195,7 +173,7 @@ fn limits_from_the_config_apply_inside_and_on_the_host() {
             .any(|l| l.strip_prefix("oom_kill ").is_some_and(|n| n != "0")),
         "memory.oom_control counts the kill:\n{oom}"
     );
-    lab.lxu(&["attach", "-n", &name, "--", "echo", "alive"])
+    lab.exec(&name, &["echo", "alive"])
         .success()
         .stdout_is("alive");
 
@@ -276,7 +254,7 @@ fn freeze_stops_everything_and_unfreeze_resumes() {
         host::wait_until(Duration::from_secs(5), || ticks(&lab, &name) > at_freeze),
         "the container must run again after unfreeze"
     );
-    lab.lxu(&["attach", "-n", &name, "--", "true"]).success();
+    lab.exec(&name, &["true"]).success();
 
     // A frozen container can still be stopped, and leaves nothing.
     lab.lxu(&["freeze", "-n", &name]).success();
@@ -287,7 +265,7 @@ fn freeze_stops_everything_and_unfreeze_resumes() {
     // And it starts again, not frozen.
     lab.start(&name);
     assert_eq!(lab.state(&name), "RUNNING");
-    lab.lxu(&["attach", "-n", &name, "--", "true"]).success();
+    lab.exec(&name, &["true"]).success();
 }
 
 fn pids_events_max(dir: &Path) -> u64 {
@@ -357,7 +335,7 @@ fn a_fork_bomb_stops_at_pids_max_and_the_host_is_unaffected() {
     let mut last = None;
     // How long the shells take to die of their memory limit depends on the machine's load.
     let answered = host::wait_until(Duration::from_secs(45), || {
-        let out = lab.lxu(&["attach", "-n", &name, "--", "echo", "alive"]);
+        let out = lab.exec(&name, &["echo", "alive"]);
         let ok = out.code == Some(0) && out.out() == "alive";
         last = Some(out);
         ok
@@ -377,8 +355,7 @@ fn a_fork_bomb_stops_at_pids_max_and_the_host_is_unaffected() {
 #[test]
 fn fifty_start_stop_cycles_leave_no_cgroups_behind() {
     let Some(lab) = lab() else { return };
-    let name = lab.name("cyc");
-    lab.create(&name);
+    let name = lab.created("cyc");
     let started = Instant::now();
     for i in 0..50 {
         let out = lab.lxu(&["start", "-n", &name]);
@@ -395,7 +372,7 @@ fn fifty_start_stop_cycles_leave_no_cgroups_behind() {
             "start #{i}: expected only `{leaf}` cgroups (a `-N` suffix means one was left over): {dirs:?}"
         );
         if i % 10 == 0 {
-            lab.lxu(&["attach", "-n", &name, "--", "true"]).success();
+            lab.exec(&name, &["true"]).success();
         }
         // Mostly -k (fast); every fifth a clean shutdown through init.
         let stop: &[&str] = if i % 5 == 4 {
@@ -516,7 +493,7 @@ fn a_systemd_init_gets_its_cgroups_but_not_its_limits() {
         "the container raised its pids.max\n{raise}"
     );
     assert_eq!(cgroupfs::read(&pids, "pids.max").as_deref(), Some("100"));
-    lab.lxu(&["attach", "-n", &name, "--", "true"]).success();
+    lab.exec(&name, &["true"]).success();
 
     // Stop removes what the container's root made too.
     lab.lxu(&["stop", "-k", "-n", &name]).success();

@@ -75,8 +75,7 @@ fn lxc_tool_names_behave_as_the_verbs() {
 #[test]
 fn lxc_start_takes_the_name_as_first_positional_and_foreground_exit_code() {
     let Some(lab) = Lab::new() else { return };
-    let name = lab.name("pos");
-    lab.create(&name);
+    let name = lab.created("pos");
     // `lxc-start -F NAME CMD…` runs CMD as init in the foreground; its status is ours.
     let out = lab
         .applet("lxc-start", &["-F", &name, "--", "/bin/sh", "-c", "exit 3"])
@@ -120,8 +119,7 @@ fn config_prints_the_default_lxcpath_and_lists_keys() {
 #[test]
 fn lxcpath_from_lxc_conf_is_honoured_and_dash_p_overrides_it() {
     let Some(lab) = Lab::new() else { return };
-    let name = lab.name("conf");
-    lab.create(&name);
+    let name = lab.created("conf");
     let home = fake_home(
         &lab,
         Some(&format!("lxc.lxcpath = {}\n", lab.lxcpath.display())),
@@ -254,8 +252,7 @@ fn update_config_rewrites_1_0_keys_and_keeps_a_backup() {
 fn an_updated_1_0_config_starts() {
     // A container whose config uses the 1.0 keys runs, before and after update-config.
     let Some(lab) = Lab::new() else { return };
-    let name = lab.name("v1");
-    lab.create(&name);
+    let name = lab.created("v1");
     let cur = lab.read_config(&name);
     let old: String = cur
         .lines()
@@ -314,8 +311,7 @@ fn version_and_help_work_under_every_name() {
 #[test]
 fn lxc_wait_returns_when_the_state_is_reached_or_times_out() {
     let Some(lab) = Lab::new() else { return };
-    let name = lab.name("w");
-    lab.create(&name);
+    let name = lab.created("w");
     lab.applet("lxc-wait", &["-n", &name, "-s", "STOPPED"])
         .run()
         .success();

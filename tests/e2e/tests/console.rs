@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use lxu_e2e::tmux::{Pane, Tmux};
+use lxu_e2e::tmux::{lab_and_tmux, Pane};
 use lxu_e2e::{host, Lab};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -81,8 +81,7 @@ fn probe(lab: &Lab, name: &str, tty: &str) -> lxu_e2e::Output {
 
 #[test]
 fn login_on_a_tty_detach_and_reconnect() {
-    let Some(lab) = Lab::new() else { return };
-    let Some(tmux) = Tmux::new("login") else {
+    let Some((lab, tmux)) = lab_and_tmux("login") else {
         return;
     };
     let name = lab.running("con");
@@ -134,8 +133,7 @@ fn login_on_a_tty_detach_and_reconnect() {
 
 #[test]
 fn the_console_and_a_custom_escape_key() {
-    let Some(lab) = Lab::new() else { return };
-    let Some(tmux) = Tmux::new("escape") else {
+    let Some((lab, tmux)) = lab_and_tmux("escape") else {
         return;
     };
     let name = lab.running("esc");
@@ -215,8 +213,7 @@ fn bad_ttys_and_stopped_containers_fail_clearly() {
 
 #[test]
 fn a_client_killed_mid_session_does_not_break_the_monitor() {
-    let Some(lab) = Lab::new() else { return };
-    let Some(tmux) = Tmux::new("kill") else {
+    let Some((lab, tmux)) = lab_and_tmux("kill") else {
         return;
     };
     let name = lab.running("kil");

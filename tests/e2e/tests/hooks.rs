@@ -6,17 +6,16 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use lxu_e2e::{host, Lab};
+use lxu_test_support::TempDir;
 
 /// A directory every id can use: hooks that run as the container's root (pre-mount,
 /// mount) cannot reach the test user's 0700 home. Removed on drop.
-struct Shared(PathBuf);
+struct Shared(TempDir);
 
 impl Shared {
     fn new(tag: &str) -> Shared {
-        let d = std::env::temp_dir().join(format!("lxu-hooks-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir(&d).unwrap();
-        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let d = TempDir::new(&format!("lxu-hooks-{tag}"));
+        std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
         let s = Shared(d);
         s.reset();
         s
@@ -29,7 +28,7 @@ impl Shared {
     }
 
     fn log(&self) -> PathBuf {
-        self.0.join("log")
+        self.0.path().join("log")
     }
 
     /// The log's lines, in the order the hooks ran.
@@ -61,12 +60,6 @@ impl Shared {
     }
 }
 
-impl Drop for Shared {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// The hook script: one log line per call (`TYPE uid=… args=… …`); the mount hook also
 /// mounts a tmpfs into the rootfs, the stop hook resolves its namespace arguments.
 fn hook_script(dir: &Path) -> PathBuf {
@@ -94,26 +87,22 @@ echo "$line" >> {log} || true
     p
 }
 
-/// Appends config lines to `name`'s config.
-fn append(lab: &Lab, name: &str, lines: &str) {
-    let mut text = lab.read_config(name);
-    if !text.ends_with('\n') {
-        text.push('\n');
+/// Asserts that the hook log line `line` has each of `parts`.
+#[track_caller]
+fn assert_has(line: &str, parts: &[&str]) {
+    for p in parts {
+        assert!(line.contains(p), "no `{p}` in the hook's line: {line}");
     }
-    text.push_str(lines);
-    lab.write_config(name, &text);
 }
 
 #[test]
 fn every_hook_type_runs_in_its_place_with_lxcs_arguments() {
     let Some(lab) = Lab::new() else { return };
     let shared = Shared::new("all");
-    let hook = hook_script(&shared.0);
-    let name = lab.name("hk");
-    lab.create(&name);
+    let hook = hook_script(shared.0.path());
+    let name = lab.created("hk");
     let h = hook.display();
-    append(
-        &lab,
+    lab.append_config(
         &name,
         &format!(
             "lxc.hook.pre-start = {h}\nlxc.hook.pre-mount = {h}\nlxc.hook.mount = {h}\n\
@@ -136,40 +125,29 @@ fn every_hook_type_runs_in_its_place_with_lxcs_arguments() {
         });
     let mount_dir = libexec.join("rootfs");
 
-    let pre = shared.line("pre-start");
-    assert!(
-        pre.contains(&format!(" uid={me} ")),
-        "pre-start runs as the caller: {pre}"
+    let caller = format!(" uid={me} ");
+    // pre-start runs as the caller, with LXC's arguments.
+    assert_has(
+        &shared.line("pre-start"),
+        &[
+            &caller,
+            &format!(" args={name} lxc pre-start "),
+            &format!(" path={} ", rootfs.display()),
+            &format!(" name={name}"),
+        ],
     );
-    assert!(
-        pre.contains(&format!(" args={name} lxc pre-start ")),
-        "{pre}"
-    );
-    assert!(
-        pre.contains(&format!(" path={} ", rootfs.display())),
-        "{pre}"
-    );
-    assert!(pre.contains(&format!(" name={name}")), "{pre}");
-    let pm = shared.line("pre-mount");
-    assert!(
-        pm.contains(" uid=0 "),
-        "pre-mount runs as the container's root: {pm}"
-    );
+    // pre-mount and mount run as the container's root.
+    assert_has(&shared.line("pre-mount"), &[" uid=0 "]);
     let m = shared.line("mount");
-    assert!(m.contains(" uid=0 ") && !m.contains("FAILED"), "{m}");
-    assert!(
-        m.contains(&format!(" mount={} ", mount_dir.display())),
-        "{m}"
+    assert_has(
+        &m,
+        &[" uid=0 ", &format!(" mount={} ", mount_dir.display())],
     );
+    assert!(!m.contains("FAILED"), "{m}");
+    // start-host runs on the host; LXC_PID is init.
     let sh = shared.line("start-host");
-    assert!(
-        sh.contains(&format!(" uid={me} ")),
-        "start-host runs on the host: {sh}"
-    );
-    assert!(
-        sh.ends_with(&format!(" pid-uid={sub}")),
-        "LXC_PID is init: {sh}"
-    );
+    assert_has(&sh, &[&caller]);
+    assert!(sh.ends_with(&format!(" pid-uid={sub}")), "{sh}");
     assert_eq!(
         shared.order(),
         ["pre-start", "pre-mount", "mount", "start-host"],
@@ -190,24 +168,24 @@ fn every_hook_type_runs_in_its_place_with_lxcs_arguments() {
     let mnt = host::ns_inode(init, "mnt").unwrap();
     let net = host::ns_inode(init, "net").unwrap();
     lab.lxu(&["stop", "-n", &name]).success();
-    let stop = shared.line("stop");
-    assert!(stop.contains(&format!(" uid={me} ")), "{stop}");
-    assert!(stop.contains(" target=stop "), "{stop}");
-    assert!(
-        stop.contains(&format!(" mnt={mnt}")),
-        "stop gets init's namespaces: {stop}"
+    // stop gets init's namespaces.
+    assert_has(
+        &shared.line("stop"),
+        &[
+            &caller,
+            " target=stop ",
+            &format!(" mnt={mnt}"),
+            &format!(" net={net}"),
+        ],
     );
-    assert!(stop.contains(&format!(" net={net}")), "{stop}");
-    let post = shared.line("post-stop");
-    assert!(
-        post.contains(" target=stop ") && post.contains(&format!(" uid={me} ")),
-        "{post}"
-    );
+    assert_has(&shared.line("post-stop"), &[" target=stop ", &caller]);
     assert_eq!(&shared.order()[4..], ["stop", "post-stop"], "hooks at stop");
 
     lab.lxu(&["destroy", "-n", &name]).success();
-    let d = shared.line("destroy");
-    assert!(d.contains(&format!(" args={name} lxc destroy ")), "{d}");
+    assert_has(
+        &shared.line("destroy"),
+        &[&format!(" args={name} lxc destroy ")],
+    );
     assert!(!lab.dir(&name).exists());
 }
 
@@ -215,10 +193,8 @@ fn every_hook_type_runs_in_its_place_with_lxcs_arguments() {
 fn version_1_passes_the_type_in_the_environment() {
     let Some(lab) = Lab::new() else { return };
     let shared = Shared::new("v1");
-    let name = lab.name("hv");
-    lab.create(&name);
-    append(
-        &lab,
+    let name = lab.created("hv");
+    lab.append_config(
         &name,
         &format!(
             "lxc.hook.version = 1\nlxc.hook.pre-start = echo \"$LXC_HOOK_TYPE $LXC_HOOK_SECTION $#\" >> {}\n",
@@ -234,9 +210,8 @@ fn version_1_passes_the_type_in_the_environment() {
 fn a_failing_hook_fails_the_start_and_leaves_nothing() {
     let Some(lab) = Lab::new() else { return };
     let shared = Shared::new("fail");
-    let hook = hook_script(&shared.0);
-    let name = lab.name("hf");
-    lab.create(&name);
+    let hook = hook_script(shared.0.path());
+    let name = lab.created("hf");
     let base = lab.read_config(&name);
     let h = hook.display();
 

@@ -1,6 +1,7 @@
 //! `lxu create -t download` against repositories the tests build, sign, publish and serve
 //! themselves on loopback (`lxu image …`), as the unprivileged test user.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use lxu_e2e::images::{keygen, names, snapshot, Download, Repo, Server};
@@ -48,6 +49,79 @@ fn assert_cache_empty(lab: &Lab, out: &Output) {
     );
 }
 
+/// A refused create left neither a container nor anything in the cache.
+#[track_caller]
+fn assert_refused_cleanly(lab: &Lab, name: &str, out: &Output) {
+    assert_no_container(lab, name, out);
+    assert_cache_empty(lab, out);
+}
+
+/// A create of `name` by `download` fails, with each of `errors` in its stderr, and
+/// leaves neither a container nor anything in the cache.
+#[track_caller]
+fn assert_create_refused(lab: &Lab, download: Download, name: &str, errors: &[&str]) {
+    let out = download.create(name);
+    out.code_is(1);
+    for e in errors {
+        out.stderr_has(e);
+    }
+    assert_refused_cleanly(lab, name, &out);
+}
+
+/// A lab with the test image published and served over HTTP.
+#[track_caller]
+fn served() -> Option<(Lab, Repo, Server)> {
+    let lab = Lab::new()?;
+    let repo = Repo::busybox(&lab, REL);
+    let server = Server::http(&lab, &repo);
+    Some((lab, repo, server))
+}
+
+/// A create from `server` into the test's cache, trusting the key of `repo`.
+fn trusting<'a>(lab: &'a Lab, server: &Server, repo: &Repo) -> Download<'a> {
+    Download::new(lab, &cache(lab), &server.url, REL).keyring(&repo.key.public)
+}
+
+/// A cache of its own (not the test's) that holds the served image.
+struct GoodCache<'a> {
+    dir: PathBuf,
+    download: Download<'a>,
+    before: BTreeMap<String, Vec<u8>>,
+}
+
+impl<'a> GoodCache<'a> {
+    /// Fills the cache by creating container `first`.
+    #[track_caller]
+    fn fill(lab: &'a Lab, server: &Server, repo: &Repo, first: &str) -> GoodCache<'a> {
+        let dir = lab.files.join("good-cache");
+        let download = Download::new(lab, &dir, &server.url, REL).keyring(&repo.key.public);
+        assert_downloaded(&download.create(first));
+        let before = snapshot(&dir);
+        assert!(!before.is_empty());
+        GoodCache {
+            dir,
+            download,
+            before,
+        }
+    }
+
+    /// A `--flush-cache` create of `name` fails with `error`, makes no container and
+    /// leaves the cached image as it was.
+    #[track_caller]
+    fn assert_refetch_refused(self, lab: &Lab, name: &str, error: &str) {
+        let out = self.download.arg("--flush-cache").create(name);
+        out.code_is(1).stderr_has(error);
+        assert_no_container(lab, name, &out);
+        let after = snapshot(&self.dir);
+        assert!(
+            after == self.before,
+            "a refused re-download must leave the cached image as it was: before {:?}, after {:?}\n{out}",
+            names(&self.before),
+            names(&after)
+        );
+    }
+}
+
 /// A successful create printed the download steps (not the cache's).
 #[track_caller]
 fn assert_downloaded(out: &Output) {
@@ -84,10 +158,10 @@ fn assert_boots_with_its_name(lab: &Lab, name: &str) {
 
 #[test]
 fn http_image_creates_and_starts_then_comes_from_the_cache() {
-    let Some(lab) = Lab::new() else { return };
-    let repo = Repo::busybox(&lab, REL);
-    let mut server = Server::http(&lab, &repo);
-    let dl = Download::new(&lab, &cache(&lab), &server.url, REL).keyring(&repo.key.public);
+    let Some((lab, repo, mut server)) = served() else {
+        return;
+    };
+    let dl = trusting(&lab, &server, &repo);
 
     let first = lab.name("dl");
     let out = dl.create(&first);
@@ -132,10 +206,12 @@ fn https_image_with_the_users_trusted_keys_directory() {
 
     // Without the server's CA, TLS fails: no container, nothing cached.
     let name = lab.name("tls");
-    let out = Download::new(&lab, &cache(&lab), &server.url, REL).create(&name);
-    out.code_is(1).stderr_has("certificate");
-    assert_no_container(&lab, &name, &out);
-    assert_cache_empty(&lab, &out);
+    assert_create_refused(
+        &lab,
+        Download::new(&lab, &cache(&lab), &server.url, REL),
+        &name,
+        &["certificate"],
+    );
 
     // LXC's `--server host:port` form means HTTPS.
     let dl = Download::new(&lab, &cache(&lab), server.host_port(), REL).ca(server.ca.as_deref());
@@ -146,15 +222,12 @@ fn https_image_with_the_users_trusted_keys_directory() {
 
 #[test]
 fn list_prints_the_table_and_creates_nothing() {
-    let Some(lab) = Lab::new() else { return };
-    let repo = Repo::busybox(&lab, REL);
-    let server = Server::http(&lab, &repo);
+    let Some((lab, repo, server)) = served() else {
+        return;
+    };
     let name = lab.name("ls");
     for flag in ["--list", "-l"] {
-        let out = Download::new(&lab, &cache(&lab), &server.url, REL)
-            .keyring(&repo.key.public)
-            .arg(flag)
-            .create(&name);
+        let out = trusting(&lab, &server, &repo).arg(flag).create(&name);
         out.code_is(1);
         let row = format!(
             "busybox\t{REL}\t{}\tdefault\t{}",
@@ -171,30 +244,28 @@ fn list_prints_the_table_and_creates_nothing() {
             out.lines().iter().any(|l| l.trim() == row),
             "--list shows the published image as `{row}`\n{out}"
         );
-        assert_no_container(&lab, &name, &out);
-        assert_cache_empty(&lab, &out);
+        assert_refused_cleanly(&lab, &name, &out);
     }
 }
 
 #[test]
 fn a_signature_by_an_unknown_key_is_refused() {
-    let Some(lab) = Lab::new() else { return };
-    let repo = Repo::busybox(&lab, REL);
+    let Some((lab, repo, server)) = served() else {
+        return;
+    };
     let other = keygen(&lab, "key-b");
-    let server = Server::http(&lab, &repo);
     let name = lab.name("uk");
 
     // Trusting only key B.
-    let out = Download::new(&lab, &cache(&lab), &server.url, REL)
-        .keyring(&other.public)
-        .create(&name);
-    out.code_is(1).stderr_has("unknown key");
-    assert_no_container(&lab, &name, &out);
-    assert_cache_empty(&lab, &out);
+    assert_create_refused(
+        &lab,
+        Download::new(&lab, &cache(&lab), &server.url, REL).keyring(&other.public),
+        &name,
+        &["unknown key"],
+    );
 
     // Both keys in the keyring, but --keyid narrows trust to B.
-    let out = Download::new(&lab, &cache(&lab), &server.url, REL)
-        .keyring(&repo.key.public)
+    let out = trusting(&lab, &server, &repo)
         .arg("--keyid")
         .arg(&other.fingerprint)
         .create(&name);
@@ -203,12 +274,10 @@ fn a_signature_by_an_unknown_key_is_refused() {
         out.stderr.contains(&other.fingerprint) || out.stderr.contains("unknown key"),
         "the refusal names the key\n{out}"
     );
-    assert_no_container(&lab, &name, &out);
-    assert_cache_empty(&lab, &out);
+    assert_refused_cleanly(&lab, &name, &out);
 
     // And with the right key it works: the refusals were about the key.
-    let out = Download::new(&lab, &cache(&lab), &server.url, REL)
-        .keyring(&repo.key.public)
+    let out = trusting(&lab, &server, &repo)
         .arg("--keyid")
         .arg(&repo.key.fingerprint)
         .create(&name);
@@ -217,105 +286,86 @@ fn a_signature_by_an_unknown_key_is_refused() {
 
 #[test]
 fn a_tampered_rootfs_is_refused_and_the_cache_is_kept() {
-    let Some(lab) = Lab::new() else { return };
-    let repo = Repo::busybox(&lab, REL);
-    let server = Server::http(&lab, &repo);
-    let good_cache = lab.files.join("good-cache");
-    let good = Download::new(&lab, &good_cache, &server.url, REL).keyring(&repo.key.public);
+    let Some((lab, repo, server)) = served() else {
+        return;
+    };
     let first = lab.name("tp");
-    assert_downloaded(&good.create(&first));
-    let before = snapshot(&good_cache);
-    assert!(!before.is_empty());
+    let good = GoodCache::fill(&lab, &server, &repo, &first);
 
     tamper(&repo.build_dir().join("rootfs.tar.xz"));
 
     // A fresh cache: refused (longer than the signed image.info says), nothing kept.
     let name = lab.name("tp");
-    let out = Download::new(&lab, &cache(&lab), &server.url, REL)
-        .keyring(&repo.key.public)
-        .create(&name);
-    out.code_is(1)
-        .stderr_has("rootfs.tar.xz` is larger than the")
-        .stderr_has("by the signed image.info");
-    assert_no_container(&lab, &name, &out);
-    assert_cache_empty(&lab, &out);
+    assert_create_refused(
+        &lab,
+        trusting(&lab, &server, &repo),
+        &name,
+        &[
+            "rootfs.tar.xz` is larger than the",
+            "by the signed image.info",
+        ],
+    );
 
     // A good cache and --flush-cache: refused, and the good copy stays as it was.
-    let out = good.arg("--flush-cache").create(&name);
-    out.code_is(1).stderr_has("by the signed image.info");
-    assert_no_container(&lab, &name, &out);
-    let after = snapshot(&good_cache);
-    assert!(
-        after == before,
-        "a refused re-download must leave the cached image as it was: before {:?}, after {:?}\n{out}",
-        names(&before),
-        names(&after)
-    );
+    good.assert_refetch_refused(&lab, &name, "by the signed image.info");
     assert_boots_with_its_name(&lab, &first);
 }
 
 #[test]
 fn a_missing_signature_is_refused() {
-    let Some(lab) = Lab::new() else { return };
-    let repo = Repo::busybox(&lab, REL);
-    let server = Server::http(&lab, &repo);
+    let Some((lab, repo, server)) = served() else {
+        return;
+    };
     // SHA256SUMS vouches for every file of the build: without its signature, nothing.
     let asc = repo.build_dir().join("SHA256SUMS.asc");
     std::fs::remove_file(&asc).unwrap_or_else(|e| panic!("remove `{}`: {e}", asc.display()));
     let name = lab.name("ms");
-    let out = Download::new(&lab, &cache(&lab), &server.url, REL)
-        .keyring(&repo.key.public)
-        .create(&name);
-    out.code_is(1)
-        .stderr_has("missing signature")
-        .stderr_has("SHA256SUMS.asc");
-    assert_no_container(&lab, &name, &out);
-    assert_cache_empty(&lab, &out);
+    assert_create_refused(
+        &lab,
+        trusting(&lab, &server, &repo),
+        &name,
+        &["missing signature", "SHA256SUMS.asc"],
+    );
 }
 
 #[test]
 fn an_unknown_dist_or_release_lists_what_exists() {
-    let Some(lab) = Lab::new() else { return };
-    let repo = Repo::busybox(&lab, REL);
-    let server = Server::http(&lab, &repo);
+    let Some((lab, repo, server)) = served() else {
+        return;
+    };
     let name = lab.name("un");
 
-    let out = Download::new(&lab, &cache(&lab), &server.url, "no-such-release")
-        .keyring(&repo.key.public)
-        .create(&name);
-    out.code_is(1)
-        .stderr_has("no-such-release")
-        .stderr_has(&format!("available releases of busybox: {REL}"));
-    assert_no_container(&lab, &name, &out);
-    assert_cache_empty(&lab, &out);
+    assert_create_refused(
+        &lab,
+        Download::new(&lab, &cache(&lab), &server.url, "no-such-release").keyring(&repo.key.public),
+        &name,
+        &[
+            "no-such-release",
+            &format!("available releases of busybox: {REL}"),
+        ],
+    );
 
-    let out = Download::new(&lab, &cache(&lab), &server.url, REL)
-        .dist("nodist")
-        .keyring(&repo.key.public)
-        .create(&name);
-    out.code_is(1)
-        .stderr_has("nodist")
-        .stderr_has("available distributions: busybox");
-    assert_no_container(&lab, &name, &out);
-    assert_cache_empty(&lab, &out);
+    assert_create_refused(
+        &lab,
+        Download::new(&lab, &cache(&lab), &server.url, REL)
+            .dist("nodist")
+            .keyring(&repo.key.public),
+        &name,
+        &["nodist", "available distributions: busybox"],
+    );
 }
 
 #[test]
 fn a_dead_server_fails_clearly_and_keeps_the_cache() {
-    let Some(lab) = Lab::new() else { return };
-    let repo = Repo::busybox(&lab, REL);
-    let mut server = Server::http(&lab, &repo);
-    let good_cache = lab.files.join("good-cache");
-    let good = Download::new(&lab, &good_cache, &server.url, REL).keyring(&repo.key.public);
-    assert_downloaded(&good.create(&lab.name("ds")));
-    let before = snapshot(&good_cache);
+    let Some((lab, repo, mut server)) = served() else {
+        return;
+    };
+    let good = GoodCache::fill(&lab, &server, &repo, &lab.name("ds"));
     let port = server.host_port().to_string();
     server.kill();
 
     let name = lab.name("ds");
-    let out = Download::new(&lab, &cache(&lab), &server.url, REL)
-        .keyring(&repo.key.public)
-        .create(&name);
+    let out = trusting(&lab, &server, &repo).create(&name);
     out.code_is(1).stderr_has(&port);
     assert!(
         out.stderr.to_lowercase().contains("refused") || out.stderr.contains("connect"),
@@ -325,23 +375,16 @@ fn a_dead_server_fails_clearly_and_keeps_the_cache() {
         out.elapsed.as_secs() < 30,
         "a refused connection must not take long\n{out}"
     );
-    assert_no_container(&lab, &name, &out);
-    assert_cache_empty(&lab, &out);
+    assert_refused_cleanly(&lab, &name, &out);
 
-    let out = good.arg("--flush-cache").create(&name);
-    out.code_is(1).stderr_has(&port);
-    assert_no_container(&lab, &name, &out);
-    assert!(
-        snapshot(&good_cache) == before,
-        "a failed re-download must leave the cached image as it was\n{out}"
-    );
+    good.assert_refetch_refused(&lab, &name, &port);
 }
 
 #[test]
 fn no_validate_works_with_a_loud_warning() {
-    let Some(lab) = Lab::new() else { return };
-    let repo = Repo::busybox(&lab, REL);
-    let server = Server::http(&lab, &repo);
+    let Some((lab, _, server)) = served() else {
+        return;
+    };
     // The signing key is trusted nowhere: only --no-validate lets this through.
     let name = lab.name("nv");
     let out = Download::new(&lab, &cache(&lab), &server.url, REL).create(&name);
@@ -361,14 +404,10 @@ fn no_validate_works_with_a_loud_warning() {
 /// `SHA256SUMS` of the chosen build lists: refused, nothing cached, a good cache kept.
 #[test]
 fn a_rootfs_of_another_build_by_the_same_key_is_refused() {
-    let Some(lab) = Lab::new() else { return };
-    let repo = Repo::busybox(&lab, REL);
-    let server = Server::http(&lab, &repo);
-    let good_cache = lab.files.join("good-cache");
-    let good = Download::new(&lab, &good_cache, &server.url, REL).keyring(&repo.key.public);
-    let first = lab.name("sw");
-    assert_downloaded(&good.create(&first));
-    let before = snapshot(&good_cache);
+    let Some((lab, repo, server)) = served() else {
+        return;
+    };
+    let good = GoodCache::fill(&lab, &server, &repo, &lab.name("sw"));
 
     // Another build of the same image: same recipe, a rootfs with different bytes
     // (a second xz stream appended: still a valid tarball), published with the same
@@ -413,21 +452,14 @@ fn a_rootfs_of_another_build_by_the_same_key_is_refused() {
     }
 
     let name = lab.name("sw");
-    let out = Download::new(&lab, &cache(&lab), &server.url, REL)
-        .keyring(&repo.key.public)
-        .create(&name);
-    out.code_is(1)
-        .stderr_has("rootfs.tar.xz` is larger than the");
-    assert_no_container(&lab, &name, &out);
-    assert_cache_empty(&lab, &out);
-
-    let out = good.arg("--flush-cache").create(&name);
-    out.code_is(1).stderr_has("by the signed image.info");
-    assert_no_container(&lab, &name, &out);
-    assert!(
-        snapshot(&good_cache) == before,
-        "a refused re-download must leave the cached image as it was\n{out}"
+    assert_create_refused(
+        &lab,
+        trusting(&lab, &server, &repo),
+        &name,
+        &["rootfs.tar.xz` is larger than the"],
     );
+
+    good.assert_refetch_refused(&lab, &name, "by the signed image.info");
 }
 
 /// Appends a byte to `path` (the signature no longer matches).

@@ -25,8 +25,7 @@ fn idmaps(text: &str) -> Vec<String> {
 #[test]
 fn create_copies_the_id_map_and_builds_a_rootfs_owned_by_container_root() {
     let Some(lab) = Lab::new() else { return };
-    let name = lab.name("c");
-    lab.create(&name);
+    let name = lab.created("c");
 
     let config = lab.read_config(&name);
     let default_conf = std::fs::read_to_string(lab.home.join(".config/lxc/default.conf"))
@@ -63,8 +62,7 @@ fn create_copies_the_id_map_and_builds_a_rootfs_owned_by_container_root() {
 #[test]
 fn start_returns_running_and_stop_leaves_no_process_mount_or_socket() {
     let Some(lab) = Lab::new() else { return };
-    let name = lab.name("c");
-    lab.create(&name);
+    let name = lab.created("c");
     lab.start(&name);
     // `start` returns only once the container runs: no waiting here.
     assert_eq!(lab.state(&name), "RUNNING");
@@ -143,8 +141,7 @@ fn start_returns_running_and_stop_leaves_no_process_mount_or_socket() {
 #[test]
 fn stop_of_a_stopped_container_exits_2() {
     let Some(lab) = Lab::new() else { return };
-    let name = lab.name("c");
-    lab.create(&name);
+    let name = lab.created("c");
     lab.lxu(&["stop", "-n", &name])
         .code_is(2)
         .stderr_has(&format!("{name} is not running"));
@@ -198,19 +195,8 @@ fn a_file_made_by_container_root_belongs_to_the_subordinate_id_on_the_host() {
     let text = std::fs::read_to_string(lab.rootfs(&name).join("made-by-root")).unwrap();
     assert_eq!(text, "hi\n");
     // A file of uid 1000 inside is subuid + 1000 outside.
-    lab.lxu(&[
-        "attach",
-        "-n",
-        &name,
-        "-u",
-        "1000",
-        "-g",
-        "1000",
-        "--",
-        "/bin/touch",
-        "/tmp/by-1000",
-    ])
-    .success();
+    lab.exec_as(&name, "1000", &["/bin/touch", "/tmp/by-1000"])
+        .success();
     let p = lab.rootfs(&name).join("tmp/by-1000");
     assert_eq!(
         owner(&p),
@@ -414,8 +400,7 @@ fn info_fields(out: &lxu_e2e::Output) -> Vec<(String, String)> {
 #[test]
 fn info_prints_lxc_format() {
     let Some(lab) = Lab::new() else { return };
-    let name = lab.name("i");
-    lab.create(&name);
+    let name = lab.created("i");
 
     let out = lab.lxu(&["info", "-n", &name]);
     out.success();
@@ -464,8 +449,7 @@ fn info_prints_lxc_format() {
 #[test]
 fn destroy_removes_a_stopped_container_and_needs_force_when_running() {
     let Some(lab) = Lab::new() else { return };
-    let stopped = lab.name("s");
-    lab.create(&stopped);
+    let stopped = lab.created("s");
     lab.lxu(&["destroy", "-n", &stopped]).success();
     assert!(
         !lab.dir(&stopped).exists(),
@@ -540,8 +524,7 @@ fn the_monitor_keeps_none_of_the_callers_descriptors() {
     // close; a daemon must not keep it. LXC closes all inherited descriptors in daemon
     // mode, and `lxu start -C` says "always done".
     let Some(lab) = Lab::new() else { return };
-    let name = lab.name("fd");
-    lab.create(&name);
+    let name = lab.created("fd");
     let marker = lab.write("inherited-marker", "");
     let mut cmd = std::process::Command::new("/bin/sh");
     cmd.arg("-c")
@@ -742,8 +725,7 @@ fn snapshots_are_taken_listed_restored_and_destroyed() {
 #[test]
 fn execute_runs_a_command_under_a_reaping_init_and_returns_its_status() {
     let Some(lab) = Lab::new() else { return };
-    let name = lab.name("ex");
-    lab.create(&name);
+    let name = lab.created("ex");
     lab.applet(
         "lxc-execute",
         &[
@@ -801,8 +783,7 @@ fn init_and_execute_cannot_run_the_lxu_binary_through_proc_self_exe() {
     version.success();
     let version = version.out().to_string();
 
-    let name = lab.name("ev");
-    lab.create(&name);
+    let name = lab.created("ev");
     lab.lxu(&["execute", "-n", &name, "--", "/proc/self/exe", "--version"])
         .failure()
         .stdout_lacks(&version);

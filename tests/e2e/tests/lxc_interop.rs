@@ -9,21 +9,22 @@ use std::process::Command;
 use std::time::Duration;
 
 use lxu_e2e::run::{self, Output};
-use lxu_e2e::{lab, Lab};
+use lxu_e2e::Lab;
 
 /// Debian's LXC tool `tool` (`./x` installs the `lxc` package), or `None` after a skip.
 #[track_caller]
 fn lxc_tool(tool: &str) -> Option<PathBuf> {
     let p = Path::new("/usr/bin").join(tool);
-    if p.is_file() {
-        Some(p)
-    } else {
-        lab::skip(&format!(
-            "`{}` is missing (apt-get install lxc)",
-            p.display()
-        ));
-        None
-    }
+    let found = p.is_file();
+    let why = format!("`{}` is missing (apt-get install lxc)", p.display());
+    lxu_e2e::need(found, why).then_some(p)
+}
+
+/// A lab, where each of Debian's LXC `tools` is installed; `None` after a skip.
+#[track_caller]
+fn lab_with(tools: &[&str]) -> Option<Lab> {
+    let lab = Lab::new()?;
+    tools.iter().all(|t| lxc_tool(t).is_some()).then_some(lab)
 }
 
 /// `lxc-TOOL -P LXCPATH -n NAME ARGS…` run by Debian's LXC.
@@ -140,12 +141,10 @@ fn leftovers(lab: &Lab) -> Vec<String> {
 
 #[test]
 fn debian_lxc_starts_a_container_lxu_created_and_lxu_still_runs_and_destroys_it() {
-    let Some(lab) = Lab::new() else { return };
-    if lxc_tool("lxc-start").is_none() {
+    let Some(lab) = lab_with(&["lxc-start"]) else {
         return;
-    }
-    let name = lab.name("li");
-    lab.create(&name);
+    };
+    let name = lab.created("li");
     // Before the fix: "Permission denied - Failed to open …/rootfs" from lxc-start.
     lxc_runs(&lab, &name);
     let root = root_uid(&lab, &name);
@@ -169,12 +168,10 @@ fn debian_lxc_starts_a_container_lxu_created_and_lxu_still_runs_and_destroys_it(
 
 #[test]
 fn copies_snapshots_and_restored_containers_are_laid_out_for_lxc() {
-    let Some(lab) = Lab::new() else { return };
-    if lxc_tool("lxc-start").is_none() {
+    let Some(lab) = lab_with(&["lxc-start"]) else {
         return;
-    }
-    let src = lab.name("ls");
-    lab.create(&src);
+    };
+    let src = lab.created("ls");
     let root = root_uid(&lab, &src);
 
     let copy = lab.name("lc");
@@ -229,12 +226,10 @@ fn make_old_layout(lab: &Lab, dir: &Path) {
 
 #[test]
 fn fix_layout_lets_lxc_start_a_container_made_by_older_lxu() {
-    let Some(lab) = Lab::new() else { return };
-    if lxc_tool("lxc-start").is_none() || lxc_tool("lxc-usernsexec").is_none() {
+    let Some(lab) = lab_with(&["lxc-start", "lxc-usernsexec"]) else {
         return;
-    }
-    let name = lab.name("lf");
-    lab.create(&name);
+    };
+    let name = lab.created("lf");
     lab.lxu(&["snapshot", "-n", &name]).success();
     let root = root_uid(&lab, &name);
     let (dir, snap) = (lab.dir(&name), lab.dir(&name).join("snaps/snap0"));

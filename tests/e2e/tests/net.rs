@@ -26,21 +26,6 @@ fn lab() -> Option<Lab> {
     netutil::bridge_ready().then_some(lab)
 }
 
-/// Creates `name` with the `-f` file `conf`; asserts success.
-#[track_caller]
-fn create_with(lab: &Lab, name: &str, conf: &std::path::Path) {
-    lab.lxu(&[
-        "create",
-        "-n",
-        name,
-        "-t",
-        "busybox",
-        "-f",
-        conf.to_str().unwrap(),
-    ])
-    .success();
-}
-
 /// What the container and the host say, for failure messages.
 fn diagnostics(lab: &Lab, name: &str) -> String {
     let info = lab.lxu(&["info", "-n", name]);
@@ -121,8 +106,8 @@ fn two_containers_get_leases_and_reach_each_other_and_the_host() {
     let Some(lab) = lab() else { return };
     let conf = netutil::veth_conf(&lab, BRIDGE);
     let (a, b) = (lab.name("na"), lab.name("nb"));
-    create_with(&lab, &a, &conf);
-    create_with(&lab, &b, &conf);
+    lab.create_from(&a, "busybox", &conf).success();
+    lab.create_from(&b, "busybox", &conf).success();
     let config = lab.read_config(&a);
     assert!(
         config.contains("lxc.net.0.type = veth") && !config.contains("xx:xx"),
@@ -204,7 +189,7 @@ fn a_bridge_not_allowed_by_lxc_usernet_is_refused_and_leaves_nothing() {
     let Some(lab) = lab() else { return };
     let conf = netutil::veth_conf(&lab, "br-nope");
     let name = lab.name("nope");
-    create_with(&lab, &name, &conf);
+    lab.create_from(&name, "busybox", &conf).success();
     let before = netutil::user_veths(lab.user.uid);
     for _ in 0..2 {
         let out = lab.lxu(&["start", "-n", &name]);
@@ -253,7 +238,8 @@ fn an_empty_network_has_only_loopback() {
     let Some(lab) = lab() else { return };
     let before = netutil::user_veths(lab.user.uid);
     let name = lab.name("empty");
-    create_with(&lab, &name, &lab.no_net_conf());
+    lab.create_from(&name, "busybox", &lab.no_net_conf())
+        .success();
     lab.start(&name);
     lab.lxu(&["attach", "-n", &name, "--", "ls", "/sys/class/net"])
         .success()

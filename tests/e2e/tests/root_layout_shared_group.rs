@@ -8,9 +8,9 @@ use std::path::Path;
 use std::process::Command;
 
 use lxu_e2e::host::{self, User};
+use lxu_e2e::need;
 use lxu_e2e::root::{lxu_as, lxu_root, root_ready, HostFiles, OwnerLxcpath, TempUser};
 use lxu_e2e::run::{self, Output, DEFAULT_TIMEOUT};
-use lxu_e2e::skip;
 
 /// `PROGRAM ARGS…` as `user` with a clean login-like environment.
 fn as_user(user: &User, program: &str, args: &[&str]) -> Output {
@@ -52,8 +52,10 @@ fn a_shared_primary_group_gets_no_access_and_lxc_still_starts_the_container() {
     if !root_ready() {
         return;
     }
-    if !Path::new("/usr/bin/lxc-start").exists() {
-        skip("`/usr/bin/lxc-start` is missing (apt-get install lxc)");
+    if !need(
+        Path::new("/usr/bin/lxc-start").exists(),
+        "`/usr/bin/lxc-start` is missing (apt-get install lxc)",
+    ) {
         return;
     }
     let _files = HostFiles::save();

@@ -16,6 +16,21 @@ fn default_conf(u: &User) -> PathBuf {
     u.home.join(".config/lxc/default.conf")
 }
 
+/// Where the root tests can run: the host files saved (put back when dropped) and a new
+/// user named from `prefix`, which is dropped (deleted) first.
+#[track_caller]
+fn fresh_user(prefix: &str) -> Option<(HostFiles, TempUser)> {
+    root_ready().then(|| (HostFiles::save(), TempUser::new(prefix)))
+}
+
+/// The subordinate uid ranges of every user but `name`.
+fn others_subuids(name: &str) -> Vec<(String, Range)> {
+    subid_entries(&read("/etc/subuid"))
+        .into_iter()
+        .filter(|(o, _)| o != name)
+        .collect()
+}
+
 /// Everything setup-user may touch for `u`, to compare before and after.
 fn snapshot(u: &User) -> Vec<(String, Option<Vec<u8>>)> {
     let mut v: Vec<(String, Option<Vec<u8>>)> = HOST_FILES
@@ -106,11 +121,9 @@ fn assert_default_conf(u: &User, block: Range) {
 
 #[test]
 fn a_fresh_user_gets_a_free_block_and_a_second_run_changes_nothing() {
-    if !root_ready() {
+    let Some((_files, t)) = fresh_user("lxe") else {
         return;
-    }
-    let _files = HostFiles::save();
-    let t = TempUser::new("lxe");
+    };
     let u = &t.user;
     let out = lxu_root(&["setup-user", t.name()]);
     out.success().stdout_has(&format!("{}: changed:", t.name()));
@@ -139,11 +152,9 @@ fn a_fresh_user_gets_a_free_block_and_a_second_run_changes_nothing() {
 
 #[test]
 fn dry_run_lists_changes_and_makes_none() {
-    if !root_ready() {
+    let Some((_files, t)) = fresh_user("lxd") else {
         return;
-    }
-    let _files = HostFiles::save();
-    let t = TempUser::new("lxd");
+    };
     let before = snapshot(&t.user);
     let out = lxu_root(&["setup-user", "--dry-run", t.name()]);
     out.success()
@@ -163,16 +174,13 @@ fn dry_run_lists_changes_and_makes_none() {
 
 #[test]
 fn a_range_overlapping_another_users_is_replaced_by_a_free_block() {
-    if !root_ready() {
+    let Some((_files, t)) = fresh_user("lxo") else {
         return;
-    }
-    let _files = HostFiles::save();
-    let t = TempUser::new("lxo");
+    };
     // Someone else's range to collide with: the test user's when it has one.
     let other_user = std::env::var("LXU_TEST_USER").unwrap_or_else(|_| "lxutest".into());
-    let (victim, vr) = subid_entries(&read("/etc/subuid"))
+    let (victim, vr) = others_subuids(t.name())
         .into_iter()
-        .filter(|(o, _)| o != t.name())
         .max_by_key(|(o, _)| *o == other_user)
         .expect("another user with subordinate ids (./x test sets up lxutest first)");
     let bad = Range {
@@ -191,10 +199,7 @@ fn a_range_overlapping_another_users_is_replaced_by_a_free_block() {
         )
         .unwrap();
     }
-    let others_before: Vec<(String, Range)> = subid_entries(&read("/etc/subuid"))
-        .into_iter()
-        .filter(|(o, _)| o != t.name())
-        .collect();
+    let others_before = others_subuids(t.name());
 
     let out = lxu_root(&["setup-user", t.name()]);
     out.success().stdout_has("overlaps");
@@ -207,12 +212,9 @@ fn a_range_overlapping_another_users_is_replaced_by_a_free_block() {
             "the overlapping range stays in {f}:\n{text}"
         );
     }
-    let others_after: Vec<(String, Range)> = subid_entries(&read("/etc/subuid"))
-        .into_iter()
-        .filter(|(o, _)| o != t.name())
-        .collect();
     assert_eq!(
-        others_before, others_after,
+        others_before,
+        others_subuids(t.name()),
         "other users' ranges must not change ({victim}'s was the target)"
     );
     assert_default_conf(&t.user, block);
@@ -406,11 +408,9 @@ fn assert_no_copy(u: &User, secret: &[u8], out: &impl std::fmt::Display) {
 
 #[test]
 fn a_temporary_linked_to_etc_passwd_is_replaced_not_followed() {
-    if !root_ready() {
+    let Some((_files, t)) = fresh_user("lxa") else {
         return;
-    }
-    let _files = HostFiles::save();
-    let t = TempUser::new("lxa");
+    };
     let u = &t.user;
     // Declared after the user: dropped (and /etc/passwd put back) before userdel runs.
     let passwd = Keep::new("/etc/passwd");
@@ -433,11 +433,9 @@ fn a_temporary_linked_to_etc_passwd_is_replaced_not_followed() {
 
 #[test]
 fn default_conf_linked_to_etc_shadow_is_refused_and_never_copied() {
-    if !root_ready() {
+    let Some((_files, t)) = fresh_user("lxs") else {
         return;
-    }
-    let _files = HostFiles::save();
-    let t = TempUser::new("lxs");
+    };
     let u = &t.user;
     let shadow = Keep::new("/etc/shadow");
     let secret = std::fs::read("/etc/shadow").expect("read /etc/shadow");
@@ -463,11 +461,9 @@ fn default_conf_linked_to_etc_shadow_is_refused_and_never_copied() {
 
 #[test]
 fn a_config_dir_linked_to_etc_does_not_get_root_to_write_etc_lxc() {
-    if !root_ready() {
+    let Some((_files, t)) = fresh_user("lxc") else {
         return;
-    }
-    let _files = HostFiles::save();
-    let t = TempUser::new("lxc");
+    };
     let u = &t.user;
     std::fs::create_dir_all("/etc/lxc").unwrap();
     let etc_conf = Keep::new("/etc/lxc/default.conf");
@@ -488,11 +484,9 @@ fn a_config_dir_linked_to_etc_does_not_get_root_to_write_etc_lxc() {
 /// `~/.config` (or `~/.config/lxc` when `lxc_too`) is a link to a directory of root's:
 /// nothing may be made there, and the directory keeps its owner and mode.
 fn root_directory_case(lxc_too: bool) {
-    if !root_ready() {
+    let Some((_files, t)) = fresh_user("lxr") else {
         return;
-    }
-    let _files = HostFiles::save();
-    let t = TempUser::new("lxr");
+    };
     let u = &t.user;
     let target = PathBuf::from(format!(
         "/etc/lxu-e2e-rootdir-{}-{lxc_too}",

@@ -6,16 +6,6 @@ use std::time::Duration;
 
 use lxu_e2e::{host, Lab};
 
-/// Appends `lines` to the config of `name`.
-fn append_config(lab: &Lab, name: &str, lines: &str) {
-    let mut text = lab.read_config(name);
-    if !text.ends_with('\n') {
-        text.push('\n');
-    }
-    text.push_str(lines);
-    lab.write_config(name, &text);
-}
-
 /// `Key:\tvalue` of a /proc status text.
 fn status_field(status: &str, key: &str) -> String {
     status
@@ -30,11 +20,9 @@ const DENY_SETHOSTNAME: &str = "2\ndenylist\n# container root could otherwise re
 #[test]
 fn a_seccomp_profile_binds_init_its_children_and_attached_commands() {
     let Some(lab) = Lab::new() else { return };
-    let name = lab.name("sec");
-    lab.create(&name);
+    let name = lab.created("sec");
     let profile = lab.write("deny-sethostname.seccomp", DENY_SETHOSTNAME);
-    append_config(
-        &lab,
+    lab.append_config(
         &name,
         &format!("lxc.seccomp.profile = {}\n", profile.display()),
     );
@@ -79,9 +67,8 @@ fn a_seccomp_profile_binds_init_its_children_and_attached_commands() {
 #[test]
 fn no_new_privs_is_set_for_init_and_attached_commands() {
     let Some(lab) = Lab::new() else { return };
-    let name = lab.name("nnp");
-    lab.create(&name);
-    append_config(&lab, &name, "lxc.no_new_privs = 1\n");
+    let name = lab.created("nnp");
+    lab.append_config(&name, "lxc.no_new_privs = 1\n");
     lab.start(&name);
     let init = lab.sh(&name, "cat /proc/1/status");
     assert_eq!(status_field(&init, "NoNewPrivs"), "1");
@@ -92,8 +79,7 @@ fn no_new_privs_is_set_for_init_and_attached_commands() {
 #[test]
 fn the_default_profile_filters_a_default_busybox_container() {
     let Some(lab) = Lab::new() else { return };
-    let name = lab.name("def");
-    lab.create(&name);
+    let name = lab.created("def");
     let config = lab.read_config(&name);
     let line = config
         .lines()
@@ -114,8 +100,7 @@ fn the_default_profile_filters_a_default_busybox_container() {
 #[test]
 fn a_bad_profile_fails_the_start_with_file_and_line_and_leaves_nothing_running() {
     let Some(lab) = Lab::new() else { return };
-    let name = lab.name("bad");
-    lab.create(&name);
+    let name = lab.created("bad");
     let good = lab.read_config(&name);
     for (file, text, line, what) in [
         (
@@ -134,8 +119,7 @@ fn a_bad_profile_fails_the_start_with_file_and_line_and_leaves_nothing_running()
     ] {
         let profile = lab.write(file, text);
         lab.write_config(&name, &good);
-        append_config(
-            &lab,
+        lab.append_config(
             &name,
             &format!("lxc.seccomp.profile = {}\n", profile.display()),
         );
@@ -148,11 +132,7 @@ fn a_bad_profile_fails_the_start_with_file_and_line_and_leaves_nothing_running()
         assert!(!lab.socket(&name).exists());
     }
     lab.write_config(&name, &good);
-    append_config(
-        &lab,
-        &name,
-        "lxc.seccomp.profile = /nonexistent/p.seccomp\n",
-    );
+    lab.append_config(&name, "lxc.seccomp.profile = /nonexistent/p.seccomp\n");
     lab.lxu(&["start", "-n", &name])
         .code_is(1)
         .stderr_has("/nonexistent/p.seccomp: cannot read");
@@ -162,11 +142,9 @@ fn a_bad_profile_fails_the_start_with_file_and_line_and_leaves_nothing_running()
 #[test]
 fn an_lsm_this_host_lacks_is_reported_at_start_and_in_the_log() {
     let Some(lab) = Lab::new() else { return };
-    let name = lab.name("lsm");
-    lab.create(&name);
+    let name = lab.created("lsm");
     let log = lab.files.join("container.log");
-    append_config(
-        &lab,
+    lab.append_config(
         &name,
         &format!(
             "lxc.apparmor.profile = lxc-container-default-cgns\nlxc.selinux.context = system_u:system_r:lxc_t:s0\nlxc.log.file = {}\n",
@@ -217,13 +195,11 @@ fn an_image_that_includes_common_conf_gets_the_default_profile() {
 #[test]
 fn a_profile_binds_processes_without_capabilities_through_no_new_privs() {
     let Some(lab) = Lab::new() else { return };
-    let name = lab.name("uid");
-    lab.create(&name);
+    let name = lab.created("uid");
     let profile = lab.write("deny-sethostname.seccomp", DENY_SETHOSTNAME);
     // init runs as uid 1000: no CAP_SYS_ADMIN, so the kernel takes the filter only
     // with no_new_privs set (lxc.no_new_privs itself is off).
-    append_config(
-        &lab,
+    lab.append_config(
         &name,
         &format!(
             "lxc.seccomp.profile = {}\nlxc.init.uid = 1000\nlxc.init.gid = 1000\n",
@@ -239,18 +215,7 @@ fn a_profile_binds_processes_without_capabilities_through_no_new_privs() {
     );
     assert_eq!(status_field(&init, "Seccomp"), "2");
     assert_eq!(status_field(&init, "NoNewPrivs"), "1");
-    let out = lab.lxu(&[
-        "attach",
-        "-n",
-        &name,
-        "-u",
-        "1000",
-        "-g",
-        "1000",
-        "--",
-        "cat",
-        "/proc/self/status",
-    ]);
+    let out = lab.exec_as(&name, "1000", &["cat", "/proc/self/status"]);
     out.success();
     assert_eq!(status_field(&out.stdout, "Seccomp"), "2");
     assert_eq!(status_field(&out.stdout, "NoNewPrivs"), "1");
@@ -272,14 +237,12 @@ fn an_i386_call_with_junk_in_the_high_half_is_still_denied() {
         return;
     }
     let Some(lab) = Lab::new() else { return };
-    let name = lab.name("i386");
-    lab.create(&name);
+    let name = lab.created("i386");
     let profile = lab.write(
         "deny-umask-18.seccomp",
         "2\ndenylist\n[all]\numask errno 42 [0,18,SCMP_CMP_EQ]\n",
     );
-    append_config(
-        &lab,
+    lab.append_config(
         &name,
         &format!("lxc.seccomp.profile = {}\n", profile.display()),
     );
@@ -293,7 +256,7 @@ fn an_i386_call_with_junk_in_the_high_half_is_still_denied() {
     }
     let plain = lab.lxu(&["attach", "-n", &name, "--", "/tmp/plain"]);
     if plain.code != Some(42) && !lxu_e2e::must_work() {
-        lxu_e2e::skip(&format!(
+        lxu_e2e::skip(format!(
             "no i386 calls from 64-bit programs here (int 0x80 gave {:?})",
             plain.code
         ));

@@ -9,22 +9,15 @@ const LXC_BUSYBOX: &str = "/usr/share/lxc/templates/lxc-busybox";
 #[test]
 fn lxcs_busybox_template_builds_a_container_that_starts() {
     let Some(lab) = Lab::new() else { return };
-    if !std::path::Path::new(LXC_BUSYBOX).is_file() {
-        lxu_e2e::lab::skip("Debian's lxc package (lxc-busybox template) is not installed");
+    if !lxu_e2e::need(
+        std::path::Path::new(LXC_BUSYBOX).is_file(),
+        "Debian's lxc package (lxc-busybox template) is not installed",
+    ) {
         return;
     }
     let name = lab.name("t");
     let conf = lab.no_net_conf();
-    lab.lxu(&[
-        "create",
-        "-n",
-        &name,
-        "-t",
-        LXC_BUSYBOX,
-        "-f",
-        conf.to_str().unwrap(),
-    ])
-    .success();
+    lab.create_from(&name, LXC_BUSYBOX, &conf).success();
     // The script wrote its own config lines (LXC's busybox template sets these).
     let config = lab.read_config(&name);
     assert!(

@@ -4,15 +4,10 @@
 use std::path::{Path, PathBuf};
 
 /// Skips (returns false) when `what` is missing, unless LXU_MUST_WORK=1.
+#[track_caller]
 pub fn require(path: &Path, what: &str) -> bool {
-    if path.exists() {
-        return true;
-    }
-    if std::env::var("LXU_MUST_WORK").as_deref() == Ok("1") {
-        panic!("{what} missing at {} and LXU_MUST_WORK=1", path.display());
-    }
-    eprintln!("skipping: {what} not found at {}", path.display());
-    false
+    let why = format!("{what} not found at {}", path.display());
+    lxu_test_support::need(path.exists(), why)
 }
 
 /// A scratch directory that removes itself.

@@ -12,33 +12,9 @@ use lxu_image_server::{
     build, BuildOptions, BuiltImage, BusyboxRecipe, KeyAlgorithm, Recipe, SigningKey,
 };
 
-/// A capability the test needs is missing: skip with a reason, or fail when
-/// LXU_MUST_WORK=1 (CI).
-pub fn skip(reason: &str) {
-    if std::env::var("LXU_MUST_WORK").as_deref() == Ok("1") {
-        panic!("LXU_MUST_WORK=1 but: {reason}");
-    }
-    eprintln!("SKIP: {reason}");
-}
-
-pub fn have(cmd: &str) -> bool {
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {cmd} >/dev/null"))
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-pub fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(2) == Some("0"))
-        })
-        .unwrap_or(false)
-}
+// The skip-or-fail rule and the host checks (each test binary uses some of them).
+#[allow(unused_imports)]
+pub use lxu_test_support::{have_tool as have, is_root, skip};
 
 /// One repository key per test binary (generation is cheap, but reuse keeps
 /// the fingerprints in logs stable).
@@ -77,13 +53,12 @@ pub fn busybox_image(out: &Path, serial: &str, zstd: Option<i32>) -> BuiltImage 
     img
 }
 
+#[track_caller]
 pub fn busybox_available() -> bool {
-    if Path::new("/bin/busybox").exists() {
-        true
-    } else {
-        skip("/bin/busybox missing (install busybox-static)");
-        false
-    }
+    lxu_test_support::need(
+        Path::new("/bin/busybox").exists(),
+        "/bin/busybox missing (install busybox-static)",
+    )
 }
 
 /// `xz --robot --list`: number of blocks.

@@ -7,30 +7,20 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Returns false (after printing why) when the test cannot run here; with
-/// LXU_MUST_WORK=1 it panics instead.
+pub use lxu_test_support::run_ok;
+
+/// Whether this test can run here (root and the tools in `needs`); otherwise skips, or
+/// fails under LXU_MUST_WORK=1.
+#[track_caller]
 pub fn can_run(needs: &[&str]) -> bool {
-    let mut missing = Vec::new();
-    if !rustix::process::geteuid().is_root() {
-        missing.push("root".to_string());
-    }
-    for tool in needs {
-        let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-            .chain(["/usr/sbin".into(), "/sbin".into()])
-            .any(|d| d.join(tool).exists());
-        if !found {
-            missing.push(format!("`{tool}`"));
-        }
-    }
-    if missing.is_empty() {
-        return true;
-    }
-    let msg = format!("SKIP: needs {}", missing.join(", "));
-    if std::env::var("LXU_MUST_WORK").as_deref() == Ok("1") {
-        panic!("{msg} (LXU_MUST_WORK=1)");
-    }
-    eprintln!("{msg}");
-    false
+    lxu_test_support::Needs::new().root().tools(needs).met()
+}
+
+/// Fresh network namespaces, one per tag, where the test can run ([`can_run`] with
+/// `needs`); `None` after a skip.
+#[track_caller]
+pub fn namespaces<const N: usize>(needs: &[&str], tags: [&str; N]) -> Option<[TestNetns; N]> {
+    can_run(needs).then(|| tags.map(TestNetns::new))
 }
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -101,14 +91,4 @@ impl Drop for TestNetns {
             .args(["netns", "del", &self.name])
             .output();
     }
-}
-
-pub fn run_ok(prog: &str, args: &[&str]) -> String {
-    let out = Command::new(prog).args(args).output().expect(prog);
-    assert!(
-        out.status.success(),
-        "{prog} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -14,6 +14,7 @@
 //! instead (used to replay the attack tests against an older build).
 #![allow(dead_code)]
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -28,33 +29,24 @@ pub const USER3: &str = "lxunic3";
 /// Group of USER2 and USER3.
 pub const GROUP: &str = "lxunicg";
 
-/// Returns false (after printing why) when the test cannot run here; with
-/// LXU_MUST_WORK=1 it panics instead.
+/// Whether the scenarios can run here (root and the tools they use; then the test users
+/// exist); otherwise skips, or fails under LXU_MUST_WORK=1.
+#[track_caller]
 pub fn can_run() -> bool {
-    let mut missing = Vec::new();
-    if !rustix::process::geteuid().is_root() {
-        missing.push("root");
-    }
-    for tool in [
+    let tools = [
         "ip", "unshare", "nsenter", "setpriv", "useradd", "groupadd", "usermod",
-    ] {
-        let found = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
-            .iter()
-            .any(|d| Path::new(d).join(tool).exists());
-        if !found {
-            missing.push(tool);
-        }
-    }
-    if missing.is_empty() {
+    ];
+    let ok = lxu_test_support::Needs::new().root().tools(&tools).met();
+    if ok {
         ensure_users();
-        return true;
     }
-    let msg = format!("SKIP: needs {}", missing.join(", "));
-    if std::env::var("LXU_MUST_WORK").as_deref() == Ok("1") {
-        panic!("{msg} (LXU_MUST_WORK=1)");
-    }
-    eprintln!("{msg}");
-    false
+    ok
+}
+
+/// [`Scenario::new`] where the scenarios can run ([`can_run`]); `None` after a skip.
+#[track_caller]
+pub fn scenario(usernet: &str, bridges: &[&str]) -> Option<Scenario> {
+    can_run().then(|| Scenario::new(usernet, bridges))
 }
 
 static USERS: Mutex<bool> = Mutex::new(false);
@@ -87,14 +79,20 @@ fn ensure_users() {
     *done = true;
 }
 
+/// Runs `cmd` with `sh -c`; it must succeed. Returns its stdout.
+#[track_caller]
 pub fn sh(cmd: &str) -> String {
-    let out = Command::new("sh").args(["-c", cmd]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "`{cmd}` failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    lxu_test_support::run_ok("sh", &["-c", cmd])
+}
+
+/// Copies the program `from` to `to` (owned by root, with `mode`) in another process:
+/// a copy written by this one could still be open for writing in a child another test
+/// thread just forked, and running it would fail with "Text file busy".
+pub fn install_program(from: &str, to: &Path, mode: &str) {
+    lxu_test_support::run_ok(
+        "install",
+        &["-o", "root", "-g", "root", "-m", mode, from, path_str(to)],
     );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 pub fn uid_of(user: &str) -> u32 {
@@ -165,17 +163,9 @@ impl Scenario {
             .unwrap();
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
         let helper = dir.path().join("lxu-user-nic");
-        let built = std::env::var_os("LXU_TEST_USER_NIC")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_lxu-user-nic")));
-        fs::copy(built, &helper).unwrap();
-        rustix::fs::chown(
-            &helper,
-            Some(rustix::fs::Uid::ROOT),
-            Some(rustix::fs::Gid::ROOT),
-        )
-        .unwrap();
-        fs::set_permissions(&helper, fs::Permissions::from_mode(0o4755)).unwrap();
+        let built = std::env::var("LXU_TEST_USER_NIC")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_lxu-user-nic").to_string());
+        install_program(&built, &helper, "4755");
         fs::create_dir(dir.path().join("etc-lxc")).unwrap();
         fs::create_dir(dir.path().join("run-lxu")).unwrap();
         fs::set_permissions(
@@ -247,6 +237,11 @@ impl Scenario {
         ]);
         c.args(cmd);
         c
+    }
+
+    /// Runs `cmd` as `user` inside the scenario.
+    pub fn run_as(&self, user: &str, cmd: &[&str]) -> Run {
+        self.as_user(user, cmd).output().unwrap().into()
     }
 
     /// Runs the setuid helper as `user`.
@@ -413,6 +408,14 @@ impl Scenario {
     /// Device names in the scenario (host) netns.
     pub fn host_links(&self) -> Vec<String> {
         link_names(&self.root_ok(&["ip", "-o", "link"]))
+    }
+
+    /// The veth devices in the scenario (host) netns.
+    pub fn host_veths(&self) -> BTreeSet<String> {
+        self.host_links()
+            .into_iter()
+            .filter(|l| l.starts_with("veth"))
+            .collect()
     }
 
     /// Device names in the netns of `pid`.
