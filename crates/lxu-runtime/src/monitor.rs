@@ -179,7 +179,12 @@ impl Monitor {
     /// mapped around earlier faults and freed heap go back.
     fn trim_memory(&self) {
         lxu_sys::mem::trim_heap();
-        lxu_sys::mem::release_code_pages();
+        // SAFETY: no other thread maps or unmaps memory meanwhile: the monitor is the
+        // `lxu start` process or its forked child and starts no threads.
+        #[allow(unsafe_code)]
+        unsafe {
+            lxu_sys::mem::release_code_pages()
+        };
     }
 
     fn serve(&mut self) -> Result<()> {
