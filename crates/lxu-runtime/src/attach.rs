@@ -598,12 +598,7 @@ fn proxy_pty(master: OwnedFd, pid: Pid, sigfd: &lxu_sys::signal::SignalFd) -> i3
     // pty, and the final drain must not wait for it.
     let _ = rustix::fs::fcntl_setfl(&master, OFlags::NONBLOCK);
     let stdin = rustix::stdio::stdin();
-    let saved = rustix::termios::tcgetattr(stdin).ok();
-    if let Some(orig) = &saved {
-        let mut raw = orig.clone();
-        raw.make_raw();
-        let _ = rustix::termios::tcsetattr(stdin, rustix::termios::OptionalActions::Now, &raw);
-    }
+    let raw_mode = lxu_sys::term::RawMode::enter(stdin);
     let sync_size = || {
         if let Ok(ws) = rustix::termios::tcgetwinsize(stdin) {
             let _ = rustix::termios::tcsetwinsize(&master, ws);
@@ -663,8 +658,6 @@ fn proxy_pty(master: OwnedFd, pid: Pid, sigfd: &lxu_sys::signal::SignalFd) -> i3
             }
         }
     };
-    if let Some(orig) = saved {
-        let _ = rustix::termios::tcsetattr(stdin, rustix::termios::OptionalActions::Now, &orig);
-    }
+    drop(raw_mode);
     code
 }

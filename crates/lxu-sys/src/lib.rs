@@ -34,6 +34,7 @@ pub mod mem;
 pub mod sched;
 pub mod seccomp;
 pub mod signal;
+pub mod term;
 pub mod time;
 
 pub use rustix;
