@@ -30,6 +30,7 @@ pub mod creds;
 pub mod exec;
 pub mod fd;
 pub mod fork;
+pub mod fs;
 pub mod mem;
 pub mod sched;
 pub mod seccomp;
