@@ -72,11 +72,7 @@ fn ret_value(a: Action) -> u32 {
 type Rules = Vec<(Vec<ArgCmp>, Action)>;
 
 pub fn compile(profile: &Profile, host: Host) -> Result<Compiled, Error> {
-    let err = |line: usize, msg: String| Error {
-        file: profile.file.clone(),
-        line,
-        msg,
-    };
+    let err = |line: usize, msg: String| Error::at(&profile.file, line, msg);
     if profile.default_action == Action::Notify {
         return Err(err(
             2,
