@@ -51,7 +51,7 @@ pub unsafe fn release_code_pages() {
 }
 
 /// Returns free memory at the top of the heap to the kernel (glibc's `malloc_trim`, or the
-/// dlmalloc heap of musl builds, see [`crate::alloc`]).
+/// dlmalloc heap of musl builds, see `lxu_sys::alloc`, which exists on musl only).
 pub fn trim_heap() {
     #[cfg(target_env = "gnu")]
     // SAFETY: malloc_trim only releases memory the allocator considers free.
