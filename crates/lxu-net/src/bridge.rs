@@ -21,7 +21,7 @@ use crate::link::{Address, LinkError};
 use crate::netlink::Netlink;
 
 /// Where setup keeps pid, lease and marker files.
-pub const STATE_DIR: &str = "/run/lxu/net";
+pub(crate) const STATE_DIR: &str = "/run/lxu/net";
 
 /// An address with its prefix length, e.g. `10.0.3.1/24`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -476,7 +476,7 @@ fn pick_dnsmasq_user(cfg: &BridgeConfig) -> String {
 
 /// The dnsmasq command line, as lxc-net builds it, plus RA and stateless
 /// DHCPv6 for the ULA prefix.
-pub fn dnsmasq_args(cfg: &BridgeConfig, ipv6: Option<Ipv6Cidr>) -> Vec<String> {
+pub(crate) fn dnsmasq_args(cfg: &BridgeConfig, ipv6: Option<Ipv6Cidr>) -> Vec<String> {
     let mut a = vec![
         "--conf-file=/dev/null".to_string(),
         "-u".to_string(),
