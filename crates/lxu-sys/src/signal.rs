@@ -16,7 +16,7 @@ fn sigset(signals: &[i32]) -> libc::sigset_t {
 }
 
 /// Blocks `signals` for the calling thread (the whole process when single-threaded).
-pub fn block(signals: &[i32]) -> io::Result<()> {
+fn block(signals: &[i32]) -> io::Result<()> {
     let set = sigset(signals);
     // SAFETY: set is a valid, initialised sigset_t; the old mask is not requested.
     let r = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
