@@ -42,8 +42,9 @@ pub(crate) fn in_private_userns(body: impl FnOnce() -> i32) -> Option<i32> {
     // the child), then the raw clone from that single-threaded child.
     // SAFETY: the harness has other threads, so the child must not touch what they may
     // be using: it makes system calls, and the grandchild's setup and the tests' bodies
-    // also allocate through glibc's malloc (which glibc's fork resets) and print into the
-    // test's own output capture, none of which another thread holds.
+    // also allocate through glibc's malloc (which glibc's fork resets) and print with
+    // `eprintln!` into this test's own output capture (libtest's default; under
+    // `--nocapture` that is stderr's lock, which another test could hold: a hang).
     #[allow(unsafe_code)]
     let forked = unsafe { fork() };
     let code = match forked.expect("fork") {
