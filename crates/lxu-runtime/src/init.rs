@@ -260,8 +260,8 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
                 // and this process stays in the container as its pid 1: really closed.
                 // SAFETY: `reaper::run` never returns and ends the process with `_exit`,
                 // so the owners of these descriptors (the channel, the trampoline, the
-                // host /proc handle, the monitor's objects in the frames below) are never used or dropped again;
-                // it opens what it needs (a signalfd) afterwards.
+                // host /proc handle, the monitor's objects in the frames below) are never
+                // used or dropped again; it opens what it needs (a signalfd) afterwards.
                 #[allow(unsafe_code)]
                 let _ = unsafe { lxu_sys::fd::close_from(3, &[]) };
                 crate::reaper::run(pid.as_raw_nonzero().get());
