@@ -7,7 +7,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::delegation::{BaseSource, CgroupVersion, Delegation, DelegationState};
-use crate::detect::{join_cgroup, Hierarchies};
+use crate::detect::{join_cgroup, Hierarchies, V1Hierarchy, V2Hierarchy};
 use crate::{fsutil, CgroupError};
 
 /// Container cgroups are `<base>/lxu.payload.<name>`.
@@ -37,6 +37,41 @@ pub struct CgroupPath {
 impl CgroupPath {
     pub fn has(&self, controller: &str) -> bool {
         self.controllers.iter().any(|c| c == controller)
+    }
+
+    /// The container's cgroup `leaf` below `base` (cgroup `base_cgroup`) of a v1 hierarchy.
+    fn v1(hier: &V1Hierarchy, base: &Path, base_cgroup: &str, leaf: &str) -> CgroupPath {
+        CgroupPath {
+            hierarchy: hier.name(),
+            version: CgroupVersion::V1,
+            controllers: hier.controllers.clone(),
+            mountpoint: hier.mountpoint.clone(),
+            cgroup: join_cgroup(base_cgroup, leaf),
+            path: base.join(leaf),
+        }
+    }
+
+    /// The same in the v2 hierarchy, with the controllers the cgroup has.
+    fn v2(hier: &V2Hierarchy, base: &Path, base_cgroup: &str, leaf: &str) -> CgroupPath {
+        let path = base.join(leaf);
+        CgroupPath {
+            hierarchy: "unified".to_owned(),
+            version: CgroupVersion::V2,
+            controllers: words(&path.join("cgroup.controllers")),
+            mountpoint: hier.mountpoint.clone(),
+            cgroup: join_cgroup(base_cgroup, leaf),
+            path,
+        }
+    }
+}
+
+/// Why an existing container has no cgroup `leaf` in a hierarchy.
+fn reason_absent(state: &DelegationState, leaf: &str) -> String {
+    match state {
+        DelegationState::NotWritable { reason } => reason.clone(),
+        DelegationState::Usable { base, .. } => {
+            format!("`{}` does not exist", base.join(leaf).display())
+        }
     }
 }
 
@@ -71,23 +106,11 @@ pub struct ContainerCgroup {
 }
 
 fn validate_name(name: &str) -> Result<(), CgroupError> {
-    let bad = |reason| {
-        Err(CgroupError::InvalidName {
-            what: "container name",
-            name: name.to_owned(),
-            reason,
-        })
-    };
-    if name.is_empty() {
-        return bad("empty");
-    }
-    if name.contains('/') || name.contains('\0') || name.contains('\n') {
-        return bad("contains `/`, NUL or a newline");
-    }
-    if name.len() > 200 {
-        return bad("longer than 200 bytes");
-    }
-    Ok(())
+    fsutil::check_name("container name", name, |n| match n.len() {
+        0 => Some("empty"),
+        201.. => Some("longer than 200 bytes"),
+        _ => None,
+    })
 }
 
 fn words(path: &Path) -> Vec<String> {
@@ -271,49 +294,24 @@ impl ContainerCgroup {
         for (hier, d) in h.v1.iter().zip(&deleg.v1) {
             match &d.state {
                 DelegationState::Usable { base, cgroup, .. } if base.join(&leaf).is_dir() => {
-                    cg.v1.push(CgroupPath {
-                        hierarchy: hier.name(),
-                        version: CgroupVersion::V1,
-                        controllers: hier.controllers.clone(),
-                        mountpoint: hier.mountpoint.clone(),
-                        cgroup: join_cgroup(cgroup, &leaf),
-                        path: base.join(&leaf),
-                    })
+                    cg.v1.push(CgroupPath::v1(hier, base, cgroup, &leaf))
                 }
                 state => cg.unavailable.push(Unavailable {
                     hierarchy: hier.name(),
                     controllers: hier.controllers.clone(),
-                    reason: match state {
-                        DelegationState::NotWritable { reason } => reason.clone(),
-                        DelegationState::Usable { base, .. } => {
-                            format!("`{}` does not exist", base.join(&leaf).display())
-                        }
-                    },
+                    reason: reason_absent(state, &leaf),
                 }),
             }
         }
         if let (Some(hier), Some(d)) = (&h.v2, &deleg.v2) {
             match &d.state {
                 DelegationState::Usable { base, cgroup, .. } if base.join(&leaf).is_dir() => {
-                    let path = base.join(&leaf);
-                    cg.v2 = Some(CgroupPath {
-                        hierarchy: "unified".to_owned(),
-                        version: CgroupVersion::V2,
-                        controllers: words(&path.join("cgroup.controllers")),
-                        mountpoint: hier.mountpoint.clone(),
-                        cgroup: join_cgroup(cgroup, &leaf),
-                        path,
-                    })
+                    cg.v2 = Some(CgroupPath::v2(hier, base, cgroup, &leaf))
                 }
                 state => cg.unavailable.push(Unavailable {
                     hierarchy: "unified".to_owned(),
                     controllers: hier.controllers.clone(),
-                    reason: match state {
-                        DelegationState::NotWritable { reason } => reason.clone(),
-                        DelegationState::Usable { base, .. } => {
-                            format!("`{}` does not exist", base.join(&leaf).display())
-                        }
-                    },
+                    reason: reason_absent(state, &leaf),
                 }),
             }
         }
@@ -356,14 +354,7 @@ impl ContainerCgroup {
             if hier.has("cpuset") {
                 init_cpuset(base, &path)?;
             }
-            self.v1.push(CgroupPath {
-                hierarchy: hier.name(),
-                version: CgroupVersion::V1,
-                controllers: hier.controllers.clone(),
-                mountpoint: hier.mountpoint.clone(),
-                cgroup: join_cgroup(cgroup, &leaf),
-                path,
-            });
+            self.v1.push(CgroupPath::v1(hier, base, cgroup, &leaf));
         }
         let (Some(hier), Some(d)) = (&h.v2, &deleg.v2) else {
             return Ok(());
@@ -386,20 +377,12 @@ impl ContainerCgroup {
         if source == BaseSource::Current && cgroup != "/" {
             self.enter_monitor_leaf(base, b)?;
         }
-        let path = base.join(&leaf);
-        b.prepare(&path)?;
+        b.prepare(&base.join(&leaf))?;
         let enabled = self.enable_controllers(base, b);
         if let Some(ml) = &mut self.monitor_leaf {
             ml.enabled = enabled;
         }
-        self.v2 = Some(CgroupPath {
-            hierarchy: "unified".to_owned(),
-            version: CgroupVersion::V2,
-            controllers: words(&path.join("cgroup.controllers")),
-            mountpoint: hier.mountpoint.clone(),
-            cgroup: join_cgroup(cgroup, &leaf),
-            path,
-        });
+        self.v2 = Some(CgroupPath::v2(hier, base, cgroup, &leaf));
         Ok(())
     }
 

@@ -125,31 +125,43 @@ struct MountEntry {
     super_opts: Vec<String>,
 }
 
+/// Parses each non-blank line of `text` (the file `what`) with `parse`; a line it
+/// refuses is a [`CgroupError::Parse`].
+fn parse_lines<T>(
+    text: &str,
+    what: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Vec<T>, CgroupError> {
+    let lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
+    lines
+        .map(|(n, line)| {
+            parse(line).ok_or_else(|| CgroupError::Parse {
+                what: what.to_owned(),
+                line: n + 1,
+                text: line.to_owned(),
+            })
+        })
+        .collect()
+}
+
 fn parse_mountinfo(text: &str) -> Result<Vec<MountEntry>, CgroupError> {
-    let mut out = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let bad = || CgroupError::Parse {
-            what: "mountinfo".to_owned(),
-            line: n + 1,
-            text: line.to_owned(),
-        };
-        let (pre, post) = line.split_once(" - ").ok_or_else(bad)?;
+    parse_lines(text, "mountinfo", |line| {
+        let (pre, post) = line.split_once(" - ")?;
         let pre: Vec<&str> = pre.split(' ').collect();
         let post: Vec<&str> = post.split(' ').collect();
         if pre.len() < 6 || post.len() < 3 {
-            return Err(bad());
+            return None;
         }
-        out.push(MountEntry {
+        Some(MountEntry {
             root: lxu_config::decode_octal(pre[3]),
             mountpoint: lxu_config::decode_octal(pre[4]),
             fstype: post[0].to_owned(),
             super_opts: post[2].split(',').map(str::to_owned).collect(),
-        });
-    }
-    Ok(out)
+        })
+    })
 }
 
 struct CgroupLine {
@@ -159,22 +171,13 @@ struct CgroupLine {
 }
 
 fn parse_proc_cgroup(text: &str) -> Result<Vec<CgroupLine>, CgroupError> {
-    let mut out = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let bad = || CgroupError::Parse {
-            what: "/proc/self/cgroup".to_owned(),
-            line: n + 1,
-            text: line.to_owned(),
-        };
+    parse_lines(text, "/proc/self/cgroup", |line| {
         let mut it = line.splitn(3, ':');
-        let id = it.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
-        let ctrls = it.next().ok_or_else(bad)?;
-        let path = it.next().ok_or_else(bad)?;
+        let id = it.next()?.parse().ok()?;
+        let ctrls = it.next()?;
+        let path = it.next()?;
         let path = path.strip_suffix(" (deleted)").unwrap_or(path);
-        out.push(CgroupLine {
+        Some(CgroupLine {
             id,
             controllers: ctrls
                 .split(',')
@@ -182,9 +185,8 @@ fn parse_proc_cgroup(text: &str) -> Result<Vec<CgroupLine>, CgroupError> {
                 .map(str::to_owned)
                 .collect(),
             path: path.to_owned(),
-        });
-    }
-    Ok(out)
+        })
+    })
 }
 
 /// Picks the mount of a hierarchy that shows the caller's cgroup, preferring

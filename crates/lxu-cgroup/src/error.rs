@@ -1,37 +1,40 @@
 use std::io;
 use std::path::PathBuf;
 
-/// Every failure of this crate, with the file, key or pid it concerns.
+/// Every failure of this crate, with the file, key or pid it concerns. The message says
+/// what failed on what; the cause (an errno) is the [`source`](std::error::Error::source),
+/// for the caller to print after it.
 #[derive(Debug, thiserror::Error)]
 pub enum CgroupError {
-    #[error("cannot read `{}`: {source}", path.display())]
+    #[error("cannot read `{}`", path.display())]
     Read {
         path: PathBuf,
         #[source]
         source: io::Error,
     },
-    #[error("cannot write `{value}` to `{}`: {source}{hint}", path.display())]
+    #[error("cannot write `{value}` to `{}`{hint}", path.display())]
     Write {
         path: PathBuf,
         value: String,
         #[source]
         source: io::Error,
-        /// Extra explanation for the errno (permission rules of the kernel), may be empty.
+        /// Extra explanation for the errno (permission rules of the kernel), may be empty;
+        /// shown in parentheses before the cause.
         hint: String,
     },
-    #[error("cannot create cgroup `{}`: {source}", path.display())]
+    #[error("cannot create cgroup `{}`", path.display())]
     Mkdir {
         path: PathBuf,
         #[source]
         source: io::Error,
     },
-    #[error("cannot remove cgroup `{}`: {source}", path.display())]
+    #[error("cannot remove cgroup `{}`", path.display())]
     Rmdir {
         path: PathBuf,
         #[source]
         source: io::Error,
     },
-    #[error("cannot change owner of `{}` to {uid}:{gid}: {source}", path.display())]
+    #[error("cannot change owner of `{}` to {uid}:{gid}", path.display())]
     Chown {
         path: PathBuf,
         uid: u32,
@@ -76,7 +79,7 @@ pub enum CgroupError {
         what: &'static str,
         ms: u128,
     },
-    #[error("cannot send signal {signal} to pid {pid}: {source}")]
+    #[error("cannot send signal {signal} to pid {pid}")]
     Kill {
         pid: u32,
         signal: i32,

@@ -57,6 +57,28 @@ pub(crate) fn write_hint(
     })
 }
 
+/// Refuses a name that cannot be one component of a cgroup path (a `/`, NUL or newline
+/// in it) or that `refuse` gives a reason against.
+pub(crate) fn check_name(
+    what: &'static str,
+    name: &str,
+    refuse: impl FnOnce(&str) -> Option<&'static str>,
+) -> Result<(), CgroupError> {
+    let reason = if name.contains(['/', '\0', '\n']) {
+        Some("contains `/`, NUL or a newline")
+    } else {
+        refuse(name)
+    };
+    match reason {
+        None => Ok(()),
+        Some(reason) => Err(CgroupError::InvalidName {
+            what,
+            name: name.to_owned(),
+            reason,
+        }),
+    }
+}
+
 /// Access check with the effective ids, which are the ones the kernel uses for
 /// the later open/mkdir (plain access(2) would use the real ids).
 pub(crate) fn can_write(path: &Path) -> bool {

@@ -62,69 +62,62 @@ fn parse_num(key: &str, value: &str) -> Result<u64, CgroupError> {
         .map_err(|_| bad(key, value, "not a whole number, so it cannot be translated"))
 }
 
-fn quota_v1_to_v2(key: &str, value: &str) -> Result<String, CgroupError> {
-    let v = value.trim();
-    if v == "-1" {
-        return Ok("max".to_owned());
-    }
-    parse_num(key, v).map(|n| n.to_string())
+/// The files to write for a key of the other version; `None` when there is no obvious
+/// equivalent.
+type Writes = Option<Vec<(String, String)>>;
+
+fn one(file: &str, value: String) -> Result<Writes, CgroupError> {
+    Ok(Some(vec![(file.to_owned(), value)]))
 }
 
-/// The v2 writes for a v1 key; `Ok(None)` when there is no obvious equivalent.
-/// `cpu.cfs_period_us` is handled by the caller (it needs the current quota).
-fn v1_to_v2(key: &str, value: &str) -> Result<Option<Vec<(String, String)>>, CgroupError> {
-    let one = |k: &str, v: String| Ok(Some(vec![(k.to_owned(), v)]));
+/// `value` with "no limit" spelled as the other version spells it (v1 `-1`, v2 `max`).
+fn limit(value: &str, unlimited: &str, other: &str) -> String {
+    match value.trim() {
+        v if v == unlimited => other.to_owned(),
+        v => v.to_owned(),
+    }
+}
+
+/// A CPU quota: "no limit" respelled, a number checked.
+fn quota(key: &str, value: &str, unlimited: &str, other: &str) -> Result<String, CgroupError> {
+    match value.trim() {
+        v if v == unlimited => Ok(other.to_owned()),
+        v => parse_num(key, v).map(|n| n.to_string()),
+    }
+}
+
+/// A number converted to the other version's scale.
+fn scaled(key: &str, value: &str, convert: fn(u64) -> u64) -> Result<String, CgroupError> {
+    Ok(convert(parse_num(key, value)?).to_string())
+}
+
+/// The v2 writes for a v1 key. `cpu.cfs_period_us` is handled by the caller (it needs
+/// the current quota).
+fn v1_to_v2(key: &str, value: &str) -> Result<Writes, CgroupError> {
     match key {
-        "memory.limit_in_bytes" => {
-            let v = value.trim();
-            one(
-                "memory.max",
-                if v == "-1" {
-                    "max".to_owned()
-                } else {
-                    v.to_owned()
-                },
-            )
-        }
+        "memory.limit_in_bytes" => one("memory.max", limit(value, "-1", "max")),
         "pids.max" | "cpuset.cpus" | "cpuset.mems" => one(key, value.trim().to_owned()),
-        "cpu.shares" => one(
-            "cpu.weight",
-            shares_to_weight(parse_num(key, value)?).to_string(),
-        ),
+        "cpu.shares" => one("cpu.weight", scaled(key, value, shares_to_weight)?),
         // A lone quota keeps the period already set.
-        "cpu.cfs_quota_us" => one("cpu.max", quota_v1_to_v2(key, value)?),
+        "cpu.cfs_quota_us" => one("cpu.max", quota(key, value, "-1", "max")?),
         _ => Ok(None),
     }
 }
 
-/// The v1 writes for a v2 key; `Ok(None)` when there is no obvious equivalent.
-fn v2_to_v1(key: &str, value: &str) -> Result<Option<Vec<(String, String)>>, CgroupError> {
-    let one = |k: &str, v: String| Ok(Some(vec![(k.to_owned(), v)]));
+/// The v1 writes for a v2 key.
+fn v2_to_v1(key: &str, value: &str) -> Result<Writes, CgroupError> {
     match key {
-        "memory.max" => {
-            let v = value.trim();
-            one(
-                "memory.limit_in_bytes",
-                if v == "max" {
-                    "-1".to_owned()
-                } else {
-                    v.to_owned()
-                },
-            )
-        }
+        "memory.max" => one("memory.limit_in_bytes", limit(value, "max", "-1")),
         "pids.max" | "cpuset.cpus" | "cpuset.mems" => one(key, value.trim().to_owned()),
-        "cpu.weight" => one(
-            "cpu.shares",
-            weight_to_shares(parse_num(key, value)?).to_string(),
-        ),
+        "cpu.weight" => one("cpu.shares", scaled(key, value, weight_to_shares)?),
         "cpu.max" => {
             let mut it = value.split_whitespace();
-            let quota = it.next().ok_or_else(|| bad(key, value, "empty"))?;
-            let quota = if quota == "max" {
-                "-1".to_owned()
-            } else {
-                parse_num(key, quota)?.to_string()
-            };
+            let quota = quota(
+                key,
+                it.next().ok_or_else(|| bad(key, value, "empty"))?,
+                "max",
+                "-1",
+            )?;
             let mut out = Vec::new();
             // Period first: the quota is checked against it.
             if let Some(p) = it.next() {
@@ -187,6 +180,26 @@ impl ContainerCgroup {
         Ok(())
     }
 
+    /// Writes what a key of the other version translates to (`other`: that version).
+    fn write_translated(
+        &self,
+        out: &mut Applied,
+        key: &str,
+        controller: &str,
+        dir: &CgroupPath,
+        writes: Writes,
+        other: &str,
+    ) -> Result<(), CgroupError> {
+        let Some(writes) = writes else {
+            let extra = format!("; and cgroup {other} has no equivalent file");
+            return Err(self.not_delegated(key, controller, &extra));
+        };
+        for (f, v) in writes {
+            self.write_setting(out, key, dir, &f, &v)?;
+        }
+        Ok(())
+    }
+
     fn not_delegated(&self, key: &str, controller: &str, extra: &str) -> CgroupError {
         CgroupError::NotDelegated {
             key: key.to_owned(),
@@ -237,30 +250,12 @@ impl ContainerCgroup {
                         &format!("{quota} {period}"),
                     );
                 }
-                let Some(writes) = v1_to_v2(key, value)? else {
-                    return Err(self.not_delegated(
-                        key,
-                        controller,
-                        "; and cgroup v2 has no equivalent file",
-                    ));
-                };
-                for (f, v) in writes {
-                    self.write_setting(out, key, d, &f, &v)?;
-                }
-                Ok(())
+                let writes = v1_to_v2(key, value)?;
+                self.write_translated(out, key, controller, d, writes, "v2")
             }
             (Version::V2, Some(d), None) => {
-                let Some(writes) = v2_to_v1(key, value)? else {
-                    return Err(self.not_delegated(
-                        key,
-                        controller,
-                        "; and cgroup v1 has no equivalent file",
-                    ));
-                };
-                for (f, v) in writes {
-                    self.write_setting(out, key, d, &f, &v)?;
-                }
-                Ok(())
+                let writes = v2_to_v1(key, value)?;
+                self.write_translated(out, key, controller, d, writes, "v1")
             }
             (_, None, None) => Err(self.not_delegated(key, controller, "")),
         }
@@ -355,57 +350,54 @@ mod tests {
         assert_eq!(weight_to_shares(100), 2597);
     }
 
-    #[test]
-    fn v1_to_v2_translations() {
-        let t = |k, v| v1_to_v2(k, v).unwrap();
-        assert_eq!(
-            t("memory.limit_in_bytes", "-1"),
-            Some(vec![("memory.max".into(), "max".into())])
-        );
-        assert_eq!(
-            t("memory.limit_in_bytes", "64M"),
-            Some(vec![("memory.max".into(), "64M".into())])
-        );
-        assert_eq!(
-            t("cpu.cfs_quota_us", "50000"),
-            Some(vec![("cpu.max".into(), "50000".into())])
-        );
-        assert_eq!(
-            t("cpu.cfs_quota_us", "-1"),
-            Some(vec![("cpu.max".into(), "max".into())])
-        );
-        assert_eq!(
-            t("cpu.shares", "512"),
-            Some(vec![("cpu.weight".into(), "20".into())])
-        );
-        assert_eq!(t("memory.memsw.limit_in_bytes", "1G"), None);
-        assert!(v1_to_v2("cpu.shares", "lots").is_err());
+    /// A key, a value, and the files and values it translates to.
+    type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+
+    /// Each case `(key, value, writes)` translates as given; `none` (a key) has no
+    /// equivalent and `bad` (a key and value) is refused.
+    fn check(
+        translate: fn(&str, &str) -> Result<Writes, CgroupError>,
+        cases: &[Case],
+        none: &str,
+        bad: (&str, &str),
+    ) {
+        for (k, v, want) in cases {
+            let want = want.iter().map(|(f, v)| (f.to_string(), v.to_string()));
+            assert_eq!(translate(k, v).unwrap(), Some(want.collect()), "{k} = {v}");
+        }
+        assert_eq!(translate(none, "1G").unwrap(), None);
+        assert!(translate(bad.0, bad.1).is_err());
     }
 
     #[test]
-    fn v2_to_v1_translations() {
-        let t = |k, v| v2_to_v1(k, v).unwrap();
-        assert_eq!(
-            t("memory.max", "max"),
-            Some(vec![("memory.limit_in_bytes".into(), "-1".into())])
+    fn translations_both_ways() {
+        let cases: &[Case] = &[
+            ("memory.limit_in_bytes", "-1", &[("memory.max", "max")]),
+            ("memory.limit_in_bytes", "64M", &[("memory.max", "64M")]),
+            ("cpu.cfs_quota_us", "50000", &[("cpu.max", "50000")]),
+            ("cpu.cfs_quota_us", "-1", &[("cpu.max", "max")]),
+            ("cpu.shares", "512", &[("cpu.weight", "20")]),
+        ];
+        check(
+            v1_to_v2,
+            cases,
+            "memory.memsw.limit_in_bytes",
+            ("cpu.shares", "lots"),
         );
-        assert_eq!(
-            t("cpu.max", "25000 50000"),
-            Some(vec![
-                ("cpu.cfs_period_us".into(), "50000".into()),
-                ("cpu.cfs_quota_us".into(), "25000".into())
-            ])
-        );
-        assert_eq!(
-            t("cpu.max", "max"),
-            Some(vec![("cpu.cfs_quota_us".into(), "-1".into())])
-        );
-        assert_eq!(
-            t("pids.max", "20"),
-            Some(vec![("pids.max".into(), "20".into())])
-        );
-        assert_eq!(t("memory.high", "1G"), None);
-        assert!(v2_to_v1("cpu.max", "").is_err());
+        let cases: &[Case] = &[
+            ("memory.max", "max", &[("memory.limit_in_bytes", "-1")]),
+            (
+                "cpu.max",
+                "25000 50000",
+                &[
+                    ("cpu.cfs_period_us", "50000"),
+                    ("cpu.cfs_quota_us", "25000"),
+                ],
+            ),
+            ("cpu.max", "max", &[("cpu.cfs_quota_us", "-1")]),
+            ("pids.max", "20", &[("pids.max", "20")]),
+        ];
+        check(v2_to_v1, cases, "memory.high", ("cpu.max", ""));
     }
 
     #[test]

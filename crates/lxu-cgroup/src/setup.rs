@@ -240,20 +240,9 @@ fn words(path: &Path) -> Vec<String> {
 }
 
 fn validate_user(user: &str) -> Result<(), CgroupError> {
-    let bad = |reason| {
-        Err(CgroupError::InvalidName {
-            what: "user name",
-            name: user.to_owned(),
-            reason,
-        })
-    };
-    if user.is_empty() || user == "." || user == ".." {
-        return bad("empty, `.` or `..`");
-    }
-    if user.contains('/') || user.contains('\0') || user.contains('\n') {
-        return bad("contains `/`, NUL or a newline");
-    }
-    Ok(())
+    fsutil::check_name("user name", user, |u| {
+        matches!(u, "" | "." | "..").then_some("empty, `.` or `..`")
+    })
 }
 
 fn need_root(what: &'static str, dry_run: bool) -> Result<(), CgroupError> {
@@ -261,6 +250,20 @@ fn need_root(what: &'static str, dry_run: bool) -> Result<(), CgroupError> {
         Ok(())
     } else {
         Err(CgroupError::NotRoot(what))
+    }
+}
+
+impl Plan {
+    /// Root's work (`what`) on the cgroups of `user`, after checking both; also root's
+    /// effective uid, which owns what it makes.
+    fn for_user(user: &str, what: &'static str, dry_run: bool) -> Result<(Plan, u32), CgroupError> {
+        validate_user(user)?;
+        need_root(what, dry_run)?;
+        let plan = Plan {
+            dry_run,
+            changes: Vec::new(),
+        };
+        Ok((plan, rustix::process::geteuid().as_raw()))
     }
 }
 
@@ -301,13 +304,7 @@ pub fn delegate_user(
     gid: u32,
     dry_run: bool,
 ) -> Result<Vec<Change>, CgroupError> {
-    validate_user(user)?;
-    need_root("delegating cgroups", dry_run)?;
-    let me = rustix::process::geteuid().as_raw();
-    let mut plan = Plan {
-        dry_run,
-        changes: Vec::new(),
-    };
+    let (mut plan, me) = Plan::for_user(user, "delegating cgroups", dry_run)?;
     for hier in &h.v1 {
         let Some(parent) = hier.current_path() else {
             continue;
@@ -367,13 +364,7 @@ pub fn enter_user_subtree(
     pid: u32,
     dry_run: bool,
 ) -> Result<Vec<Change>, CgroupError> {
-    validate_user(user)?;
-    need_root("moving a process into a user's cgroup", dry_run)?;
-    let me = rustix::process::geteuid().as_raw();
-    let mut plan = Plan {
-        dry_run,
-        changes: Vec::new(),
-    };
+    let (mut plan, me) = Plan::for_user(user, "moving a process into a user's cgroup", dry_run)?;
     let Some(parent) = h.v2.as_ref().and_then(|v2| v2.current_path()) else {
         return Ok(plan.changes);
     };

@@ -1,10 +1,10 @@
 //! Durable file replacement: a reader sees either the old or the new file, never a
 //! prefix of the new one, and after a crash the new file is either complete or absent.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::io;
 use std::path::{Path, PathBuf};
+
+use lxu_sys::fs::{Dir, Replace, Staged};
 
 /// The hidden temporary name used while `path` is being written. Hidden names are
 /// never served, so a half-written file cannot be fetched by a client.
@@ -19,58 +19,36 @@ pub fn temp_path_for(path: &Path) -> PathBuf {
 /// A complete, fsynced temporary file waiting to replace its target. Preparing
 /// several files first and committing them back to back keeps the window in
 /// which a reader can see a mix of old and new as small as a few renames.
+/// Dropped uncommitted, the temporary is removed.
 #[derive(Debug)]
-pub struct Prepared {
-    tmp: PathBuf,
-    target: PathBuf,
-    committed: bool,
-}
+pub struct Prepared(Staged);
 
-/// Writes `data` to the hidden temporary name of `target` and fsyncs it.
+/// Writes `data` (created with `mode`, less the umask) to the hidden temporary name of
+/// `target` and fsyncs it.
 pub fn prepare(target: &Path, data: &[u8], mode: u32) -> io::Result<Prepared> {
     let tmp = temp_path_for(target);
-    let prepared = Prepared {
-        tmp,
-        target: target.to_path_buf(),
-        committed: false,
-    };
-    let _ = fs::remove_file(&prepared.tmp);
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(&prepared.tmp)?;
-    f.write_all(data)?;
-    f.sync_all()?;
-    Ok(prepared)
+    let how = Replace::creation_mode(mode).temp_name(tmp.file_name().unwrap_or_default());
+    let staged = lxu_sys::fs::stage_file(target, data, &how).map_err(|e| e.source)?;
+    Ok(Prepared(staged))
 }
 
 impl Prepared {
     /// Renames the temporary file over the target. The caller fsyncs the
     /// directory once all renames are done.
-    pub fn commit(mut self) -> io::Result<()> {
-        fs::rename(&self.tmp, &self.target)?;
-        self.committed = true;
-        Ok(())
-    }
-}
-
-impl Drop for Prepared {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = fs::remove_file(&self.tmp);
-        }
+    pub fn commit(self) -> io::Result<()> {
+        self.0.commit().map_err(|e| e.source)
     }
 }
 
 /// fsyncs a directory so that renames and creations inside it are durable.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
+    Dir::open(dir).and_then(|d| d.sync()).map_err(|e| e.source)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
     use std::os::unix::fs::MetadataExt;
 
     #[test]

@@ -21,7 +21,7 @@ use crate::link::{Address, LinkError};
 use crate::netlink::Netlink;
 
 /// Where setup keeps pid, lease and marker files.
-pub const STATE_DIR: &str = "/run/lxu/net";
+pub(crate) const STATE_DIR: &str = "/run/lxu/net";
 
 /// An address with its prefix length, e.g. `10.0.3.1/24`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,8 +156,18 @@ pub enum BridgeError {
     Link(#[from] LinkError),
     #[error("invalid address/prefix `{0}`")]
     BadCidr(String),
-    #[error("invalid bridge configuration: {0}")]
-    Config(String),
+    #[error("invalid bridge configuration: invalid bridge name `{}`", .0.escape_debug())]
+    BadName(String),
+    #[error("invalid bridge configuration: dhcp range {lo}..{hi} is not inside {net}")]
+    DhcpOutside {
+        lo: Ipv4Addr,
+        hi: Ipv4Addr,
+        net: Ipv4Cidr,
+    },
+    #[error("invalid bridge configuration: invalid domain `{}`", .0.escape_debug())]
+    BadDomain(String),
+    #[error("invalid bridge configuration: nat needs an IPv4 address")]
+    NatWithoutIpv4,
     #[error("`{0}` exists but is not a bridge")]
     NotABridge(String),
     #[error("cannot access `{path}`")]
@@ -194,16 +204,11 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> BridgeError + '_ {
 impl BridgeConfig {
     fn validate(&self) -> Result<(), BridgeError> {
         if !ifname::is_valid(&self.name) {
-            return Err(BridgeError::Config(format!(
-                "invalid bridge name `{}`",
-                self.name.escape_debug()
-            )));
+            return Err(BridgeError::BadName(self.name.clone()));
         }
         if let (Some(v4), Some((lo, hi))) = (self.ipv4, self.dhcp_range) {
             if !v4.contains(lo) || !v4.contains(hi) || u32::from(lo) > u32::from(hi) {
-                return Err(BridgeError::Config(format!(
-                    "dhcp range {lo}..{hi} is not inside {v4}"
-                )));
+                return Err(BridgeError::DhcpOutside { lo, hi, net: v4 });
             }
         }
         if let Some(d) = &self.domain {
@@ -212,10 +217,7 @@ impl BridgeConfig {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
             {
-                return Err(BridgeError::Config(format!(
-                    "invalid domain `{}`",
-                    d.escape_debug()
-                )));
+                return Err(BridgeError::BadDomain(d.clone()));
             }
         }
         Ok(())
@@ -474,7 +476,7 @@ fn pick_dnsmasq_user(cfg: &BridgeConfig) -> String {
 
 /// The dnsmasq command line, as lxc-net builds it, plus RA and stateless
 /// DHCPv6 for the ULA prefix.
-pub fn dnsmasq_args(cfg: &BridgeConfig, ipv6: Option<Ipv6Cidr>) -> Vec<String> {
+pub(crate) fn dnsmasq_args(cfg: &BridgeConfig, ipv6: Option<Ipv6Cidr>) -> Vec<String> {
     let mut a = vec![
         "--conf-file=/dev/null".to_string(),
         "-u".to_string(),
@@ -628,7 +630,7 @@ const IP_FORWARD: &str = "/proc/sys/net/ipv4/ip_forward";
 
 fn setup_nat(cfg: &BridgeConfig, report: &mut Report) -> Result<(), BridgeError> {
     let Some(v4) = cfg.ipv4 else {
-        return Err(BridgeError::Config("nat needs an IPv4 address".to_string()));
+        return Err(BridgeError::NatWithoutIpv4);
     };
     let marker = cfg.nat_marker();
     let table = cfg.nft_table();

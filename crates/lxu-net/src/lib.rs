@@ -24,23 +24,6 @@ pub use link::{Address, Interface, Link, LinkError, Route, VethSpec};
 pub use netlink::{Netlink, NetlinkError};
 pub use veth::{create_veth_for, delete_veth, VethError, VethPair, VethRequest};
 
-/// Any error of this crate, for callers that don't care which module failed.
-#[derive(Debug, thiserror::Error)]
-pub enum NetError {
-    #[error(transparent)]
-    Netlink(#[from] NetlinkError),
-    #[error(transparent)]
-    Link(#[from] LinkError),
-    #[error(transparent)]
-    Netns(#[from] netns::NetnsError),
-    #[error(transparent)]
-    NicDb(#[from] nicdb::NicDbError),
-    #[error(transparent)]
-    Veth(#[from] VethError),
-    #[error(transparent)]
-    Bridge(#[from] bridge::BridgeError),
-}
-
 /// Interfaces of the network namespace `netns` with global addresses and
 /// byte counters (for `lxu ls --fancy` and `lxu info`). Needs CAP_SYS_ADMIN
 /// over `netns`; a caller already inside it uses `Netlink::open()?.interfaces()`.

@@ -50,12 +50,6 @@ pub struct Link {
     pub tx_packets: u64,
 }
 
-impl Link {
-    pub fn mac_string(&self) -> Option<String> {
-        self.mac.map(|m| format_mac(&m))
-    }
-}
-
 /// One address of one device.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Address {
@@ -199,27 +193,20 @@ impl Netlink {
     /// Creates a veth pair. The peer is created directly in
     /// `spec.peer_netns` when given (no window where it sits in this netns).
     pub fn create_veth(&mut self, spec: &VethSpec<'_>) -> Result<(), LinkError> {
-        let mut peer = LinkMessage::default();
-        peer.attributes
-            .push(LinkAttribute::IfName(spec.peer_name.clone()));
-        if let Some(mtu) = spec.mtu {
-            peer.attributes.push(LinkAttribute::Mtu(mtu));
-        }
-        if let Some(mac) = spec.peer_mac {
-            peer.attributes.push(LinkAttribute::Address(mac.to_vec()));
-        }
+        // One end: name, MTU and MAC.
+        let end = |name: &str, mac: Option<[u8; 6]>| {
+            let mut m = LinkMessage::default();
+            m.attributes.push(LinkAttribute::IfName(name.to_owned()));
+            m.attributes.extend(spec.mtu.map(LinkAttribute::Mtu));
+            m.attributes
+                .extend(mac.map(|mac| LinkAttribute::Address(mac.to_vec())));
+            m
+        };
+        let mut peer = end(&spec.peer_name, spec.peer_mac);
         if let Some(fd) = spec.peer_netns {
             peer.attributes.push(LinkAttribute::NetNsFd(fd.as_raw_fd()));
         }
-        let mut msg = LinkMessage::default();
-        msg.attributes
-            .push(LinkAttribute::IfName(spec.host_name.clone()));
-        if let Some(mtu) = spec.mtu {
-            msg.attributes.push(LinkAttribute::Mtu(mtu));
-        }
-        if let Some(mac) = spec.host_mac {
-            msg.attributes.push(LinkAttribute::Address(mac.to_vec()));
-        }
+        let mut msg = end(&spec.host_name, spec.host_mac);
         msg.attributes.push(LinkAttribute::LinkInfo(vec![
             LinkInfo::Kind(InfoKind::Veth),
             LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer))),

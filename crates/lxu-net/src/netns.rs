@@ -13,7 +13,7 @@ use rustix::fs::{Mode, OFlags};
 use rustix::thread::{move_into_link_name_space, LinkNameSpaceType};
 
 /// `f_type` of the nsfs pseudo filesystem behind `/proc/<pid>/ns/*`.
-pub const NSFS_MAGIC: i64 = 0x6e73_6673;
+pub(crate) const NSFS_MAGIC: i64 = 0x6e73_6673;
 
 /// Errors from handling network namespace descriptors.
 #[derive(Debug, thiserror::Error)]

@@ -13,7 +13,7 @@
 //! leave waiters holding a lock on an unlinked inode.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::os::fd::AsFd;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -250,36 +250,24 @@ impl NicDb {
     }
 
     /// Writes the database if anything changed: complete new file, fsync,
-    /// rename over the old one.
+    /// rename over the old one, fsync of the directory (`lxu_sys::fs`).
     pub fn commit(&mut self) -> Result<(), NicDbError> {
         if !self.dirty {
             return Ok(());
         }
-        let tmp = self.dir.join(TMP_FILE);
-        let werr = |e| NicDbError::Write {
-            path: tmp.clone(),
-            source: e,
-        };
-        // A leftover from a killed writer may exist; we hold the lock, so it
-        // is ours to replace.
-        match fs::remove_file(&tmp) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(werr(e)),
+        // A temporary left by a killed writer is replaced: we hold the lock.
+        let mut how = lxu_sys::fs::Replace::mode(0o600).temp_name(TMP_FILE);
+        if rustix::process::geteuid().is_root() {
+            // Not the caller's gid, which a setuid-root process creates files with.
+            how = how.owner(0, 0);
         }
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(werr)?;
-        root_owned(&f, &tmp)?;
         let text: String = self.entries.iter().map(NicEntry::line).collect();
-        f.write_all(text.as_bytes()).map_err(werr)?;
-        f.sync_all().map_err(werr)?;
-        drop(f);
-        let path = self.path();
-        fs::rename(&tmp, &path).map_err(|e| NicDbError::Write { path, source: e })?;
+        lxu_sys::fs::replace_file(&self.path(), text.as_bytes(), &how).map_err(|e| {
+            NicDbError::Write {
+                path: e.path,
+                source: e.source,
+            }
+        })?;
         self.dirty = false;
         self.malformed.clear();
         Ok(())

@@ -63,9 +63,19 @@ pub(crate) fn in_private_userns(body: impl FnOnce() -> i32) -> Option<i32> {
         };
     // A plain fork first (the test harness is threaded; glibc makes allocation safe in
     // the child), then the raw clone from that single-threaded child.
-    let code = match fork().expect("fork") {
+    // SAFETY: the harness has other threads, so the child must not touch what they may
+    // be using: it makes system calls, and the grandchild's setup and the tests' bodies
+    // also allocate through glibc's malloc (which glibc's fork resets) and print with
+    // `eprintln!` into this test's own output capture (libtest's default; under
+    // `--nocapture` that is stderr's lock, which another test could hold: a hang).
+    #[allow(unsafe_code)]
+    let forked = unsafe { fork() };
+    let code = match forked.expect("fork") {
         Fork::Child => {
-            let code = match clone_into_namespaces(ns) {
+            // SAFETY: single-threaded: the child of a fork has only the forking thread.
+            #[allow(unsafe_code)]
+            let cloned = unsafe { clone_into_namespaces(ns) };
+            let code = match cloned {
                 Err(_) => NO_SETUP,
                 Ok(Fork::Child) => {
                     let code = if setup().is_ok() { body() } else { NO_SETUP };

@@ -184,10 +184,6 @@ impl Host {
             None
         }
     }
-
-    pub fn native_abi(&self) -> Abi {
-        self.abis[0]
-    }
 }
 
 #[cfg(test)]

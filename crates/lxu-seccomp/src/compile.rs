@@ -72,11 +72,7 @@ fn ret_value(a: Action) -> u32 {
 type Rules = Vec<(Vec<ArgCmp>, Action)>;
 
 pub fn compile(profile: &Profile, host: Host) -> Result<Compiled, Error> {
-    let err = |line: usize, msg: String| Error {
-        file: profile.file.clone(),
-        line,
-        msg,
-    };
+    let err = |line: usize, msg: String| Error::at(&profile.file, line, msg);
     if profile.default_action == Action::Notify {
         return Err(err(
             2,
@@ -328,94 +324,63 @@ fn arg_check(a: &mut Asm, c: &ArgCmp, fail: Label, narrow: bool) {
     let lo = OFF_ARGS + 8 * u32::from(c.index);
     let hi = lo + 4;
     let vhi = (c.value >> 32) as u32;
-    let vlo = c.value as u32;
     let ok = a.label();
     let f = To::L(fail);
     let o = To::L(ok);
     let n = To::Next;
+    // The high halves decide unless equal (unsigned, as the kernel compares); then the
+    // low halves, as for a 32-bit argument.
+    a.ld(hi);
     match c.op {
-        Op::Eq => {
-            a.ld(hi);
-            a.jump(JMP_JEQ_K, vhi, n, f);
-            a.ld(lo);
-            a.jump(JMP_JEQ_K, vlo, n, f);
-        }
-        Op::Ne => {
-            a.ld(hi);
-            a.jump(JMP_JEQ_K, vhi, n, o);
-            a.ld(lo);
-            a.jump(JMP_JEQ_K, vlo, f, n);
-        }
+        Op::Eq => a.jump(JMP_JEQ_K, vhi, n, f),
+        Op::Ne => a.jump(JMP_JEQ_K, vhi, n, o),
         Op::MaskedEq(m) => {
-            a.ld(hi);
             a.and((m >> 32) as u32);
             a.jump(JMP_JEQ_K, vhi, n, f);
-            a.ld(lo);
-            a.and(m as u32);
-            a.jump(JMP_JEQ_K, vlo, n, f);
         }
-        // Unsigned, as the kernel compares: the high halves decide unless equal.
         Op::Gt | Op::Ge => {
-            a.ld(hi);
             a.jump(JMP_JGT_K, vhi, o, n);
             a.jump(JMP_JEQ_K, vhi, n, f);
-            a.ld(lo);
-            let code = if c.op == Op::Gt { JMP_JGT_K } else { JMP_JGE_K };
-            a.jump(code, vlo, n, f);
         }
         Op::Lt | Op::Le => {
-            a.ld(hi);
             a.jump(JMP_JGT_K, vhi, f, n);
             a.jump(JMP_JEQ_K, vhi, n, o);
-            a.ld(lo);
-            // arg < v is not (arg >= v); arg <= v is not (arg > v).
-            let code = if c.op == Op::Lt { JMP_JGE_K } else { JMP_JGT_K };
-            a.jump(code, vlo, f, n);
         }
     }
+    a.ld(lo);
+    low_half_check(a, c.op, c.value as u32, f);
     a.here(ok);
 }
 
 /// [`arg_check`] for an ABI of 32-bit arguments: the argument is its low half, and a
 /// value above 32 bits is decided here (no 32-bit argument equals or exceeds it).
 fn arg_check_32(a: &mut Asm, c: &ArgCmp, fail: Label) {
-    let lo = OFF_ARGS + 8 * u32::from(c.index);
     let big = c.value > u64::from(u32::MAX);
-    let vlo = c.value as u32;
-    let f = To::L(fail);
-    let n = To::Next;
     match c.op {
-        Op::Eq | Op::Gt | Op::Ge if big => a.ja(fail),
+        Op::Eq | Op::MaskedEq(_) | Op::Gt | Op::Ge if big => a.ja(fail),
         Op::Ne | Op::Lt | Op::Le if big => {}
-        Op::Eq => {
-            a.ld(lo);
-            a.jump(JMP_JEQ_K, vlo, n, f);
+        op => {
+            a.ld(OFF_ARGS + 8 * u32::from(c.index));
+            low_half_check(a, op, c.value as u32, To::L(fail));
         }
-        Op::Ne => {
-            a.ld(lo);
-            a.jump(JMP_JEQ_K, vlo, f, n);
-        }
-        Op::MaskedEq(_) if big => a.ja(fail),
+    }
+}
+
+/// Compares the loaded 32-bit word with `v` by `op` (unsigned): falls through when it
+/// holds, jumps to `fail` when not.
+fn low_half_check(a: &mut Asm, op: Op, v: u32, fail: To) {
+    let n = To::Next;
+    match op {
+        Op::Eq => a.jump(JMP_JEQ_K, v, n, fail),
+        Op::Ne => a.jump(JMP_JEQ_K, v, fail, n),
         Op::MaskedEq(m) => {
-            a.ld(lo);
             a.and(m as u32);
-            a.jump(JMP_JEQ_K, vlo, n, f);
+            a.jump(JMP_JEQ_K, v, n, fail);
         }
-        Op::Gt => {
-            a.ld(lo);
-            a.jump(JMP_JGT_K, vlo, n, f);
-        }
-        Op::Ge => {
-            a.ld(lo);
-            a.jump(JMP_JGE_K, vlo, n, f);
-        }
-        Op::Lt => {
-            a.ld(lo);
-            a.jump(JMP_JGE_K, vlo, f, n);
-        }
-        Op::Le => {
-            a.ld(lo);
-            a.jump(JMP_JGT_K, vlo, f, n);
-        }
+        Op::Gt => a.jump(JMP_JGT_K, v, n, fail),
+        Op::Ge => a.jump(JMP_JGE_K, v, n, fail),
+        // arg < v is not (arg >= v); arg <= v is not (arg > v).
+        Op::Lt => a.jump(JMP_JGE_K, v, fail, n),
+        Op::Le => a.jump(JMP_JGT_K, v, fail, n),
     }
 }

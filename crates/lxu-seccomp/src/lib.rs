@@ -11,11 +11,14 @@ mod arch;
 mod compile;
 mod profile;
 
-pub use arch::{known_anywhere, Abi, Host, X32_SYSCALL_BIT};
-pub use compile::{
-    compile, Compiled, Insn, MAX_INSNS, RET_ALLOW, RET_ERRNO, RET_KILL_PROCESS, RET_LOG, RET_TRAP,
-};
+pub use arch::{Abi, Host};
+pub use compile::{compile, Compiled, Insn};
 pub use profile::{Action, ArgCmp, Error, Op, Profile, Rule, Section, Syscall};
 
+// For the unit tests.
+#[cfg(test)]
+use arch::X32_SYSCALL_BIT;
+#[cfg(test)]
+use compile::{MAX_INSNS, RET_ALLOW, RET_ERRNO, RET_KILL_PROCESS, RET_LOG, RET_TRAP};
 #[cfg(test)]
 mod tests;

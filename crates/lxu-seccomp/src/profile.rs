@@ -11,12 +11,14 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// A problem in a profile, with the place it was found.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Error {
     pub file: PathBuf,
     /// 1-based; 0 when the problem is not on one line (a missing file).
     pub line: usize,
     pub msg: String,
+    /// Why the file could not be read, for [`std::error::Error::source`].
+    pub cause: Option<std::io::Error>,
 }
 
 impl fmt::Display for Error {
@@ -29,7 +31,23 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl Error {
+    /// A problem on `line` of `file` (0: not on one line).
+    pub(crate) fn at(file: &Path, line: usize, msg: String) -> Error {
+        Error {
+            file: file.to_path_buf(),
+            line,
+            msg,
+            cause: None,
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause.as_ref().map(|e| e as _)
+    }
+}
 
 /// What the filter does with a matching syscall.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,17 +171,14 @@ impl Profile {
         let text = std::fs::read_to_string(path).map_err(|e| Error {
             file: path.to_path_buf(),
             line: 0,
-            msg: format!("cannot read the seccomp profile: {e}"),
+            msg: "cannot read the seccomp profile".into(),
+            cause: Some(e),
         })?;
         Profile::parse(&text, path)
     }
 
     pub fn parse(text: &str, file: &Path) -> Result<Profile, Error> {
-        let err = |line: usize, msg: String| Error {
-            file: file.to_path_buf(),
-            line,
-            msg,
-        };
+        let err = |line: usize, msg: String| Error::at(file, line, msg);
         let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim()));
         let version = match lines.next() {
             Some((_, "1")) => 1,

@@ -385,3 +385,15 @@ fn i386_rules_ignore_the_high_half_a_64_bit_caller_can_set() {
         RET_ERRNO | 3
     );
 }
+
+#[test]
+fn an_unreadable_file_names_it_and_gives_the_cause_as_source() {
+    let e = Profile::load(Path::new("/nonexistent/x.seccomp")).unwrap_err();
+    assert_eq!(e.line, 0);
+    assert_eq!(
+        e.to_string(),
+        "/nonexistent/x.seccomp: cannot read the seccomp profile"
+    );
+    let cause = std::error::Error::source(&e).expect("the cause");
+    assert!(cause.to_string().contains("No such file"), "{cause}");
+}

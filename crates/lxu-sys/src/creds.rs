@@ -31,13 +31,6 @@ pub fn setgroups(groups: &[u32]) -> io::Result<()> {
     check(unsafe { libc::setgroups(groups.len(), groups.as_ptr()) })
 }
 
-/// `setfsuid(2)`; returns the previous fsuid. The call cannot report failure, so callers
-/// that depend on it must check the result with a second call, as bubblewrap does.
-pub fn setfsuid(uid: u32) -> u32 {
-    // SAFETY: plain system call wrapper with an integer argument.
-    unsafe { libc::setfsuid(uid) as u32 }
-}
-
 /// `getgroups(2)` for the calling process.
 pub fn getgroups() -> io::Result<Vec<u32>> {
     Ok(rustix::process::getgroups()?

@@ -42,56 +42,76 @@ impl Namespaces {
         }
         f as libc::c_ulong
     }
-
-    /// The flags as `rustix` namespace types, for `setns` through a pidfd.
-    pub fn thread_name_spaces(&self) -> rustix::thread::ThreadNameSpaceType {
-        use rustix::thread::ThreadNameSpaceType as T;
-        let mut t = T::empty();
-        let pairs = [
-            (self.user, T::USER),
-            (self.mount, T::MOUNT),
-            (self.pid, T::PROCESS_ID),
-            (self.uts, T::HOST_NAME_AND_NIS_DOMAIN_NAME),
-            (self.ipc, T::INTER_PROCESS_COMMUNICATION),
-            (self.net, T::NETWORK),
-            (self.cgroup, T::CONTROL_GROUP),
-        ];
-        for (on, flag) in pairs {
-            if on {
-                t |= flag;
-            }
-        }
-        t
-    }
 }
 
-/// `fork(2)`.
-///
-/// The caller must be single-threaded or only do async-signal-safe work in the child
-/// before `exec`/`_exit`; all lxu processes that fork are single-threaded.
-pub fn fork() -> io::Result<Fork> {
-    // SAFETY: fork has no memory-safety preconditions of its own; the documented
-    // constraint (single-threaded caller) is part of this function's contract.
-    let pid = unsafe { libc::fork() };
-    match pid {
+/// The result of a fork-like system call: -1 with `errno`, 0 in the child, else the
+/// child's pid.
+fn forked(ret: libc::c_long) -> io::Result<Fork> {
+    match ret {
         -1 => Err(crate::last_error()),
         0 => Ok(Fork::Child),
-        // SAFETY: the kernel returned a positive pid.
-        p => Ok(Fork::Parent(unsafe { Pid::from_raw_unchecked(p) })),
+        // The kernel returns pids as positive `pid_t`s, so the value fits and is not 0.
+        p => Pid::from_raw(p as libc::pid_t)
+            .map(Fork::Parent)
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL)),
     }
 }
 
-/// `clone(2)` with fork semantics (no new stack, SIGCHLD to the parent on exit) into
-/// new namespaces. With a new pid namespace the child is its pid 1.
+/// `fork()`—Creates a child process that continues as a copy of the calling one.
 ///
-/// A raw clone, because glibc's `clone()` wrapper wants a separate stack and a function
-/// pointer, and `unshare(CLONE_NEWPID)` would need a second fork to get a pid-1 process.
-/// The caller must be single-threaded: glibc's cached thread id is stale in the child,
-/// which is harmless for code that does not use pthread APIs keyed on it.
-pub fn clone_into_namespaces(ns: Namespaces) -> io::Result<Fork> {
+/// The C library's `fork`, so its fork handlers run (glibc's leave the allocator usable in
+/// the child).
+///
+/// # Safety
+///
+/// The child has only the thread that called `fork`. If the process has other threads,
+/// then until it calls `execve` or [`exit_immediately`](crate::exit_immediately) the child
+/// must not use anything they may have been using at that instant: a lock one of them held
+/// stays locked in the child for ever, and data it was changing stays half-changed.
+/// Async-signal-safe functions are fine, and so is glibc's `malloc`, which its `fork`
+/// resets (Rust's global allocator is not always the C library's: lxu's musl builds use
+/// `lxu_sys::alloc`).
+///
+/// # References
+///  - [Linux]
+///
+/// [Linux]: https://man7.org/linux/man-pages/man2/fork.2.html
+pub unsafe fn fork() -> io::Result<Fork> {
+    // SAFETY: `fork` takes no arguments and touches no memory of ours; what the child may
+    // do afterwards is this function's own contract, passed on to the caller.
+    let pid = unsafe { libc::fork() };
+    forked(pid.into())
+}
+
+/// `clone(flags | SIGCHLD, NULL)`—Creates a child process in new namespaces, with fork
+/// semantics: no new stack, `SIGCHLD` to the parent when it ends. With a new pid namespace
+/// the child is its pid 1.
+///
+/// A raw system call, because the C library's `clone()` wants a separate stack and a
+/// function to run, and `unshare(CLONE_NEWPID)` would need a second fork to get a pid-1
+/// process.
+///
+/// The C library does not know of the new process: its fork handlers do not run, and its
+/// record of the current thread still holds the parent's thread id. Nothing lxu runs in
+/// the child uses that id (glibc's `raise` asks the kernel; musl's `raise`, and with it
+/// `abort` after a panic, signals the stale id: in a child without a new pid namespace a
+/// panic sends `SIGABRT` to the parent).
+///
+/// # Safety
+///
+/// The calling process must be single-threaded: with the fork handlers skipped, a lock any
+/// other thread held (the allocator's too) stays locked in the child.
+///
+/// # References
+///  - [Linux]
+///
+/// [Linux]: https://man7.org/linux/man-pages/man2/clone.2.html
+pub unsafe fn clone_into_namespaces(ns: Namespaces) -> io::Result<Fork> {
     let flags = ns.clone_flags() | libc::SIGCHLD as libc::c_ulong;
     // SAFETY: with a null stack pointer, clone behaves like fork: the child continues on
-    // a copy-on-write copy of the caller's stack. No tid pointers are passed.
+    // a copy-on-write copy of the caller's stack. No tid or TLS pointers are passed, so
+    // the kernel writes nothing into our memory. The single-threaded caller is this
+    // function's contract.
     let ret = unsafe {
         libc::syscall(
             libc::SYS_clone,
@@ -102,12 +122,7 @@ pub fn clone_into_namespaces(ns: Namespaces) -> io::Result<Fork> {
             0 as libc::c_ulong,
         )
     };
-    match ret {
-        -1 => Err(crate::last_error()),
-        0 => Ok(Fork::Child),
-        // SAFETY: the kernel returned a positive pid.
-        p => Ok(Fork::Parent(unsafe { Pid::from_raw_unchecked(p as i32) })),
-    }
+    forked(ret)
 }
 
 /// `unshare(2)`.

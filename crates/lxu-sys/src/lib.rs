@@ -6,9 +6,21 @@
 //! `execveat`, `_exit`, `seccomp`) is wrapped here, each call with a `SAFETY` note. Other
 //! crates deny `unsafe_code`.
 //!
-//! Processes that call [`fork::clone_into_namespaces`] must be single-threaded: the child
-//! of a raw `clone` only gets the calling thread, and glibc's view of threads is not
-//! updated (the same constraint youki documents for `clone3`).
+//! A wrapper whose soundness depends on its caller is an `unsafe fn` with a `# Safety`
+//! section ([`fork::fork`], [`fork::clone_into_namespaces`], [`fd::close_from`],
+//! [`mem::release_code_pages`]); each call site says in a `SAFETY` comment why the
+//! condition holds there. The compiler checks that no unsafe operation goes without its
+//! own `unsafe` block and comment (`unsafe_op_in_unsafe_fn`,
+//! `clippy::undocumented_unsafe_blocks`).
+//!
+//! lxu's processes are single-threaded, which several of those conditions rely on. The
+//! only threads in the `lxu` binary are liblzma's xz decoders, which `lxu create -t
+//! download` starts and joins inside the unpacking (in a child made by
+//! `clone_into_namespaces` when the container has an id map); the image server, which
+//! has tokio's threads, forks nothing.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 #[cfg(target_env = "musl")]
 pub mod alloc;
@@ -18,10 +30,12 @@ pub mod creds;
 pub mod exec;
 pub mod fd;
 pub mod fork;
+pub mod fs;
 pub mod mem;
 pub mod sched;
 pub mod seccomp;
 pub mod signal;
+pub mod term;
 pub mod time;
 
 pub use rustix;

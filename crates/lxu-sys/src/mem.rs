@@ -9,7 +9,13 @@
 /// Only mappings that are read-only and hold no anonymous (copied-on-write) pages are
 /// touched, so discarding them loses nothing: relocated data (RELRO) has anonymous pages
 /// and is left alone, as are writable mappings.
-pub fn release_code_pages() {
+///
+/// # Safety
+///
+/// No other thread may map or unmap memory while this runs: a range read from
+/// `/proc/self/smaps` as a read-only file mapping must still be one when `madvise` drops
+/// it, or live anonymous memory would be zeroed.
+pub unsafe fn release_code_pages() {
     let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
         return;
     };
@@ -31,7 +37,9 @@ pub fn release_code_pages() {
             let anon: u64 = f.next().and_then(|v| v.parse().ok()).unwrap_or(1);
             if let (Some((start, end)), 0) = (current.take(), anon) {
                 // SAFETY: the range is a private, read-only file mapping of this process
-                // with no anonymous pages (from /proc/self/smaps). MADV_DONTNEED on it only
+                // with no anonymous pages (from /proc/self/smaps), and it still is: this
+                // loop maps nothing, and no other thread does (the caller's contract).
+                // MADV_DONTNEED on it only
                 // drops page-table entries; the next access faults the unchanged file page
                 // back in. No memory Rust code could hold a reference to is freed or altered.
                 unsafe {
@@ -43,7 +51,7 @@ pub fn release_code_pages() {
 }
 
 /// Returns free memory at the top of the heap to the kernel (glibc's `malloc_trim`, or the
-/// dlmalloc heap of musl builds, see [`crate::alloc`]).
+/// dlmalloc heap of musl builds, see `lxu_sys::alloc`, which exists on musl only).
 pub fn trim_heap() {
     #[cfg(target_env = "gnu")]
     // SAFETY: malloc_trim only releases memory the allocator considers free.

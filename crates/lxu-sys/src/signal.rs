@@ -16,7 +16,7 @@ fn sigset(signals: &[i32]) -> libc::sigset_t {
 }
 
 /// Blocks `signals` for the calling thread (the whole process when single-threaded).
-pub fn block(signals: &[i32]) -> io::Result<()> {
+fn block(signals: &[i32]) -> io::Result<()> {
     let set = sigset(signals);
     // SAFETY: set is a valid, initialised sigset_t; the old mask is not requested.
     let r = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
@@ -69,10 +69,9 @@ impl SignalFd {
         if fd == -1 {
             return Err(crate::last_error());
         }
-        // SAFETY: the kernel returned a fresh descriptor we now own.
-        Ok(SignalFd {
-            fd: unsafe { OwnedFd::from_raw_fd(fd) },
-        })
+        // SAFETY: the kernel returned a fresh descriptor that nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(SignalFd { fd })
     }
 
     /// Reads one pending signal, if any: `(signal number, sending pid)`.
@@ -112,15 +111,19 @@ impl AsFd for SignalFd {
 pub fn kill(pid: i32, sig: i32) -> io::Result<bool> {
     // SAFETY: plain system call wrapper with integer arguments.
     let r = unsafe { libc::kill(pid, sig) };
+    sent(r.into())
+}
+
+/// The result of a system call that sends a signal: `Ok(false)` when the target is gone.
+fn sent(r: libc::c_long) -> io::Result<bool> {
     if r == 0 {
-        Ok(true)
+        return Ok(true);
+    }
+    let e = crate::last_error();
+    if e.raw_os_error() == Some(libc::ESRCH) {
+        Ok(false)
     } else {
-        let e = crate::last_error();
-        if e.raw_os_error() == Some(libc::ESRCH) {
-            Ok(false)
-        } else {
-            Err(e)
-        }
+        Err(e)
     }
 }
 
@@ -136,16 +139,7 @@ pub fn pidfd_send(pidfd: BorrowedFd<'_>, sig: i32) -> io::Result<bool> {
             0 as libc::c_uint,
         )
     };
-    if r == 0 {
-        Ok(true)
-    } else {
-        let e = crate::last_error();
-        if e.raw_os_error() == Some(libc::ESRCH) {
-            Ok(false)
-        } else {
-            Err(e)
-        }
-    }
+    sent(r)
 }
 
 /// Name of a signal number ("SIGTERM"), for messages.

@@ -81,11 +81,15 @@ mod tests {
         a.iter().map(OsString::from).collect()
     }
 
+    /// `parse` of a command line whose words have no spaces.
+    fn words(line: &str) -> Result<Request, HelperError> {
+        parse(&argv(&line.split(' ').collect::<Vec<_>>()))
+    }
+
     #[test]
     fn create_with_and_without_ifname() {
-        let r = parse(&argv(&["x", "create", "/p", "c1", "123", "veth", "lxcbr0"])).unwrap();
         assert_eq!(
-            r,
+            words("x create /p c1 123 veth lxcbr0").unwrap(),
             Request::Create {
                 pid_arg: "123".to_string(),
                 pid: Some(123),
@@ -93,10 +97,7 @@ mod tests {
                 ifname: None
             }
         );
-        let r = parse(&argv(&[
-            "x", "create", "/p", "c1", "123", "veth", "br", "eth%d",
-        ]))
-        .unwrap();
+        let r = words("x create /p c1 123 veth br eth%d").unwrap();
         assert!(matches!(r, Request::Create { ifname: Some(ref n), .. } if n == "eth%d"));
     }
 
@@ -120,19 +121,8 @@ mod tests {
 
     #[test]
     fn delete_takes_a_path() {
-        let r = parse(&argv(&[
-            "x",
-            "delete",
-            "/p",
-            "c",
-            "/proc/7/ns/net",
-            "veth",
-            "lxcbr0",
-            "veth1000_abcd",
-        ]))
-        .unwrap();
         assert_eq!(
-            r,
+            words("x delete /p c /proc/7/ns/net veth lxcbr0 veth1000_abcd").unwrap(),
             Request::Delete {
                 netns_path: PathBuf::from("/proc/7/ns/net"),
                 netns_arg: "/proc/7/ns/net".to_string(),
@@ -142,53 +132,36 @@ mod tests {
         );
         // delete needs the nic
         assert!(matches!(
-            parse(&argv(&[
-                "x",
-                "delete",
-                "/p",
-                "c",
-                "/proc/7/ns/net",
-                "veth",
-                "br"
-            ])),
+            words("x delete /p c /proc/7/ns/net veth br"),
             Err(HelperError::Usage)
         ));
     }
 
     #[test]
     fn refusals() {
-        assert!(matches!(
-            parse(&argv(&["x", "create"])),
-            Err(HelperError::Usage)
-        ));
-        assert!(matches!(
-            parse(&argv(&["x", "frob", "/p", "c", "1", "veth", "br"])),
-            Err(HelperError::Usage)
-        ));
-        assert!(matches!(
-            parse(&argv(&["x", "create", "/p", "c", "1", "macvlan", "br"])),
-            Err(HelperError::Type(_))
-        ));
-        for bad in ["br 0", "br/0", "", "averyveryverylongbridge", "b\nr"] {
-            assert!(
-                matches!(
-                    parse(&argv(&["x", "create", "/p", "c", "1", "veth", bad])),
-                    Err(HelperError::BadName(_))
-                ),
-                "{bad:?}"
-            );
+        for line in ["x create", "x frob /p c 1 veth br"] {
+            assert!(matches!(words(line), Err(HelperError::Usage)), "{line}");
         }
         assert!(matches!(
-            parse(&argv(&[
-                "x", "create", "/p", "c", "1", "veth", "br", "eth 0"
-            ])),
-            Err(HelperError::BadName(_))
+            words("x create /p c 1 macvlan br"),
+            Err(HelperError::Type(_))
         ));
-        assert!(matches!(
-            parse(&argv(&[
-                "x", "delete", "/p", "c", "/x", "veth", "br", "a:b"
-            ])),
-            Err(HelperError::BadName(_))
-        ));
+        let bad_names = [
+            ["create", "1", "br 0", ""],
+            ["create", "1", "br/0", ""],
+            ["create", "1", "", ""],
+            ["create", "1", "averyveryverylongbridge", ""],
+            ["create", "1", "b\nr", ""],
+            ["create", "1", "br", "eth 0"],
+            ["delete", "/x", "br", "a:b"],
+        ];
+        for [verb, target, bridge, name] in bad_names {
+            let mut a = vec!["x", verb, "/p", "c", target, "veth", bridge];
+            a.extend((!name.is_empty()).then_some(name));
+            assert!(
+                matches!(parse(&argv(&a)), Err(HelperError::BadName(_))),
+                "{a:?}"
+            );
+        }
     }
 }

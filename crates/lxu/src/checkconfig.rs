@@ -44,7 +44,11 @@ fn userns_works() -> bool {
         user: true,
         ..Namespaces::default()
     };
-    match clone_into_namespaces(ns) {
+    // SAFETY: single-threaded: `lxu checkconfig` starts no threads (see the `lxu_sys`
+    // docs); the child only exits.
+    #[allow(unsafe_code)]
+    let cloned = unsafe { clone_into_namespaces(ns) };
+    match cloned {
         Ok(Fork::Child) => lxu_sys::exit_immediately(0),
         Ok(Fork::Parent(pid)) => matches!(
             rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty()),

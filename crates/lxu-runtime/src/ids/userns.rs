@@ -53,7 +53,11 @@ where
         mount: true,
         ..Namespaces::default()
     };
-    match clone_into_namespaces(ns).map_err(|e| Error::sys("clone a user namespace", e))? {
+    // SAFETY: single-threaded (the documented precondition): the callers run in the
+    // `lxu` command or the monitor, which start no threads (see the `lxu_sys` docs).
+    #[allow(unsafe_code)]
+    let cloned = unsafe { clone_into_namespaces(ns) };
+    match cloned.map_err(|e| Error::sys("clone a user namespace", e))? {
         Fork::Child => {
             drop(parent_end);
             let code = match child_side(&child_end, work) {

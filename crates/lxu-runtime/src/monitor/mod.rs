@@ -120,7 +120,8 @@ struct Monitor {
 
 /// The terminal of `lxu start -F`, attached to the console.
 struct Local {
-    raw: Option<rustix::termios::Termios>,
+    /// Gives the terminal its mode back when the console is detached (dropped).
+    _raw: Option<lxu_sys::term::RawMode<'static>>,
     stdin_open: bool,
 }
 
@@ -184,7 +185,12 @@ impl Monitor {
     /// mapped around earlier faults and freed heap go back.
     fn trim_memory(&self) {
         lxu_sys::mem::trim_heap();
-        lxu_sys::mem::release_code_pages();
+        // SAFETY: no other thread maps or unmaps memory meanwhile: the monitor is the
+        // `lxu start` process or its forked child and starts no threads.
+        #[allow(unsafe_code)]
+        unsafe {
+            lxu_sys::mem::release_code_pages()
+        };
     }
 
     fn serve(&mut self) -> Result<()> {
@@ -407,11 +413,7 @@ impl Monitor {
     fn attach_local(&mut self) {
         let stdin = rustix::stdio::stdin();
         let raw = if rustix::termios::isatty(stdin) {
-            rustix::termios::tcgetattr(stdin).ok().inspect(|orig| {
-                let mut t = orig.clone();
-                t.make_raw();
-                let _ =
-                    rustix::termios::tcsetattr(stdin, rustix::termios::OptionalActions::Now, &t);
+            lxu_sys::term::RawMode::enter(stdin).inspect(|_| {
                 if let Ok(ws) = rustix::termios::tcgetwinsize(stdin) {
                     if let Some(tty) = self.ttys.first() {
                         let _ = rustix::termios::tcsetwinsize(&tty.master, ws);
@@ -427,21 +429,14 @@ impl Monitor {
             let _ = std::io::stdout().flush();
         }
         self.local = Some(Local {
-            raw,
+            _raw: raw,
             stdin_open: true,
         });
     }
 
     fn restore_local(&mut self) {
-        if let Some(local) = self.local.take() {
-            if let Some(t) = local.raw {
-                let _ = rustix::termios::tcsetattr(
-                    rustix::stdio::stdin(),
-                    rustix::termios::OptionalActions::Now,
-                    &t,
-                );
-            }
-        }
+        // Dropping its raw mode gives the terminal its mode back.
+        self.local = None;
     }
 
     fn step(&mut self, listener: &OwnedFd, sigfd: &SignalFd) -> Result<()> {

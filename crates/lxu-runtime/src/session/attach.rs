@@ -10,7 +10,7 @@
 //! proxies it.
 
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use lxu_config::Config;
 use lxu_sys::channel::Channel;
@@ -157,7 +157,10 @@ pub fn attach(
     } else {
         None
     };
-    let intermediate = match fork().map_err(|e| Error::sys("fork", e))? {
+    // SAFETY: single-threaded: `lxu attach` starts no threads (see the `lxu_sys` docs).
+    #[allow(unsafe_code)]
+    let forked = unsafe { fork() };
+    let intermediate = match forked.map_err(|e| Error::sys("fork", e))? {
         Fork::Child => {
             drop(parent_end);
             child(
@@ -350,6 +353,11 @@ fn child(
     // Not dumpable: nothing in the container may open /proc/PID/exe (the lxu binary) or
     // our memory while we are inside its namespaces.
     let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
+    // Nothing the caller had open reaches the command: close-on-exec (the objects owning
+    // them live on until the exec), and here, while `/proc` is still the host's.
+    if let Err(e) = lxu_sys::fd::cloexec_from(3) {
+        report(ch, format!("mark inherited descriptors close-on-exec: {e}"));
+    }
     // One call: the kernel joins the user namespace first, then the others.
     if let Err(e) = rustix::thread::move_into_thread_name_spaces(pidfd, namespaces) {
         report(ch, format!("join the container's namespaces: {e}"));
@@ -378,7 +386,11 @@ fn child(
             }
         }
     }
-    match fork() {
+    // SAFETY: single-threaded: this process is a forked child of `lxu attach`, which
+    // starts no threads, and it starts none either.
+    #[allow(unsafe_code)]
+    let forked = unsafe { fork() };
+    match forked {
         Err(e) => report(ch, format!("fork: {e}")),
         Ok(Fork::Parent(pid)) => {
             let msg = format!("pid {}", pid.as_raw_nonzero().get());
@@ -389,7 +401,7 @@ fn child(
         Ok(Fork::Child) => {}
     }
     drop(master);
-    let err = exec_command(plan, slave, ch, trampoline, host_proc);
+    let err = exec_command(plan, slave, trampoline, host_proc);
     report(ch, err)
 }
 
@@ -412,7 +424,6 @@ fn open_pty(devpts: BorrowedFd<'_>) -> std::io::Result<(OwnedFd, OwnedFd)> {
 fn exec_command(
     plan: &ChildPlan,
     slave: Option<OwnedFd>,
-    ch: &Channel,
     trampoline: &Trampoline,
     host_proc: Option<BorrowedFd<'_>>,
 ) -> String {
@@ -500,10 +511,6 @@ fn exec_command(
         crate::ids::userns::stay_undumpable();
     }
     let _ = lxu_sys::signal::reset_all();
-    let mut keep = vec![ch.as_fd().as_raw_fd()];
-    keep.extend(trampoline.fd().map(|f| f.as_raw_fd()));
-    keep.extend(host_proc.map(|f| f.as_raw_fd()));
-    let _ = lxu_sys::fd::close_from(3, &keep);
     if let Err(e) = plan.security.apply_before_exec(host_proc) {
         return e;
     }
@@ -594,12 +601,7 @@ fn proxy_pty(master: OwnedFd, pid: Pid, sigfd: &lxu_sys::signal::SignalFd) -> i3
     // pty, and the final drain must not wait for it.
     let _ = rustix::fs::fcntl_setfl(&master, OFlags::NONBLOCK);
     let stdin = rustix::stdio::stdin();
-    let saved = rustix::termios::tcgetattr(stdin).ok();
-    if let Some(orig) = &saved {
-        let mut raw = orig.clone();
-        raw.make_raw();
-        let _ = rustix::termios::tcsetattr(stdin, rustix::termios::OptionalActions::Now, &raw);
-    }
+    let raw_mode = lxu_sys::term::RawMode::enter(stdin);
     let sync_size = || {
         if let Ok(ws) = rustix::termios::tcgetwinsize(stdin) {
             let _ = rustix::termios::tcsetwinsize(&master, ws);
@@ -659,8 +661,6 @@ fn proxy_pty(master: OwnedFd, pid: Pid, sigfd: &lxu_sys::signal::SignalFd) -> i3
             }
         }
     };
-    if let Some(orig) = saved {
-        let _ = rustix::termios::tcsetattr(stdin, rustix::termios::OptionalActions::Now, &orig);
-    }
+    drop(raw_mode);
     code
 }

@@ -112,11 +112,8 @@ pub fn attach_console(c: &Container, tty: i32, escape: u8, quiet: bool) -> Resul
         );
     }
     let stdin = rustix::stdio::stdin();
-    let saved = rustix::termios::tcgetattr(stdin).ok();
-    if let Some(orig) = &saved {
-        let mut raw = orig.clone();
-        raw.make_raw();
-        let _ = rustix::termios::tcsetattr(stdin, rustix::termios::OptionalActions::Now, &raw);
+    let raw_mode = lxu_sys::term::RawMode::enter(stdin);
+    if raw_mode.is_some() {
         if let Some(w) = winsize_frame() {
             let _ = conn.ch.send(&w, &[]);
         }
@@ -200,9 +197,7 @@ pub fn attach_console(c: &Container, tty: i32, escape: u8, quiet: bool) -> Resul
             break;
         }
     }
-    if let Some(orig) = saved {
-        let _ = rustix::termios::tcsetattr(stdin, rustix::termios::OptionalActions::Now, &orig);
-    }
+    drop(raw_mode);
     let _ = lxu_sys::signal::reset_all();
     Ok(n)
 }

@@ -37,7 +37,14 @@ pub(crate) fn run_as_user(
     let is_root = rustix::process::geteuid().is_root();
     let (rd, wr) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
         .map_err(|e| Error::sys("pipe for the child that works as the user", e))?;
-    match lxu_sys::fork::fork().map_err(|e| Error::sys("fork", e))? {
+    // SAFETY: the callers are `lxu setup-user`, which has no other thread (see the
+    // `lxu_sys` crate docs), and this module's tests, where the harness has threads: there
+    // the child (`become_user`, the tests' closures, the pipe write) only makes system
+    // calls and allocates through glibc's malloc, and takes no lock a thread may hold (no
+    // stdio, no environment).
+    #[allow(unsafe_code)]
+    let forked = unsafe { lxu_sys::fork::fork() };
+    match forked.map_err(|e| Error::sys("fork", e))? {
         Fork::Child => {
             drop(rd);
             let answer = if is_root {

@@ -198,23 +198,19 @@ pub(crate) fn choose_block(
 }
 
 /// Replaces a root-owned file in a root-owned directory (/etc/subuid, /etc/subgid,
-/// /etc/lxc/lxc-usernet): a new temporary made with `O_EXCL|O_NOFOLLOW` beside it, the
-/// old file's mode and owner (root's when it is new), fsync, rename, fsync of the
-/// directory. The directory must belong to root and be writable by nobody else, so that
-/// no one can plant a link or swap a name between our steps.
+/// /etc/lxc/lxc-usernet) through `lxu_sys::fs` (an `O_EXCL|O_NOFOLLOW` temporary, fsync,
+/// rename, fsync of the directory), with the old file's mode and owner (root's when it is
+/// new). The directory must belong to root and be writable by nobody else, so that no one
+/// can plant a link or swap a name between our steps.
 fn replace_root_file(path: &Path, text: &str, new_mode: u32) -> Result<()> {
-    use rustix::fs::{AtFlags, Mode, OFlags};
+    use rustix::fs::AtFlags;
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
         return Err(Error::NotAFilePath {
             path: path.to_path_buf(),
         });
     };
-    let dfd = rustix::fs::open(
-        dir,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| Error::io("open directory", dir, e.into()))?;
+    let fs_err = |e: lxu_sys::fs::FsError| Error::io(e.op, e.path, e.source);
+    let dfd = lxu_sys::fs::Dir::open_nofollow(dir).map_err(fs_err)?;
     let ds = rustix::fs::fstat(&dfd).map_err(|e| Error::io("stat", dir, e.into()))?;
     if ds.st_uid != 0 || ds.st_mode & 0o022 != 0 {
         return Err(Error::UnsafeDir {
@@ -233,38 +229,9 @@ fn replace_root_file(path: &Path, text: &str, new_mode: u32) -> Result<()> {
         Err(rustix::io::Errno::NOENT) => (new_mode, 0, 0),
         Err(e) => return Err(Error::io("stat", path, e.into())),
     };
-    let tmp_name = format!(".{}.lxu-new", name.to_string_lossy());
-    let tmp = dir.join(&tmp_name);
-    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    let fd = match rustix::fs::openat(&dfd, tmp_name.as_str(), flags, Mode::from_raw_mode(0o600)) {
-        // Left by a run that was killed: the directory is root's alone, so it is ours.
-        Err(rustix::io::Errno::EXIST) => {
-            rustix::fs::unlinkat(&dfd, tmp_name.as_str(), AtFlags::empty())
-                .map_err(|e| Error::io("remove", &tmp, e.into()))?;
-            rustix::fs::openat(&dfd, tmp_name.as_str(), flags, Mode::from_raw_mode(0o600))
-        }
-        r => r,
-    }
-    .map_err(|e| Error::io("create", &tmp, e.into()))?;
-    let mut f = std::fs::File::from(fd);
-    let done = (|| {
-        use std::io::Write;
-        f.write_all(text.as_bytes())?;
-        rustix::fs::fchown(
-            &f,
-            Some(rustix::fs::Uid::from_raw(uid)),
-            Some(rustix::fs::Gid::from_raw(gid)),
-        )?;
-        rustix::fs::fchmod(&f, Mode::from_raw_mode(mode))?;
-        f.sync_all()
-    })();
-    if let Err(e) = done {
-        let _ = rustix::fs::unlinkat(&dfd, tmp_name.as_str(), AtFlags::empty());
-        return Err(Error::io("write", &tmp, e));
-    }
-    rustix::fs::renameat(&dfd, tmp_name.as_str(), &dfd, name)
-        .map_err(|e| Error::io("rename", path, e.into()))?;
-    rustix::fs::fsync(&dfd).map_err(|e| Error::io("fsync", dir, e.into()))
+    // A temporary left by a run that was killed is removed: the directory is root's alone.
+    let how = lxu_sys::fs::Replace::mode(mode).owner(uid, gid);
+    dfd.replace(name, text.as_bytes(), &how).map_err(fs_err)
 }
 
 fn is_regular(st: &rustix::fs::Stat) -> bool {
@@ -289,8 +256,8 @@ fn home_default_conf(
     bridge: &str,
     dry_run: bool,
 ) -> std::result::Result<String, String> {
-    use rustix::fs::{AtFlags, Mode, OFlags};
-    use std::io::{Read, Write};
+    use rustix::fs::{Mode, OFlags};
+    use std::io::Read;
     let conf_dir = home.join(".config/lxc");
     let conf = conf_dir.join("default.conf");
     let show = |p: &Path| p.display().to_string();
@@ -361,36 +328,9 @@ fn home_default_conf(
             Err(e) => return Err(format!("cannot create `{}`: {e}", show(&d))),
         }
     }
-    let dfd = rustix::fs::open(
-        &conf_dir,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| format!("cannot open `{}`: {e}", show(&conf_dir)))?;
-    let tmp_name = ".default.conf.lxu-new";
-    let tmp = conf_dir.join(tmp_name);
-    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    let fd = match rustix::fs::openat(&dfd, tmp_name, flags, Mode::from_raw_mode(0o644)) {
-        // A leftover (or anything the user put there): theirs to lose.
-        Err(rustix::io::Errno::EXIST) => {
-            let _ = rustix::fs::unlinkat(&dfd, tmp_name, AtFlags::empty());
-            rustix::fs::openat(&dfd, tmp_name, flags, Mode::from_raw_mode(0o644))
-        }
-        r => r,
-    }
-    .map_err(|e| format!("cannot create `{}`: {e}", show(&tmp)))?;
-    let mut f = std::fs::File::from(fd);
-    let written = f
-        .write_all(text.as_bytes())
-        .and_then(|()| rustix::fs::fchmod(&f, Mode::from_raw_mode(0o644)).map_err(Into::into))
-        .and_then(|()| f.sync_all());
-    if let Err(e) = written {
-        let _ = rustix::fs::unlinkat(&dfd, tmp_name, AtFlags::empty());
-        return Err(format!("cannot write `{}`: {e}", show(&tmp)));
-    }
-    rustix::fs::renameat(&dfd, tmp_name, &dfd, "default.conf")
-        .map_err(|e| format!("cannot rename `{}` to `{}`: {e}", show(&tmp), show(&conf)))?;
-    rustix::fs::fsync(&dfd).map_err(|e| format!("fsync `{}`: {e}", show(&conf_dir)))?;
+    // A leftover temporary (or anything the user put there) is theirs to lose.
+    lxu_sys::fs::replace_file(&conf, text.as_bytes(), &lxu_sys::fs::Replace::mode(0o644))
+        .map_err(|e| format!("cannot {e}: {}", e.source))?;
     Ok(what)
 }
 

@@ -7,7 +7,7 @@
 //! pivots, and executes init. Any failure is sent to the monitor as text and the process
 //! exits: the monitor turns it into ABORTING and the user's error message.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use lxu_config::{HookType, ProcMode, SysMode};
 use lxu_sys::channel::Channel;
@@ -41,11 +41,12 @@ pub fn run(plan: &Plan, ch: Channel) -> ! {
 enum Never {}
 
 fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
-    // Nothing of the monitor (listening socket, lock, signalfd) may reach the container.
-    ctx(
-        lxu_sys::fd::close_from(3, &[ch.as_fd().as_raw_fd()]),
-        || "close inherited descriptors".into(),
-    )?;
+    // Nothing of the monitor (listening socket, lock, signalfd) may reach the container:
+    // marked close-on-exec rather than closed, as their owners (the monitor's objects,
+    // copied into this process) stay alive until the exec.
+    ctx(lxu_sys::fd::cloexec_from(3), || {
+        "mark inherited descriptors close-on-exec".into()
+    })?;
     ctx(lxu_sys::signal::reset_all(), || {
         "reset signal handling".into()
     })?;
@@ -251,11 +252,21 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
         lxu_sys::exit_immediately(1);
     }
     if plan.execute {
-        match lxu_sys::fork::fork() {
+        // SAFETY: single-threaded: init is the only thread of the process
+        // `clone_into_namespaces` made (see `spawn`), and starts none.
+        #[allow(unsafe_code)]
+        let forked = unsafe { lxu_sys::fork::fork() };
+        match forked {
             Ok(lxu_sys::fork::Fork::Child) => {}
             Ok(lxu_sys::fork::Fork::Parent(pid)) => {
-                // The monitor learns of the exec when every copy of the channel is gone.
-                let _ = lxu_sys::fd::close_from(3, &[]);
+                // The monitor learns of the exec when every copy of the channel is gone,
+                // and this process stays in the container as its pid 1: really closed.
+                // SAFETY: `reaper::run` never returns and ends the process with `_exit`,
+                // so the owners of these descriptors (the channel, the trampoline, the
+                // host /proc handle, the monitor's objects in the frames below) are never
+                // used or dropped again; it opens what it needs (a signalfd) afterwards.
+                #[allow(unsafe_code)]
+                let _ = unsafe { lxu_sys::fd::close_from(3, &[]) };
                 crate::start::reaper::run(pid.as_raw_nonzero().get());
             }
             Err(e) => return Err(format!("{}: fork the command: {e}", plan.name)),

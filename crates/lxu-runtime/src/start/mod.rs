@@ -191,7 +191,10 @@ fn delegate_to(ctx: &Context, config: &lxu_config::Config, plan: &Plan) -> Optio
 fn daemonize(mut setup: Setup, opts: &StartOptions) -> Result<Started> {
     let (read_end, write_end) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
         .map_err(|e| Error::sys("create a pipe", e))?;
-    match fork().map_err(|e| Error::sys("fork the monitor", e))? {
+    // SAFETY: single-threaded: `lxu start` starts no threads (see the `lxu_sys` docs).
+    #[allow(unsafe_code)]
+    let forked = unsafe { fork() };
+    match forked.map_err(|e| Error::sys("fork the monitor", e))? {
         Fork::Child => {
             drop(read_end);
             let _ = rustix::process::setsid();
@@ -200,7 +203,12 @@ fn daemonize(mut setup: Setup, opts: &StartOptions) -> Result<Started> {
             // a process that lives as long as the container; nor its working directory.
             use std::os::fd::AsRawFd;
             let keep = [write_end.as_raw_fd(), setup.lock.as_raw_fd()];
-            let _ = lxu_sys::fd::close_from(3, &keep);
+            // SAFETY: from here on this process runs only `monitor::run(setup)` and then
+            // `_exit`s, never returning to the frames below; of what it uses, `setup` owns
+            // the lock and will own `write_end` (both kept), and no static holds a
+            // descriptor (rustix's procfs cache is not compiled in).
+            #[allow(unsafe_code)]
+            let _ = unsafe { lxu_sys::fd::close_from(3, &keep) };
             let _ = std::env::set_current_dir("/");
             setup.report = Some(write_end);
             let code = monitor::run(setup);

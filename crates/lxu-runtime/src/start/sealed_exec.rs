@@ -237,7 +237,12 @@ impl Trampoline {
             rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
             rustix::fs::Mode::empty(),
         )?;
-        match lxu_sys::fork::fork()? {
+        // SAFETY: single-threaded (the documented precondition): the one caller,
+        // `run_in_container` for `lxc.hook.start`, runs in the container's init or in a
+        // unit test's namespace child made by `test_support`, each a process of one thread.
+        #[allow(unsafe_code)]
+        let forked = unsafe { lxu_sys::fork::fork() };
+        match forked? {
             lxu_sys::fork::Fork::Child => {
                 drop(rd);
                 let ready = rustix::stdio::dup2_stdin(&null)
@@ -381,7 +386,11 @@ mod tests {
         let env = vec![("PATH".to_string(), "/usr/bin:/bin".to_string())];
         // Everything is allocated before the fork (the test harness has threads).
         let p = t.prepare(&argv, &env, "/bin").unwrap();
-        let pid = match fork().unwrap() {
+        // SAFETY: the harness has other threads; the child only duplicates descriptors,
+        // execs (the arguments were built above) and exits: system calls, no allocation.
+        #[allow(unsafe_code)]
+        let forked = unsafe { fork() };
+        let pid = match forked.unwrap() {
             Fork::Child => {
                 let _ = rustix::stdio::dup2_stdout(&o);
                 let _ = rustix::stdio::dup2_stderr(&e);

@@ -54,14 +54,17 @@ pub fn spawn(
         cgroup: false,
     };
     let _ = new_netns;
-    let pid =
-        match clone_into_namespaces(ns).map_err(|e| Error::sys("clone the container's init", e))? {
-            Fork::Child => {
-                drop(parent_end);
-                init::run(plan, child_end);
-            }
-            Fork::Parent(pid) => pid,
-        };
+    // SAFETY: single-threaded: the monitor is the `lxu` process of `start -F`/`execute`
+    // or its forked child, and neither starts threads (see the `lxu_sys` crate docs).
+    #[allow(unsafe_code)]
+    let cloned = unsafe { clone_into_namespaces(ns) };
+    let pid = match cloned.map_err(|e| Error::sys("clone the container's init", e))? {
+        Fork::Child => {
+            drop(parent_end);
+            init::run(plan, child_end);
+        }
+        Fork::Parent(pid) => pid,
+    };
     drop(child_end);
     match handshake(plan, maps, euid, pid, &parent_end, before_go) {
         Ok(s) => Ok(s),

@@ -5,8 +5,7 @@
 //! in progress, and any failure removes what was made, from inside the user namespace
 //! when the files belong to the container's ids.
 
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 
@@ -207,14 +206,9 @@ pub fn create(
 }
 
 pub(crate) fn write_config(c: &Container, text: &str) -> Result<()> {
-    let path = c.config_path();
-    let tmp = c.dir.join(".config.tmp");
-    let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
-    f.write_all(text.as_bytes())
-        .map_err(|e| Error::io("write", &tmp, e))?;
-    f.set_permissions(std::fs::Permissions::from_mode(0o640))
-        .map_err(|e| Error::io("chmod", &tmp, e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| Error::io("rename", &path, e))
+    let how = lxu_sys::fs::Replace::mode(0o640);
+    lxu_sys::fs::replace_file(&c.config_path(), text.as_bytes(), &how)
+        .map_err(|e| Error::io(e.op, e.path, e.source))
 }
 
 /// A container being created, its directory made.

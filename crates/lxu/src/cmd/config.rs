@@ -1,5 +1,6 @@
 use anyhow::{bail, Context as _, Result};
 use lxu_config::SystemConfig;
+use lxu_sys::fs::Replace;
 
 use crate::args::{ConfigArgs, UpdateConfigArgs};
 
@@ -34,14 +35,10 @@ pub fn run_update(a: UpdateConfigArgs) -> Result<i32> {
         path.file_name().unwrap_or_default().to_string_lossy()
     ));
     std::fs::copy(path, &backup).with_context(|| format!("write backup `{}`", backup.display()))?;
-    let tmp = path.with_file_name(format!(
-        ".{}.new",
-        path.file_name().unwrap_or_default().to_string_lossy()
-    ));
-    std::fs::write(&tmp, &updated).with_context(|| format!("write `{}`", tmp.display()))?;
-    if let Ok(meta) = std::fs::metadata(path) {
-        let _ = std::fs::set_permissions(&tmp, meta.permissions());
-    }
-    std::fs::rename(&tmp, path).with_context(|| format!("replace `{}`", path.display()))?;
+    // The file keeps its mode.
+    let how = std::fs::metadata(path).map_or(Replace::creation_mode(0o666), |m| {
+        Replace::mode(std::os::unix::fs::MetadataExt::mode(&m))
+    });
+    lxu_sys::fs::replace_file(path, updated.as_bytes(), &how)?;
     Ok(0)
 }
