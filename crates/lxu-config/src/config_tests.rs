@@ -591,9 +591,14 @@ fn missing_include_file_is_an_error() {
     assert_eq!(
         e.to_string(),
         format!(
-            "{}:2: cannot include `/nonexistent/lxu/file.conf`: No such file or directory (os error 2)",
+            "{}:2: cannot include `/nonexistent/lxu/file.conf`",
             top.display()
         )
+    );
+    let cause = std::error::Error::source(&e).map(ToString::to_string);
+    assert_eq!(
+        cause.as_deref(),
+        Some("No such file or directory (os error 2)")
     );
 }
 

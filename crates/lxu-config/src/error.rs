@@ -35,10 +35,13 @@ impl fmt::Display for Location {
     }
 }
 
-/// Every error names the file and line (and the key when there is one).
+/// Every error names the file and line (and the key when there is one). As with every
+/// lxu error, the message says what failed on what and leaves the cause to
+/// [`source`](std::error::Error::source), so a caller that prints the chain joined
+/// with ": " shows the I/O error after the path.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read `{}`: {source}", path.display())]
+    #[error("cannot read `{}`", path.display())]
     Io {
         path: PathBuf,
         #[source]
@@ -67,7 +70,7 @@ pub enum ConfigError {
     },
     #[error("{loc}: include of `{}` loops or nests deeper than {} levels", path.display(), crate::config::MAX_INCLUDE_DEPTH)]
     IncludeDepth { loc: Location, path: PathBuf },
-    #[error("{loc}: cannot include `{}`: {source}", path.display())]
+    #[error("{loc}: cannot include `{}`", path.display())]
     Include {
         loc: Location,
         path: PathBuf,
