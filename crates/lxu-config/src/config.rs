@@ -8,14 +8,16 @@ use std::path::{Path, PathBuf};
 use crate::error::{ConfigError, Location};
 use crate::file::ConfigFile;
 use crate::fstab::MountEntry;
+use crate::idmap::IdMap;
 use crate::keys::{classify, HookType, Key, NetSub, NetTarget, Sk};
 use crate::line::{classify_line, ltrim, numbered_lines, rtrim, unquote, words, LineKind};
+use crate::mount_auto::MountAuto;
 use crate::net::{NetType, Network};
 use crate::rng::random_byte;
+use crate::rootfs::Rootfs;
 use crate::values::{
     cap_number, check_prlimit, check_time_offset, parse_bool01, parse_console_size, parse_i32,
-    parse_log_level, parse_signal, parse_u32, personality, IdMap, MountAuto, Rootfs, NAMESPACES,
-    PRLIMIT_RESOURCES,
+    parse_log_level, parse_signal, parse_u32, personality, NAMESPACES, PRLIMIT_RESOURCES,
 };
 
 /// Deeper include chains are reported as [`ConfigError::IncludeDepth`] (LXC has no

@@ -1,7 +1,8 @@
 use std::path::Path;
 
 use super::*;
-use crate::values::{CgroupMode, ProcMode, RootfsBackend, SysMode};
+use crate::mount_auto::{CgroupMode, ProcMode, SysMode};
+use crate::rootfs::RootfsBackend;
 
 fn parse(text: &str) -> Result<Config, ConfigError> {
     Config::parse_str(text, Path::new("/c/config"))

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{ConfigError, Location};
 use crate::keys::{classify, Key, NetSub, NetTarget};
 use crate::line::{classify_line, numbered_lines, offset_in, LineKind};
-use crate::values::complete_hwaddr;
+use crate::net::addr::complete_hwaddr;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Line {

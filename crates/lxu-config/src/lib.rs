@@ -11,10 +11,13 @@ mod config;
 mod error;
 mod file;
 mod fstab;
+mod idmap;
 mod keys;
 mod line;
+mod mount_auto;
 mod net;
 mod rng;
+mod rootfs;
 mod system;
 mod update;
 mod values;
@@ -23,11 +26,13 @@ pub use config::{Config, Item, MAX_INCLUDE_DEPTH};
 pub use error::{ConfigError, Location};
 pub use file::{ConfigFile, Entry};
 pub use fstab::{decode_octal, parse_fstab, Create, MountEntry};
+pub use idmap::{IdKind, IdMap};
 pub use keys::{canonical_key, is_legacy_key, known_keys, HookType};
+pub use mount_auto::{CgroupAuto, CgroupMode, MountAuto, ProcMode, SysMode};
 pub use net::{NetType, Network};
+pub use rootfs::{Rootfs, RootfsBackend};
 pub use system::SystemConfig;
 pub use update::update_config;
 pub use values::{
-    cap_number, parse_signal, personality, CgroupAuto, CgroupMode, IdKind, IdMap, MountAuto,
-    Personality, ProcMode, Rootfs, RootfsBackend, SysMode, CAPABILITIES, SIGRTMAX, SIGRTMIN,
+    cap_number, parse_signal, personality, Personality, CAPABILITIES, SIGRTMAX, SIGRTMIN,
 };

@@ -2,10 +2,12 @@
 
 use crate::error::{ConfigError, Location};
 use crate::keys::NetSub;
-use crate::values::{
+use crate::values::{parse_bool01, parse_u32};
+use addr::{
     check_ipv4_address, check_ipv6_address, check_route, complete_hwaddr, is_hwaddr_template,
-    parse_bool01, parse_u32,
 };
+
+pub(crate) mod addr;
 
 /// `lxc.net.N.type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
