@@ -5,7 +5,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use crate::error::{ConfigError, Location};
-use crate::keys::{classify, Key, NetSub, NetTarget};
+use crate::keys::{classify, Key, NetTarget, NET_PREFIX};
 use crate::line::{classify_line, numbered_lines, offset_in, LineKind};
 use crate::net::addr::complete_hwaddr;
 
@@ -190,13 +190,7 @@ impl ConfigFile {
             };
             let is_hwaddr = matches!(
                 classify(&l.raw[k]),
-                Some((
-                    Key::Net {
-                        sub: Some(NetSub::Hwaddr),
-                        ..
-                    },
-                    _
-                ))
+                Some((Key::Net { sub: Some(s), .. }, _)) if s.name == "hwaddr"
             );
             if !is_hwaddr || !l.raw[v.clone()].contains(['x', 'X']) {
                 continue;
@@ -239,7 +233,7 @@ impl ConfigFile {
                     .find_map(|r| r.strip_prefix("lxc.net.")?.strip_suffix(".type"))
                     .unwrap_or("0")
                     .to_string();
-                format!("lxc.net.{last}.{}", sub.name())
+                format!("{NET_PREFIX}.{last}.{}", sub.name)
             }
             _ => want,
         };
@@ -270,9 +264,10 @@ impl ConfigFile {
                 let Key::Net { target, sub } = key else {
                     return key.canonical();
                 };
-                let sub_name = sub.map(NetSub::name);
-                let idx = match (target, sub) {
-                    (NetTarget::All, _) => {
+                let sub_name = sub.map(|s| s.name);
+                let is_type = sub.is_some_and(|s| s.is_type());
+                let idx = match target {
+                    NetTarget::All => {
                         legacy_nets.clear();
                         next = 0;
                         last = None;
@@ -281,28 +276,28 @@ impl ConfigFile {
                             None => "lxc.net".into(),
                         });
                     }
-                    (NetTarget::Index(n), s) => {
-                        if s == Some(NetSub::Type) {
+                    NetTarget::Index(n) => {
+                        if is_type {
                             last = Some(n);
                         }
                         next = next.max(n + 1);
                         n
                     }
-                    (NetTarget::Last, Some(NetSub::Type)) if value.is_empty() => {
+                    NetTarget::Last if is_type && value.is_empty() => {
                         legacy_nets.clear();
                         next = 0;
                         last = None;
                         return Some("lxc.net".into());
                     }
-                    (NetTarget::Last, Some(NetSub::Type)) => {
+                    NetTarget::Last if is_type => {
                         let n = next;
                         next += 1;
                         legacy_nets.push(n);
                         last = Some(n);
                         n
                     }
-                    (NetTarget::Last, _) => last.unwrap_or(0),
-                    (NetTarget::LegacyOrdinal(o), _) => {
+                    NetTarget::Last => last.unwrap_or(0),
+                    NetTarget::LegacyOrdinal(o) => {
                         legacy_nets.get(o as usize).copied().unwrap_or(o)
                     }
                 };
