@@ -125,7 +125,11 @@ impl Config {
             return Ok(());
         };
         (fam.check)(name, value).map_err(|r| ConfigError::bad(loc, key, value, r))?;
-        let ck = format!("{}.{name}", fam.prefix);
+        // The item key: the key as written unless that is a legacy spelling.
+        let ck = match key.strip_prefix(fam.prefix) {
+            Some(rest) if rest.len() == name.len() + 1 => key.to_string(),
+            _ => format!("{}.{name}", fam.prefix),
+        };
         match fam.repeat {
             Repeat::Append if value.is_empty() => {
                 (fam.values_mut)(self).remove(name);

@@ -20,6 +20,7 @@ mod net;
 mod security;
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use crate::config::Config;
 use crate::error::ConfigError;
@@ -192,17 +193,55 @@ pub(crate) fn simple_keys() -> impl Iterator<Item = &'static SimpleKey> {
 }
 
 pub(crate) fn families() -> impl Iterator<Item = &'static Family> {
-    SECTIONS.iter().flat_map(|s| s.families)
+    index().families.iter().copied()
 }
 
 /// The simple key of this current (3.0+) name.
 pub(crate) fn simple_key(name: &str) -> Option<&'static SimpleKey> {
-    simple_keys().find(|k| k.name == name)
+    find(&index().current, name)
 }
 
 /// The simple key of this 1.0/2.0 name.
 pub(crate) fn legacy_simple_key(name: &str) -> Option<&'static SimpleKey> {
-    simple_keys().find(|k| k.legacy == Some(name))
+    find(&index().legacy, name)
+}
+
+/// Every line of every config file is looked up here, so the table is indexed
+/// once: simple keys by the length of their name (few share one), and the
+/// families in one list.
+struct Index {
+    current: ByLength,
+    legacy: ByLength,
+    families: Vec<&'static Family>,
+}
+
+/// `(name, key)` pairs, bucketed by the length of the name.
+type ByLength = Vec<Vec<(&'static str, &'static SimpleKey)>>;
+
+fn index() -> &'static Index {
+    static INDEX: OnceLock<Index> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let by_length = |names: &mut dyn Iterator<Item = (&'static str, &'static SimpleKey)>| {
+            let mut v: ByLength = Vec::new();
+            for (name, k) in names {
+                if v.len() <= name.len() {
+                    v.resize(name.len() + 1, Vec::new());
+                }
+                v[name.len()].push((name, k));
+            }
+            v
+        };
+        Index {
+            current: by_length(&mut simple_keys().map(|k| (k.name, k))),
+            legacy: by_length(&mut simple_keys().filter_map(|k| Some((k.legacy?, k)))),
+            families: SECTIONS.iter().flat_map(|s| s.families).collect(),
+        }
+    })
+}
+
+fn find(index: &ByLength, name: &str) -> Option<&'static SimpleKey> {
+    let bucket = index.get(name.len())?;
+    bucket.iter().find(|(n, _)| *n == name).map(|&(_, k)| k)
 }
 
 impl fmt::Debug for SimpleKey {
@@ -264,10 +303,19 @@ pub(crate) fn classify(key: &str) -> Option<(Key<'_>, bool)> {
     if let Some(k) = simple_key(key) {
         return Some((Key::Simple(k), false));
     }
+    if let Some(net) = net::classify(key) {
+        return net;
+    }
+    // Every prefix starts with `lxc.`; comparing the letter after it first keeps
+    // this loop cheap.
+    let letter = key.as_bytes().get(4);
     for fam in families() {
         let names = [(Some(fam.prefix), false), (fam.legacy, true)];
         for (prefix, legacy) in names {
-            if let Some(part) = prefix.and_then(|p| suffix_of(key, p)) {
+            let Some(prefix) = prefix.filter(|p| p.as_bytes().get(4) == letter) else {
+                continue;
+            };
+            if let Some(part) = suffix_of(key, prefix) {
                 let known = match part {
                     None => fam.bare,
                     Some(p) => (fam.known)(p),
@@ -275,9 +323,6 @@ pub(crate) fn classify(key: &str) -> Option<(Key<'_>, bool)> {
                 return known.then_some((Key::Family(fam, part), legacy));
             }
         }
-    }
-    if let Some(net) = net::classify(key) {
-        return net;
     }
     if REMOVED.contains(&key) {
         return Some((Key::Removed, true));
