@@ -9,18 +9,6 @@ pub struct Location {
 }
 
 impl Location {
-    pub fn new(file: impl Into<PathBuf>, line: usize) -> Location {
-        Location {
-            file: file.into(),
-            line,
-        }
-    }
-
-    /// Location of a setting that came from no file (e.g. `lxc-start -s KEY=VAL`).
-    pub fn command_line() -> Location {
-        Location::new("<command line>", 0)
-    }
-
     pub(crate) fn at(file: &Path, line: usize) -> Location {
         Location {
             file: file.to_path_buf(),
@@ -80,19 +68,6 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
-    /// The location the error refers to, if it refers to a line.
-    pub fn location(&self) -> Option<&Location> {
-        match self {
-            ConfigError::Io { .. } => None,
-            ConfigError::Syntax { loc, .. }
-            | ConfigError::UnknownKey { loc, .. }
-            | ConfigError::BadValue { loc, .. }
-            | ConfigError::Conflict { loc, .. }
-            | ConfigError::IncludeDepth { loc, .. }
-            | ConfigError::Include { loc, .. } => Some(loc),
-        }
-    }
-
     pub(crate) fn bad(loc: &Location, key: &str, value: &str, reason: impl Into<String>) -> Self {
         ConfigError::BadValue {
             loc: loc.clone(),

@@ -56,15 +56,6 @@ pub struct ConfigFile {
 }
 
 impl ConfigFile {
-    /// An empty file that will claim to come from `origin`.
-    pub fn new(origin: &Path) -> ConfigFile {
-        ConfigFile {
-            origin: origin.to_path_buf(),
-            lines: Vec::new(),
-            trailing_newline: false,
-        }
-    }
-
     /// Checks syntax only: an `lxc.` line without `=` is the one error.
     pub fn parse_str(text: &str, origin: &Path) -> Result<ConfigFile, ConfigError> {
         let mut lines = Vec::new();
@@ -93,7 +84,7 @@ impl ConfigFile {
         ConfigFile::parse_str(&text, path)
     }
 
-    pub fn origin(&self) -> &Path {
+    pub(crate) fn origin(&self) -> &Path {
         &self.origin
     }
 
@@ -109,11 +100,6 @@ impl ConfigFile {
             out.push('\n');
         }
         out
-    }
-
-    /// The physical lines, without their `\n`.
-    pub fn lines(&self) -> impl Iterator<Item = &str> {
-        self.lines.iter().map(|l| l.raw.as_str())
     }
 
     pub fn entries(&self) -> impl Iterator<Item = Entry<'_>> {
@@ -138,15 +124,6 @@ impl ConfigFile {
     /// Adds `key = value` (`key =` for an empty value) as a new last line.
     pub fn append(&mut self, key: &str, value: &str) {
         self.push_line(format_entry(key, value));
-    }
-
-    /// Adds any line(s) verbatim (comments, blank lines, includes …). An `lxc.`
-    /// line without `=` is kept but is not an entry.
-    pub fn append_raw(&mut self, line: &str) {
-        let line = line.strip_suffix('\n').unwrap_or(line);
-        for l in line.split('\n') {
-            self.push_line(l.to_string());
-        }
     }
 
     fn push_line(&mut self, raw: String) {
@@ -373,17 +350,15 @@ mod tests {
     }
 
     #[test]
-    fn append_and_append_raw() {
+    fn append() {
         let mut f = parse("lxc.tty.max = 4");
         f.append("lxc.uts.name", "c1");
-        f.append_raw("");
-        f.append_raw("# end\nlxc.pty.max = 1");
         f.append("lxc.tty.dir", "");
         assert_eq!(
             f.render(),
-            "lxc.tty.max = 4\nlxc.uts.name = c1\n\n# end\nlxc.pty.max = 1\nlxc.tty.dir =\n"
+            "lxc.tty.max = 4\nlxc.uts.name = c1\nlxc.tty.dir =\n"
         );
-        let mut f = ConfigFile::new(Path::new("/c"));
+        let mut f = parse("");
         f.append("lxc.idmap", "u 0 1 1");
         assert_eq!(f.render(), "lxc.idmap = u 0 1 1\n");
     }

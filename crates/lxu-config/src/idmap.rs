@@ -22,7 +22,7 @@ pub struct IdMap {
 
 impl IdMap {
     /// Parses `u 0 100000 65536`.
-    pub fn parse(v: &str) -> Result<IdMap, String> {
+    pub(crate) fn parse(v: &str) -> Result<IdMap, String> {
         let mut it = v.split([' ', '\t', '\r']).filter(|w| !w.is_empty());
         let kind = match it.next() {
             Some("u") => IdKind::Uid,

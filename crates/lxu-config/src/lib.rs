@@ -35,6 +35,4 @@ pub use net::{NetType, Network};
 pub use rootfs::{Rootfs, RootfsBackend};
 pub use system::SystemConfig;
 pub use update::update_config;
-pub use values::{
-    cap_number, parse_signal, personality, Personality, CAPABILITIES, SIGRTMAX, SIGRTMIN,
-};
+pub use values::{cap_number, SIGRTMIN};

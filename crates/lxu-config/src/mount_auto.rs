@@ -50,10 +50,6 @@ pub struct MountAuto {
 }
 
 impl MountAuto {
-    pub fn is_empty(&self) -> bool {
-        *self == MountAuto::default()
-    }
-
     /// Applies one line of tokens; each token replaces its category.
     pub(crate) fn apply(&mut self, value: &str) -> Result<(), String> {
         for tok in words(value) {

@@ -21,7 +21,7 @@ pub struct Rootfs {
 }
 
 impl Rootfs {
-    pub fn parse(spec: &str) -> Result<Rootfs, String> {
+    pub(crate) fn parse(spec: &str) -> Result<Rootfs, String> {
         let backend = match spec.split_once(':') {
             // A colon inside a plain absolute path is not a type separator.
             Some((ty, rest)) if !ty.starts_with('/') => match ty {

@@ -31,7 +31,7 @@ impl SystemConfig {
 
     /// Where the file is: `/etc/lxc/lxc.conf` for root, else
     /// `$HOME/.config/lxc/lxc.conf` (HOME, not XDG, like LXC).
-    pub fn path_for(euid: u32, home: &Path) -> PathBuf {
+    pub(crate) fn path_for(euid: u32, home: &Path) -> PathBuf {
         if euid == 0 {
             PathBuf::from("/etc/lxc/lxc.conf")
         } else {
@@ -47,16 +47,14 @@ impl SystemConfig {
             Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
             Err(source) => return Err(ConfigError::Io { path, source }),
         };
-        Ok(SystemConfig::from_str(&text, euid, home, &path))
+        Ok(SystemConfig::from_str(&text, euid, home))
     }
 
     /// Parses `lxc.conf` text the way LXC's small reader does: a line counts if
     /// it is `<blanks>KEY<blanks>=<blanks>VALUE` with a non-empty value and no
     /// `#` in the first column; the first such line wins; the value runs to the
-    /// end of the line. `origin` is accepted for symmetry with the other
-    /// parsers (the format has no errors to report).
-    pub fn from_str(text: &str, euid: u32, home: &Path, origin: &Path) -> SystemConfig {
-        let _ = origin;
+    /// end of the line. The format has no errors to report.
+    pub(crate) fn from_str(text: &str, euid: u32, home: &Path) -> SystemConfig {
         let user = euid != 0;
         let home_s = home.to_string_lossy();
         let home_s = if home_s.is_empty() {
@@ -146,12 +144,12 @@ mod tests {
 
     #[test]
     fn defaults() {
-        let r = SystemConfig::from_str("", 0, home(), Path::new("/etc/lxc/lxc.conf"));
+        let r = SystemConfig::from_str("", 0, home());
         assert_eq!(r.lxcpath, Path::new("/var/lib/lxc"));
         assert_eq!(r.default_config, Path::new("/etc/lxc/default.conf"));
         assert_eq!(r.get("lxc.bdev.lvm.vg").as_deref(), Some("lxc"));
         assert_eq!(r.get("lxc.cgroup.pattern"), None);
-        let u = SystemConfig::from_str("", 1000, home(), Path::new("x"));
+        let u = SystemConfig::from_str("", 1000, home());
         assert_eq!(u.lxcpath, Path::new("/home/u/.local/share/lxc"));
         assert_eq!(
             u.default_config,
@@ -170,7 +168,7 @@ mod tests {
     #[test]
     fn file_values() {
         let text = "# lxc.lxcpath = /nope\n  lxc.lxcpath\t=  /srv/lxc//\nlxc.lxcpath = /second\nlxc.cgroup.use = memory,pids \nlxc.bdev.zfs.root=tank/lxc\n";
-        let r = SystemConfig::from_str(text, 1000, home(), Path::new("x"));
+        let r = SystemConfig::from_str(text, 1000, home());
         assert_eq!(r.get("lxc.lxcpath").as_deref(), Some("/srv/lxc"));
         // LXC keeps trailing blanks of values.
         assert_eq!(r.get("lxc.cgroup.use").as_deref(), Some("memory,pids "));
@@ -181,7 +179,7 @@ mod tests {
     #[test]
     fn lines_that_do_not_count() {
         let text = "x lxc.lxcpath = /a\nlxc.lxcpathx = /b\nlxc.lxcpath =\nlxc.lxcpath = /c\n";
-        let r = SystemConfig::from_str(text, 0, home(), Path::new("x"));
+        let r = SystemConfig::from_str(text, 0, home());
         assert_eq!(r.lxcpath, Path::new("/c"));
     }
 

@@ -3,7 +3,7 @@
 
 /// First real-time signal as glibc reports it (two are reserved for NPTL).
 pub const SIGRTMIN: i32 = 34;
-pub const SIGRTMAX: i32 = 64;
+pub(crate) const SIGRTMAX: i32 = 64;
 
 const SIGNALS: &[(&str, i32)] = &[
     ("HUP", 1),
@@ -46,7 +46,7 @@ const SIGNALS: &[(&str, i32)] = &[
 /// Parses a signal as LXC's `sig_parse` does, plus names without `SIG`:
 /// `9`, `SIGKILL`, `kill`, `PWR`, `SIGRTMIN+3`, `RTMAX-2`, `SIGRTMIN`.
 /// Numbers must be 1..=64. Returns `None` for anything else.
-pub fn parse_signal(s: &str) -> Option<i32> {
+pub(crate) fn parse_signal(s: &str) -> Option<i32> {
     let s = s.trim();
     if s.as_bytes().first()?.is_ascii_digit() {
         let n = parse_u32(s)?;
@@ -116,7 +116,7 @@ pub(crate) fn parse_bool01(s: &str) -> Option<bool> {
 }
 
 /// Capabilities by name (lower case, no `cap_`), in kernel number order.
-pub const CAPABILITIES: &[&str] = &[
+pub(crate) const CAPABILITIES: &[&str] = &[
     "chown",
     "dac_override",
     "dac_read_search",
@@ -171,13 +171,13 @@ pub fn cap_number(name: &str) -> Option<u32> {
 
 /// Execution domain selected by `lxc.arch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Personality {
+pub(crate) enum Personality {
     Linux,
     Linux32,
 }
 
 /// Maps an `lxc.arch` value to a personality (LXC's table).
-pub fn personality(arch: &str) -> Option<Personality> {
+pub(crate) fn personality(arch: &str) -> Option<Personality> {
     use Personality::*;
     Some(match arch {
         "arm" | "armel" | "armhf" | "armv7l" | "athlon" | "i386" | "i486" | "i586" | "i686"

@@ -243,17 +243,13 @@ impl Config {
     /// written (relative ones relative to the current directory, like LXC).
     /// hwaddr templates get random digits on every load.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        Config::load_with_rng(path, &mut random_byte)
-    }
-
-    /// [`Config::load`] with the random source for hwaddr templates supplied.
-    pub fn load_with_rng(path: &Path, rng: &mut dyn FnMut() -> u8) -> Result<Config, ConfigError> {
         let text = read_text(path).map_err(|source| ConfigError::Io {
             path: path.to_path_buf(),
             source,
         })?;
         let mut cfg = Config::default();
-        let mut ctx = Ctx::new(path, rng);
+        let mut rng = random_byte;
+        let mut ctx = Ctx::new(path, &mut rng);
         cfg.apply_text(&text, path, &mut ctx)?;
         Ok(cfg)
     }
@@ -272,7 +268,7 @@ impl Config {
         Config::from_file_with_rng(file, &mut random_byte)
     }
 
-    pub fn from_file_with_rng(
+    pub(crate) fn from_file_with_rng(
         file: &ConfigFile,
         rng: &mut dyn FnMut() -> u8,
     ) -> Result<Config, ConfigError> {
@@ -348,15 +344,6 @@ impl Config {
     /// Whether any line read (including included files) used a pre-3.0 key name.
     pub fn legacy_keys_used(&self) -> bool {
         self.state.legacy
-    }
-
-    /// The console is explicitly disabled (`lxc.console.path = none`).
-    pub fn console_disabled(&self) -> bool {
-        self.console_path.as_deref() == Some("none")
-    }
-
-    pub fn network(&self, index: u32) -> Option<&Network> {
-        self.networks.iter().find(|n| n.index == index)
     }
 }
 

@@ -346,7 +346,7 @@ fn rootfs_and_console() {
         c.rootfs.as_ref().unwrap().backend,
         RootfsBackend::Overlay { .. }
     ));
-    assert!(c.console_disabled());
+    assert_eq!(c.console_path.as_deref(), Some("none"));
     assert_eq!(c.console_size, Some(65536));
     assert_eq!(c.console_buffer_size, Some(131072));
     assert!(parse("lxc.rootfs.options = create=dir").is_err());
@@ -663,18 +663,19 @@ fn empty_include_clears_the_list_only() {
     assert_eq!(c.tty_max, 3);
 }
 
+fn command_line() -> Location {
+    Location::at(Path::new("<command line>"), 0)
+}
+
 #[test]
 fn apply_overrides() {
     let mut c = ok("lxc.net.0.type = veth\nlxc.net.0.link = lxcbr0\n");
-    c.apply("lxc.net.0.link", "br1", &Location::command_line())
-        .unwrap();
-    c.apply(" lxc.uts.name ", " \"x\" ", &Location::command_line())
+    c.apply("lxc.net.0.link", "br1", &command_line()).unwrap();
+    c.apply(" lxc.uts.name ", " \"x\" ", &command_line())
         .unwrap();
     assert_eq!(c.networks[0].link.as_deref(), Some("br1"));
     assert_eq!(c.uts_name.as_deref(), Some("x"));
-    let e = c
-        .apply("lxc.bogus", "1", &Location::command_line())
-        .unwrap_err();
+    let e = c.apply("lxc.bogus", "1", &command_line()).unwrap_err();
     assert_eq!(e.to_string(), "<command line>:0: unknown key `lxc.bogus`");
 }
 

@@ -19,7 +19,7 @@ pub enum HookType {
 
 impl HookType {
     /// In the order they run.
-    pub const ALL: &'static [HookType] = &[
+    pub(crate) const ALL: &'static [HookType] = &[
         HookType::PreStart,
         HookType::StartHost,
         HookType::PreMount,
@@ -81,7 +81,7 @@ impl HookType {
         }
     }
 
-    pub fn from_name(name: &str) -> Option<HookType> {
+    pub(crate) fn from_name(name: &str) -> Option<HookType> {
         HookType::ALL.iter().copied().find(|h| h.name() == name)
     }
 }

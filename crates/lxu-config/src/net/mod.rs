@@ -19,7 +19,7 @@ pub enum NetType {
 }
 
 impl NetType {
-    pub fn parse(v: &str) -> Option<NetType> {
+    pub(crate) fn parse(v: &str) -> Option<NetType> {
         Some(match v {
             "empty" => NetType::Empty,
             "veth" => NetType::Veth,
@@ -32,7 +32,7 @@ impl NetType {
         })
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             NetType::Empty => "empty",
             NetType::Veth => "veth",
