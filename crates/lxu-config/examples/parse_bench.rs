@@ -28,25 +28,24 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("lxu-config-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let top = dir.join("config");
-    let text = "\
-# Distribution configuration
-lxc.include = /usr/share/lxc/config/common.conf
-lxc.include = /usr/share/lxc/config/userns.conf
-lxc.arch = linux64
-
-# Container specific configuration
-lxc.idmap = u 0 100000 65536
-lxc.idmap = g 0 100000 65536
-lxc.rootfs.path = dir:/home/u/.local/share/lxc/c1/rootfs
-lxc.uts.name = c1
-
-# Network configuration
-lxc.net.0.type = veth
-lxc.net.0.link = lxcbr0
-lxc.net.0.flags = up
-lxc.net.0.hwaddr = 00:16:3e:5a:21:0c
-";
-    std::fs::write(&top, text).unwrap();
+    // A typical unprivileged container from the download template.
+    let mut config = ConfigFile::parse_str("", &top).unwrap();
+    for (key, value) in [
+        ("lxc.include", "/usr/share/lxc/config/common.conf"),
+        ("lxc.include", "/usr/share/lxc/config/userns.conf"),
+        ("lxc.arch", "linux64"),
+        ("lxc.idmap", "u 0 100000 65536"),
+        ("lxc.idmap", "g 0 100000 65536"),
+        ("lxc.rootfs.path", "dir:/home/u/.local/share/lxc/c1/rootfs"),
+        ("lxc.uts.name", "c1"),
+        ("lxc.net.0.type", "veth"),
+        ("lxc.net.0.link", "lxcbr0"),
+        ("lxc.net.0.flags", "up"),
+        ("lxc.net.0.hwaddr", "00:16:3e:5a:21:0c"),
+    ] {
+        config.append(key, value);
+    }
+    std::fs::write(&top, config.render()).unwrap();
     let n = 20_000;
     time(
         "Config::load (config + common.conf + common.conf.d + userns.conf)",

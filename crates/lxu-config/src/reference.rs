@@ -340,28 +340,31 @@ fn legacy(page: &mut Page) {
 
 fn examples(page: &mut Page) {
     page.heading("EXAMPLES");
-    page.text("An unprivileged container made from a downloaded image:");
+    page.text("An unprivileged Debian container that starts at boot:");
     page.example(
-        "# Distribution configuration
-lxc.include = /usr/share/lxc/config/common.conf
-lxc.include = /usr/share/lxc/config/userns.conf
-lxc.arch = linux64
-
-# Container specific configuration
-lxc.idmap = u 0 100000 65536
-lxc.idmap = g 0 100000 65536
-lxc.rootfs.path = dir:/home/user/.local/share/lxc/web/rootfs
+        "# Container web, owned by alice
+lxc.include = /usr/share/lxc/config/debian.common.conf
+lxc.include = /usr/share/lxc/config/debian.userns.conf
+lxc.arch = amd64
 lxc.uts.name = web
+lxc.rootfs.path = dir:/home/alice/.local/share/lxc/web/rootfs
+lxc.idmap = u 0 231072 65536
+lxc.idmap = g 0 231072 65536
 
-# Network configuration
+# One interface on the bridge lxcbr0; lxc-create completes the MAC
 lxc.net.0.type = veth
 lxc.net.0.link = lxcbr0
 lxc.net.0.flags = up
 lxc.net.0.hwaddr = 00:16:3e:xx:xx:xx
+lxc.net.0.ipv4.address = 10.0.3.20/24
+lxc.net.0.ipv4.gateway = auto
 
+# Started by lxc-autostart, before containers of a higher order
 lxc.start.auto = 1
+lxc.start.order = 10
 lxc.cgroup2.memory.max = 512M
-lxc.mount.entry = /srv/data srv/data none bind,create=dir 0 0",
+lxc.prlimit.nofile = 4096
+lxc.mount.entry = /srv/www srv/www none bind,ro,create=dir 0 0",
     );
 }
 

@@ -348,4 +348,7 @@ impl Config {
 }
 
 #[cfg(test)]
+#[path = "../../tests/common/scratch.rs"]
+mod scratch;
+#[cfg(test)]
 mod tests;

@@ -1,5 +1,6 @@
 use std::path::Path;
 
+use super::scratch::Scratch;
 use super::*;
 use crate::mount_auto::{CgroupMode, ProcMode, SysMode};
 use crate::net::NetType;
@@ -15,30 +16,6 @@ fn ok(text: &str) -> Config {
 
 fn err(text: &str) -> String {
     parse(text).unwrap_err().to_string()
-}
-
-/// A scratch directory that removes itself.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let p = std::env::temp_dir().join(format!("lxu-config-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Scratch(p)
-    }
-    fn write(&self, rel: &str, text: &str) -> PathBuf {
-        let p = self.0.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 #[test]

@@ -244,31 +244,26 @@ fn find(index: &ByLength, name: &str) -> Option<&'static SimpleKey> {
     bucket.iter().find(|(n, _)| *n == name).map(|&(_, k)| k)
 }
 
-impl fmt::Debug for SimpleKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name)
-    }
+/// Table entries are told apart by their name: `Debug` shows it, `==` compares it.
+macro_rules! identified_by {
+    ($ty:ty, $field:ident) => {
+        impl fmt::Debug for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.$field)
+            }
+        }
+        impl PartialEq for $ty {
+            fn eq(&self, other: &$ty) -> bool {
+                self.$field == other.$field
+            }
+        }
+        impl Eq for $ty {}
+    };
 }
 
-impl PartialEq for SimpleKey {
-    fn eq(&self, other: &SimpleKey) -> bool {
-        self.name == other.name
-    }
-}
-impl Eq for SimpleKey {}
-
-impl fmt::Debug for Family {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.prefix)
-    }
-}
-
-impl PartialEq for Family {
-    fn eq(&self, other: &Family) -> bool {
-        self.prefix == other.prefix
-    }
-}
-impl Eq for Family {}
+identified_by!(SimpleKey, name);
+identified_by!(Family, prefix);
+identified_by!(NetKey, name);
 
 /// A classified key. Borrowed parts point into the key as written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -50,19 +50,6 @@ impl NetKey {
     }
 }
 
-impl std::fmt::Debug for NetKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name)
-    }
-}
-
-impl PartialEq for NetKey {
-    fn eq(&self, other: &NetKey) -> bool {
-        self.name == other.name
-    }
-}
-impl Eq for NetKey {}
-
 /// A setting that replaces the earlier value, for any interface type.
 const fn setting(
     set: fn(&mut Network, &mut Assign<'_, '_>) -> Result<(), ConfigError>,
