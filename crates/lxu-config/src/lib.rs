@@ -2,7 +2,7 @@
 //! the evaluated settings ([`Config`]) for both key generations (LXC 1.0 names
 //! such as `lxc.network.*`, `lxc.id_map`, `lxc.utsname` and the 2.1+/5.x names),
 //! `lxc-update-config`'s conversion ([`update_config`]) and the system
-//! configuration `lxc.conf` ([`SystemConfig`]); [`reference`] renders the
+//! configuration `lxc.conf` ([`SystemConfig`]); [`reference`](mod@reference) renders the
 //! manual page of the container configuration from the same key table.
 //!
 //! Pure: the only I/O is reading config files (and 8 bytes of /dev/urandom to

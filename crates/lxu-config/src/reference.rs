@@ -371,7 +371,7 @@ lxc.mount.entry = /srv/www srv/www none bind,ro,create=dir 0 0",
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::{legacy_net_key, simple_key};
+    use crate::keys::legacy_net_key;
 
     fn page() -> String {
         man_page("1.2.3-rc1")
@@ -405,7 +405,6 @@ mod tests {
         for k in REMOVED {
             assert!(p.contains(&escape(k)), "{k}");
         }
-        assert!(simple_key("lxc.start.delay").is_some() && p.contains("lxc.start.delay"));
         assert!(legacy_net_key("ipv4").is_some() && p.contains("lxc.network.ipv4 "));
     }
 

@@ -160,8 +160,9 @@ pub(crate) const CAPABILITIES: &[&str] = &[
     "checkpoint_restore",
 ];
 
-/// Kernel number of a capability as written in `lxc.cap.*` (a name from
-/// [`CAPABILITIES`] or a plain number up to the last known capability).
+/// Kernel number of a capability as written in `lxc.cap.*`: a lower-case name
+/// without `cap_` (`sys_admin`), or a plain number up to the last capability
+/// the kernel knows (`checkpoint_restore`, 40).
 pub fn cap_number(name: &str) -> Option<u32> {
     if let Some(i) = CAPABILITIES.iter().position(|c| *c == name) {
         return Some(i as u32);
