@@ -29,14 +29,31 @@ pub fn man_page(version: &str) -> String {
     legacy(&mut page);
     examples(&mut page);
     page.heading("SEE ALSO");
-    page.raw(
-        "\\fBlxu\\fR(1), \\fBlxu\\-create\\fR(1), \\fBlxu\\-start\\fR(1), \\fBlxu\\-info\\fR(1), \
-         \\fBlxu\\-autostart\\fR(1), \\fBlxu\\-update\\-config\\fR(1), \\fBlxc.container.conf\\fR(5), \
-         \\fBfstab\\fR(5), \\fBcapabilities\\fR(7), \\fBcgroups\\fR(7), \\fBnamespaces\\fR(7), \
-         \\fBuser_namespaces\\fR(7), \\fBsetrlimit\\fR(2), \\fBseccomp\\fR(2), \\fBsysctl\\fR(8)",
-    );
+    let see_also: Vec<String> = SEE_ALSO
+        .iter()
+        .map(|(page, section)| format!("{}({section})", bold(page)))
+        .collect();
+    page.raw(&see_also.join(", "));
     page.text
 }
+
+const SEE_ALSO: &[(&str, u8)] = &[
+    ("lxu", 1),
+    ("lxu-create", 1),
+    ("lxu-start", 1),
+    ("lxu-info", 1),
+    ("lxu-autostart", 1),
+    ("lxu-update-config", 1),
+    ("lxc.container.conf", 5),
+    ("fstab", 5),
+    ("capabilities", 7),
+    ("cgroups", 7),
+    ("namespaces", 7),
+    ("user_namespaces", 7),
+    ("setrlimit", 2),
+    ("seccomp", 2),
+    ("sysctl", 8),
+];
 
 /// Roff source being written; every text line goes through [`Page::text`] or
 /// [`Page::raw`], so no line starts a request by accident.

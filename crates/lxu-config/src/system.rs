@@ -19,15 +19,15 @@ pub struct SystemConfig {
 
 impl SystemConfig {
     /// What `lxc-config -l` lists, in its order.
-    pub const KEYS: &'static [&'static str] = &[
-        "lxc.default_config",
-        "lxc.lxcpath",
-        "lxc.bdev.lvm.vg",
-        "lxc.bdev.lvm.thin_pool",
-        "lxc.bdev.zfs.root",
-        "lxc.cgroup.use",
-        "lxc.cgroup.pattern",
-    ];
+    pub const KEYS: &'static [&'static str] = &{
+        let mut names = [""; GETTERS.len()];
+        let mut i = 0;
+        while i < GETTERS.len() {
+            names[i] = GETTERS[i].0;
+            i += 1;
+        }
+        names
+    };
 
     /// Where the file is: `/etc/lxc/lxc.conf` for root, else
     /// `$HOME/.config/lxc/lxc.conf` (HOME, not XDG, like LXC).
@@ -90,18 +90,28 @@ impl SystemConfig {
     /// `lxc-config KEY`: `None` for unknown keys and for unset optional ones
     /// (`lxc.cgroup.pattern`, `lxc.cgroup.use`).
     pub fn get(&self, key: &str) -> Option<String> {
-        Some(match key {
-            "lxc.default_config" => self.default_config.display().to_string(),
-            "lxc.lxcpath" => self.lxcpath.display().to_string(),
-            "lxc.bdev.lvm.vg" => self.bdev_lvm_vg.clone(),
-            "lxc.bdev.lvm.thin_pool" => self.bdev_lvm_thin_pool.clone(),
-            "lxc.bdev.zfs.root" => self.bdev_zfs_root.clone(),
-            "lxc.cgroup.use" => self.cgroup_use.clone()?,
-            "lxc.cgroup.pattern" => self.cgroup_pattern.clone()?,
-            _ => return None,
-        })
+        let (_, get) = GETTERS.iter().find(|(name, _)| *name == key)?;
+        get(self)
     }
 }
+
+/// What `lxc-config KEY` prints for one key (`None`: nothing, it is unset).
+type Getter = fn(&SystemConfig) -> Option<String>;
+
+/// Every key of `lxc.conf` in `lxc-config -l` order, with what `lxc-config KEY` prints.
+const GETTERS: [(&str, Getter); 7] = [
+    ("lxc.default_config", |c| {
+        Some(c.default_config.display().to_string())
+    }),
+    ("lxc.lxcpath", |c| Some(c.lxcpath.display().to_string())),
+    ("lxc.bdev.lvm.vg", |c| Some(c.bdev_lvm_vg.clone())),
+    ("lxc.bdev.lvm.thin_pool", |c| {
+        Some(c.bdev_lvm_thin_pool.clone())
+    }),
+    ("lxc.bdev.zfs.root", |c| Some(c.bdev_zfs_root.clone())),
+    ("lxc.cgroup.use", |c| c.cgroup_use.clone()),
+    ("lxc.cgroup.pattern", |c| c.cgroup_pattern.clone()),
+];
 
 fn strip_trailing_slashes(s: &str) -> String {
     s.trim_end_matches(['/', '\n']).to_string()
