@@ -358,8 +358,11 @@ fn legacy(page: &mut Page) {
 fn examples(page: &mut Page) {
     page.heading("EXAMPLES");
     page.text("An unprivileged Debian container that starts at boot:");
-    page.example(
-        "# Container web, owned by alice
+    page.example(EXAMPLE);
+}
+
+/// A config file the EXAMPLES section shows (and the tests evaluate).
+const EXAMPLE: &str = "# Container web, owned by alice
 lxc.include = /usr/share/lxc/config/debian.common.conf
 lxc.include = /usr/share/lxc/config/debian.userns.conf
 lxc.arch = amd64
@@ -381,9 +384,7 @@ lxc.start.auto = 1
 lxc.start.order = 10
 lxc.cgroup2.memory.max = 512M
 lxc.prlimit.nofile = 4096
-lxc.mount.entry = /srv/www srv/www none bind,ro,create=dir 0 0",
-    );
-}
+lxc.mount.entry = /srv/www srv/www none bind,ro,create=dir 0 0";
 
 #[cfg(test)]
 mod tests {
@@ -482,6 +483,18 @@ mod tests {
             assert!(lines.contains(&format!(".SH {s}").as_str()), "{s}");
         }
         assert!(lines.contains(&".SH SEE ALSO"));
+    }
+
+    #[test]
+    fn the_example_is_a_valid_config() {
+        // Without its includes, which are files of the lxc package.
+        let own: Vec<&str> = EXAMPLE
+            .lines()
+            .filter(|l| !l.starts_with("lxc.include"))
+            .collect();
+        let c = crate::Config::parse_str(&own.join("\n"), std::path::Path::new("/x")).unwrap();
+        assert_eq!(c.networks.len(), 1);
+        assert!(c.is_unprivileged() && c.start_auto);
     }
 
     #[test]
