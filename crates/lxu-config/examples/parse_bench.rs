@@ -28,25 +28,24 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("lxu-config-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let top = dir.join("config");
-    let text = "\
-# Distribution configuration
-lxc.include = /usr/share/lxc/config/common.conf
-lxc.include = /usr/share/lxc/config/userns.conf
-lxc.arch = linux64
-
-# Container specific configuration
-lxc.idmap = u 0 100000 65536
-lxc.idmap = g 0 100000 65536
-lxc.rootfs.path = dir:/home/u/.local/share/lxc/c1/rootfs
-lxc.uts.name = c1
-
-# Network configuration
-lxc.net.0.type = veth
-lxc.net.0.link = lxcbr0
-lxc.net.0.flags = up
-lxc.net.0.hwaddr = 00:16:3e:5a:21:0c
-";
-    std::fs::write(&top, text).unwrap();
+    // A typical unprivileged container from the download template.
+    let mut config = ConfigFile::parse_str("", &top).unwrap();
+    for (key, value) in [
+        ("lxc.include", "/usr/share/lxc/config/common.conf"),
+        ("lxc.include", "/usr/share/lxc/config/userns.conf"),
+        ("lxc.arch", "linux64"),
+        ("lxc.idmap", "u 0 100000 65536"),
+        ("lxc.idmap", "g 0 100000 65536"),
+        ("lxc.rootfs.path", "dir:/home/u/.local/share/lxc/c1/rootfs"),
+        ("lxc.uts.name", "c1"),
+        ("lxc.net.0.type", "veth"),
+        ("lxc.net.0.link", "lxcbr0"),
+        ("lxc.net.0.flags", "up"),
+        ("lxc.net.0.hwaddr", "00:16:3e:5a:21:0c"),
+    ] {
+        config.append(key, value);
+    }
+    std::fs::write(&top, config.render()).unwrap();
     let n = 20_000;
     time(
         "Config::load (config + common.conf + common.conf.d + userns.conf)",
@@ -74,15 +73,25 @@ lxc.net.0.hwaddr = 00:16:3e:5a:21:0c
             .unwrap()
             .render()
     });
-    time("std::fs::read of the 4 files alone", n, || {
-        for p in [
-            top.as_path(),
-            &shipped.join("common.conf"),
-            &shipped.join("common.conf.d/00-lxcfs.conf"),
-            &shipped.join("userns.conf"),
-        ] {
-            std::hint::black_box(std::fs::read(p).unwrap());
-        }
-    });
+    // The files Config::load reads: common.conf.d holds what packages drop in (lxcfs's
+    // 00-lxcfs.conf on Debian), or nothing.
+    let mut files = vec![top.clone(), shipped.join("common.conf")];
+    if let Ok(rd) = std::fs::read_dir(shipped.join("common.conf.d")) {
+        files.extend(
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "conf")),
+        );
+    }
+    files.push(shipped.join("userns.conf"));
+    time(
+        &format!("std::fs::read of the {} files alone", files.len()),
+        n,
+        || {
+            for p in &files {
+                std::hint::black_box(std::fs::read(p).unwrap());
+            }
+        },
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -9,18 +9,6 @@ pub struct Location {
 }
 
 impl Location {
-    pub fn new(file: impl Into<PathBuf>, line: usize) -> Location {
-        Location {
-            file: file.into(),
-            line,
-        }
-    }
-
-    /// Location of a setting that came from no file (e.g. `lxc-start -s KEY=VAL`).
-    pub fn command_line() -> Location {
-        Location::new("<command line>", 0)
-    }
-
     pub(crate) fn at(file: &Path, line: usize) -> Location {
         Location {
             file: file.to_path_buf(),
@@ -35,10 +23,13 @@ impl fmt::Display for Location {
     }
 }
 
-/// Every error names the file and line (and the key when there is one).
+/// Every error names the file and line (and the key when there is one). As with every
+/// lxu error, the message says what failed on what and leaves the cause to
+/// [`source`](std::error::Error::source), so a caller that prints the chain joined
+/// with ": " shows the I/O error after the path.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read `{}`: {source}", path.display())]
+    #[error("cannot read `{}`", path.display())]
     Io {
         path: PathBuf,
         #[source]
@@ -67,7 +58,7 @@ pub enum ConfigError {
     },
     #[error("{loc}: include of `{}` loops or nests deeper than {} levels", path.display(), crate::config::MAX_INCLUDE_DEPTH)]
     IncludeDepth { loc: Location, path: PathBuf },
-    #[error("{loc}: cannot include `{}`: {source}", path.display())]
+    #[error("{loc}: cannot include `{}`", path.display())]
     Include {
         loc: Location,
         path: PathBuf,
@@ -77,19 +68,6 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
-    /// The location the error refers to, if it refers to a line.
-    pub fn location(&self) -> Option<&Location> {
-        match self {
-            ConfigError::Io { .. } => None,
-            ConfigError::Syntax { loc, .. }
-            | ConfigError::UnknownKey { loc, .. }
-            | ConfigError::BadValue { loc, .. }
-            | ConfigError::Conflict { loc, .. }
-            | ConfigError::IncludeDepth { loc, .. }
-            | ConfigError::Include { loc, .. } => Some(loc),
-        }
-    }
-
     pub(crate) fn bad(loc: &Location, key: &str, value: &str, reason: impl Into<String>) -> Self {
         ConfigError::BadValue {
             loc: loc.clone(),

@@ -5,9 +5,9 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use crate::error::{ConfigError, Location};
-use crate::keys::{classify, Key, NetSub, NetTarget};
+use crate::keys::{classify, Key, NetTarget, NET_PREFIX};
 use crate::line::{classify_line, numbered_lines, offset_in, LineKind};
-use crate::values::complete_hwaddr;
+use crate::net::addr::complete_hwaddr;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Line {
@@ -56,15 +56,6 @@ pub struct ConfigFile {
 }
 
 impl ConfigFile {
-    /// An empty file that will claim to come from `origin`.
-    pub fn new(origin: &Path) -> ConfigFile {
-        ConfigFile {
-            origin: origin.to_path_buf(),
-            lines: Vec::new(),
-            trailing_newline: false,
-        }
-    }
-
     /// Checks syntax only: an `lxc.` line without `=` is the one error.
     pub fn parse_str(text: &str, origin: &Path) -> Result<ConfigFile, ConfigError> {
         let mut lines = Vec::new();
@@ -93,7 +84,7 @@ impl ConfigFile {
         ConfigFile::parse_str(&text, path)
     }
 
-    pub fn origin(&self) -> &Path {
+    pub(crate) fn origin(&self) -> &Path {
         &self.origin
     }
 
@@ -109,11 +100,6 @@ impl ConfigFile {
             out.push('\n');
         }
         out
-    }
-
-    /// The physical lines, without their `\n`.
-    pub fn lines(&self) -> impl Iterator<Item = &str> {
-        self.lines.iter().map(|l| l.raw.as_str())
     }
 
     pub fn entries(&self) -> impl Iterator<Item = Entry<'_>> {
@@ -138,15 +124,6 @@ impl ConfigFile {
     /// Adds `key = value` (`key =` for an empty value) as a new last line.
     pub fn append(&mut self, key: &str, value: &str) {
         self.push_line(format_entry(key, value));
-    }
-
-    /// Adds any line(s) verbatim (comments, blank lines, includes …). An `lxc.`
-    /// line without `=` is kept but is not an entry.
-    pub fn append_raw(&mut self, line: &str) {
-        let line = line.strip_suffix('\n').unwrap_or(line);
-        for l in line.split('\n') {
-            self.push_line(l.to_string());
-        }
     }
 
     fn push_line(&mut self, raw: String) {
@@ -190,13 +167,7 @@ impl ConfigFile {
             };
             let is_hwaddr = matches!(
                 classify(&l.raw[k]),
-                Some((
-                    Key::Net {
-                        sub: Some(NetSub::Hwaddr),
-                        ..
-                    },
-                    _
-                ))
+                Some((Key::Net { sub: Some(s), .. }, _)) if s.name == "hwaddr"
             );
             if !is_hwaddr || !l.raw[v.clone()].contains(['x', 'X']) {
                 continue;
@@ -239,7 +210,7 @@ impl ConfigFile {
                     .find_map(|r| r.strip_prefix("lxc.net.")?.strip_suffix(".type"))
                     .unwrap_or("0")
                     .to_string();
-                format!("lxc.net.{last}.{}", sub.name())
+                format!("{NET_PREFIX}.{last}.{}", sub.name)
             }
             _ => want,
         };
@@ -270,9 +241,10 @@ impl ConfigFile {
                 let Key::Net { target, sub } = key else {
                     return key.canonical();
                 };
-                let sub_name = sub.map(NetSub::name);
-                let idx = match (target, sub) {
-                    (NetTarget::All, _) => {
+                let sub_name = sub.map(|s| s.name);
+                let is_type = sub.is_some_and(|s| s.is_type());
+                let idx = match target {
+                    NetTarget::All => {
                         legacy_nets.clear();
                         next = 0;
                         last = None;
@@ -281,28 +253,28 @@ impl ConfigFile {
                             None => "lxc.net".into(),
                         });
                     }
-                    (NetTarget::Index(n), s) => {
-                        if s == Some(NetSub::Type) {
+                    NetTarget::Index(n) => {
+                        if is_type {
                             last = Some(n);
                         }
                         next = next.max(n + 1);
                         n
                     }
-                    (NetTarget::Last, Some(NetSub::Type)) if value.is_empty() => {
+                    NetTarget::Last if is_type && value.is_empty() => {
                         legacy_nets.clear();
                         next = 0;
                         last = None;
                         return Some("lxc.net".into());
                     }
-                    (NetTarget::Last, Some(NetSub::Type)) => {
+                    NetTarget::Last if is_type => {
                         let n = next;
                         next += 1;
                         legacy_nets.push(n);
                         last = Some(n);
                         n
                     }
-                    (NetTarget::Last, _) => last.unwrap_or(0),
-                    (NetTarget::LegacyOrdinal(o), _) => {
+                    NetTarget::Last => last.unwrap_or(0),
+                    NetTarget::LegacyOrdinal(o) => {
                         legacy_nets.get(o as usize).copied().unwrap_or(o)
                     }
                 };
@@ -378,17 +350,15 @@ mod tests {
     }
 
     #[test]
-    fn append_and_append_raw() {
+    fn append() {
         let mut f = parse("lxc.tty.max = 4");
         f.append("lxc.uts.name", "c1");
-        f.append_raw("");
-        f.append_raw("# end\nlxc.pty.max = 1");
         f.append("lxc.tty.dir", "");
         assert_eq!(
             f.render(),
-            "lxc.tty.max = 4\nlxc.uts.name = c1\n\n# end\nlxc.pty.max = 1\nlxc.tty.dir =\n"
+            "lxc.tty.max = 4\nlxc.uts.name = c1\nlxc.tty.dir =\n"
         );
-        let mut f = ConfigFile::new(Path::new("/c"));
+        let mut f = parse("");
         f.append("lxc.idmap", "u 0 1 1");
         assert_eq!(f.render(), "lxc.idmap = u 0 1 1\n");
     }

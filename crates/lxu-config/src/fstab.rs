@@ -27,7 +27,7 @@ pub struct MountEntry {
 
 impl MountEntry {
     /// Parses the six fstab fields; dump and pass may be omitted (0).
-    pub fn parse(line: &str, loc: &Location) -> Result<MountEntry, String> {
+    pub(crate) fn parse(line: &str, loc: &Location) -> Result<MountEntry, String> {
         let mut f = line.split([' ', '\t']).filter(|w| !w.is_empty());
         let source = f.next().map(decode_octal).unwrap_or_default();
         let target = f.next().map(decode_octal).unwrap_or_default();
@@ -69,7 +69,7 @@ impl MountEntry {
         })
     }
 
-    pub fn has_option(&self, opt: &str) -> bool {
+    pub(crate) fn has_option(&self, opt: &str) -> bool {
         self.options.iter().any(|o| o == opt)
     }
 
@@ -85,26 +85,6 @@ impl MountEntry {
             "create=file" => Some(Create::File),
             _ => None,
         })
-    }
-
-    /// `relative`: the source is relative to the container's rootfs.
-    pub fn is_relative(&self) -> bool {
-        self.has_option("relative")
-    }
-
-    /// Whether the target is inside the container rootfs (no leading `/`), which
-    /// is how LXC's own files write it.
-    pub fn target_is_relative(&self) -> bool {
-        !self.target.starts_with('/')
-    }
-
-    /// The options without LXC's own ones, as passed to mount(2)/mount(8).
-    pub fn mount_options(&self) -> Vec<&str> {
-        self.options
-            .iter()
-            .map(String::as_str)
-            .filter(|o| !matches!(*o, "optional" | "relative") && !o.starts_with("create="))
-            .collect()
     }
 }
 
@@ -164,7 +144,7 @@ mod tests {
     use super::*;
 
     fn loc() -> Location {
-        Location::new("/c/config", 3)
+        Location::at(Path::new("/c/config"), 3)
     }
 
     #[test]
@@ -179,9 +159,7 @@ mod tests {
         assert_eq!(e.fstype, "none");
         assert_eq!(e.options, vec!["bind", "optional"]);
         assert!(e.is_optional());
-        assert!(e.target_is_relative());
         assert_eq!(e.create(), None);
-        assert_eq!(e.mount_options(), vec!["bind"]);
     }
 
     #[test]
@@ -192,7 +170,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(e.create(), Some(Create::Dir));
-        assert!(e.is_relative());
+        assert!(e.has_option("relative"));
         assert_eq!((e.dump, e.pass), (0, 0));
         let e = MountEntry::parse("/dev/null dev/null none bind,create=file 0 0", &loc()).unwrap();
         assert_eq!(e.create(), Some(Create::File));

@@ -19,19 +19,19 @@ pub struct SystemConfig {
 
 impl SystemConfig {
     /// What `lxc-config -l` lists, in its order.
-    pub const KEYS: &'static [&'static str] = &[
-        "lxc.default_config",
-        "lxc.lxcpath",
-        "lxc.bdev.lvm.vg",
-        "lxc.bdev.lvm.thin_pool",
-        "lxc.bdev.zfs.root",
-        "lxc.cgroup.use",
-        "lxc.cgroup.pattern",
-    ];
+    pub const KEYS: &'static [&'static str] = &{
+        let mut names = [""; GETTERS.len()];
+        let mut i = 0;
+        while i < GETTERS.len() {
+            names[i] = GETTERS[i].0;
+            i += 1;
+        }
+        names
+    };
 
     /// Where the file is: `/etc/lxc/lxc.conf` for root, else
     /// `$HOME/.config/lxc/lxc.conf` (HOME, not XDG, like LXC).
-    pub fn path_for(euid: u32, home: &Path) -> PathBuf {
+    pub(crate) fn path_for(euid: u32, home: &Path) -> PathBuf {
         if euid == 0 {
             PathBuf::from("/etc/lxc/lxc.conf")
         } else {
@@ -47,16 +47,14 @@ impl SystemConfig {
             Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
             Err(source) => return Err(ConfigError::Io { path, source }),
         };
-        Ok(SystemConfig::from_str(&text, euid, home, &path))
+        Ok(SystemConfig::from_str(&text, euid, home))
     }
 
     /// Parses `lxc.conf` text the way LXC's small reader does: a line counts if
     /// it is `<blanks>KEY<blanks>=<blanks>VALUE` with a non-empty value and no
     /// `#` in the first column; the first such line wins; the value runs to the
-    /// end of the line. `origin` is accepted for symmetry with the other
-    /// parsers (the format has no errors to report).
-    pub fn from_str(text: &str, euid: u32, home: &Path, origin: &Path) -> SystemConfig {
-        let _ = origin;
+    /// end of the line. The format has no errors to report.
+    pub(crate) fn from_str(text: &str, euid: u32, home: &Path) -> SystemConfig {
         let user = euid != 0;
         let home_s = home.to_string_lossy();
         let home_s = if home_s.is_empty() {
@@ -92,18 +90,28 @@ impl SystemConfig {
     /// `lxc-config KEY`: `None` for unknown keys and for unset optional ones
     /// (`lxc.cgroup.pattern`, `lxc.cgroup.use`).
     pub fn get(&self, key: &str) -> Option<String> {
-        Some(match key {
-            "lxc.default_config" => self.default_config.display().to_string(),
-            "lxc.lxcpath" => self.lxcpath.display().to_string(),
-            "lxc.bdev.lvm.vg" => self.bdev_lvm_vg.clone(),
-            "lxc.bdev.lvm.thin_pool" => self.bdev_lvm_thin_pool.clone(),
-            "lxc.bdev.zfs.root" => self.bdev_zfs_root.clone(),
-            "lxc.cgroup.use" => self.cgroup_use.clone()?,
-            "lxc.cgroup.pattern" => self.cgroup_pattern.clone()?,
-            _ => return None,
-        })
+        let (_, get) = GETTERS.iter().find(|(name, _)| *name == key)?;
+        get(self)
     }
 }
+
+/// What `lxc-config KEY` prints for one key (`None`: nothing, it is unset).
+type Getter = fn(&SystemConfig) -> Option<String>;
+
+/// Every key of `lxc.conf` in `lxc-config -l` order, with what `lxc-config KEY` prints.
+const GETTERS: [(&str, Getter); 7] = [
+    ("lxc.default_config", |c| {
+        Some(c.default_config.display().to_string())
+    }),
+    ("lxc.lxcpath", |c| Some(c.lxcpath.display().to_string())),
+    ("lxc.bdev.lvm.vg", |c| Some(c.bdev_lvm_vg.clone())),
+    ("lxc.bdev.lvm.thin_pool", |c| {
+        Some(c.bdev_lvm_thin_pool.clone())
+    }),
+    ("lxc.bdev.zfs.root", |c| Some(c.bdev_zfs_root.clone())),
+    ("lxc.cgroup.use", |c| c.cgroup_use.clone()),
+    ("lxc.cgroup.pattern", |c| c.cgroup_pattern.clone()),
+];
 
 fn strip_trailing_slashes(s: &str) -> String {
     s.trim_end_matches(['/', '\n']).to_string()
@@ -146,12 +154,12 @@ mod tests {
 
     #[test]
     fn defaults() {
-        let r = SystemConfig::from_str("", 0, home(), Path::new("/etc/lxc/lxc.conf"));
+        let r = SystemConfig::from_str("", 0, home());
         assert_eq!(r.lxcpath, Path::new("/var/lib/lxc"));
         assert_eq!(r.default_config, Path::new("/etc/lxc/default.conf"));
         assert_eq!(r.get("lxc.bdev.lvm.vg").as_deref(), Some("lxc"));
         assert_eq!(r.get("lxc.cgroup.pattern"), None);
-        let u = SystemConfig::from_str("", 1000, home(), Path::new("x"));
+        let u = SystemConfig::from_str("", 1000, home());
         assert_eq!(u.lxcpath, Path::new("/home/u/.local/share/lxc"));
         assert_eq!(
             u.default_config,
@@ -170,7 +178,7 @@ mod tests {
     #[test]
     fn file_values() {
         let text = "# lxc.lxcpath = /nope\n  lxc.lxcpath\t=  /srv/lxc//\nlxc.lxcpath = /second\nlxc.cgroup.use = memory,pids \nlxc.bdev.zfs.root=tank/lxc\n";
-        let r = SystemConfig::from_str(text, 1000, home(), Path::new("x"));
+        let r = SystemConfig::from_str(text, 1000, home());
         assert_eq!(r.get("lxc.lxcpath").as_deref(), Some("/srv/lxc"));
         // LXC keeps trailing blanks of values.
         assert_eq!(r.get("lxc.cgroup.use").as_deref(), Some("memory,pids "));
@@ -181,7 +189,7 @@ mod tests {
     #[test]
     fn lines_that_do_not_count() {
         let text = "x lxc.lxcpath = /a\nlxc.lxcpathx = /b\nlxc.lxcpath =\nlxc.lxcpath = /c\n";
-        let r = SystemConfig::from_str(text, 0, home(), Path::new("x"));
+        let r = SystemConfig::from_str(text, 0, home());
         assert_eq!(r.lxcpath, Path::new("/c"));
     }
 

@@ -1,35 +1,9 @@
 //! `lxc-update-config -c FILE`: rewrite a 1.0/2.0 config with 2.1+ key names.
 
+use crate::keys::{
+    families, legacy_net_key, legacy_simple_key, LEGACY_NET_PREFIX, NET_PREFIX, REMOVED,
+};
 use crate::line::numbered_lines;
-
-/// 1.0/2.0 name → current name, exactly the list of LXC 5.0.2's
-/// `lxc-update-config` (plus `lxc.limit`, which also covers `lxc.limit.<res>`).
-const RENAMES: &[(&str, &str)] = &[
-    ("lxc.id_map", "lxc.idmap"),
-    ("lxc.pts", "lxc.pty.max"),
-    ("lxc.tty", "lxc.tty.max"),
-    ("lxc.devttydir", "lxc.tty.dir"),
-    ("lxc.aa_profile", "lxc.apparmor.profile"),
-    ("lxc.aa_allow_incomplete", "lxc.apparmor.allow_incomplete"),
-    ("lxc.se_context", "lxc.selinux.context"),
-    ("lxc.mount", "lxc.mount.fstab"),
-    ("lxc.utsname", "lxc.uts.name"),
-    ("lxc.seccomp", "lxc.seccomp.profile"),
-    ("lxc.console", "lxc.console.path"),
-    ("lxc.haltsignal", "lxc.signal.halt"),
-    ("lxc.rebootsignal", "lxc.signal.reboot"),
-    ("lxc.stopsignal", "lxc.signal.stop"),
-    ("lxc.syslog", "lxc.log.syslog"),
-    ("lxc.loglevel", "lxc.log.level"),
-    ("lxc.logfile", "lxc.log.file"),
-    ("lxc.init_cmd", "lxc.init.cmd"),
-    ("lxc.init_uid", "lxc.init.uid"),
-    ("lxc.init_gid", "lxc.init.gid"),
-    ("lxc.limit", "lxc.prlimit"),
-];
-
-/// Lines that the converter deletes.
-const DROPPED: &[&str] = &["lxc.rootfs.backend", "lxc.pivotdir", "lxc.kmsg"];
 
 /// Storage prefixes a rootfs value may already carry.
 const BACKENDS: &[&str] = &[
@@ -131,49 +105,63 @@ fn convert_line(line: &str, driver: &str, idx: &mut i64) -> Option<String> {
     let Some((lead, key, rest)) = split_key(line) else {
         return Some(line.to_string());
     };
-    if DROPPED.contains(&key) {
+    if REMOVED.contains(&key) {
         return None;
     }
-    let commented = lead.contains('#');
-    if key == "lxc.rootfs" {
+    if let Some(def) = legacy_simple_key(key) {
+        let new = def.name;
+        if new != "lxc.rootfs.path" {
+            return Some(format!("{lead}{new}{rest}"));
+        }
         let Some((op, value)) = split_assignment(rest) else {
             return Some(line.to_string());
         };
         let value_new = rootfs_value(value, driver);
-        return Some(format!("{lead}lxc.rootfs.path{op}{value_new}"));
+        return Some(format!("{lead}{new}{op}{value_new}"));
     }
-    if let Some(&(_, new)) = RENAMES.iter().find(|(old, _)| *old == key) {
+    if let Some(new) = renamed_family_key(key) {
         return Some(format!("{lead}{new}{rest}"));
     }
-    if let Some(res) = key.strip_prefix("lxc.limit.") {
-        return Some(format!("{lead}lxc.prlimit.{res}{rest}"));
+    match key.strip_prefix(LEGACY_NET_PREFIX) {
+        Some("") => Some(format!("{lead}{NET_PREFIX}{rest}")),
+        Some(tail) => match tail.strip_prefix('.') {
+            Some(tail) => Some(convert_net_key(lead, tail, rest, idx)),
+            None => Some(line.to_string()),
+        },
+        None => Some(line.to_string()),
     }
-    if key == "lxc.network" {
-        return Some(format!("{lead}lxc.net{rest}"));
-    }
-    let Some(tail) = key.strip_prefix("lxc.network.") else {
-        return Some(line.to_string());
-    };
-    let sub_new = |sub: &str| match sub {
-        "ipv4" => "ipv4.address".to_string(),
-        "ipv6" => "ipv6.address".to_string(),
-        s => s.to_string(),
-    };
+}
+
+/// `lxc.limit` → `lxc.prlimit`, `lxc.limit.<res>` → `lxc.prlimit.<res>`.
+fn renamed_family_key(key: &str) -> Option<String> {
+    families().find_map(|f| {
+        let rest = key.strip_prefix(f.legacy?)?;
+        if rest.is_empty() || rest.starts_with('.') {
+            Some(format!("{}{rest}", f.prefix))
+        } else {
+            None
+        }
+    })
+}
+
+/// `lxc.network.<tail>`: numbered like the evaluator numbers 1.0 sections.
+fn convert_net_key(lead: &str, tail: &str, rest: &str, idx: &mut i64) -> String {
+    let sub_new = |sub: &str| legacy_net_key(sub).map_or(sub, |k| k.name).to_string();
     if tail.starts_with(|c: char| c.is_ascii_digit()) {
-        return Some(match tail.split_once('.') {
-            Some((n, sub)) => format!("{lead}lxc.net.{n}.{}{rest}", sub_new(sub)),
-            None => format!("{lead}lxc.net.{tail}{rest}"),
-        });
+        return match tail.split_once('.') {
+            Some((n, sub)) => format!("{lead}{NET_PREFIX}.{n}.{}{rest}", sub_new(sub)),
+            None => format!("{lead}{NET_PREFIX}.{tail}{rest}"),
+        };
     }
-    if tail == "type" && !commented {
+    if tail == "type" && !lead.contains('#') {
         let empty = split_assignment(rest).is_some_and(|(_, v)| v.trim().is_empty());
         if empty {
-            return Some(format!("{lead}lxc.net{rest}"));
+            return format!("{lead}{NET_PREFIX}{rest}");
         }
         *idx += 1;
     }
     let n = (*idx).max(0);
-    Some(format!("{lead}lxc.net.{n}.{}{rest}", sub_new(tail)))
+    format!("{lead}{NET_PREFIX}.{n}.{}{rest}", sub_new(tail))
 }
 
 fn rootfs_value(value: &str, driver: &str) -> String {
@@ -205,7 +193,14 @@ mod tests {
 
     #[test]
     fn every_old_simple_key() {
-        for (old, new) in RENAMES {
+        let simple = crate::keys::simple_keys()
+            .filter(|k| k.name != "lxc.rootfs.path")
+            .filter_map(|k| Some((k.legacy?, k.name)));
+        let family = families().filter_map(|f| Some((f.legacy?, f.prefix)));
+        let renames: Vec<_> = simple.chain(family).collect();
+        // LXC 5.0.2's `lxc-update-config` has 20 renames plus `lxc.rootfs`.
+        assert_eq!(renames.len(), 21);
+        for (old, new) in renames {
             let line = format!("{old} = v\n");
             assert_eq!(update_config(&line), format!("{new} = v\n"), "{old}");
             let tight = format!("{old}=v");

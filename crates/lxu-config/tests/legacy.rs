@@ -56,7 +56,8 @@ lxc.mount.entry = /dev/urandom dev/urandom none bind,create=file 0 0
 lxc.mount.entry = /dev/zero dev/zero none bind,create=file 0 0
 ";
 
-fn container_config(dir: &Path) -> String {
+/// The lines both generations share: the template's header and the includes.
+fn header(dir: &Path) -> String {
     format!(
         "\
 # Template used to create this container: /usr/share/lxc/templates/lxc-download
@@ -67,7 +68,14 @@ fn container_config(dir: &Path) -> String {
 lxc.include = {d}/ubuntu.common.conf
 lxc.include = {d}/ubuntu.userns.conf
 lxc.arch = x86_64
+",
+        d = dir.display()
+    )
+}
 
+fn container_config(dir: &Path) -> String {
+    format!(
+        "{}
 # Container specific configuration
 lxc.id_map = u 0 100000 65536
 lxc.id_map = g 0 100000 65536
@@ -95,22 +103,13 @@ lxc.network.type = empty
 lxc.network.name = lo2
 lxc.kmsg = 0
 ",
-        d = dir.display()
+        header(dir)
     )
 }
 
 fn converted_config(dir: &Path) -> String {
     format!(
-        "\
-# Template used to create this container: /usr/share/lxc/templates/lxc-download
-# Parameters passed to the template: -d ubuntu -r trusty -a amd64
-# For additional config options, please look at lxc.container.conf(5)
-
-# Distribution configuration
-lxc.include = {d}/ubuntu.common.conf
-lxc.include = {d}/ubuntu.userns.conf
-lxc.arch = x86_64
-
+        "{}
 # Container specific configuration
 lxc.idmap = u 0 100000 65536
 lxc.idmap = g 0 100000 65536
@@ -137,7 +136,7 @@ lxc.net.0.ipv4.gateway = 10.0.3.1
 lxc.net.1.type = empty
 lxc.net.1.name = lo2
 ",
-        d = dir.display()
+        header(dir)
     )
 }
 
