@@ -20,6 +20,7 @@
 
 pub mod build;
 pub mod compress;
+mod error;
 mod fsutil;
 pub mod image_id;
 pub mod info;
@@ -32,6 +33,7 @@ pub mod tarball;
 pub mod timefmt;
 
 pub use build::{build, BuildError, BuildOptions, BuildStats, BuiltImage, XzOptions};
+pub use error::{IoError, ServerError};
 pub use image_id::{ImageId, ImageIdError};
 pub use info::ImageInfo;
 pub use publish::{publish, reindex, scan, PublishError, PublishReport, PublishedBuild};
@@ -41,18 +43,3 @@ pub use serve::{
     ServerHandle,
 };
 pub use sign::{verify_detached, KeyAlgorithm, SignError, SigningKey};
-
-/// Every error this crate returns from its top-level entry points.
-#[derive(Debug, thiserror::Error)]
-pub enum ServerError {
-    #[error(transparent)]
-    Build(#[from] BuildError),
-    #[error(transparent)]
-    Sign(#[from] SignError),
-    #[error(transparent)]
-    Publish(#[from] PublishError),
-    #[error(transparent)]
-    Serve(#[from] ServeError),
-    #[error(transparent)]
-    ImageId(#[from] ImageIdError),
-}

@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::build::BuiltImage;
+use crate::error::{io_err, IoError};
 use crate::fsutil::{self, sync_dir};
 use crate::image_id::{ImageId, ImageIdError};
 use crate::info::{self, ImageInfo};
@@ -37,13 +38,8 @@ const MODES: [&str; 2] = ["system", "user"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
-    #[error("cannot {op} `{path}`")]
-    Io {
-        op: &'static str,
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoError),
     #[error("cannot sign `{path}`")]
     Sign {
         path: PathBuf,
@@ -56,14 +52,6 @@ pub enum PublishError {
     Id(#[from] ImageIdError),
     #[error("artifact name `{name}` is not a plain file name")]
     BadArtifact { name: String },
-}
-
-fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> PublishError + 'a {
-    move |source| PublishError::Io {
-        op,
-        path: path.to_path_buf(),
-        source,
-    }
 }
 
 /// What [`publish`] did.
@@ -251,7 +239,7 @@ fn copy_hash_sign(
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(io_err("read", src)(e)),
+            Err(e) => return Err(io_err("read", src)(e).into()),
         };
         out.write_all(&buf[..n]).map_err(io_err("write", dst))?;
         sha.update(&buf[..n]);
@@ -267,18 +255,20 @@ fn copy_hash_sign(
 }
 
 fn create_file(path: &Path) -> Result<File, PublishError> {
-    OpenOptions::new()
+    let f = OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o644)
         .open(path)
-        .map_err(io_err("create", path))
+        .map_err(io_err("create", path))?;
+    Ok(f)
 }
 
 fn write_durable(path: &Path, data: &[u8]) -> Result<(), PublishError> {
     let mut f = create_file(path)?;
     f.write_all(data).map_err(io_err("write", path))?;
-    f.sync_all().map_err(io_err("sync", path))
+    f.sync_all().map_err(io_err("sync", path))?;
+    Ok(())
 }
 
 fn write_signed(path: &Path, data: &[u8], key: &SigningKey) -> Result<(), PublishError> {
@@ -406,7 +396,7 @@ fn list_visible_dirs(dir: &Path) -> Result<Vec<(String, PathBuf)>, PublishError>
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(io_err("list", dir)(e)),
+        Err(e) => return Err(io_err("list", dir)(e).into()),
     };
     let mut out = Vec::new();
     for entry in entries {

@@ -5,7 +5,8 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use super::{io_err, mounts_under, run_logged, write_file, BuildError, Rootfs};
+use super::{mounts_under, run_logged, write_file, BuildError, Rootfs};
+use crate::error::io_err;
 use crate::image_id::validate_field;
 use crate::meta::ConfigIncludes;
 use crate::recipe::{host_arch, DebianRecipe};
@@ -89,7 +90,8 @@ fn systemd_in_a_container(rootfs: &Path) -> Result<(), BuildError> {
     let dir = |p: &Path| fs::create_dir_all(p).map_err(io_err("create", p));
     let link = |target: &str, at: &Path| -> Result<(), BuildError> {
         let _ = fs::remove_file(at);
-        std::os::unix::fs::symlink(target, at).map_err(io_err("link", at))
+        std::os::unix::fs::symlink(target, at).map_err(io_err("link", at))?;
+        Ok(())
     };
     dir(&etc.join("network"))?;
     write_file(
@@ -168,7 +170,7 @@ fn empty_dir(dir: &Path, keep: &[&str]) -> Result<(), BuildError> {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(io_err("list", dir)(e)),
+        Err(e) => return Err(io_err("list", dir)(e).into()),
     };
     for entry in entries {
         let entry = entry.map_err(io_err("list", dir))?;
@@ -188,7 +190,7 @@ fn empty_dir(dir: &Path, keep: &[&str]) -> Result<(), BuildError> {
 
 fn remove_file(p: &Path) -> Result<(), BuildError> {
     match fs::remove_file(p) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_err("remove", p)(e)),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_err("remove", p)(e).into()),
         _ => Ok(()),
     }
 }

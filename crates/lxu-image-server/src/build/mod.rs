@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 pub use crate::compress::XzOptions;
+use crate::error::{io_err, IoError};
 use crate::image_id::{validate_field, ImageId, ImageIdError};
 use crate::info::{self, ImageInfo, InfoError};
 use crate::meta::{ConfigIncludes, MetaSpec};
@@ -24,13 +25,8 @@ pub const META_XZ: &str = "meta.tar.xz";
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    #[error("cannot {op} `{path}`")]
-    Io {
-        op: &'static str,
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoError),
     #[error("cannot pack the root file system")]
     Tar(#[from] TarError),
     #[error("`{path}` already exists; remove it or build into another directory")]
@@ -64,17 +60,6 @@ pub enum BuildError {
     },
     #[error("build output `{path}` is missing")]
     MissingOutput { path: PathBuf },
-}
-
-pub(crate) fn io_err<'a>(
-    op: &'static str,
-    path: &'a Path,
-) -> impl FnOnce(io::Error) -> BuildError + 'a {
-    move |source| BuildError::Io {
-        op,
-        path: path.to_path_buf(),
-        source,
-    }
 }
 
 /// How to build.
@@ -359,11 +344,9 @@ fn pack(
 
 fn finish(result: io::Result<BufWriter<File>>, path: &Path) -> Result<u64, BuildError> {
     let w = result.map_err(io_err("compress into", path))?;
-    let f = w.into_inner().map_err(|e| BuildError::Io {
-        op: "write",
-        path: path.to_path_buf(),
-        source: e.into_error(),
-    })?;
+    let f = w
+        .into_inner()
+        .map_err(|e| IoError::new("write", path, e.into_error()))?;
     Ok(f.metadata().map_err(io_err("stat", path))?.len())
 }
 
