@@ -43,15 +43,32 @@ const MAX_META_TOTAL: u64 = 16 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
-    #[error("cannot {op} `{path}`: {source}")]
+    #[error("cannot {op} `{path}`")]
     Io {
         op: &'static str,
         path: PathBuf,
         #[source]
         source: io::Error,
     },
-    #[error("bad metadata tarball `{path}`: {reason}")]
-    BadMeta { path: PathBuf, reason: String },
+    #[error("bad metadata tarball `{path}`")]
+    BadMeta {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("bad metadata tarball `{path}`: xz decoder")]
+    MetaDecoder {
+        path: PathBuf,
+        #[source]
+        source: liblzma::stream::Error,
+    },
+    #[error(
+        "bad metadata tarball `{path}`: it needs more than the {limit_mib} MiB of memory \
+         allowed to the xz decoder"
+    )]
+    MetaXzMemLimit { path: PathBuf, limit_mib: u64 },
+    #[error("bad metadata tarball `{path}`: `{name}` is too large")]
+    MetaTooLarge { path: PathBuf, name: String },
 }
 
 fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> CacheError + 'a {
@@ -235,13 +252,12 @@ pub fn install(dir: &Path, staging: &Path, build: &str, extra: &[&str]) -> Resul
 /// Extracts the metadata tarball flat into `into`: regular files at its top level
 /// only, none of the cache's own names, bounded sizes.
 pub fn extract_meta(tarball: &Path, into: &Path) -> Result<(), CacheError> {
-    let bad = |reason: String| CacheError::BadMeta {
-        path: tarball.to_path_buf(),
-        reason,
-    };
     let f = File::open(tarball).map_err(io_err("open", tarball))?;
     let stream = liblzma::stream::Stream::new_stream_decoder(crate::unpack::XZ_MEMLIMIT, 0)
-        .map_err(|e| bad(format!("xz decoder: {e}")))?;
+        .map_err(|source| CacheError::MetaDecoder {
+            path: tarball.to_path_buf(),
+            source,
+        })?;
     let hit = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let dec = crate::unpack::MemlimitTap {
         inner: liblzma::read::XzDecoder::new_stream(f, stream),
@@ -249,23 +265,23 @@ pub fn extract_meta(tarball: &Path, into: &Path) -> Result<(), CacheError> {
     };
     let result = extract_meta_from(dec, tarball, into);
     if result.is_err() && hit.load(std::sync::atomic::Ordering::Relaxed) {
-        return Err(bad(format!(
-            "it needs more than the {} MiB of memory allowed to the xz decoder",
-            crate::unpack::XZ_MEMLIMIT >> 20
-        )));
+        return Err(CacheError::MetaXzMemLimit {
+            path: tarball.to_path_buf(),
+            limit_mib: crate::unpack::XZ_MEMLIMIT >> 20,
+        });
     }
     result
 }
 
 fn extract_meta_from(dec: impl Read, tarball: &Path, into: &Path) -> Result<(), CacheError> {
-    let bad = |reason: String| CacheError::BadMeta {
+    let bad = |source| CacheError::BadMeta {
         path: tarball.to_path_buf(),
-        reason,
+        source,
     };
     let mut archive = tar::Archive::new(dec);
     let mut total = 0u64;
-    for entry in archive.entries().map_err(|e| bad(e.to_string()))? {
-        let mut entry = entry.map_err(|e| bad(e.to_string()))?;
+    for entry in archive.entries().map_err(bad)? {
+        let mut entry = entry.map_err(bad)?;
         if !entry.header().entry_type().is_file() {
             continue;
         }
@@ -284,7 +300,10 @@ fn extract_meta_from(dec: impl Read, tarball: &Path, into: &Path) -> Result<(), 
         let size = entry.size();
         total += size;
         if size > MAX_META_FILE || total > MAX_META_TOTAL {
-            return Err(bad(format!("`{name}` is too large")));
+            return Err(CacheError::MetaTooLarge {
+                path: tarball.to_path_buf(),
+                name: name.to_string(),
+            });
         }
         let path = into.join(name);
         let mut out = OpenOptions::new()
@@ -297,7 +316,7 @@ fn extract_meta_from(dec: impl Read, tarball: &Path, into: &Path) -> Result<(), 
         (&mut entry)
             .take(MAX_META_FILE)
             .read_to_end(&mut buf)
-            .map_err(|e| bad(e.to_string()))?;
+            .map_err(bad)?;
         out.write_all(&buf).map_err(io_err("write", &path))?;
     }
     Ok(())

@@ -34,8 +34,25 @@ pub enum FetchError {
         got: u64,
         expected: u64,
     },
-    #[error("`{url}`: {reason}")]
-    Transport { url: String, reason: String },
+    #[error("`{url}`")]
+    Transport {
+        url: String,
+        #[source]
+        source: ureq::Error,
+    },
+    #[error("`{url}`: connection failed after {got} bytes")]
+    Interrupted {
+        url: String,
+        got: u64,
+        #[source]
+        source: io::Error,
+    },
+    #[error("`{url}`: server sent an unexpected byte range")]
+    UnexpectedRange { url: String },
+    #[error("`{url}`: partial download does not match the server's file, restarting")]
+    StalePartial { url: String },
+    #[error("`{url}`: partial download changed while resuming, restarting")]
+    PartialChanged { url: String },
     #[error("`{url}` is larger than the {limit} bytes allowed for it{why}: download aborted")]
     TooLarge {
         url: String,
@@ -43,27 +60,60 @@ pub enum FetchError {
         /// Where the limit comes from (empty, or e.g. " by the signed image.info").
         why: String,
     },
-    #[error("cannot write `{path}`: {source}")]
+    #[error("cannot write `{path}`")]
     Write {
         path: PathBuf,
         #[source]
         source: io::Error,
     },
-    #[error("no CA certificates for HTTPS: {reason}")]
-    NoCaCerts { reason: String },
-    #[error("{last} (gave up after {attempts} attempts)")]
-    GaveUp {
-        attempts: u32,
+    #[error("no CA certificates for HTTPS: none in `{file}` or `{dir}` (set SSL_CERT_FILE)")]
+    NoCaCerts { file: PathBuf, dir: PathBuf },
+    #[error("no CA certificates for HTTPS: cannot read `{path}`")]
+    CaFile {
+        path: PathBuf,
         #[source]
-        last: Box<FetchError>,
+        source: io::Error,
     },
+    #[error("no CA certificates for HTTPS: no PEM certificate in `{path}`")]
+    NoPem { path: PathBuf },
+    #[error(transparent)]
+    GaveUp(GaveUp),
+}
+
+/// The last error of a transfer retried until its attempts ran out. It reads as
+/// that error plus the count; the cause is that error's cause.
+#[derive(Debug)]
+pub struct GaveUp {
+    pub attempts: u32,
+    pub last: Box<FetchError>,
+}
+
+impl std::fmt::Display for GaveUp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} (gave up after {} attempts)",
+            self.last, self.attempts
+        )
+    }
+}
+
+impl std::error::Error for GaveUp {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.last.source()
+    }
 }
 
 impl FetchError {
     /// Whether another attempt could help.
     fn transient(&self) -> bool {
         match self {
-            FetchError::Truncated { .. } | FetchError::Transport { .. } => true,
+            FetchError::Truncated { .. }
+            | FetchError::Transport { .. }
+            | FetchError::Interrupted { .. }
+            | FetchError::UnexpectedRange { .. }
+            | FetchError::StalePartial { .. }
+            | FetchError::PartialChanged { .. } => true,
             FetchError::Status { code, .. } => *code >= 500 || *code == 408 || *code == 429,
             _ => false,
         }
@@ -73,7 +123,7 @@ impl FetchError {
     pub fn is_not_found(&self) -> bool {
         match self {
             FetchError::NotFound { .. } => true,
-            FetchError::GaveUp { last, .. } => last.is_not_found(),
+            FetchError::GaveUp(g) => g.last.is_not_found(),
             _ => false,
         }
     }
@@ -105,10 +155,8 @@ pub fn system_roots() -> Result<Vec<Certificate<'static>>, FetchError> {
     }
     if certs.is_empty() {
         return Err(FetchError::NoCaCerts {
-            reason: format!(
-                "none in `{DEFAULT_CA_FILE}` or `{}` (set SSL_CERT_FILE)",
-                dir.display()
-            ),
+            file: DEFAULT_CA_FILE.into(),
+            dir,
         });
     }
     Ok(certs)
@@ -116,8 +164,9 @@ pub fn system_roots() -> Result<Vec<Certificate<'static>>, FetchError> {
 
 /// PEM certificates of one file.
 pub fn roots_from_file(path: &Path) -> Result<Vec<Certificate<'static>>, FetchError> {
-    let pem = std::fs::read(path).map_err(|e| FetchError::NoCaCerts {
-        reason: format!("cannot read `{}`: {e}", path.display()),
+    let pem = std::fs::read(path).map_err(|source| FetchError::CaFile {
+        path: path.into(),
+        source,
     })?;
     let certs: Vec<_> = ureq::tls::parse_pem(&pem)
         .filter_map(|i| match i {
@@ -126,9 +175,7 @@ pub fn roots_from_file(path: &Path) -> Result<Vec<Certificate<'static>>, FetchEr
         })
         .collect();
     if certs.is_empty() {
-        return Err(FetchError::NoCaCerts {
-            reason: format!("no PEM certificate in `{}`", path.display()),
-        });
+        return Err(FetchError::NoPem { path: path.into() });
     }
     Ok(certs)
 }
@@ -184,10 +231,10 @@ impl Fetcher {
                     std::thread::sleep(self.retry_pause);
                 }
                 Err(e) if e.transient() => {
-                    return Err(FetchError::GaveUp {
+                    return Err(FetchError::GaveUp(GaveUp {
                         attempts: attempt,
                         last: Box::new(e),
-                    })
+                    }))
                 }
                 Err(e) => return Err(e),
             }
@@ -203,9 +250,9 @@ impl Fetcher {
         if range_from > 0 {
             req = req.header("Range", format!("bytes={range_from}-"));
         }
-        req.call().map_err(|e| FetchError::Transport {
+        req.call().map_err(|source| FetchError::Transport {
             url: url.to_string(),
-            reason: e.to_string(),
+            source,
         })
     }
 
@@ -301,19 +348,13 @@ impl Fetcher {
                 _ => {
                     // Not the range we asked for: start over.
                     file.set_len(0).map_err(werr)?;
-                    return Err(FetchError::Transport {
-                        url: url.into(),
-                        reason: "server sent an unexpected byte range".into(),
-                    });
+                    return Err(FetchError::UnexpectedRange { url: url.into() });
                 }
             },
             416 if have > 0 => {
                 // Our prefix is not a prefix of the file (any more): start over.
                 file.set_len(0).map_err(werr)?;
-                return Err(FetchError::Transport {
-                    url: url.into(),
-                    reason: "partial download does not match the server's file, restarting".into(),
-                });
+                return Err(FetchError::StalePartial { url: url.into() });
             }
             _ => {
                 check_status(url, code)?;
@@ -333,10 +374,7 @@ impl Fetcher {
             let copied = io::copy(&mut (&mut file).take(start), &mut sha).map_err(werr)?;
             if copied != start {
                 file.set_len(0).map_err(werr)?;
-                return Err(FetchError::Transport {
-                    url: url.into(),
-                    reason: "partial download changed while resuming, restarting".into(),
-                });
+                return Err(FetchError::PartialChanged { url: url.into() });
             }
         }
         file.seek(SeekFrom::Start(start)).map_err(werr)?;
@@ -408,9 +446,10 @@ fn cut(url: &str, got: u64, expected: Option<u64>, e: io::Error) -> FetchError {
             got,
             expected,
         },
-        None => FetchError::Transport {
+        None => FetchError::Interrupted {
             url: url.into(),
-            reason: format!("connection failed after {got} bytes: {e}"),
+            got,
+            source: e,
         },
     }
 }
@@ -477,10 +516,10 @@ mod tests {
             code: 403
         }
         .transient());
-        let g = FetchError::GaveUp {
+        let g = FetchError::GaveUp(GaveUp {
             attempts: 3,
             last: Box::new(t),
-        };
+        });
         assert_eq!(
             g.to_string(),
             "connection closed after 1 of 2 bytes of `u` (gave up after 3 attempts)"
@@ -491,12 +530,12 @@ mod tests {
     fn roots_from_missing_or_empty_file() {
         assert!(matches!(
             roots_from_file(Path::new("/nonexistent.pem")),
-            Err(FetchError::NoCaCerts { .. })
+            Err(FetchError::CaFile { .. })
         ));
         let t = tempfile::NamedTempFile::new().unwrap();
         assert!(matches!(
             roots_from_file(t.path()),
-            Err(FetchError::NoCaCerts { .. })
+            Err(FetchError::NoPem { .. })
         ));
     }
 }

@@ -25,7 +25,7 @@ pub enum OptionsError {
     InvalidValue {
         option: String,
         value: String,
-        reason: String,
+        reason: &'static str,
     },
 }
 
@@ -39,10 +39,10 @@ impl Server {
     /// Accepts LXC's form (`host[:port][/prefix]`, meaning HTTPS) and full
     /// `https://` / `http://` URLs.
     pub fn parse(value: &str) -> Result<Server, OptionsError> {
-        let invalid = |reason: &str| OptionsError::InvalidValue {
+        let invalid = |reason| OptionsError::InvalidValue {
             option: "--server".into(),
             value: value.into(),
-            reason: reason.into(),
+            reason,
         };
         if value.is_empty() {
             return Err(invalid("empty server"));
@@ -314,10 +314,10 @@ impl DownloadOptions {
 
     fn apply(&mut self, opt: Opt, flag: &str, value: Option<String>) -> Result<(), OptionsError> {
         let v = value.unwrap_or_default();
-        let invalid = |reason: &str| OptionsError::InvalidValue {
+        let invalid = |reason| OptionsError::InvalidValue {
             option: flag.to_string(),
             value: v.clone(),
-            reason: reason.to_string(),
+            reason,
         };
         match opt {
             Opt::Dist => self.dist = Some(selector(flag, &v)?),
@@ -347,8 +347,8 @@ impl DownloadOptions {
             Opt::Name => self.name = Some(v.clone()),
             Opt::Path => self.path = Some(PathBuf::from(&v)),
             Opt::Rootfs => self.rootfs = Some(PathBuf::from(&v)),
-            Opt::MappedUid => self.mapped_uid = mapped_id(&v).map_err(|r| invalid(&r))?,
-            Opt::MappedGid => self.mapped_gid = mapped_id(&v).map_err(|r| invalid(&r))?,
+            Opt::MappedUid => self.mapped_uid = mapped_id(&v).map_err(invalid)?,
+            Opt::MappedGid => self.mapped_gid = mapped_id(&v).map_err(invalid)?,
         }
         Ok(())
     }
@@ -375,20 +375,20 @@ fn selector(flag: &str, v: &str) -> Result<String, OptionsError> {
         return Err(OptionsError::InvalidValue {
             option: flag.into(),
             value: v.into(),
-            reason: "must be a non-empty name without `/`, `;` or a leading `.`".into(),
+            reason: "must be a non-empty name without `/`, `;` or a leading `.`",
         });
     }
     Ok(v.to_string())
 }
 
 /// LXC passes `-1` when there is no mapping.
-fn mapped_id(v: &str) -> Result<Option<u32>, String> {
+fn mapped_id(v: &str) -> Result<Option<u32>, &'static str> {
     if v == "-1" {
         return Ok(None);
     }
     v.parse::<u32>()
         .map(Some)
-        .map_err(|_| "expected a numeric id".to_string())
+        .map_err(|_| "expected a numeric id")
 }
 
 /// Upper-case hex of a `--keyid` value (`0x` prefix and spaces dropped): 16 digits

@@ -132,7 +132,7 @@ fn rootfs_of_another_build_is_refused_and_the_cache_is_untouched() {
     }
     let (r, _) = f.prepare(&deb());
     let err = r.unwrap_err();
-    let msg = err.to_string();
+    let msg = shown(&err);
     assert!(matches!(err, ImageError::HashMismatch { .. }), "{msg}");
     assert!(
         msg.contains(&format!("{NEW}//rootfs.tar.xz` does not match the signed")),
@@ -160,7 +160,7 @@ fn rootfs_of_another_build_is_refused_and_the_cache_is_untouched() {
     }
     let (r, _) = f.prepare(&deb());
     let err = r.unwrap_err();
-    let msg = err.to_string();
+    let msg = shown(&err);
     assert!(matches!(err, ImageError::WrongBuild { .. }), "{msg}");
     assert!(
         msg.contains(&format!(
@@ -177,7 +177,7 @@ fn rootfs_of_another_build_is_refused_and_the_cache_is_untouched() {
     let (r, _) = f.prepare(&deb());
     let err = r.unwrap_err();
     assert!(matches!(err, ImageError::LostBinding { .. }), "{err}");
-    assert!(err.to_string().contains("--allow-downgrade"), "{err}");
+    assert!(shown(&err).contains("--allow-downgrade"), "{err}");
     assert_eq!(snapshot(&f.dir()), before, "cache changed");
 }
 
@@ -201,7 +201,7 @@ fn replayed_old_index_is_refused_unless_allow_downgrade() {
             "{extra:?}: {err}"
         );
         assert_eq!(
-            err.to_string(),
+            shown(&err),
             format!(
                 "the index offers build {OLD} of `debian bookworm amd64 default`, older than \
                  the cached build {NEW}: refusing a downgrade (a replayed old index looks like \
@@ -235,14 +235,14 @@ fn download_larger_than_its_signed_size_is_refused_early() {
 
     // Announced length: refused before the body is read.
     let (r, _) = f.prepare(&deb());
-    let msg = r.unwrap_err().to_string();
+    let msg = shown(&r.unwrap_err());
     assert!(msg.ends_with(&want), "{msg}");
     assert_eq!(f.server.hits("//rootfs.tar.xz").len(), 1, "retried");
 
     // No announced length: refused as soon as the signed size is passed.
     f.server.without_length("rootfs.tar.xz");
     let (r, _) = f.prepare(&deb());
-    let msg = r.unwrap_err().to_string();
+    let msg = shown(&r.unwrap_err());
     assert!(msg.ends_with(&want), "{msg}");
     assert!(!f.dir().exists(), "nothing cached");
     assert!(!lxu_download::cache::staging_dir(&f.dir()).exists());
@@ -264,7 +264,7 @@ fn huge_downloads_without_a_manifest_hit_the_cap() {
     // A rootfs announced at 5 GiB is refused without reading any of it.
     f.server.claim_length("//rootfs.tar.xz", 5 << 30);
     let (r, _) = f.prepare(&deb());
-    let msg = r.unwrap_err().to_string();
+    let msg = shown(&r.unwrap_err());
     assert!(
         msg.ends_with(
             "//rootfs.tar.xz` is larger than the 4294967296 bytes allowed for it (the cap for \
@@ -284,7 +284,7 @@ fn huge_downloads_without_a_manifest_hit_the_cap() {
     f.repo.write_index(std::slice::from_ref(&e));
     f.server.without_length("meta.tar.xz");
     let (r, _) = f.prepare(&deb());
-    let msg = r.unwrap_err().to_string();
+    let msg = shown(&r.unwrap_err());
     assert!(
         msg.ends_with(
             "//meta.tar.xz` is larger than the 67108864 bytes allowed for it (the cap for \
@@ -307,7 +307,7 @@ fn xz_bomb_metadata_is_refused_with_a_clear_error() {
         .publish_bound("debian", "bookworm", OLD, &small_rootfs(OLD), &meta);
     f.repo.write_index(&[e]);
     let (r, _) = f.prepare(&deb());
-    let msg = r.unwrap_err().to_string();
+    let msg = shown(&r.unwrap_err());
     assert!(
         msg.ends_with(
             "meta.tar.xz`: it needs more than the 1024 MiB of memory allowed to the xz decoder"
@@ -367,7 +367,7 @@ fn lxc_style_sums_without_image_info() {
     }
     f.repo.write_index(std::slice::from_ref(&late));
     let (r, _) = f.prepare(&deb());
-    let msg = r.unwrap_err().to_string();
+    let msg = shown(&r.unwrap_err());
     assert!(
         // The year of today's signature.
         msg.contains("SHA256SUMS` was signed on 20")

@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::TestKey;
+use common::{shown, TestKey};
 use lxu_download::trust::{Keyring, TrustError};
 
 struct Gpg {
@@ -134,7 +134,7 @@ fn gpg_signatures_by_signing_subkeys_verify() {
         let err = k.verify_file(&file, &sig, "rootfs.tar.xz").unwrap_err();
         assert!(matches!(err, TrustError::Bad { .. }), "{err}");
         assert!(
-            err.to_string().starts_with(&format!(
+            shown(&err).starts_with(&format!(
                 "bad signature of `rootfs.tar.xz` by key 0x{} (subkey of 0x{})",
                 fps[1], fps[0]
             )),
@@ -163,7 +163,7 @@ fn gpg_sha1_signature_is_refused() {
     let sig = g.sign(&fp[0], &file, &["--digest-algo", "SHA1"]);
     let err = k.verify_file(&file, &sig, "rootfs.tar.xz").unwrap_err();
     assert_eq!(
-        err.to_string(),
+        shown(&err),
         "signature of `rootfs.tar.xz` uses the weak hash SHA1"
     );
     // The same key with SHA-512 (and signing with the primary, flags "sc") is fine.
@@ -193,7 +193,7 @@ fn expired_keys_and_subkeys_are_refused() {
     let err = k.verify_file(&file, &sig, "rootfs.tar.xz").unwrap_err();
     assert!(matches!(err, TrustError::KeyUnusable { .. }), "{err}");
     assert!(
-        err.to_string().ends_with("which expired on 2020-01-02"),
+        shown(&err).ends_with("which expired on 2020-01-02"),
         "{err}"
     );
 
@@ -212,8 +212,8 @@ fn expired_keys_and_subkeys_are_refused() {
     k.verify_file(&file, &sig, "rootfs.tar.xz").unwrap();
     std::thread::sleep(std::time::Duration::from_secs(3));
     let err = k.verify_file(&file, &sig, "rootfs.tar.xz").unwrap_err();
-    assert!(err.to_string().contains("(subkey of 0x"), "{err}");
-    assert!(err.to_string().contains("which expired on"), "{err}");
+    assert!(shown(&err).contains("(subkey of 0x"), "{err}");
+    assert!(shown(&err).contains("which expired on"), "{err}");
 }
 
 #[test]
@@ -251,7 +251,7 @@ fn revoked_key_is_refused() {
         .verify_file(&file, &sig, "f")
         .unwrap_err();
     assert_eq!(
-        err.to_string(),
+        shown(&err),
         format!(
             "signature of `f` made by key 0x{} (subkey of 0x{}), which is revoked",
             fp[1], fp[0]
@@ -305,7 +305,7 @@ fn revoked_subkey_is_refused() {
         .verify_file(&file, &sig, "f")
         .unwrap_err();
     assert_eq!(
-        err.to_string(),
+        shown(&err),
         format!(
             "signature of `f` made by key 0x{} (subkey of 0x{}), which is revoked",
             fp[1], fp[0]

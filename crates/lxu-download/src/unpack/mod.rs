@@ -60,14 +60,18 @@ impl<R: Read> Read for MemlimitTap<R> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum UnpackError {
-    #[error("cannot open `{path}`: {source}")]
+    #[error("cannot open `{path}`")]
     Open {
         path: PathBuf,
         #[source]
         source: io::Error,
     },
-    #[error("corrupt or unreadable tarball `{tarball}`: {reason}")]
-    Corrupt { tarball: String, reason: String },
+    #[error("corrupt or unreadable tarball `{tarball}`")]
+    Corrupt {
+        tarball: String,
+        #[source]
+        source: Corruption,
+    },
     #[error(
         "`{tarball}` needs more than the {limit_mib} MiB of memory allowed to the xz \
          decoder (its dictionary is too large): refusing it"
@@ -92,13 +96,42 @@ pub enum UnpackError {
     NoSpace { path: String },
     #[error("`{path}` in the rootfs is not a directory (needed for `{entry}`)")]
     NotDirectory { path: String, entry: String },
-    #[error("cannot {op} `{path}` in the rootfs: {source}")]
+    #[error("cannot {op} `{path}` in the rootfs")]
     Fs {
         op: &'static str,
         path: String,
         #[source]
         source: io::Error,
     },
+    #[error("cannot chown `{path}` to {uid}:{gid} in the rootfs")]
+    Chown {
+        path: String,
+        uid: u32,
+        gid: u32,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// What is wrong with a tarball that cannot be unpacked.
+#[derive(Debug, thiserror::Error)]
+pub enum Corruption {
+    #[error(transparent)]
+    Read(#[from] io::Error),
+    #[error("xz decoder")]
+    XzDecoder(#[source] liblzma::stream::Error),
+    #[error("zstd decoder")]
+    ZstdDecoder(#[source] io::Error),
+    #[error("symlink `{name}` has no target")]
+    NoSymlinkTarget { name: String },
+    #[error("member `{name}` has unsupported type {kind}")]
+    UnsupportedType { name: String, kind: String },
+    #[error("bad pax {field}")]
+    BadPax { field: &'static str },
+    #[error("owner of `{name}` is out of range")]
+    OwnerOutOfRange { name: String },
+    #[error("owner of `{name}` is -1")]
+    OwnerUnset { name: String },
 }
 
 /// How to unpack.
@@ -170,14 +203,14 @@ pub fn unpack_reader<'r, R: Read + 'r>(
     opts: &UnpackOptions,
     label: &str,
 ) -> Result<UnpackStats, UnpackError> {
-    let corrupt = |reason: String| UnpackError::Corrupt {
+    let corrupt = |source| UnpackError::Corrupt {
         tarball: label.to_string(),
-        reason,
+        source,
     };
     let mut input = BufReader::with_capacity(1 << 20, reader);
     let head = input
         .fill_buf()
-        .map_err(|e| corrupt(e.to_string()))?
+        .map_err(|e| corrupt(Corruption::Read(e)))?
         .to_vec();
     let memlimit_hit = Arc::new(AtomicBool::new(false));
     let decoded: Box<dyn Read + 'r> = if head.starts_with(XZ_MAGIC) {
@@ -191,7 +224,7 @@ pub fn unpack_reader<'r, R: Read + 'r>(
             .memlimit_threading(XZ_MEMLIMIT_THREADING)
             .memlimit_stop(XZ_MEMLIMIT)
             .decoder()
-            .map_err(|e| corrupt(format!("xz decoder: {e}")))?;
+            .map_err(|e| corrupt(Corruption::XzDecoder(e)))?;
         Box::new(MemlimitTap {
             inner: liblzma::bufread::XzDecoder::new_stream(input, stream),
             hit: memlimit_hit.clone(),
@@ -199,7 +232,7 @@ pub fn unpack_reader<'r, R: Read + 'r>(
     } else if head.starts_with(ZSTD_MAGIC) {
         Box::new(
             zstd::stream::read::Decoder::with_buffer(input)
-                .map_err(|e| corrupt(format!("zstd decoder: {e}")))?,
+                .map_err(|e| corrupt(Corruption::ZstdDecoder(e)))?,
         )
     } else {
         Box::new(input)
@@ -306,11 +339,15 @@ impl Unpacker<'_> {
         }
     }
 
-    fn corrupt(&self, e: impl std::fmt::Display) -> UnpackError {
+    fn corrupt(&self, source: impl Into<Corruption>) -> UnpackError {
         UnpackError::Corrupt {
             tarball: self.label.clone(),
-            reason: e.to_string(),
+            source: source.into(),
         }
+    }
+
+    fn bad_pax(&self, field: &'static str) -> UnpackError {
+        self.corrupt(Corruption::BadPax { field })
     }
 
     fn run(&mut self, decoded: Box<dyn Read + '_>) -> Result<(), UnpackError> {
@@ -376,7 +413,7 @@ impl Unpacker<'_> {
                 .map(|t| t.into_owned())
                 .unwrap_or_default();
             if target.is_empty() {
-                return Err(self.corrupt(format!("symlink `{}` has no target", lossy(&path))));
+                return Err(self.corrupt(Corruption::NoSymlinkTarget { name: lossy(&path) }));
             }
             self.replace(parent, name, &path, false)?;
             rustix::fs::symlinkat(target.as_slice(), parent, name)
@@ -413,11 +450,10 @@ impl Unpacker<'_> {
             self.regular_file(entry, parent, name, &path, &meta)?;
         } else {
             // Unknown member types carry nothing we can create faithfully.
-            return Err(self.corrupt(format!(
-                "member `{}` has unsupported type {:?}",
-                lossy(&path),
-                kind
-            )));
+            return Err(self.corrupt(Corruption::UnsupportedType {
+                name: lossy(&path),
+                kind: format!("{kind:?}"),
+            }));
         }
         // Keep the parent for the next member unless this one replaced a directory on
         // its path.
@@ -452,11 +488,11 @@ impl Unpacker<'_> {
                 }
                 let text = std::str::from_utf8(val).unwrap_or("");
                 match key {
-                    b"uid" => m.uid = text.parse().map_err(|_| self.corrupt("bad pax uid"))?,
-                    b"gid" => m.gid = text.parse().map_err(|_| self.corrupt("bad pax gid"))?,
+                    b"uid" => m.uid = text.parse().map_err(|_| self.bad_pax("uid"))?,
+                    b"gid" => m.gid = text.parse().map_err(|_| self.bad_pax("gid"))?,
                     b"mtime" => {
                         let (s, frac) = text.split_once('.').unwrap_or((text, ""));
-                        m.mtime.tv_sec = s.parse().map_err(|_| self.corrupt("bad pax mtime"))?;
+                        m.mtime.tv_sec = s.parse().map_err(|_| self.bad_pax("mtime"))?;
                         let digits: String = frac.chars().take(9).collect();
                         m.mtime.tv_nsec = if digits.is_empty() {
                             0
@@ -742,19 +778,20 @@ impl Unpacker<'_> {
             return Ok(());
         }
         let (Ok(uid), Ok(gid)) = (u32::try_from(meta.uid), u32::try_from(meta.gid)) else {
-            return Err(self.corrupt(format!("owner of `{}` is out of range", lossy(path))));
+            return Err(self.corrupt(Corruption::OwnerOutOfRange { name: lossy(path) }));
         };
         if uid == u32::MAX || gid == u32::MAX {
-            return Err(self.corrupt(format!("owner of `{}` is -1", lossy(path))));
+            return Err(self.corrupt(Corruption::OwnerUnset { name: lossy(path) }));
         }
         let (u, g) = (Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)));
         let res = match name {
             Some(n) => rustix::fs::chownat(fd, n, u, g, AtFlags::SYMLINK_NOFOLLOW),
             None => rustix::fs::fchown(fd, u, g),
         };
-        res.map_err(|e| UnpackError::Fs {
-            op: "chown",
-            path: format!("{} to {uid}:{gid}", lossy(path)),
+        res.map_err(|e| UnpackError::Chown {
+            path: lossy(path),
+            uid,
+            gid,
             source: e.into(),
         })
     }

@@ -19,6 +19,12 @@ use pgp::composed::{
 use pgp::crypto::hash::HashAlgorithm;
 use pgp::types::{KeyDetails, Password};
 
+/// What a user sees of an error: it and its causes joined with ": ".
+pub fn shown(e: &dyn std::error::Error) -> String {
+    let causes = std::iter::successors(Some(e), |e| e.source());
+    causes.map(|e| e.to_string()).collect::<Vec<_>>().join(": ")
+}
+
 // ---------------------------------------------------------------- keys
 
 pub struct TestKey {

@@ -20,7 +20,12 @@ pub struct Download {
 }
 
 fn err(e: ImageError) -> Error {
-    Error::Msg(e.to_string())
+    Error::Msg(shown(e))
+}
+
+/// The error and its causes joined with ": ", as the CLI prints them.
+fn shown(e: impl std::error::Error + Send + Sync + 'static) -> String {
+    format!("{:#}", anyhow::Error::new(e))
 }
 
 fn ask(prompt: &str) -> Option<String> {
@@ -102,7 +107,7 @@ impl ExternalTemplate for Download {
         } else {
             Progress::plain(Box::new(std::io::stderr()))
         };
-        let stats = client::unpack_image(image, rootfs, &progress).map_err(|e| e.to_string())?;
+        let stats = client::unpack_image(image, rootfs, &progress).map_err(shown)?;
         if stats.skipped_devices > 0 || stats.skipped_excludes > 0 {
             progress.step(&format!(
                 "Skipped {} device nodes and {} excluded entries (a user namespace cannot create them; /dev is provided at start)",
@@ -140,8 +145,7 @@ impl ExternalTemplate for Download {
     fn finish_rootfs(&mut self, rootfs: &std::path::Path) -> std::result::Result<(), String> {
         let image = self.image.as_ref().ok_or("no image prepared")?;
         let vars = self.vars.as_ref().ok_or("no image prepared")?;
-        lxu_download::substitute_templates(rootfs, &image.meta.templates, vars)
-            .map_err(|e| e.to_string())?;
+        lxu_download::substitute_templates(rootfs, &image.meta.templates, vars).map_err(shown)?;
         Ok(())
     }
 
