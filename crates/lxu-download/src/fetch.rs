@@ -211,11 +211,6 @@ impl Fetcher {
         }
     }
 
-    /// A client trusting the system CA store.
-    pub fn with_system_roots() -> Result<Fetcher, FetchError> {
-        Ok(Fetcher::new(system_roots()?))
-    }
-
     /// The pause between attempts (tests shorten it).
     pub fn set_retry_pause(&mut self, d: Duration) {
         self.retry_pause = d;

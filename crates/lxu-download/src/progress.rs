@@ -81,7 +81,7 @@ impl Progress {
     }
 
     /// A byte-count bar (drawn only on a terminal).
-    pub fn bar(&self, len: Option<u64>, label: &str) -> Bar {
+    pub(crate) fn bar(&self, len: Option<u64>, label: &str) -> Bar {
         if !self.bars {
             return Bar { pb: None };
         }
@@ -105,22 +105,22 @@ pub struct Bar {
 }
 
 impl Bar {
-    pub fn set_length(&self, len: u64) {
+    pub(crate) fn set_length(&self, len: u64) {
         if let Some(pb) = &self.pb {
             pb.set_length(len);
         }
     }
-    pub fn set_position(&self, pos: u64) {
+    pub(crate) fn set_position(&self, pos: u64) {
         if let Some(pb) = &self.pb {
             pb.set_position(pos);
         }
     }
-    pub fn inc(&self, n: u64) {
+    pub(crate) fn inc(&self, n: u64) {
         if let Some(pb) = &self.pb {
             pb.inc(n);
         }
     }
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Some(pb) = &self.pb {
             pb.finish_and_clear();
         }
@@ -134,7 +134,7 @@ impl Drop for Bar {
 }
 
 /// A reader that advances a bar.
-pub struct BarReader<'b, R> {
+pub(crate) struct BarReader<'b, R> {
     pub inner: R,
     pub bar: &'b Bar,
 }

@@ -15,9 +15,6 @@ use pgp::crypto::hash::HashAlgorithm;
 use pgp::packet::{PublicKey, Signature, SignatureType, SubpacketData};
 use pgp::types::{KeyDetails, Tag, Timestamp};
 
-/// The key LXC's image server signs with (`lxc-download` in LXC 1.0–4.0.11).
-pub const LINUXCONTAINERS_FINGERPRINT: &str = "E7FB0CAEC8173D669066514CBAEFF88C22F6E216";
-
 /// How far in the future a signature may claim to be made (clock skew).
 const MAX_CLOCK_SKEW_SECS: u64 = 600;
 
@@ -132,7 +129,6 @@ pub struct Verified {
 
 struct Cert {
     key: SignedPublicKey,
-    source: PathBuf,
 }
 
 /// The set of trusted certificates.
@@ -143,7 +139,7 @@ pub struct Keyring {
 }
 
 /// `/etc/lxc/trusted-keys` for root, `~/.config/lxc/trusted-keys` otherwise.
-pub fn user_key_dir(uid: u32, home: &Path) -> PathBuf {
+pub(crate) fn user_key_dir(uid: u32, home: &Path) -> PathBuf {
     if uid == 0 {
         PathBuf::from("/etc/lxc/trusted-keys")
     } else {
@@ -190,7 +186,7 @@ fn newest<'a>(sigs: impl Iterator<Item = &'a Signature>) -> Option<&'a Signature
 }
 
 /// `YYYY-MM-DD HH:MM UTC`, for messages.
-pub fn fmt_utc(secs: u64) -> String {
+pub(crate) fn fmt_utc(secs: u64) -> String {
     let s = secs % 86_400;
     format!(
         "{} {:02}:{:02} UTC",
@@ -337,21 +333,13 @@ impl Keyring {
         Keyring::default()
     }
 
-    pub fn len(&self) -> usize {
-        self.certs.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.certs.is_empty()
-    }
-
     /// Primary fingerprints, upper-case hex.
     pub fn fingerprints(&self) -> Vec<String> {
         self.certs.iter().map(|c| fpr(&c.key)).collect()
     }
 
     /// Adds the certificates of armoured (or binary) key data; returns how many.
-    pub fn add_bytes(&mut self, data: &[u8], source: &Path) -> Result<usize, TrustError> {
+    pub(crate) fn add_bytes(&mut self, data: &[u8], source: &Path) -> Result<usize, TrustError> {
         let bad = |e| TrustError::BadKeyFile {
             path: source.to_path_buf(),
             source: PgpError(e),
@@ -360,10 +348,7 @@ impl Keyring {
         let mut n = 0;
         for key in iter {
             let key = key.map_err(bad)?;
-            self.certs.push(Cert {
-                key,
-                source: source.to_path_buf(),
-            });
+            self.certs.push(Cert { key });
             n += 1;
         }
         if n == 0 {
@@ -386,7 +371,7 @@ impl Keyring {
 
     /// Adds the keys of every `*.asc` file of a directory (sorted by name); a missing
     /// directory adds nothing.
-    pub fn add_dir(&mut self, dir: &Path) -> Result<usize, TrustError> {
+    pub(crate) fn add_dir(&mut self, dir: &Path) -> Result<usize, TrustError> {
         self.searched.push(dir.to_path_buf());
         let rd = match std::fs::read_dir(dir) {
             Ok(rd) => rd,
@@ -416,7 +401,7 @@ impl Keyring {
     }
 
     /// Where keys were looked for, for error messages.
-    pub fn searched(&self) -> String {
+    pub(crate) fn searched(&self) -> String {
         if self.searched.is_empty() {
             return "nowhere".into();
         }
@@ -428,7 +413,7 @@ impl Keyring {
     }
 
     /// Errors when there is nothing to verify against.
-    pub fn ensure_not_empty(&self) -> Result<(), TrustError> {
+    pub(crate) fn ensure_not_empty(&self) -> Result<(), TrustError> {
         if self.certs.is_empty() {
             return Err(TrustError::NoKeys {
                 searched: self.searched(),
@@ -486,7 +471,7 @@ impl Keyring {
     }
 
     /// Verifies a stream against detached signature bytes (armoured or binary).
-    pub fn verify_reader<R: Read>(
+    pub(crate) fn verify_reader<R: Read>(
         &self,
         data: R,
         sig: &[u8],
@@ -496,7 +481,7 @@ impl Keyring {
     }
 
     /// [`Keyring::verify_reader`] at a given time (Unix seconds).
-    pub fn verify_reader_at<R: Read>(
+    pub(crate) fn verify_reader_at<R: Read>(
         &self,
         data: R,
         sig: &[u8],
@@ -685,14 +670,6 @@ impl Keyring {
             created: s.created().map(|t| t.as_secs()).unwrap_or(0),
         })
     }
-
-    /// The file each certificate came from, for diagnostics.
-    pub fn sources(&self) -> Vec<(String, PathBuf)> {
-        self.certs
-            .iter()
-            .map(|c| (fpr(&c.key), c.source.clone()))
-            .collect()
-    }
 }
 
 fn describe(cert: &Cert, comp: &Component<'_>) -> String {
@@ -726,6 +703,9 @@ fn usable(cert: &Cert, comp: &Component<'_>, s: &Signature, now: u64) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The key LXC's image server signs with (`lxc-download` in LXC 1.0–4.0.11).
+    const LINUXCONTAINERS_FINGERPRINT: &str = "E7FB0CAEC8173D669066514CBAEFF88C22F6E216";
 
     #[test]
     fn civil_dates() {

@@ -33,7 +33,7 @@ use crate::meta::MAX_COMPAT;
 use crate::sign::{SignError, SigningKey};
 use crate::ServerError;
 
-pub const SUMS: &str = "SHA256SUMS";
+pub(crate) const SUMS: &str = "SHA256SUMS";
 const MODES: [&str; 2] = ["system", "user"];
 
 #[derive(Debug, thiserror::Error)]
@@ -283,7 +283,7 @@ fn write_signed(path: &Path, data: &[u8], key: &SigningKey) -> Result<(), Publis
 }
 
 /// Index file name for a mode and compat level (level 5 is unsuffixed).
-pub fn index_name(mode: &str, level: u8) -> String {
+pub(crate) fn index_name(mode: &str, level: u8) -> String {
     if level >= MAX_COMPAT {
         format!("index-{mode}")
     } else {

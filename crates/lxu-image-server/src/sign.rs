@@ -211,7 +211,7 @@ impl SigningKey {
     }
 
     /// A streaming signer: write the data into it, then [`Signer::finish`].
-    pub fn signer(&self) -> Result<Signer<'_>, SignError> {
+    pub(crate) fn signer(&self) -> Result<Signer<'_>, SignError> {
         let (version, algorithm, fingerprint, key_id) = match self.component {
             Component::Primary => {
                 let k = &self.key.primary_key;
@@ -253,7 +253,7 @@ impl SigningKey {
     }
 
     /// Signs everything `data` yields; returns the armoured detached signature.
-    pub fn sign_reader(&self, mut data: impl Read) -> Result<String, SignError> {
+    pub(crate) fn sign_reader(&self, mut data: impl Read) -> Result<String, SignError> {
         let mut s = self.signer()?;
         io::copy(&mut data, &mut s).map_err(SignError::Data)?;
         s.finish()
@@ -267,14 +267,14 @@ impl SigningKey {
 }
 
 /// Hashes data for one detached signature.
-pub struct Signer<'a> {
+pub(crate) struct Signer<'a> {
     key: &'a SigningKey,
     hasher: SignatureHasher,
 }
 
 impl Signer<'_> {
     /// Makes the signature, ASCII-armoured (`-----BEGIN PGP SIGNATURE-----`).
-    pub fn finish(self) -> Result<String, SignError> {
+    pub(crate) fn finish(self) -> Result<String, SignError> {
         let k = self.key;
         let sig = match k.component {
             Component::Primary => self.hasher.sign(&k.key.primary_key, &k.password()),

@@ -39,7 +39,7 @@ pub enum TarError {
 
 /// How to map the tree onto tar entries.
 #[derive(Debug, Clone, Default)]
-pub struct TarOptions {
+pub(crate) struct TarOptions {
     /// Force every entry to this uid/gid (a tree built by an unprivileged user
     /// must still be owned by root inside the container).
     pub owner: Option<(u32, u32)>,
@@ -50,7 +50,7 @@ pub struct TarOptions {
 
 /// What was written.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TarStats {
+pub(crate) struct TarStats {
     pub entries: u64,
     /// Bytes of the uncompressed tar stream.
     pub bytes: u64,
@@ -63,7 +63,7 @@ pub struct TarStats {
 
 /// Sum of regular file sizes plus a header per entry: an upper-bound estimate of
 /// the tar size, used to choose the xz block size before compressing.
-pub fn estimate_size(root: &Path) -> io::Result<u64> {
+pub(crate) fn estimate_size(root: &Path) -> io::Result<u64> {
     let root_dev = fs::symlink_metadata(root)?.dev();
     let mut total = 1024u64;
     let mut stack = vec![root.to_path_buf()];
@@ -83,7 +83,11 @@ pub fn estimate_size(root: &Path) -> io::Result<u64> {
 }
 
 /// Archives the contents of `root` (not `root` itself by name: it becomes `./`).
-pub fn write_tree<W: Write>(root: &Path, out: W, opts: &TarOptions) -> Result<TarStats, TarError> {
+pub(crate) fn write_tree<W: Write>(
+    root: &Path,
+    out: W,
+    opts: &TarOptions,
+) -> Result<TarStats, TarError> {
     let mut w = TreeWriter {
         builder: tar::Builder::new(CountingWriter::new(out)),
         opts,
@@ -342,17 +346,14 @@ fn read_xattrs(path: &Path) -> Result<PaxRecords, TarError> {
 }
 
 /// Counts the bytes that pass through.
-pub struct CountingWriter<W> {
+pub(crate) struct CountingWriter<W> {
     inner: W,
     pub count: u64,
 }
 
 impl<W> CountingWriter<W> {
-    pub fn new(inner: W) -> Self {
+    pub(crate) fn new(inner: W) -> Self {
         CountingWriter { inner, count: 0 }
-    }
-    pub fn into_inner(self) -> W {
-        self.inner
     }
 }
 

@@ -16,7 +16,7 @@ const XZ_MEMLIMIT_THREADING: u64 = 1 << 30;
 /// Memory the xz decoder may use at all. `xz -9` needs 65 MiB to decode; a stream
 /// that claims more than this is refused rather than allowed to take the host's
 /// memory (the xz format allows dictionaries up to 4 GiB).
-pub const XZ_MEMLIMIT: u64 = 1 << 30;
+pub(crate) const XZ_MEMLIMIT: u64 = 1 << 30;
 
 /// Passes reads through and notes whether the xz decoder stopped at its memory
 /// limit, so the error can say so whatever the tar parser wraps it in.

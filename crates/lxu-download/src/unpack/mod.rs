@@ -2,7 +2,7 @@
 //! -xpJf` in `lxc-download`).
 //!
 //! Meant to run inside the container's user namespace as its root. The `tar` crate
-//! only parses; every node is created (in [`members`]) relative to a directory fd of
+//! only parses; every node is created (in `members.rs`) relative to a directory fd of
 //! the rootfs, with parents resolved by `openat2(RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS)`
 //! and the last component created with `O_EXCL`/`O_NOFOLLOW`-style calls, so no
 //! member name, symlink or hard link can reach outside the rootfs.
@@ -20,8 +20,8 @@ use std::sync::Arc;
 use rustix::fs::{Mode, OFlags};
 
 pub(crate) use decode::MemlimitTap;
-pub use decode::XZ_MEMLIMIT;
-pub use exclude::{fnmatch, Excludes};
+pub(crate) use decode::XZ_MEMLIMIT;
+pub(crate) use exclude::Excludes;
 
 use crate::progress::{Bar, BarReader};
 use members::Unpacker;

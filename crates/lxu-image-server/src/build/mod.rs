@@ -19,9 +19,9 @@ use crate::tarball::{self, TarError, TarOptions};
 use crate::timefmt;
 use crate::ServerError;
 
-pub const ROOTFS_XZ: &str = "rootfs.tar.xz";
-pub const ROOTFS_ZST: &str = "rootfs.tar.zst";
-pub const META_XZ: &str = "meta.tar.xz";
+pub(crate) const ROOTFS_XZ: &str = "rootfs.tar.xz";
+pub(crate) const ROOTFS_ZST: &str = "rootfs.tar.zst";
+pub(crate) const META_XZ: &str = "meta.tar.xz";
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -131,10 +131,6 @@ impl BuiltImage {
     pub fn rootfs_zst(&self) -> Option<PathBuf> {
         let p = self.dir.join(ROOTFS_ZST);
         self.info.files.iter().any(|f| f == ROOTFS_ZST).then_some(p)
-    }
-    /// The artifact files, by path.
-    pub fn files(&self) -> Vec<PathBuf> {
-        self.info.files.iter().map(|f| self.dir.join(f)).collect()
     }
 
     /// The id this build gets when published as `variant` under its own

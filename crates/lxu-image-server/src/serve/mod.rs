@@ -107,7 +107,7 @@ pub struct ServerHandle {
 
 impl ServerHandle {
     /// Bound addresses: http first (if any), then https.
-    pub fn addrs(&self) -> Vec<SocketAddr> {
+    pub(crate) fn addrs(&self) -> Vec<SocketAddr> {
         self.http_addr.into_iter().chain(self.https_addr).collect()
     }
 
@@ -119,7 +119,7 @@ impl ServerHandle {
     }
 
     /// Blocks until the server stops (it only stops through `shutdown`).
-    pub fn wait(self) -> Result<(), ServerError> {
+    pub(crate) fn wait(self) -> Result<(), ServerError> {
         self.thread.join().map_err(|_| ServeError::Panicked)?;
         Ok(())
     }

@@ -7,8 +7,8 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use lxu_download::{
-    assemble_config, client, CachedImage, ClientEnv, DownloadOptions, ImageError, KeyStyle, Mode,
-    Progress, TemplateVars,
+    assemble_config, create_message_text, list, prepare, unpack_image, CachedImage, ClientEnv,
+    DownloadOptions, ImageError, KeyStyle, Mode, Progress, TemplateVars,
 };
 use lxu_runtime::create::ExternalTemplate;
 use lxu_runtime::{Container, Context, Error, Result};
@@ -69,7 +69,7 @@ impl ExternalTemplate for Download {
             progress,
         );
         if opts.list {
-            print!("{}", client::list(&opts, &env).map_err(err)?);
+            print!("{}", list(&opts, &env).map_err(err)?);
             // LXC's --list ends the create with a failure, leaving no container.
             return Err(Error::Msg("no container created (--list)".into()));
         }
@@ -80,7 +80,7 @@ impl ExternalTemplate for Download {
                 }));
             }
             // Interactive, as LXC's template: show what exists and ask.
-            print!("{}", client::list(&opts, &env).map_err(err)?);
+            print!("{}", list(&opts, &env).map_err(err)?);
             opts.dist = opts.dist.take().or_else(|| ask("Distribution"));
             opts.release = opts.release.take().or_else(|| ask("Release"));
             if let Some(a) = ask("Architecture") {
@@ -88,7 +88,7 @@ impl ExternalTemplate for Download {
                 opts.arch_given = true;
             }
         }
-        let image = client::prepare(&opts, &env).map_err(err)?;
+        let image = prepare(&opts, &env).map_err(err)?;
         self.vars = Some(TemplateVars {
             name: c.name.clone(),
             path: c.dir.display().to_string(),
@@ -107,7 +107,7 @@ impl ExternalTemplate for Download {
         } else {
             Progress::plain(Box::new(std::io::stderr()))
         };
-        let stats = client::unpack_image(image, rootfs, &progress).map_err(shown)?;
+        let stats = unpack_image(image, rootfs, &progress).map_err(shown)?;
         if stats.skipped_devices > 0 || stats.skipped_excludes > 0 {
             progress.step(&format!(
                 "Skipped {} device nodes and {} excluded entries (a user namespace cannot create them; /dev is provided at start)",
@@ -152,6 +152,6 @@ impl ExternalTemplate for Download {
     fn message(&self) -> Option<String> {
         self.image
             .as_ref()
-            .and_then(|i| client::create_message_text(&i.meta))
+            .and_then(|i| create_message_text(&i.meta))
     }
 }
