@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::cache::{self, CacheLock};
-use crate::fetch::{FetchError, Fetcher, COMPAT_LEVEL};
+use crate::fetch::{FetchError, Fetcher, Target, COMPAT_LEVEL};
 use crate::index::{self, Index, IndexEntry, ListFilter};
 use crate::manifest::{self, BuildInfo, ManifestError, Sums};
 use crate::meta::{self, ImageMeta, Mode};
@@ -324,7 +324,13 @@ impl Session<'_> {
             ),
         };
         let bar = self.env.progress.bar(None, name);
-        let got = match self.fetcher()?.download(&url, &dest, &bar, limit, &why) {
+        let target = Target {
+            url: &url,
+            dest: &dest,
+            limit,
+            why: &why,
+        };
+        let got = match self.fetcher()?.download(&target, &bar) {
             Ok(g) => g,
             Err(e) => {
                 if matches!(e, FetchError::TooLarge { .. }) {

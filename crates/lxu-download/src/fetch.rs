@@ -2,7 +2,7 @@
 //! `lxc/<version> compat:<level>` user agent), plus resume with `Range` and strict
 //! length checks, with ureq over rustls and the system CA store.
 
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -290,129 +290,167 @@ impl Fetcher {
         })
     }
 
-    /// A large file to `dest`, at most `limit` bytes (`why` says where the limit comes
-    /// from, for the error). When `dest` already holds a prefix (an earlier,
-    /// interrupted transfer) the rest is asked for with `Range`; a server that
-    /// ignores it sends the whole file, which then replaces the prefix. The file is
-    /// hashed as it arrives; the transfer stops as soon as it passes `limit`.
-    pub fn download(
-        &self,
-        url: &str,
-        dest: &Path,
-        bar: &Bar,
-        limit: u64,
-        why: &str,
-    ) -> Result<Downloaded, FetchError> {
-        self.retry(|| self.download_once(url, dest, bar, limit, why))
+    /// A large file to `t.dest`, at most `t.limit` bytes. When `dest` already holds
+    /// a prefix (an earlier, interrupted transfer) the rest is asked for with
+    /// `Range`; a server that ignores it sends the whole file, which then replaces
+    /// the prefix. The file is hashed as it arrives; the transfer stops as soon as
+    /// it passes the limit.
+    pub fn download(&self, t: &Target<'_>, bar: &Bar) -> Result<Downloaded, FetchError> {
+        self.retry(|| self.download_once(t, bar))
     }
 
-    fn download_once(
-        &self,
-        url: &str,
-        dest: &Path,
-        bar: &Bar,
-        limit: u64,
-        why: &str,
-    ) -> Result<Downloaded, FetchError> {
-        let werr = |source: io::Error| FetchError::Write {
-            path: dest.to_path_buf(),
-            source,
-        };
-        let too_large = || FetchError::TooLarge {
-            url: url.into(),
-            limit,
-            why: why.into(),
-        };
+    fn download_once(&self, t: &Target<'_>, bar: &Bar) -> Result<Downloaded, FetchError> {
+        let werr = t.write_err();
         let mut file = OpenOptions::new()
             .create(true)
             .truncate(false)
             .read(true)
             .write(true)
-            .open(dest)
+            .open(t.dest)
             .map_err(werr)?;
         let mut have = file.metadata().map_err(werr)?.len();
-        if have > limit {
+        if have > t.limit {
             file.set_len(0).map_err(werr)?;
             have = 0;
         }
-        let resp = self.call(url, have)?;
-        let code = resp.status().as_u16();
-        let (start, total) = match code {
-            206 if have > 0 => match content_range(&resp) {
-                Some((s, Some(t))) if s == have => (have, Some(t)),
-                _ => {
-                    // Not the range we asked for: start over.
+        let resp = self.call(t.url, have)?;
+        let (start, total) = match resumed(&resp, t.url, have) {
+            Ok(r) => r,
+            Err(e) => {
+                // The prefix is of no use: the next attempt starts over.
+                if !matches!(e, FetchError::NotFound { .. } | FetchError::Status { .. }) {
                     file.set_len(0).map_err(werr)?;
-                    return Err(FetchError::UnexpectedRange { url: url.into() });
                 }
-            },
-            416 if have > 0 => {
-                // Our prefix is not a prefix of the file (any more): start over.
-                file.set_len(0).map_err(werr)?;
-                return Err(FetchError::StalePartial { url: url.into() });
-            }
-            _ => {
-                check_status(url, code)?;
-                (0, content_length(&resp))
+                return Err(e);
             }
         };
         // A declared size over the limit is refused before a byte of the body is read.
-        if total.is_some_and(|t| t > limit) {
-            return Err(too_large());
+        if total.is_some_and(|n| n > t.limit) {
+            return Err(t.too_large());
         }
-        let mut sha = Sha256::new();
-        if start == 0 {
-            file.set_len(0).map_err(werr)?;
-        } else {
-            // The kept prefix is hashed again rather than trusted.
-            file.seek(SeekFrom::Start(0)).map_err(werr)?;
-            let copied = io::copy(&mut (&mut file).take(start), &mut sha).map_err(werr)?;
-            if copied != start {
-                file.set_len(0).map_err(werr)?;
-                return Err(FetchError::PartialChanged { url: url.into() });
-            }
-        }
-        file.seek(SeekFrom::Start(start)).map_err(werr)?;
-        if let Some(t) = total {
-            bar.set_length(t);
+        let sha = rehash_prefix(&mut file, start, t)?;
+        if let Some(n) = total {
+            bar.set_length(n);
         }
         bar.set_position(start);
-        let mut got = start;
-        let mut reader = resp.into_body().into_reader();
-        let mut buf = vec![0u8; 256 * 1024];
-        loop {
-            let n = match reader.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    file.flush().map_err(werr)?;
-                    return Err(cut(url, got, total, e));
-                }
-            };
-            if got + n as u64 > limit {
-                return Err(too_large());
-            }
-            file.write_all(&buf[..n]).map_err(werr)?;
-            sha.update(&buf[..n]);
-            got += n as u64;
-            bar.inc(n as u64);
-        }
-        file.flush().map_err(werr)?;
-        if let Some(t) = total {
-            if got != t {
-                return Err(FetchError::Truncated {
-                    url: url.into(),
-                    got,
-                    expected: t,
-                });
-            }
+        let (got, sha) = receive(resp, file, start, total, sha, t, bar)?;
+        if let Some(n) = total.filter(|n| *n != got) {
+            return Err(FetchError::Truncated {
+                url: t.url.into(),
+                got,
+                expected: n,
+            });
         }
         Ok(Downloaded {
             size: got,
             sha256: crate::manifest::hex(&sha.finalize()),
         })
     }
+}
+
+/// A large file to fetch: from where, into which file, and how large it may grow.
+pub struct Target<'a> {
+    pub url: &'a str,
+    pub dest: &'a Path,
+    pub limit: u64,
+    /// Where the limit comes from, for the error (" by the signed image.info").
+    pub why: &'a str,
+}
+
+impl Target<'_> {
+    fn write_err(&self) -> impl Fn(io::Error) -> FetchError + Copy + '_ {
+        |source| FetchError::Write {
+            path: self.dest.to_path_buf(),
+            source,
+        }
+    }
+
+    fn too_large(&self) -> FetchError {
+        FetchError::TooLarge {
+            url: self.url.into(),
+            limit: self.limit,
+            why: self.why.into(),
+        }
+    }
+}
+
+/// Where the body of `resp` starts in the file and the file's whole size, when
+/// told: a `206` continues the `have` bytes kept, anything else that succeeds is
+/// the whole file.
+fn resumed(
+    resp: &ureq::http::Response<ureq::Body>,
+    url: &str,
+    have: u64,
+) -> Result<(u64, Option<u64>), FetchError> {
+    match resp.status().as_u16() {
+        206 if have > 0 => match content_range(resp) {
+            Some((s, Some(total))) if s == have => Ok((have, Some(total))),
+            // Not the range we asked for.
+            _ => Err(FetchError::UnexpectedRange { url: url.into() }),
+        },
+        // Our prefix is not a prefix of the file (any more).
+        416 if have > 0 => Err(FetchError::StalePartial { url: url.into() }),
+        code => {
+            check_status(url, code)?;
+            Ok((0, content_length(resp)))
+        }
+    }
+}
+
+/// The hash of the first `start` bytes of `file`, read again rather than trusted;
+/// with `start` 0 the file is emptied instead.
+fn rehash_prefix(file: &mut File, start: u64, t: &Target<'_>) -> Result<Sha256, FetchError> {
+    let werr = t.write_err();
+    let mut sha = Sha256::new();
+    if start == 0 {
+        file.set_len(0).map_err(werr)?;
+    } else {
+        file.seek(SeekFrom::Start(0)).map_err(werr)?;
+        let copied = io::copy(&mut file.take(start), &mut sha).map_err(werr)?;
+        if copied != start {
+            file.set_len(0).map_err(werr)?;
+            return Err(FetchError::PartialChanged { url: t.url.into() });
+        }
+    }
+    file.seek(SeekFrom::Start(start)).map_err(werr)?;
+    Ok(sha)
+}
+
+/// Appends the body of `resp` to `file` (positioned at `start`), hashing it and
+/// advancing `bar`; returns the file's size and hash.
+fn receive(
+    resp: ureq::http::Response<ureq::Body>,
+    mut file: File,
+    start: u64,
+    total: Option<u64>,
+    mut sha: Sha256,
+    t: &Target<'_>,
+    bar: &Bar,
+) -> Result<(u64, Sha256), FetchError> {
+    let werr = t.write_err();
+    let mut got = start;
+    let mut reader = resp.into_body().into_reader();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                file.flush().map_err(werr)?;
+                return Err(cut(t.url, got, total, e));
+            }
+        };
+        if got + n as u64 > t.limit {
+            return Err(t.too_large());
+        }
+        file.write_all(&buf[..n]).map_err(werr)?;
+        sha.update(&buf[..n]);
+        got += n as u64;
+        bar.inc(n as u64);
+    }
+    file.flush().map_err(werr)?;
+    Ok((got, sha))
 }
 
 /// A finished download.
