@@ -61,6 +61,18 @@ impl Gpg {
             .collect()
     }
 
+    /// A certification-only primary key `name <name@example.invalid>` with a signing
+    /// subkey that expires after `expiry`, as `gpg --full-gen-key` makes them.
+    /// Returns the fingerprints, primary first.
+    fn key_with_signing_subkey(&self, name: &str, algo: &str, expiry: &str) -> Vec<String> {
+        let email = format!("{name}@example.invalid");
+        let uid = format!("{name} <{email}>");
+        self.run(&["--quick-gen-key", &uid, algo, "cert", "0"]);
+        let fp = self.fingerprints(&email);
+        self.run(&["--quick-add-key", &fp[0], algo, "sign", expiry]);
+        self.fingerprints(&email)
+    }
+
     fn export(&self, fpr: &str) -> PathBuf {
         let p = self.home.path().join(format!("{fpr}.asc"));
         self.run(&["--armor", "--output", p.to_str().unwrap(), "--export", fpr]);
@@ -89,6 +101,21 @@ fn keyring(file: &Path) -> Keyring {
     k
 }
 
+/// Verifying `sig` of `file` with key `fp` fails as revoked (the message names the
+/// signing subkey, whether it or its primary was revoked).
+fn assert_revoked(g: &Gpg, fp: &[String], file: &Path, sig: &Path) {
+    let err = keyring(&g.export(&fp[0]))
+        .verify_file(file, sig, "f")
+        .unwrap_err();
+    assert_eq!(
+        shown(&err),
+        format!(
+            "signature of `f` made by key 0x{} (subkey of 0x{}), which is revoked",
+            fp[1], fp[0]
+        )
+    );
+}
+
 fn data_file(dir: &Path) -> PathBuf {
     let p = dir.join("rootfs.tar.xz");
     std::fs::write(&p, vec![0x5au8; 300_000]).unwrap();
@@ -98,27 +125,8 @@ fn data_file(dir: &Path) -> PathBuf {
 #[test]
 fn gpg_signatures_by_signing_subkeys_verify() {
     let Some(g) = Gpg::new() else { return };
-    g.run(&[
-        "--quick-gen-key",
-        "ed <ed@example.invalid>",
-        "ed25519",
-        "cert",
-        "0",
-    ]);
-    let fp = g.fingerprints("ed@example.invalid");
-    g.run(&["--quick-add-key", &fp[0], "ed25519", "sign", "1y"]);
-    g.run(&[
-        "--quick-gen-key",
-        "rsa <rsa@example.invalid>",
-        "rsa2048",
-        "cert",
-        "0",
-    ]);
-    let rfp = g.fingerprints("rsa@example.invalid");
-    g.run(&["--quick-add-key", &rfp[0], "rsa2048", "sign", "1y"]);
-
-    for uid in ["ed@example.invalid", "rsa@example.invalid"] {
-        let fps = g.fingerprints(uid);
+    for (name, algo) in [("ed", "ed25519"), ("rsa", "rsa2048")] {
+        let fps = g.key_with_signing_subkey(name, algo, "1y");
         assert_eq!(fps.len(), 2, "{fps:?}");
         let k = keyring(&g.export(&fps[0]));
         let file = data_file(g.home.path());
@@ -198,15 +206,7 @@ fn expired_keys_and_subkeys_are_refused() {
     );
 
     // A valid primary whose signing subkey expires two seconds from now.
-    g.run(&[
-        "--quick-gen-key",
-        "sub <sub@example.invalid>",
-        "ed25519",
-        "cert",
-        "0",
-    ]);
-    let fp = g.fingerprints("sub@example.invalid");
-    g.run(&["--quick-add-key", &fp[0], "ed25519", "sign", "seconds=2"]);
+    let fp = g.key_with_signing_subkey("sub", "ed25519", "seconds=2");
     let k = keyring(&g.export(&fp[0]));
     let sig = g.sign(&fp[0], &file, &[]);
     k.verify_file(&file, &sig, "rootfs.tar.xz").unwrap();
@@ -219,16 +219,7 @@ fn expired_keys_and_subkeys_are_refused() {
 #[test]
 fn revoked_key_is_refused() {
     let Some(g) = Gpg::new() else { return };
-    g.run(&[
-        "--quick-gen-key",
-        "rev <rev@example.invalid>",
-        "ed25519",
-        "cert",
-        "0",
-    ]);
-    let fp = g.fingerprints("rev@example.invalid");
-    g.run(&["--quick-add-key", &fp[0], "ed25519", "sign", "1y"]);
-    let fp = g.fingerprints("rev@example.invalid");
+    let fp = g.key_with_signing_subkey("rev", "ed25519", "1y");
     let file = data_file(g.home.path());
     let sig = g.sign(&fp[0], &file, &[]);
     keyring(&g.export(&fp[0]))
@@ -247,31 +238,13 @@ fn revoked_key_is_refused() {
     let rev2 = g.home.path().join("rev.asc");
     std::fs::write(&rev2, text).unwrap();
     g.run(&["--import", rev2.to_str().unwrap()]);
-    let err = keyring(&g.export(&fp[0]))
-        .verify_file(&file, &sig, "f")
-        .unwrap_err();
-    assert_eq!(
-        shown(&err),
-        format!(
-            "signature of `f` made by key 0x{} (subkey of 0x{}), which is revoked",
-            fp[1], fp[0]
-        )
-    );
+    assert_revoked(&g, &fp, &file, &sig);
 }
 
 #[test]
 fn revoked_subkey_is_refused() {
     let Some(g) = Gpg::new() else { return };
-    g.run(&[
-        "--quick-gen-key",
-        "rs <rs@example.invalid>",
-        "ed25519",
-        "cert",
-        "0",
-    ]);
-    let fp = g.fingerprints("rs@example.invalid");
-    g.run(&["--quick-add-key", &fp[0], "ed25519", "sign", "1y"]);
-    let fp = g.fingerprints("rs@example.invalid");
+    let fp = g.key_with_signing_subkey("rs", "ed25519", "1y");
     let file = data_file(g.home.path());
     let sig = g.sign(&fp[0], &file, &[]);
     let mut child = Command::new("gpg")
@@ -301,16 +274,7 @@ fn revoked_subkey_is_refused() {
         .write_all(b"key 1\nrevkey\ny\n0\n\ny\nsave\n")
         .unwrap();
     assert!(child.wait().unwrap().success());
-    let err = keyring(&g.export(&fp[0]))
-        .verify_file(&file, &sig, "f")
-        .unwrap_err();
-    assert_eq!(
-        shown(&err),
-        format!(
-            "signature of `f` made by key 0x{} (subkey of 0x{}), which is revoked",
-            fp[1], fp[0]
-        )
-    );
+    assert_revoked(&g, &fp, &file, &sig);
 }
 
 #[test]

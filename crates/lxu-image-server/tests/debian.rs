@@ -6,7 +6,6 @@
 mod common;
 
 use std::fs;
-use std::process::Command;
 use std::time::Instant;
 
 use common::*;
@@ -56,15 +55,7 @@ fn debian_minbase_image() {
     assert!(s.device_nodes > 0, "debootstrap makes /dev nodes");
 
     let m = tmp.path().join("meta");
-    fs::create_dir(&m).unwrap();
-    assert!(Command::new("tar")
-        .arg("-xJf")
-        .arg(img.meta_xz())
-        .arg("-C")
-        .arg(&m)
-        .status()
-        .unwrap()
-        .success());
+    untar(&img.meta_xz(), &m, &[]);
     let excludes = fs::read_to_string(m.join("excludes-user")).unwrap();
     assert!(excludes.lines().any(|l| l == "./dev/null"), "{excludes}");
     assert_eq!(excludes.lines().count(), s.device_nodes);
@@ -79,12 +70,7 @@ fn debian_minbase_image() {
         .unwrap()
         .contains("LXC_TEMPLATE_CONFIG/common.conf"));
 
-    let listing = Command::new("tar")
-        .args(["--numeric-owner", "-tvJf"])
-        .arg(&rootfs)
-        .output()
-        .unwrap();
-    let listing = String::from_utf8(listing.stdout).unwrap();
+    let listing = tar_listing(&rootfs);
     assert!(listing.lines().any(|l| l.ends_with(" ./etc/hostname")));
     assert!(
         !listing
@@ -95,22 +81,9 @@ fn debian_minbase_image() {
     assert!(listing
         .lines()
         .any(|l| l.starts_with('c') && l.ends_with(" ./dev/null")));
-    let x = tmp.path().join("x");
-    fs::create_dir(&x).unwrap();
     // As lxc-download does for a user: the excludes keep mknod away.
-    let mut tar = Command::new("tar");
-    tar.arg("--anchored");
-    for l in excludes.lines() {
-        tar.arg(format!("--exclude={l}"));
-    }
-    let st = tar
-        .args(["--numeric-owner", "-xpJf"])
-        .arg(&rootfs)
-        .arg("-C")
-        .arg(&x)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    let x = tmp.path().join("x");
+    untar(&rootfs, &x, &excludes.lines().collect::<Vec<_>>());
     assert!(
         !x.join("dev/null").exists(),
         "excluded device node extracted"

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lxu_download::index::IndexEntry;
-use lxu_download::{ClientEnv, Mode, Progress};
+use lxu_download::{CachedImage, ClientEnv, ImageError, Mode, Progress};
 use pgp::composed::{
     ArmorOptions, DetachedSignature, EncryptionCaps, KeyType, SecretKeyParamsBuilder,
     SignedPublicKey, SignedSecretKey, SubkeyParamsBuilder,
@@ -423,56 +423,34 @@ impl Repo {
         }
     }
 
-    /// Publishes one build as `lxu image publish` does: per-file signatures plus a
-    /// signed `SHA256SUMS` listing every file and an `image.info` naming the build
-    /// with the sizes of its files. Returns its index entry.
-    pub fn publish_bound(
-        &self,
-        dist: &str,
-        release: &str,
-        build: &str,
-        rootfs: &[u8],
-        meta: &[u8],
-    ) -> IndexEntry {
-        let entry = self.publish(dist, release, build, rootfs, meta);
-        let info = format!(
-            "dist={dist}\nrelease={release}\narch=amd64\nvariant=default\nserial={build}\n\
-             build_time=1700000000\nexpiry=4000000000\nmin_compat_system=5\n\
-             min_compat_user=5\nfiles=meta.tar.xz rootfs.tar.xz\n\
-             size.meta.tar.xz={}\nsize.rootfs.tar.xz={}\n",
-            meta.len(),
-            rootfs.len()
-        );
-        let path = &entry.path;
-        self.put_signed(&format!("{path}image.info"), info.as_bytes());
-        let sums = format!(
-            "{}  image.info\n{}  meta.tar.xz\n{}  rootfs.tar.xz\n",
-            sha256(info.as_bytes()),
-            sha256(meta),
-            sha256(rootfs)
-        );
-        self.put_signed(&format!("{path}SHA256SUMS"), sums.as_bytes());
-        entry
-    }
-
-    /// Publishes one build as lxc-ci does: per-file signatures and a signed
-    /// `SHA256SUMS`, but no `image.info`.
-    pub fn publish_sums_only(
-        &self,
-        dist: &str,
-        release: &str,
-        build: &str,
-        rootfs: &[u8],
-        meta: &[u8],
-    ) -> IndexEntry {
-        let entry = self.publish(dist, release, build, rootfs, meta);
-        let sums = format!(
+    /// Adds a signed `SHA256SUMS` to the published build `e`, as lxc-ci does; with
+    /// `info`, also an `image.info` naming the build with the sizes of its files,
+    /// listed in `SHA256SUMS`, as `lxu image publish` does.
+    pub fn add_sums(&self, e: &IndexEntry, info: bool) {
+        let read = |name: &str| std::fs::read(self.file(&format!("{}{name}", e.path))).unwrap();
+        let (rootfs, meta) = (read("rootfs.tar.xz"), read("meta.tar.xz"));
+        let mut sums = String::new();
+        if info {
+            let info = format!(
+                "dist={}\nrelease={}\narch=amd64\nvariant=default\nserial={}\n\
+                 build_time=1700000000\nexpiry=4000000000\nmin_compat_system=5\n\
+                 min_compat_user=5\nfiles=meta.tar.xz rootfs.tar.xz\n\
+                 size.meta.tar.xz={}\nsize.rootfs.tar.xz={}\n",
+                e.dist,
+                e.release,
+                e.build,
+                meta.len(),
+                rootfs.len()
+            );
+            self.put_signed(&format!("{}image.info", e.path), info.as_bytes());
+            sums.push_str(&format!("{}  image.info\n", sha256(info.as_bytes())));
+        }
+        sums.push_str(&format!(
             "{}  meta.tar.xz\n{}  rootfs.tar.xz\n",
-            sha256(meta),
-            sha256(rootfs)
-        );
-        self.put_signed(&format!("{}SHA256SUMS", entry.path), sums.as_bytes());
-        entry
+            sha256(&meta),
+            sha256(&rootfs)
+        ));
+        self.put_signed(&format!("{}SHA256SUMS", e.path), sums.as_bytes());
     }
 
     /// Writes the signed unsuffixed `index-user` (what lxc-ci serves for level 5+).
@@ -782,6 +760,64 @@ pub fn args(server: &Server, extra: &[&str]) -> lxu_download::DownloadOptions {
     let mut v: Vec<String> = vec!["--server".into(), server.url(), "-a".into(), "amd64".into()];
     v.extend(extra.iter().map(|s| s.to_string()));
     lxu_download::DownloadOptions::parse(&v).unwrap()
+}
+
+/// An expiry far in the future (2096).
+pub const FUTURE: u64 = 4_000_000_000;
+
+/// The template arguments selecting the image the fixtures publish.
+pub fn deb() -> Vec<&'static str> {
+    vec!["-d", "debian", "-r", "bookworm"]
+}
+
+/// [`deb`] and more arguments.
+pub fn with(extra: &[&'static str]) -> Vec<&'static str> {
+    let mut v = deb();
+    v.extend_from_slice(extra);
+    v
+}
+
+/// A signed repository served on 127.0.0.1 and a client with its own home.
+pub struct Fixture {
+    pub key: Arc<TestKey>,
+    pub repo: Repo,
+    pub server: Server,
+    pub client: Client,
+}
+
+impl Fixture {
+    pub fn new() -> Fixture {
+        let key = Arc::new(TestKey::new("lxu test images <test@example.invalid>"));
+        let repo = Repo::new(key.clone());
+        let server = Server::start(repo.root());
+        let client = Client::new(&key);
+        Fixture {
+            key,
+            repo,
+            server,
+            client,
+        }
+    }
+
+    /// The client's cache dir of the image [`deb`] selects.
+    pub fn dir(&self) -> PathBuf {
+        self.client.cache_dir("debian", "bookworm")
+    }
+
+    /// `prepare()` with the template arguments `a`, and the lines it printed.
+    pub fn prepare(&self, a: &[&str]) -> (Result<CachedImage, ImageError>, String) {
+        let (env, out) = self.client.env();
+        let r = lxu_download::prepare(&args(&self.server, a), &env);
+        (r, out.text())
+    }
+
+    /// What a failing `prepare()` with the template arguments `a` shows.
+    pub fn failure(&self, a: &[&str]) -> String {
+        match self.prepare(a).0 {
+            Ok(_) => panic!("prepare({a:?}) succeeded"),
+            Err(e) => shown(&e),
+        }
+    }
 }
 
 /// Every file below `dir` with its contents, for "nothing changed" checks.

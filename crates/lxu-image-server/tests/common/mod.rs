@@ -9,7 +9,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use lxu_image_server::{
-    build, BuildOptions, BuiltImage, BusyboxRecipe, KeyAlgorithm, Recipe, SigningKey,
+    build, generate_self_signed, spawn, BuildOptions, BuiltImage, BusyboxRecipe, KeyAlgorithm,
+    Recipe, SelfSignedFiles, ServeOptions, ServerHandle, SigningKey,
 };
 
 /// A capability the test needs is missing: skip with a reason, or fail when
@@ -84,6 +85,49 @@ pub fn busybox_available() -> bool {
         skip("/bin/busybox missing (install busybox-static)");
         false
     }
+}
+
+/// Makes `into` and unpacks `tarball` there as lxc-download does:
+/// `tar --anchored --exclude=E… --numeric-owner -xpJf`.
+pub fn untar(tarball: &Path, into: &Path, excludes: &[&str]) {
+    std::fs::create_dir(into).unwrap();
+    let st = Command::new("tar")
+        .arg("--anchored")
+        .args(excludes.iter().map(|e| format!("--exclude={e}")))
+        .args(["--numeric-owner", "-xpJf"])
+        .arg(tarball)
+        .arg("-C")
+        .arg(into)
+        .status()
+        .unwrap();
+    assert!(st.success(), "tar -x {}", tarball.display());
+}
+
+/// `tar --numeric-owner -tvJf`: one line per member.
+pub fn tar_listing(tarball: &Path) -> String {
+    let out = Command::new("tar")
+        .args(["--numeric-owner", "-tvJf"])
+        .arg(tarball)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "tar -t {}", tarball.display());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Serves `root` over HTTP and HTTPS on loopback ports, with a throwaway CA and
+/// certificate written to `tls_dir` (clients trust its `ca`).
+pub fn serve_both(root: &Path, tls_dir: &Path) -> (ServerHandle, SelfSignedFiles) {
+    let certs = generate_self_signed(&[]).unwrap().write(tls_dir).unwrap();
+    let server = spawn(ServeOptions {
+        root: root.to_path_buf(),
+        http_addr: Some("127.0.0.1:0".parse().unwrap()),
+        https_addr: Some("127.0.0.1:0".parse().unwrap()),
+        tls_cert: Some(certs.cert.clone()),
+        tls_key: Some(certs.key.clone()),
+        threads: 0,
+    })
+    .unwrap();
+    (server, certs)
 }
 
 /// `xz --robot --list`: number of blocks.
