@@ -198,45 +198,30 @@ impl Index {
         arch: &str,
         variant: &str,
     ) -> String {
-        let uniq = |it: &mut dyn Iterator<Item = &str>| {
+        // The values of `field` among the entries `keep` accepts, each once.
+        let distinct = |keep: &dyn Fn(&IndexEntry) -> bool, field: fn(&IndexEntry) -> &str| {
             let mut v: Vec<&str> = Vec::new();
-            for x in it {
-                if !v.contains(&x) {
-                    v.push(x);
+            for x in self.entries.iter().filter(|x| keep(x)) {
+                if !v.contains(&field(x)) {
+                    v.push(field(x));
                 }
             }
             v.join(", ")
         };
-        let e = &self.entries;
-        let same = |x: &IndexEntry, d: bool, r: bool, a: bool| {
-            (!d || x.dist == dist) && (!r || x.release == release) && (!a || x.arch == arch)
-        };
-        if e.iter().any(|x| same(x, true, true, true)) {
-            let v = uniq(
-                &mut e
-                    .iter()
-                    .filter(|x| same(x, true, true, true))
-                    .map(|x| x.variant.as_str()),
-            );
+        let has = |keep: &dyn Fn(&IndexEntry) -> bool| self.entries.iter().any(keep);
+        let image = |x: &IndexEntry| x.dist == dist && x.release == release && x.arch == arch;
+        let release_of = |x: &IndexEntry| x.dist == dist && x.release == release;
+        if has(&image) {
+            let v = distinct(&image, |x| &x.variant);
             format!("variants of {dist} {release} {arch}: {v}")
-        } else if e.iter().any(|x| same(x, true, true, false)) {
-            let v = uniq(
-                &mut e
-                    .iter()
-                    .filter(|x| same(x, true, true, false))
-                    .map(|x| x.arch.as_str()),
-            );
+        } else if has(&release_of) {
+            let v = distinct(&release_of, |x| &x.arch);
             format!("architectures of {dist} {release}: {v}")
-        } else if e.iter().any(|x| same(x, true, false, false)) {
-            let v = uniq(
-                &mut e
-                    .iter()
-                    .filter(|x| same(x, true, false, false) && x.variant == variant)
-                    .map(|x| x.release.as_str()),
-            );
+        } else if has(&|x| x.dist == dist) {
+            let v = distinct(&|x| x.dist == dist && x.variant == variant, |x| &x.release);
             format!("releases of {dist}: {v}")
         } else {
-            let v = uniq(&mut e.iter().map(|x| x.dist.as_str()));
+            let v = distinct(&|_| true, |x| &x.dist);
             format!("distributions: {v}")
         }
     }
