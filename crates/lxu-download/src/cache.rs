@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{FlockOperation, RenameFlags, CWD};
 use rustix::io::Errno;
 
-use crate::progress::Progress;
+use lxu_progress::Progress;
 
 pub(crate) const BUILD_ID: &str = "build_id";
 pub(crate) const ROOTFS: &str = "rootfs.tar.xz";

@@ -10,9 +10,9 @@ use crate::index::{self, Index, IndexEntry, ListFilter};
 use crate::manifest::{self, BuildInfo, ManifestError, Sums};
 use crate::meta::{self, ImageMeta, Mode};
 use crate::options::{DownloadOptions, Server};
-use crate::progress::Progress;
 use crate::trust::{self, Keyring, TrustError};
 use crate::ImageError;
+use lxu_progress::Progress;
 
 const MAX_INDEX: u64 = 16 * 1024 * 1024;
 const MAX_SIGNATURE: u64 = 64 * 1024;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 
-use crate::progress::Bar;
+use lxu_progress::Bar;
 
 /// The compat level we announce and ask the index for (LXC 4.0+).
 pub const COMPAT_LEVEL: u32 = 7;

@@ -15,7 +15,6 @@ pub mod index;
 mod manifest;
 mod meta;
 pub mod options;
-pub mod progress;
 mod templates;
 pub mod trust;
 pub mod unpack;
@@ -26,9 +25,9 @@ pub use client::{create_message_text, list, prepare, unpack_image, CachedImage, 
 pub use error::ImageError;
 pub use fetch::{FetchError, GaveUp};
 pub use index::IndexError;
+pub use lxu_progress::{Bar, Captured, Progress};
 pub use manifest::ManifestError;
 pub use meta::{ImageMeta, MetaError, Mode};
 pub use options::{DownloadOptions, OptionsError};
-pub use progress::Progress;
 pub use templates::{substitute_templates, TemplateError, TemplateVars};
 pub use unpack::{UnpackError, UnpackOptions, UnpackStats};

@@ -36,6 +36,7 @@ pub use build::{build, BuildError, BuildOptions, BuildStats, BuiltImage, XzOptio
 pub use error::{IoError, ServerError};
 pub use image_id::{ImageId, ImageIdError};
 pub use info::{ImageInfo, InfoError};
+pub use lxu_progress::Progress;
 pub use publish::{publish, reindex, scan, PublishError, PublishReport, PublishedBuild};
 pub use recipe::{BusyboxRecipe, DebianRecipe, Recipe};
 pub use serve::{

@@ -32,6 +32,7 @@ use crate::info::{self, ImageInfo};
 use crate::meta::MAX_COMPAT;
 use crate::sign::{SignError, SigningKey};
 use crate::ServerError;
+use lxu_progress::Progress;
 
 pub(crate) const SUMS: &str = "SHA256SUMS";
 const MODES: [&str; 2] = ["system", "user"];
@@ -83,14 +84,16 @@ pub struct PublishedBuild {
 /// Copies `image` into `<repo>/images/<dist>/<release>/<arch>/<variant>/<build>/`,
 /// signs every file, writes `SHA256SUMS`, regenerates the indexes and prunes
 /// the image's builds beyond the newest `keep` (at least the current one stays).
+/// `progress` is told the bytes of each file copied.
 pub fn publish(
     repo: &Path,
     image: &BuiltImage,
     meta: ImageId,
     key: &SigningKey,
     keep: usize,
+    progress: &Progress,
 ) -> Result<PublishReport, ServerError> {
-    Ok(publish_inner(repo, image, &meta, key, keep)?)
+    Ok(publish_inner(repo, image, &meta, key, keep, progress)?)
 }
 
 /// Lists every build directory of the repository, sorted by id.
@@ -124,6 +127,7 @@ fn publish_inner(
     id: &ImageId,
     key: &SigningKey,
     keep: usize,
+    progress: &Progress,
 ) -> Result<PublishReport, PublishError> {
     id.validate()?;
     let _lock = lock(repo)?;
@@ -141,7 +145,7 @@ fn publish_inner(
     let staging = image_dir.join(format!(".staging-{}-{}", id.build, std::process::id()));
     fs::create_dir(&staging).map_err(io_err("create", &staging))?;
 
-    let result = stage_build(&staging, image, id, key);
+    let result = stage_build(&staging, image, id, key, progress);
     let staged = match result {
         Ok(files) => files,
         Err(e) => {
@@ -170,6 +174,7 @@ fn stage_build(
     image: &BuiltImage,
     id: &ImageId,
     key: &SigningKey,
+    progress: &Progress,
 ) -> Result<Vec<String>, PublishError> {
     let mut sums: BTreeMap<String, String> = BTreeMap::new();
     let mut sizes: BTreeMap<String, u64> = BTreeMap::new();
@@ -180,7 +185,7 @@ fn stage_build(
         }
         let src = image.dir.join(name);
         let dst = staging.join(name);
-        let (sum, size, sig) = copy_hash_sign(&src, &dst, key)?;
+        let (sum, size, sig) = copy_hash_sign(&src, &dst, key, progress)?;
         write_durable(&staging.join(format!("{name}.asc")), sig.as_bytes())?;
         sums.insert(name.clone(), sum);
         sizes.insert(name.clone(), size);
@@ -223,8 +228,12 @@ fn copy_hash_sign(
     src: &Path,
     dst: &Path,
     key: &SigningKey,
+    progress: &Progress,
 ) -> Result<(String, u64, String), PublishError> {
     let input = File::open(src).map_err(io_err("open", src))?;
+    let len = input.metadata().map_err(io_err("stat", src))?.len();
+    let name = src.file_name().unwrap_or_default().to_string_lossy();
+    let bar = progress.bar(Some(len), &name);
     let mut input = BufReader::with_capacity(1 << 20, input);
     let mut out = create_file(dst)?;
     let mut sha = Sha256::new();
@@ -245,7 +254,9 @@ fn copy_hash_sign(
         sha.update(&buf[..n]);
         size += n as u64;
         signer.write_all(&buf[..n]).map_err(io_err("hash", src))?;
+        bar.inc(n as u64);
     }
+    bar.finish();
     out.sync_all().map_err(io_err("sync", dst))?;
     let sig = signer.finish().map_err(|source| PublishError::Sign {
         path: src.to_path_buf(),

@@ -9,7 +9,7 @@ use std::fs;
 use std::time::Instant;
 
 use common::*;
-use lxu_image_server::{build, publish, BuildOptions, DebianRecipe, Recipe};
+use lxu_image_server::{build, publish, BuildOptions, DebianRecipe, Progress, Recipe};
 
 #[test]
 #[ignore = "runs debootstrap against a package mirror (minutes, network)"]
@@ -31,7 +31,13 @@ fn debian_minbase_image() {
         ..BuildOptions::default()
     };
     let t = Instant::now();
-    let img = build(&Recipe::Debian(recipe), &tmp.path().join("out"), &opts).unwrap();
+    let img = build(
+        &Recipe::Debian(recipe),
+        &tmp.path().join("out"),
+        &opts,
+        &Progress::quiet(),
+    )
+    .unwrap();
     let s = &img.stats;
     eprintln!(
         "debian bookworm minbase: total {:?} (debootstrap {:?}, pack {:?}); {} entries, tar {:.1} MiB, \
@@ -98,7 +104,15 @@ fn debian_minbase_image() {
 
     // Publishes with level 1-4 indexes listing it.
     let repo = tmp.path().join("repo");
-    publish(&repo, &img, img.image_id("default"), key(), 2).unwrap();
+    publish(
+        &repo,
+        &img,
+        img.image_id("default"),
+        key(),
+        2,
+        &Progress::quiet(),
+    )
+    .unwrap();
     for n in 1..=4 {
         let idx = fs::read_to_string(repo.join(format!("meta/1.0/index-user.{n}"))).unwrap();
         assert!(

@@ -14,7 +14,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::*;
-use lxu_image_server::{generate_self_signed, publish, spawn, ServeOptions};
+use lxu_image_server::{generate_self_signed, publish, spawn, Progress, ServeOptions};
 
 const TEMPLATE: &str = "/usr/share/lxc/templates/lxc-download";
 
@@ -61,7 +61,7 @@ fn lxc_download_template_creates_and_boots_a_container() {
     let repo = t.join("repo");
     let img = busybox_image(&t.join("out"), "20250301_12:00", None);
     let id = img.image_id("default");
-    publish(&repo, &img, id.clone(), key(), 2).unwrap();
+    publish(&repo, &img, id.clone(), key(), 2, &Progress::quiet()).unwrap();
 
     let certs = generate_self_signed(&[])
         .unwrap()

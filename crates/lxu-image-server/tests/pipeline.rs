@@ -8,7 +8,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use common::*;
-use lxu_image_server::{publish, scan};
+use lxu_image_server::{publish, scan, Progress};
 
 #[test]
 fn build_publish_serve_fetch() {
@@ -29,7 +29,7 @@ fn build_publish_serve_fetch() {
         "scratch tree removed"
     );
     let id = img.image_id("default");
-    let report = publish(&repo, &img, id.clone(), key(), 3).unwrap();
+    let report = publish(&repo, &img, id.clone(), key(), 3, &Progress::quiet()).unwrap();
     let build_dir = repo
         .join("images/busybox")
         .join(&id.release)

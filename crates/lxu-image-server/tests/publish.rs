@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use common::*;
-use lxu_image_server::{publish, reindex, scan, BuiltImage, ImageId, PublishError, ServerError};
+use lxu_image_server::{
+    publish, reindex, scan, BuiltImage, ImageId, Progress, PublishError, ServerError,
+};
 
 fn builds_on_disk(image_dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = fs::read_dir(image_dir)
@@ -53,7 +55,7 @@ fn prune_keeps_the_newest_builds() {
     .enumerate()
     {
         let id = busybox(serial);
-        let report = publish(&repo, &img, id.clone(), key(), 2).unwrap();
+        let report = publish(&repo, &img, id.clone(), key(), 2, &Progress::quiet()).unwrap();
         let expected_pruned = usize::from(i >= 2);
         assert_eq!(
             report.pruned.len(),
@@ -78,18 +80,18 @@ fn prune_keeps_the_newest_builds() {
 
     // keep = 0 still keeps the indexed build.
     let id = busybox("20250106_00:00");
-    publish(&repo, &img, id, key(), 0).unwrap();
+    publish(&repo, &img, id, key(), 0, &Progress::quiet()).unwrap();
     assert_eq!(builds_on_disk(&image_dir), ["20250106_00:00"]);
 
     // Same build twice is refused and changes nothing.
     let again = busybox("20250106_00:00");
-    match publish(&repo, &img, again, key(), 2) {
+    match publish(&repo, &img, again, key(), 2, &Progress::quiet()) {
         Err(ServerError::Publish(PublishError::AlreadyPublished { .. })) => {}
         other => panic!("expected AlreadyPublished, got {other:?}"),
     }
     // A bad id never reaches the file system.
     let bad = ImageId::new("busybox", "../../etc", "amd64", "default", "x");
-    assert!(publish(&repo, &img, bad, key(), 2).is_err());
+    assert!(publish(&repo, &img, bad, key(), 2, &Progress::quiet()).is_err());
     assert!(!tmp.path().join("etc").exists());
 }
 
@@ -147,7 +149,7 @@ fn index_never_shows_partial_content_or_incomplete_builds() {
                 "default",
                 format!("202501{day:02}_00:00"),
             );
-            publish(&repo, &img, id, key(), 100).unwrap();
+            publish(&repo, &img, id, key(), 100, &Progress::quiet()).unwrap();
         }
     }
     done.store(true, Ordering::Relaxed);
@@ -194,7 +196,7 @@ fn leftovers_and_incomplete_builds() {
     fs::write(image_dir.join("20250109_00:00/rootfs.tar.xz"), b"partial").unwrap();
 
     let id = busybox("20250101_00:00");
-    publish(&repo, &img, id.clone(), key(), 1).unwrap();
+    publish(&repo, &img, id.clone(), key(), 1, &Progress::quiet()).unwrap();
     assert!(
         !image_dir.join(".staging-20250102_00:00-1").exists(),
         "stale staging removed"

@@ -23,7 +23,7 @@ pub(crate) use decode::MemlimitTap;
 pub(crate) use decode::XZ_MEMLIMIT;
 pub(crate) use exclude::Excludes;
 
-use crate::progress::{Bar, BarReader};
+use lxu_progress::{Bar, BarReader};
 use members::Unpacker;
 
 #[derive(Debug, thiserror::Error)]

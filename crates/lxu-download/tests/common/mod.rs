@@ -733,7 +733,7 @@ impl Client {
         Client { home, keys, cache }
     }
 
-    pub fn env(&self) -> (ClientEnv, lxu_download::progress::Captured) {
+    pub fn env(&self) -> (ClientEnv, lxu_download::Captured) {
         let (progress, captured) = Progress::capture();
         let mut env = ClientEnv::new(
             1000,

@@ -11,6 +11,9 @@ use crate::image_id::validate_field;
 use crate::meta::ConfigIncludes;
 use crate::recipe::{host_arch, DebianRecipe};
 
+/// Where debootstrap's output goes, in the build's output directory.
+pub(super) const LOG: &str = "debootstrap.log";
+
 pub(super) fn make(r: &DebianRecipe, rootfs: &Path, out_dir: &Path) -> Result<Rootfs, BuildError> {
     if !rustix::process::geteuid().is_root() {
         return Err(BuildError::NotRoot {
@@ -38,7 +41,7 @@ pub(super) fn make(r: &DebianRecipe, rootfs: &Path, out_dir: &Path) -> Result<Ro
     cmd.arg(&r.release).arg(rootfs).arg(&r.mirror);
     cmd.env("LC_ALL", "C")
         .env("DEBIAN_FRONTEND", "noninteractive");
-    let log = out_dir.join("debootstrap.log");
+    let log = out_dir.join(LOG);
     let result = run_logged(cmd, &log);
     // debootstrap unmounts /proc and /sys on exit, but not always after a failure.
     unmount_leftovers(rootfs)?;

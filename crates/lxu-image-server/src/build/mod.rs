@@ -18,6 +18,7 @@ use crate::recipe::{host_arch, Recipe};
 use crate::tarball::{self, TarError, TarOptions};
 use crate::timefmt;
 use crate::ServerError;
+use lxu_progress::{BarWriter, Progress};
 
 pub(crate) const ROOTFS_XZ: &str = "rootfs.tar.xz";
 pub(crate) const ROOTFS_ZST: &str = "rootfs.tar.zst";
@@ -181,19 +182,21 @@ pub(crate) struct Rootfs {
 
 /// Builds `recipe` into `out_dir`: `rootfs.tar.xz`, `meta.tar.xz`, optionally
 /// `rootfs.tar.zst`, and `image.info`. The tree is made in `<out_dir>/rootfs`,
-/// which must not exist yet.
+/// which must not exist yet. `progress` is told each step and the bytes packed.
 pub fn build(
     recipe: &Recipe,
     out_dir: &Path,
     opts: &BuildOptions,
+    progress: &Progress,
 ) -> Result<BuiltImage, ServerError> {
-    Ok(build_inner(recipe, out_dir, opts)?)
+    Ok(build_inner(recipe, out_dir, opts, progress)?)
 }
 
 fn build_inner(
     recipe: &Recipe,
     out_dir: &Path,
     opts: &BuildOptions,
+    progress: &Progress,
 ) -> Result<BuiltImage, BuildError> {
     fs::create_dir_all(out_dir).map_err(io_err("create", out_dir))?;
     let rootfs_dir = out_dir.join("rootfs");
@@ -211,8 +214,17 @@ fn build_inner(
 
     let started = Instant::now();
     let made = match recipe {
-        Recipe::Busybox(r) => busybox::make(r, &rootfs_dir, build_secs),
-        Recipe::Debian(r) => debian::make(r, &rootfs_dir, out_dir),
+        Recipe::Busybox(r) => {
+            progress.step("Making the root file system from busybox");
+            busybox::make(r, &rootfs_dir, build_secs)
+        }
+        Recipe::Debian(r) => {
+            progress.step(&format!(
+                "Running debootstrap (its output goes to `{}`)",
+                out_dir.join(debian::LOG).display()
+            ));
+            debian::make(r, &rootfs_dir, out_dir)
+        }
     };
     let rootfs = match made {
         Ok(r) => r,
@@ -225,7 +237,7 @@ fn build_inner(
     let rootfs_time = started.elapsed();
 
     let started = Instant::now();
-    let packed = pack(&rootfs_dir, out_dir, opts, rootfs.owner);
+    let packed = pack(&rootfs_dir, out_dir, opts, rootfs.owner, progress);
     if !opts.keep_rootfs {
         remove_tree(&rootfs_dir);
     }
@@ -287,7 +299,9 @@ fn pack(
     out_dir: &Path,
     opts: &BuildOptions,
     owner: Option<(u32, u32)>,
+    progress: &Progress,
 ) -> Result<(BuildStats, Vec<String>), BuildError> {
+    progress.step("Packing the root file system");
     let estimate = tarball::estimate_size(rootfs).map_err(io_err("measure", rootfs))?;
     let block_size = opts.xz.effective_block_size(estimate);
     let xz_path = out_dir.join(ROOTFS_XZ);
@@ -316,7 +330,13 @@ fn pack(
         owner,
         xattrs: true,
     };
-    let tar_stats = tarball::write_tree(rootfs, &mut tee, &tar_opts)?;
+    let bar = progress.bar(Some(estimate), ROOTFS_XZ);
+    let packing = BarWriter {
+        inner: &mut tee,
+        bar: &bar,
+    };
+    let tar_stats = tarball::write_tree(rootfs, packing, &tar_opts)?;
+    bar.finish();
     let xz_bytes = finish(tee.a.finish(), &xz_path)?;
     let zst_bytes = match tee.b {
         Some(enc) => Some(finish(enc.finish(), &zst_path)?),

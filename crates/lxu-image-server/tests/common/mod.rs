@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use lxu_image_server::{
     build, generate_self_signed, spawn, BuildOptions, BuiltImage, BusyboxRecipe, KeyAlgorithm,
-    Recipe, SelfSignedFiles, ServeOptions, ServerHandle, SigningKey,
+    Progress, Recipe, SelfSignedFiles, ServeOptions, ServerHandle, SigningKey,
 };
 
 /// A capability the test needs is missing: skip with a reason, or fail when
@@ -63,7 +63,13 @@ pub fn busybox_image(out: &Path, serial: &str, zstd: Option<i32>) -> BuiltImage 
         ..BuildOptions::default()
     };
     let t = Instant::now();
-    let img = build(&Recipe::Busybox(BusyboxRecipe::default()), out, &opts).unwrap();
+    let img = build(
+        &Recipe::Busybox(BusyboxRecipe::default()),
+        out,
+        &opts,
+        &Progress::quiet(),
+    )
+    .unwrap();
     eprintln!(
         "busybox build: {:?} (rootfs {:?}, pack {:?}), tar {} B, xz {} B in {} blocks of {} B, zst {:?} B",
         t.elapsed(),

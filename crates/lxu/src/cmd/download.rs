@@ -50,11 +50,7 @@ impl ExternalTemplate for Download {
             println!("{}", lxu_download::options::usage());
             return Err(Error::Msg("no container created (--help)".into()));
         }
-        let progress = if std::io::stderr().is_terminal() {
-            Progress::terminal()
-        } else {
-            Progress::plain(Box::new(std::io::stderr()))
-        };
+        let progress = Progress::download();
         let mode = if unprivileged {
             Mode::User
         } else {
@@ -102,11 +98,7 @@ impl ExternalTemplate for Download {
 
     fn populate(&mut self, rootfs: &std::path::Path) -> std::result::Result<(), String> {
         let image = self.image.as_ref().ok_or("no image prepared")?;
-        let progress = if std::io::stderr().is_terminal() {
-            Progress::terminal()
-        } else {
-            Progress::plain(Box::new(std::io::stderr()))
-        };
+        let progress = Progress::download();
         let stats = unpack_image(image, rootfs, &progress).map_err(shown)?;
         if stats.skipped_devices > 0 || stats.skipped_excludes > 0 {
             progress.step(&format!(
