@@ -1,5 +1,5 @@
 //! One `lxc-create -t download`: index → select → cache check → download and
-//! verify → cache (section 6 of image-server.md), and `--list`.
+//! verify → cache, as `lxc-download` does it, and `--list`.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
