@@ -11,6 +11,16 @@ use lxu_download::ImageError;
 const OLD: &str = "20240101_05:24";
 const NEW: &str = "20240201_05:24";
 
+/// The files of a build with a signed SHA256SUMS (without image.info).
+const BUILD_FILES: [&str; 6] = [
+    "rootfs.tar.xz",
+    "rootfs.tar.xz.asc",
+    "meta.tar.xz",
+    "meta.tar.xz.asc",
+    "SHA256SUMS",
+    "SHA256SUMS.asc",
+];
+
 impl Fixture {
     /// A bound build whose files say which build they are; `expiry` 1000 makes every
     /// later run consult the index.
@@ -109,20 +119,8 @@ fn rootfs_of_another_build_is_refused_and_the_cache_is_untouched() {
 
     // The whole build directory of OLD served as NEW's (its SHA256SUMS and
     // image.info are genuine too): image.info names the wrong build.
-    f.swap_in(
-        &old,
-        &new,
-        &[
-            "rootfs.tar.xz",
-            "rootfs.tar.xz.asc",
-            "meta.tar.xz",
-            "meta.tar.xz.asc",
-            "SHA256SUMS",
-            "SHA256SUMS.asc",
-            "image.info",
-            "image.info.asc",
-        ],
-    );
+    f.swap_in(&old, &new, &BUILD_FILES);
+    f.swap_in(&old, &new, &["image.info", "image.info.asc"]);
     let (r, _) = f.prepare(&deb());
     let err = r.unwrap_err();
     let msg = shown(&err);
@@ -318,18 +316,7 @@ fn lxc_style_sums_without_image_info() {
         &meta_tarball(FUTURE, "m"),
     );
     f.repo.add_sums(&late, false);
-    f.swap_in(
-        &old,
-        &late,
-        &[
-            "rootfs.tar.xz",
-            "rootfs.tar.xz.asc",
-            "meta.tar.xz",
-            "meta.tar.xz.asc",
-            "SHA256SUMS",
-            "SHA256SUMS.asc",
-        ],
-    );
+    f.swap_in(&old, &late, &BUILD_FILES);
     f.repo.write_index(std::slice::from_ref(&late));
     let msg = f.failure(&deb());
     assert!(

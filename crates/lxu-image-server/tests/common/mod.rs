@@ -111,12 +111,17 @@ pub fn untar(tarball: &Path, into: &Path, excludes: &[&str]) {
 
 /// `tar --numeric-owner -tvJf`: one line per member.
 pub fn tar_listing(tarball: &Path) -> String {
-    let out = Command::new("tar")
-        .args(["--numeric-owner", "-tvJf"])
-        .arg(tarball)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "tar -t {}", tarball.display());
+    stdout_of("tar", &["--numeric-owner", "-tvJf"], tarball)
+}
+
+/// Runs `program args… file`, which must succeed, for its standard output.
+fn stdout_of(program: &str, args: &[&str], file: &Path) -> String {
+    let out = Command::new(program).args(args).arg(file).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{program} {args:?} {}",
+        file.display()
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -138,12 +143,7 @@ pub fn serve_both(root: &Path, tls_dir: &Path) -> (ServerHandle, SelfSignedFiles
 
 /// `xz --robot --list`: number of blocks.
 pub fn xz_blocks(path: &Path) -> u64 {
-    let out = Command::new("xz")
-        .args(["--robot", "--list"])
-        .arg(path)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = stdout_of("xz", &["--robot", "--list"], path);
     text.lines()
         .find(|l| l.starts_with("file\t"))
         .and_then(|l| l.split('\t').nth(2))
