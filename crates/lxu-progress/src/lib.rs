@@ -48,7 +48,7 @@ impl Write for CaptureWriter {
 
 impl Progress {
     /// Step lines on stdout (as LXC prints them), bars on stderr when it is a terminal.
-    pub fn terminal() -> Progress {
+    fn terminal() -> Progress {
         Progress {
             out: Mutex::new(Box::new(io::stdout())),
             bars: io::stderr().is_terminal(),
@@ -80,7 +80,7 @@ impl Progress {
     }
 
     /// Step lines to `w`, no bars.
-    pub fn plain(w: Box<dyn Write + Send>) -> Progress {
+    fn plain(w: Box<dyn Write + Send>) -> Progress {
         Progress {
             out: Mutex::new(w),
             bars: false,
