@@ -39,12 +39,12 @@ fn main() -> ExitCode {
     };
     let mut keyring = Keyring::new();
     if let Err(e) = keyring.add_file(key) {
-        eprintln!("lxu-bench-unpack: {e}");
+        eprintln!("lxu-bench-unpack: {}", shown(&e));
         return ExitCode::FAILURE;
     }
     let t0 = Instant::now();
     if let Err(e) = keyring.verify_file(tarball, sig, &tarball.display().to_string()) {
-        eprintln!("lxu-bench-unpack: {e}");
+        eprintln!("lxu-bench-unpack: {}", shown(&e));
         return ExitCode::FAILURE;
     }
     let verify = t0.elapsed();
@@ -53,7 +53,7 @@ fn main() -> ExitCode {
     let stats = match unpack_file(tarball, dest, &opts, None) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("lxu-bench-unpack: {e}");
+            eprintln!("lxu-bench-unpack: {}", shown(&e));
             return ExitCode::FAILURE;
         }
     };
@@ -75,4 +75,10 @@ fn main() -> ExitCode {
         stats.bytes
     );
     ExitCode::SUCCESS
+}
+
+/// The error and its causes joined with ": ", as lxu prints them.
+fn shown(e: &dyn std::error::Error) -> String {
+    let causes = std::iter::successors(Some(e), |e| e.source());
+    causes.map(|e| e.to_string()).collect::<Vec<_>>().join(": ")
 }

@@ -1,5 +1,5 @@
-//! How `lxc-download` rewrites the container config lxc-create wrote before it
-//! (image-server.md section 7): network lines moved last, the image's config as
+//! How `lxc-download` rewrites the container config lxc-create wrote before it:
+//! network lines moved last, the image's config as
 //! "Distribution configuration", remaining `lxc.` lines as "Container specific
 //! configuration" ending with the uts name, then placeholder substitution.
 

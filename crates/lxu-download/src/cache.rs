@@ -21,11 +21,11 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{FlockOperation, RenameFlags, CWD};
 use rustix::io::Errno;
 
-use crate::progress::Progress;
+use lxu_progress::Progress;
 
-pub const BUILD_ID: &str = "build_id";
-pub const ROOTFS: &str = "rootfs.tar.xz";
-pub const META: &str = "meta.tar.xz";
+pub(crate) const BUILD_ID: &str = "build_id";
+pub(crate) const ROOTFS: &str = "rootfs.tar.xz";
+pub(crate) const META: &str = "meta.tar.xz";
 
 /// Names a metadata tarball may not overwrite in the cache dir.
 const RESERVED: &[&str] = &[
@@ -43,15 +43,32 @@ const MAX_META_TOTAL: u64 = 16 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
-    #[error("cannot {op} `{path}`: {source}")]
+    #[error("cannot {op} `{path}`")]
     Io {
         op: &'static str,
         path: PathBuf,
         #[source]
         source: io::Error,
     },
-    #[error("bad metadata tarball `{path}`: {reason}")]
-    BadMeta { path: PathBuf, reason: String },
+    #[error("bad metadata tarball `{path}`")]
+    BadMeta {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("bad metadata tarball `{path}`: xz decoder")]
+    MetaDecoder {
+        path: PathBuf,
+        #[source]
+        source: liblzma::stream::Error,
+    },
+    #[error(
+        "bad metadata tarball `{path}`: it needs more than the {limit_mib} MiB of memory \
+         allowed to the xz decoder"
+    )]
+    MetaXzMemLimit { path: PathBuf, limit_mib: u64 },
+    #[error("bad metadata tarball `{path}`: `{name}` is too large")]
+    MetaTooLarge { path: PathBuf, name: String },
 }
 
 fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> CacheError + 'a {
@@ -72,7 +89,7 @@ fn errno_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(Errno) -> Cach
 
 /// `/var/cache/lxc` for root, `$HOME/.cache/lxc` otherwise; `LXC_CACHE_PATH`
 /// (when set and non-empty) wins, as in LXC 5.
-pub fn cache_base(uid: u32, home: &Path, lxc_cache_path: Option<OsString>) -> PathBuf {
+pub(crate) fn cache_base(uid: u32, home: &Path, lxc_cache_path: Option<OsString>) -> PathBuf {
     if let Some(p) = lxc_cache_path.filter(|p| !p.is_empty()) {
         return PathBuf::from(p);
     }
@@ -84,7 +101,13 @@ pub fn cache_base(uid: u32, home: &Path, lxc_cache_path: Option<OsString>) -> Pa
 }
 
 /// `<base>/download/<dist>/<release>/<arch>/<variant>`.
-pub fn cache_dir(base: &Path, dist: &str, release: &str, arch: &str, variant: &str) -> PathBuf {
+pub(crate) fn cache_dir(
+    base: &Path,
+    dist: &str,
+    release: &str,
+    arch: &str,
+    variant: &str,
+) -> PathBuf {
     base.join("download")
         .join(dist)
         .join(release)
@@ -107,13 +130,13 @@ pub fn staging_dir(dir: &Path) -> PathBuf {
 
 /// An exclusive (download) or shared (in use) `flock` on a cache dir.
 #[derive(Debug)]
-pub struct CacheLock {
+pub(crate) struct CacheLock {
     file: File,
 }
 
 impl CacheLock {
     /// Takes the exclusive lock, waiting (and saying so) when another process holds it.
-    pub fn exclusive(dir: &Path, progress: &Progress) -> Result<CacheLock, CacheError> {
+    pub(crate) fn exclusive(dir: &Path, progress: &Progress) -> Result<CacheLock, CacheError> {
         let parent = dir.parent().unwrap_or(Path::new("/"));
         fs::create_dir_all(parent).map_err(io_err("create", parent))?;
         let path = sibling(dir, "lxu-lock");
@@ -137,7 +160,7 @@ impl CacheLock {
 
     /// Turns the lock into a shared one: other users may read the cache, no one may
     /// replace it until this lock is dropped.
-    pub fn downgrade(&self) -> Result<(), CacheError> {
+    pub(crate) fn downgrade(&self) -> Result<(), CacheError> {
         rustix::fs::flock(&self.file, FlockOperation::LockShared).map_err(|e| CacheError::Io {
             op: "downgrade lock on",
             path: PathBuf::from("cache lock"),
@@ -147,7 +170,7 @@ impl CacheLock {
 }
 
 /// The cached build id, if the cache dir holds a complete image.
-pub fn cached_build(dir: &Path) -> Option<String> {
+pub(crate) fn cached_build(dir: &Path) -> Option<String> {
     if !dir.join(ROOTFS).is_file() {
         return None;
     }
@@ -157,7 +180,7 @@ pub fn cached_build(dir: &Path) -> Option<String> {
 }
 
 /// Removes the cache dir (`--flush-cache`).
-pub fn flush(dir: &Path) -> Result<(), CacheError> {
+pub(crate) fn flush(dir: &Path) -> Result<(), CacheError> {
     match fs::remove_dir_all(dir) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -167,7 +190,7 @@ pub fn flush(dir: &Path) -> Result<(), CacheError> {
 
 /// Prepares the staging dir for `build`: a leftover of the same build is kept (so
 /// its partial files resume), anything else is discarded.
-pub fn open_staging(dir: &Path, build: &str) -> Result<PathBuf, CacheError> {
+pub(crate) fn open_staging(dir: &Path, build: &str) -> Result<PathBuf, CacheError> {
     let staging = staging_dir(dir);
     let marker = staging.join("build");
     let same = fs::read_to_string(&marker).is_ok_and(|b| b == build);
@@ -180,7 +203,7 @@ pub fn open_staging(dir: &Path, build: &str) -> Result<PathBuf, CacheError> {
 }
 
 /// Forgets downloads in progress (after a failed verification they are poison).
-pub fn discard_staging(dir: &Path) -> Result<(), CacheError> {
+pub(crate) fn discard_staging(dir: &Path) -> Result<(), CacheError> {
     flush(&staging_dir(dir))
 }
 
@@ -188,7 +211,12 @@ pub fn discard_staging(dir: &Path) -> Result<(), CacheError> {
 /// the metadata, writes `build_id` and swaps the result in for the old cache dir.
 /// `extra` names the staged files that vouch for the image (signatures,
 /// `SHA256SUMS`). Until the swap nothing of the old cache dir changes.
-pub fn install(dir: &Path, staging: &Path, build: &str, extra: &[&str]) -> Result<(), CacheError> {
+pub(crate) fn install(
+    dir: &Path,
+    staging: &Path,
+    build: &str,
+    extra: &[&str],
+) -> Result<(), CacheError> {
     let parent = dir.parent().unwrap_or(Path::new("/"));
     fs::create_dir_all(parent).map_err(io_err("create", parent))?;
     let prefix = format!(
@@ -234,14 +262,13 @@ pub fn install(dir: &Path, staging: &Path, build: &str, extra: &[&str]) -> Resul
 
 /// Extracts the metadata tarball flat into `into`: regular files at its top level
 /// only, none of the cache's own names, bounded sizes.
-pub fn extract_meta(tarball: &Path, into: &Path) -> Result<(), CacheError> {
-    let bad = |reason: String| CacheError::BadMeta {
-        path: tarball.to_path_buf(),
-        reason,
-    };
+pub(crate) fn extract_meta(tarball: &Path, into: &Path) -> Result<(), CacheError> {
     let f = File::open(tarball).map_err(io_err("open", tarball))?;
     let stream = liblzma::stream::Stream::new_stream_decoder(crate::unpack::XZ_MEMLIMIT, 0)
-        .map_err(|e| bad(format!("xz decoder: {e}")))?;
+        .map_err(|source| CacheError::MetaDecoder {
+            path: tarball.to_path_buf(),
+            source,
+        })?;
     let hit = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let dec = crate::unpack::MemlimitTap {
         inner: liblzma::read::XzDecoder::new_stream(f, stream),
@@ -249,23 +276,23 @@ pub fn extract_meta(tarball: &Path, into: &Path) -> Result<(), CacheError> {
     };
     let result = extract_meta_from(dec, tarball, into);
     if result.is_err() && hit.load(std::sync::atomic::Ordering::Relaxed) {
-        return Err(bad(format!(
-            "it needs more than the {} MiB of memory allowed to the xz decoder",
-            crate::unpack::XZ_MEMLIMIT >> 20
-        )));
+        return Err(CacheError::MetaXzMemLimit {
+            path: tarball.to_path_buf(),
+            limit_mib: crate::unpack::XZ_MEMLIMIT >> 20,
+        });
     }
     result
 }
 
 fn extract_meta_from(dec: impl Read, tarball: &Path, into: &Path) -> Result<(), CacheError> {
-    let bad = |reason: String| CacheError::BadMeta {
+    let bad = |source| CacheError::BadMeta {
         path: tarball.to_path_buf(),
-        reason,
+        source,
     };
     let mut archive = tar::Archive::new(dec);
     let mut total = 0u64;
-    for entry in archive.entries().map_err(|e| bad(e.to_string()))? {
-        let mut entry = entry.map_err(|e| bad(e.to_string()))?;
+    for entry in archive.entries().map_err(bad)? {
+        let mut entry = entry.map_err(bad)?;
         if !entry.header().entry_type().is_file() {
             continue;
         }
@@ -284,7 +311,10 @@ fn extract_meta_from(dec: impl Read, tarball: &Path, into: &Path) -> Result<(), 
         let size = entry.size();
         total += size;
         if size > MAX_META_FILE || total > MAX_META_TOTAL {
-            return Err(bad(format!("`{name}` is too large")));
+            return Err(CacheError::MetaTooLarge {
+                path: tarball.to_path_buf(),
+                name: name.to_string(),
+            });
         }
         let path = into.join(name);
         let mut out = OpenOptions::new()
@@ -297,7 +327,7 @@ fn extract_meta_from(dec: impl Read, tarball: &Path, into: &Path) -> Result<(), 
         (&mut entry)
             .take(MAX_META_FILE)
             .read_to_end(&mut buf)
-            .map_err(|e| bad(e.to_string()))?;
+            .map_err(bad)?;
         out.write_all(&buf).map_err(io_err("write", &path))?;
     }
     Ok(())

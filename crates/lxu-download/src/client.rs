@@ -1,18 +1,18 @@
 //! One `lxc-create -t download`: index → select → cache check → download and
-//! verify → cache (section 6 of image-server.md), and `--list`.
+//! verify → cache, as `lxc-download` does it, and `--list`.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::cache::{self, CacheLock};
-use crate::fetch::{FetchError, Fetcher, COMPAT_LEVEL};
+use crate::fetch::{FetchError, Fetcher, Target, COMPAT_LEVEL};
 use crate::index::{self, Index, IndexEntry, ListFilter};
-use crate::manifest::{self, BuildInfo, Sums};
+use crate::manifest::{self, BuildInfo, ManifestError, Sums};
 use crate::meta::{self, ImageMeta, Mode};
 use crate::options::{DownloadOptions, Server};
-use crate::progress::Progress;
-use crate::trust::{self, Keyring};
+use crate::trust::{self, Keyring, TrustError};
 use crate::ImageError;
+use lxu_progress::Progress;
 
 const MAX_INDEX: u64 = 16 * 1024 * 1024;
 const MAX_SIGNATURE: u64 = 64 * 1024;
@@ -324,7 +324,13 @@ impl Session<'_> {
             ),
         };
         let bar = self.env.progress.bar(None, name);
-        let got = match self.fetcher()?.download(&url, &dest, &bar, limit, &why) {
+        let target = Target {
+            url: &url,
+            dest: &dest,
+            limit,
+            why: &why,
+        };
+        let got = match self.fetcher()?.download(&target, &bar) {
             Ok(g) => g,
             Err(e) => {
                 if matches!(e, FetchError::TooLarge { .. }) {
@@ -376,40 +382,44 @@ impl Session<'_> {
 
     /// Verifies what vouches for a cache dir: its signed `SHA256SUMS` when it has
     /// one, else the per-file signatures.
-    fn cache_verifies(&self, dir: &Path) -> Result<(), String> {
+    fn cache_verifies(&self, dir: &Path) -> Result<(), Unverified> {
         let Some(k) = &self.keyring else {
             return Ok(());
         };
         let sums_path = dir.join(manifest::SUMS);
         if sums_path.is_file() {
-            let read = |name: &str| {
-                std::fs::read(dir.join(name)).map_err(|e| format!("cannot read {name}: {e}"))
+            let read = |name: &'static str| {
+                std::fs::read(dir.join(name)).map_err(|source| Unverified::Read { name, source })
             };
+            let bad = |name| move |source| Unverified::Manifest { name, source };
             let sums_bytes = read(manifest::SUMS)?;
             let sig = read(manifest::SUMS_ASC)?;
             k.verify_reader(
                 sums_bytes.as_slice(),
                 &sig,
                 &sums_path.display().to_string(),
-            )
-            .map_err(|e| e.to_string())?;
-            let sums = Sums::parse(&sums_bytes).map_err(|e| format!("bad SHA256SUMS: {e}"))?;
+            )?;
+            let sums = Sums::parse(&sums_bytes).map_err(bad(manifest::SUMS))?;
             for name in [cache::ROOTFS, cache::META] {
-                let want = sums.get(name).map_err(|e| format!("bad SHA256SUMS: {e}"))?;
+                let want = sums.get(name).map_err(bad(manifest::SUMS))?;
                 let got = manifest::sha256_file(&dir.join(name))
-                    .map_err(|e| format!("cannot read {name}: {e}"))?;
+                    .map_err(|source| Unverified::Read { name, source })?;
                 if got != want {
-                    return Err(format!("{name} does not match its SHA256SUMS"));
+                    return Err(Unverified::Mismatch { name });
                 }
             }
             if let Ok(want) = sums.get(manifest::INFO) {
                 let data = read(manifest::INFO)?;
                 if manifest::sha256_hex(&data) != want {
-                    return Err("image.info does not match its SHA256SUMS".into());
+                    return Err(Unverified::Mismatch {
+                        name: manifest::INFO,
+                    });
                 }
-                let info = BuildInfo::parse(&data).map_err(|e| format!("bad image.info: {e}"))?;
+                let info = BuildInfo::parse(&data).map_err(bad(manifest::INFO))?;
                 if cache::cached_build(dir).as_deref() != Some(info.serial.as_str()) {
-                    return Err(format!("its build_id is not build {}", info.serial));
+                    return Err(Unverified::WrongBuild {
+                        serial: info.serial,
+                    });
                 }
             }
             return Ok(());
@@ -418,13 +428,37 @@ impl Session<'_> {
             let data = dir.join(name);
             let sig = dir.join(format!("{name}.asc"));
             if !sig.exists() || !data.exists() {
-                return Err(format!("it has no signature for {name}"));
+                return Err(Unverified::Unsigned { name });
             }
-            k.verify_file(&data, &sig, &data.display().to_string())
-                .map_err(|e| e.to_string())?;
+            k.verify_file(&data, &sig, &data.display().to_string())?;
         }
         Ok(())
     }
+}
+
+/// Why a cached image cannot be verified again (it is then downloaded anew).
+#[derive(Debug, thiserror::Error)]
+enum Unverified {
+    #[error("cannot read {name}")]
+    Read {
+        name: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Signature(#[from] TrustError),
+    #[error("bad {name}")]
+    Manifest {
+        name: &'static str,
+        #[source]
+        source: ManifestError,
+    },
+    #[error("{name} does not match its SHA256SUMS")]
+    Mismatch { name: &'static str },
+    #[error("its build_id is not build {serial}")]
+    WrongBuild { serial: String },
+    #[error("it has no signature for {name}")]
+    Unsigned { name: &'static str },
 }
 
 /// What vouches for the files of the build being downloaded.
@@ -512,7 +546,8 @@ pub fn prepare(opts: &DownloadOptions, env: &ClientEnv) -> Result<CachedImage, I
         if use_cache {
             if let Err(why) = s.cache_verifies(&dir) {
                 progress.step(&format!(
-                    "The cached copy cannot be verified ({why}), re-downloading..."
+                    "The cached copy cannot be verified ({}), re-downloading...",
+                    crate::error::chain(&why)
                 ));
                 use_cache = false;
                 cache_ok = Some(false);

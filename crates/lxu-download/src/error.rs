@@ -27,7 +27,7 @@ pub enum ImageError {
     Unpack(#[from] UnpackError),
     #[error(transparent)]
     Template(#[from] TemplateError),
-    #[error("bad index `{url}`: {source}")]
+    #[error("bad index `{url}`")]
     BadIndex {
         url: String,
         #[source]
@@ -51,7 +51,7 @@ pub enum ImageError {
         index_build: String,
         cached_build: String,
     },
-    #[error("bad `{url}`: {source}")]
+    #[error("bad `{url}`")]
     BadManifest {
         url: String,
         #[source]
@@ -104,4 +104,11 @@ pub enum ImageError {
     },
     #[error("no image selected: missing {what} (use --list to see what the server has)")]
     MissingSelector { what: String },
+}
+
+/// An error and its causes joined with ": ", as the CLI shows them: for the
+/// messages this crate prints itself.
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+    let causes = std::iter::successors(Some(e), |e| e.source());
+    causes.map(|e| e.to_string()).collect::<Vec<_>>().join(": ")
 }

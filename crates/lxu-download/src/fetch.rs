@@ -2,7 +2,7 @@
 //! `lxc/<version> compat:<level>` user agent), plus resume with `Range` and strict
 //! length checks, with ureq over rustls and the system CA store.
 
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 
-use crate::progress::Bar;
+use lxu_progress::Bar;
 
 /// The compat level we announce and ask the index for (LXC 4.0+).
 pub const COMPAT_LEVEL: u32 = 7;
@@ -34,8 +34,25 @@ pub enum FetchError {
         got: u64,
         expected: u64,
     },
-    #[error("`{url}`: {reason}")]
-    Transport { url: String, reason: String },
+    #[error("`{url}`")]
+    Transport {
+        url: String,
+        #[source]
+        source: ureq::Error,
+    },
+    #[error("`{url}`: connection failed after {got} bytes")]
+    Interrupted {
+        url: String,
+        got: u64,
+        #[source]
+        source: io::Error,
+    },
+    #[error("`{url}`: server sent an unexpected byte range")]
+    UnexpectedRange { url: String },
+    #[error("`{url}`: partial download does not match the server's file, restarting")]
+    StalePartial { url: String },
+    #[error("`{url}`: partial download changed while resuming, restarting")]
+    PartialChanged { url: String },
     #[error("`{url}` is larger than the {limit} bytes allowed for it{why}: download aborted")]
     TooLarge {
         url: String,
@@ -43,27 +60,60 @@ pub enum FetchError {
         /// Where the limit comes from (empty, or e.g. " by the signed image.info").
         why: String,
     },
-    #[error("cannot write `{path}`: {source}")]
+    #[error("cannot write `{path}`")]
     Write {
         path: PathBuf,
         #[source]
         source: io::Error,
     },
-    #[error("no CA certificates for HTTPS: {reason}")]
-    NoCaCerts { reason: String },
-    #[error("{last} (gave up after {attempts} attempts)")]
-    GaveUp {
-        attempts: u32,
+    #[error("no CA certificates for HTTPS: none in `{file}` or `{dir}` (set SSL_CERT_FILE)")]
+    NoCaCerts { file: PathBuf, dir: PathBuf },
+    #[error("no CA certificates for HTTPS: cannot read `{path}`")]
+    CaFile {
+        path: PathBuf,
         #[source]
-        last: Box<FetchError>,
+        source: io::Error,
     },
+    #[error("no CA certificates for HTTPS: no PEM certificate in `{path}`")]
+    NoPem { path: PathBuf },
+    #[error(transparent)]
+    GaveUp(GaveUp),
+}
+
+/// The last error of a transfer retried until its attempts ran out. It reads as
+/// that error plus the count; the cause is that error's cause.
+#[derive(Debug)]
+pub struct GaveUp {
+    pub attempts: u32,
+    pub last: Box<FetchError>,
+}
+
+impl std::fmt::Display for GaveUp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} (gave up after {} attempts)",
+            self.last, self.attempts
+        )
+    }
+}
+
+impl std::error::Error for GaveUp {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.last.source()
+    }
 }
 
 impl FetchError {
     /// Whether another attempt could help.
     fn transient(&self) -> bool {
         match self {
-            FetchError::Truncated { .. } | FetchError::Transport { .. } => true,
+            FetchError::Truncated { .. }
+            | FetchError::Transport { .. }
+            | FetchError::Interrupted { .. }
+            | FetchError::UnexpectedRange { .. }
+            | FetchError::StalePartial { .. }
+            | FetchError::PartialChanged { .. } => true,
             FetchError::Status { code, .. } => *code >= 500 || *code == 408 || *code == 429,
             _ => false,
         }
@@ -73,7 +123,7 @@ impl FetchError {
     pub fn is_not_found(&self) -> bool {
         match self {
             FetchError::NotFound { .. } => true,
-            FetchError::GaveUp { last, .. } => last.is_not_found(),
+            FetchError::GaveUp(g) => g.last.is_not_found(),
             _ => false,
         }
     }
@@ -105,10 +155,8 @@ pub fn system_roots() -> Result<Vec<Certificate<'static>>, FetchError> {
     }
     if certs.is_empty() {
         return Err(FetchError::NoCaCerts {
-            reason: format!(
-                "none in `{DEFAULT_CA_FILE}` or `{}` (set SSL_CERT_FILE)",
-                dir.display()
-            ),
+            file: DEFAULT_CA_FILE.into(),
+            dir,
         });
     }
     Ok(certs)
@@ -116,8 +164,9 @@ pub fn system_roots() -> Result<Vec<Certificate<'static>>, FetchError> {
 
 /// PEM certificates of one file.
 pub fn roots_from_file(path: &Path) -> Result<Vec<Certificate<'static>>, FetchError> {
-    let pem = std::fs::read(path).map_err(|e| FetchError::NoCaCerts {
-        reason: format!("cannot read `{}`: {e}", path.display()),
+    let pem = std::fs::read(path).map_err(|source| FetchError::CaFile {
+        path: path.into(),
+        source,
     })?;
     let certs: Vec<_> = ureq::tls::parse_pem(&pem)
         .filter_map(|i| match i {
@@ -126,9 +175,7 @@ pub fn roots_from_file(path: &Path) -> Result<Vec<Certificate<'static>>, FetchEr
         })
         .collect();
     if certs.is_empty() {
-        return Err(FetchError::NoCaCerts {
-            reason: format!("no PEM certificate in `{}`", path.display()),
-        });
+        return Err(FetchError::NoPem { path: path.into() });
     }
     Ok(certs)
 }
@@ -164,11 +211,6 @@ impl Fetcher {
         }
     }
 
-    /// A client trusting the system CA store.
-    pub fn with_system_roots() -> Result<Fetcher, FetchError> {
-        Ok(Fetcher::new(system_roots()?))
-    }
-
     /// The pause between attempts (tests shorten it).
     pub fn set_retry_pause(&mut self, d: Duration) {
         self.retry_pause = d;
@@ -184,10 +226,10 @@ impl Fetcher {
                     std::thread::sleep(self.retry_pause);
                 }
                 Err(e) if e.transient() => {
-                    return Err(FetchError::GaveUp {
+                    return Err(FetchError::GaveUp(GaveUp {
                         attempts: attempt,
                         last: Box::new(e),
-                    })
+                    }))
                 }
                 Err(e) => return Err(e),
             }
@@ -203,9 +245,9 @@ impl Fetcher {
         if range_from > 0 {
             req = req.header("Range", format!("bytes={range_from}-"));
         }
-        req.call().map_err(|e| FetchError::Transport {
+        req.call().map_err(|source| FetchError::Transport {
             url: url.to_string(),
-            reason: e.to_string(),
+            source,
         })
     }
 
@@ -248,138 +290,167 @@ impl Fetcher {
         })
     }
 
-    /// A large file to `dest`, at most `limit` bytes (`why` says where the limit comes
-    /// from, for the error). When `dest` already holds a prefix (an earlier,
-    /// interrupted transfer) the rest is asked for with `Range`; a server that
-    /// ignores it sends the whole file, which then replaces the prefix. The file is
-    /// hashed as it arrives; the transfer stops as soon as it passes `limit`.
-    pub fn download(
-        &self,
-        url: &str,
-        dest: &Path,
-        bar: &Bar,
-        limit: u64,
-        why: &str,
-    ) -> Result<Downloaded, FetchError> {
-        self.retry(|| self.download_once(url, dest, bar, limit, why))
+    /// A large file to `t.dest`, at most `t.limit` bytes. When `dest` already holds
+    /// a prefix (an earlier, interrupted transfer) the rest is asked for with
+    /// `Range`; a server that ignores it sends the whole file, which then replaces
+    /// the prefix. The file is hashed as it arrives; the transfer stops as soon as
+    /// it passes the limit.
+    pub fn download(&self, t: &Target<'_>, bar: &Bar) -> Result<Downloaded, FetchError> {
+        self.retry(|| self.download_once(t, bar))
     }
 
-    fn download_once(
-        &self,
-        url: &str,
-        dest: &Path,
-        bar: &Bar,
-        limit: u64,
-        why: &str,
-    ) -> Result<Downloaded, FetchError> {
-        let werr = |source: io::Error| FetchError::Write {
-            path: dest.to_path_buf(),
-            source,
-        };
-        let too_large = || FetchError::TooLarge {
-            url: url.into(),
-            limit,
-            why: why.into(),
-        };
+    fn download_once(&self, t: &Target<'_>, bar: &Bar) -> Result<Downloaded, FetchError> {
+        let werr = t.write_err();
         let mut file = OpenOptions::new()
             .create(true)
             .truncate(false)
             .read(true)
             .write(true)
-            .open(dest)
+            .open(t.dest)
             .map_err(werr)?;
         let mut have = file.metadata().map_err(werr)?.len();
-        if have > limit {
+        if have > t.limit {
             file.set_len(0).map_err(werr)?;
             have = 0;
         }
-        let resp = self.call(url, have)?;
-        let code = resp.status().as_u16();
-        let (start, total) = match code {
-            206 if have > 0 => match content_range(&resp) {
-                Some((s, Some(t))) if s == have => (have, Some(t)),
-                _ => {
-                    // Not the range we asked for: start over.
+        let resp = self.call(t.url, have)?;
+        let (start, total) = match resumed(&resp, t.url, have) {
+            Ok(r) => r,
+            Err(e) => {
+                // The prefix is of no use: the next attempt starts over.
+                if !matches!(e, FetchError::NotFound { .. } | FetchError::Status { .. }) {
                     file.set_len(0).map_err(werr)?;
-                    return Err(FetchError::Transport {
-                        url: url.into(),
-                        reason: "server sent an unexpected byte range".into(),
-                    });
                 }
-            },
-            416 if have > 0 => {
-                // Our prefix is not a prefix of the file (any more): start over.
-                file.set_len(0).map_err(werr)?;
-                return Err(FetchError::Transport {
-                    url: url.into(),
-                    reason: "partial download does not match the server's file, restarting".into(),
-                });
-            }
-            _ => {
-                check_status(url, code)?;
-                (0, content_length(&resp))
+                return Err(e);
             }
         };
         // A declared size over the limit is refused before a byte of the body is read.
-        if total.is_some_and(|t| t > limit) {
-            return Err(too_large());
+        if total.is_some_and(|n| n > t.limit) {
+            return Err(t.too_large());
         }
-        let mut sha = Sha256::new();
-        if start == 0 {
-            file.set_len(0).map_err(werr)?;
-        } else {
-            // The kept prefix is hashed again rather than trusted.
-            file.seek(SeekFrom::Start(0)).map_err(werr)?;
-            let copied = io::copy(&mut (&mut file).take(start), &mut sha).map_err(werr)?;
-            if copied != start {
-                file.set_len(0).map_err(werr)?;
-                return Err(FetchError::Transport {
-                    url: url.into(),
-                    reason: "partial download changed while resuming, restarting".into(),
-                });
-            }
-        }
-        file.seek(SeekFrom::Start(start)).map_err(werr)?;
-        if let Some(t) = total {
-            bar.set_length(t);
+        let sha = rehash_prefix(&mut file, start, t)?;
+        if let Some(n) = total {
+            bar.set_length(n);
         }
         bar.set_position(start);
-        let mut got = start;
-        let mut reader = resp.into_body().into_reader();
-        let mut buf = vec![0u8; 256 * 1024];
-        loop {
-            let n = match reader.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    file.flush().map_err(werr)?;
-                    return Err(cut(url, got, total, e));
-                }
-            };
-            if got + n as u64 > limit {
-                return Err(too_large());
-            }
-            file.write_all(&buf[..n]).map_err(werr)?;
-            sha.update(&buf[..n]);
-            got += n as u64;
-            bar.inc(n as u64);
-        }
-        file.flush().map_err(werr)?;
-        if let Some(t) = total {
-            if got != t {
-                return Err(FetchError::Truncated {
-                    url: url.into(),
-                    got,
-                    expected: t,
-                });
-            }
+        let (got, sha) = receive(resp, file, start, total, sha, t, bar)?;
+        if let Some(n) = total.filter(|n| *n != got) {
+            return Err(FetchError::Truncated {
+                url: t.url.into(),
+                got,
+                expected: n,
+            });
         }
         Ok(Downloaded {
             size: got,
             sha256: crate::manifest::hex(&sha.finalize()),
         })
     }
+}
+
+/// A large file to fetch: from where, into which file, and how large it may grow.
+pub struct Target<'a> {
+    pub url: &'a str,
+    pub dest: &'a Path,
+    pub limit: u64,
+    /// Where the limit comes from, for the error (" by the signed image.info").
+    pub why: &'a str,
+}
+
+impl Target<'_> {
+    fn write_err(&self) -> impl Fn(io::Error) -> FetchError + Copy + '_ {
+        |source| FetchError::Write {
+            path: self.dest.to_path_buf(),
+            source,
+        }
+    }
+
+    fn too_large(&self) -> FetchError {
+        FetchError::TooLarge {
+            url: self.url.into(),
+            limit: self.limit,
+            why: self.why.into(),
+        }
+    }
+}
+
+/// Where the body of `resp` starts in the file and the file's whole size, when
+/// told: a `206` continues the `have` bytes kept, anything else that succeeds is
+/// the whole file.
+fn resumed(
+    resp: &ureq::http::Response<ureq::Body>,
+    url: &str,
+    have: u64,
+) -> Result<(u64, Option<u64>), FetchError> {
+    match resp.status().as_u16() {
+        206 if have > 0 => match content_range(resp) {
+            Some((s, Some(total))) if s == have => Ok((have, Some(total))),
+            // Not the range we asked for.
+            _ => Err(FetchError::UnexpectedRange { url: url.into() }),
+        },
+        // Our prefix is not a prefix of the file (any more).
+        416 if have > 0 => Err(FetchError::StalePartial { url: url.into() }),
+        code => {
+            check_status(url, code)?;
+            Ok((0, content_length(resp)))
+        }
+    }
+}
+
+/// The hash of the first `start` bytes of `file`, read again rather than trusted;
+/// with `start` 0 the file is emptied instead.
+fn rehash_prefix(file: &mut File, start: u64, t: &Target<'_>) -> Result<Sha256, FetchError> {
+    let werr = t.write_err();
+    let mut sha = Sha256::new();
+    if start == 0 {
+        file.set_len(0).map_err(werr)?;
+    } else {
+        file.seek(SeekFrom::Start(0)).map_err(werr)?;
+        let copied = io::copy(&mut file.take(start), &mut sha).map_err(werr)?;
+        if copied != start {
+            file.set_len(0).map_err(werr)?;
+            return Err(FetchError::PartialChanged { url: t.url.into() });
+        }
+    }
+    file.seek(SeekFrom::Start(start)).map_err(werr)?;
+    Ok(sha)
+}
+
+/// Appends the body of `resp` to `file` (positioned at `start`), hashing it and
+/// advancing `bar`; returns the file's size and hash.
+fn receive(
+    resp: ureq::http::Response<ureq::Body>,
+    mut file: File,
+    start: u64,
+    total: Option<u64>,
+    mut sha: Sha256,
+    t: &Target<'_>,
+    bar: &Bar,
+) -> Result<(u64, Sha256), FetchError> {
+    let werr = t.write_err();
+    let mut got = start;
+    let mut reader = resp.into_body().into_reader();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                file.flush().map_err(werr)?;
+                return Err(cut(t.url, got, total, e));
+            }
+        };
+        if got + n as u64 > t.limit {
+            return Err(t.too_large());
+        }
+        file.write_all(&buf[..n]).map_err(werr)?;
+        sha.update(&buf[..n]);
+        got += n as u64;
+        bar.inc(n as u64);
+    }
+    file.flush().map_err(werr)?;
+    Ok((got, sha))
 }
 
 /// A finished download.
@@ -408,9 +479,10 @@ fn cut(url: &str, got: u64, expected: Option<u64>, e: io::Error) -> FetchError {
             got,
             expected,
         },
-        None => FetchError::Transport {
+        None => FetchError::Interrupted {
             url: url.into(),
-            reason: format!("connection failed after {got} bytes: {e}"),
+            got,
+            source: e,
         },
     }
 }
@@ -477,10 +549,10 @@ mod tests {
             code: 403
         }
         .transient());
-        let g = FetchError::GaveUp {
+        let g = FetchError::GaveUp(GaveUp {
             attempts: 3,
             last: Box::new(t),
-        };
+        });
         assert_eq!(
             g.to_string(),
             "connection closed after 1 of 2 bytes of `u` (gave up after 3 attempts)"
@@ -491,12 +563,12 @@ mod tests {
     fn roots_from_missing_or_empty_file() {
         assert!(matches!(
             roots_from_file(Path::new("/nonexistent.pem")),
-            Err(FetchError::NoCaCerts { .. })
+            Err(FetchError::CaFile { .. })
         ));
         let t = tempfile::NamedTempFile::new().unwrap();
         assert!(matches!(
             roots_from_file(t.path()),
-            Err(FetchError::NoCaCerts { .. })
+            Err(FetchError::NoPem { .. })
         ));
     }
 }

@@ -52,13 +52,13 @@ impl IndexEntry {
 
 /// A parsed index, in file order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Index {
+pub(crate) struct Index {
     pub entries: Vec<IndexEntry>,
 }
 
 /// Filters of the `--list` table; `None` means "any".
 #[derive(Debug, Clone, Default)]
-pub struct ListFilter<'a> {
+pub(crate) struct ListFilter<'a> {
     pub dist: Option<&'a str>,
     pub release: Option<&'a str>,
     pub arch: Option<&'a str>,
@@ -68,7 +68,7 @@ pub struct ListFilter<'a> {
 /// Checks an image path the way it will be used: pasted into a URL under the
 /// server. It must stay under the server root, so no `..` component, and the URL
 /// must not change meaning, so no query/fragment/escape characters.
-pub fn check_image_path(path: &str) -> Result<(), &'static str> {
+pub(crate) fn check_image_path(path: &str) -> Result<(), &'static str> {
     if !path.starts_with('/') || !path.ends_with('/') {
         return Err("must start and end with `/`");
     }
@@ -87,7 +87,7 @@ pub fn check_image_path(path: &str) -> Result<(), &'static str> {
 
 /// Parses index text. Blank lines and lines with an empty path (which LXC skips)
 /// are dropped; anything malformed is an error naming its 1-based line.
-pub fn parse(text: &str) -> Result<Index, IndexError> {
+pub(crate) fn parse(text: &str) -> Result<Index, IndexError> {
     let mut entries = Vec::new();
     for (n, raw) in text.split('\n').enumerate() {
         let line = n + 1;
@@ -129,7 +129,7 @@ pub fn parse(text: &str) -> Result<Index, IndexError> {
 }
 
 /// Parses raw index bytes.
-pub fn parse_bytes(bytes: &[u8]) -> Result<Index, IndexError> {
+pub(crate) fn parse_bytes(bytes: &[u8]) -> Result<Index, IndexError> {
     parse(std::str::from_utf8(bytes).map_err(|_| IndexError::NotText)?)
 }
 
@@ -145,7 +145,7 @@ pub fn serialize(entries: &[IndexEntry]) -> String {
 
 impl Index {
     /// The newest build (largest build serial, the first line on ties) of the image.
-    pub fn select(
+    pub(crate) fn select(
         &self,
         dist: &str,
         release: &str,
@@ -166,7 +166,7 @@ impl Index {
     }
 
     /// The `--list` table LXC prints (without the blank line before it).
-    pub fn listing(&self, f: &ListFilter<'_>) -> String {
+    pub(crate) fn listing(&self, f: &ListFilter<'_>) -> String {
         let mut s = String::from("---\nDIST\tRELEASE\tARCH\tVARIANT\tBUILD\n---\n");
         for e in self.filtered(f) {
             let _ = writeln!(
@@ -191,46 +191,37 @@ impl Index {
 
     /// What does exist, for an error about an image that does not: the closest
     /// level at which the request stops matching.
-    pub fn alternatives(&self, dist: &str, release: &str, arch: &str, variant: &str) -> String {
-        let uniq = |it: &mut dyn Iterator<Item = &str>| {
+    pub(crate) fn alternatives(
+        &self,
+        dist: &str,
+        release: &str,
+        arch: &str,
+        variant: &str,
+    ) -> String {
+        // The values of `field` among the entries `keep` accepts, each once.
+        let distinct = |keep: &dyn Fn(&IndexEntry) -> bool, field: fn(&IndexEntry) -> &str| {
             let mut v: Vec<&str> = Vec::new();
-            for x in it {
-                if !v.contains(&x) {
-                    v.push(x);
+            for x in self.entries.iter().filter(|x| keep(x)) {
+                if !v.contains(&field(x)) {
+                    v.push(field(x));
                 }
             }
             v.join(", ")
         };
-        let e = &self.entries;
-        let same = |x: &IndexEntry, d: bool, r: bool, a: bool| {
-            (!d || x.dist == dist) && (!r || x.release == release) && (!a || x.arch == arch)
-        };
-        if e.iter().any(|x| same(x, true, true, true)) {
-            let v = uniq(
-                &mut e
-                    .iter()
-                    .filter(|x| same(x, true, true, true))
-                    .map(|x| x.variant.as_str()),
-            );
+        let has = |keep: &dyn Fn(&IndexEntry) -> bool| self.entries.iter().any(keep);
+        let image = |x: &IndexEntry| x.dist == dist && x.release == release && x.arch == arch;
+        let release_of = |x: &IndexEntry| x.dist == dist && x.release == release;
+        if has(&image) {
+            let v = distinct(&image, |x| &x.variant);
             format!("variants of {dist} {release} {arch}: {v}")
-        } else if e.iter().any(|x| same(x, true, true, false)) {
-            let v = uniq(
-                &mut e
-                    .iter()
-                    .filter(|x| same(x, true, true, false))
-                    .map(|x| x.arch.as_str()),
-            );
+        } else if has(&release_of) {
+            let v = distinct(&release_of, |x| &x.arch);
             format!("architectures of {dist} {release}: {v}")
-        } else if e.iter().any(|x| same(x, true, false, false)) {
-            let v = uniq(
-                &mut e
-                    .iter()
-                    .filter(|x| same(x, true, false, false) && x.variant == variant)
-                    .map(|x| x.release.as_str()),
-            );
+        } else if has(&|x| x.dist == dist) {
+            let v = distinct(&|x| x.dist == dist && x.variant == variant, |x| &x.release);
             format!("releases of {dist}: {v}")
         } else {
-            let v = uniq(&mut e.iter().map(|x| x.dist.as_str()));
+            let v = distinct(&|_| true, |x| &x.dist);
             format!("distributions: {v}")
         }
     }

@@ -6,27 +6,28 @@
 //! [`unpack::unpack_file`] (in the container's user namespace),
 //! [`assemble_config`] and [`substitute_templates`].
 
-pub mod assemble;
+mod assemble;
 pub mod cache;
-pub mod client;
+mod client;
 mod error;
-pub mod fetch;
+mod fetch;
 pub mod index;
-pub mod manifest;
-pub mod meta;
+mod manifest;
+mod meta;
 pub mod options;
-pub mod progress;
-pub mod templates;
+mod templates;
 pub mod trust;
 pub mod unpack;
 
 pub use assemble::{assemble_config, KeyStyle};
-pub use client::{
-    create_message_text, list, load_keyring, prepare, unpack_image, CachedImage, ClientEnv,
-};
+pub use cache::CacheError;
+pub use client::{create_message_text, list, prepare, unpack_image, CachedImage, ClientEnv};
 pub use error::ImageError;
-pub use meta::{ImageMeta, Mode};
-pub use options::DownloadOptions;
-pub use progress::Progress;
-pub use templates::{substitute_templates, TemplateVars};
-pub use unpack::{UnpackOptions, UnpackStats};
+pub use fetch::{FetchError, GaveUp};
+pub use index::IndexError;
+pub use lxu_progress::{Bar, Captured, Progress};
+pub use manifest::ManifestError;
+pub use meta::{ImageMeta, MetaError, Mode};
+pub use options::{DownloadOptions, OptionsError};
+pub use templates::{substitute_templates, TemplateError, TemplateVars};
+pub use unpack::{UnpackError, UnpackOptions, UnpackStats};

@@ -10,7 +10,7 @@ const MAX_META_FILE: u64 = 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MetaError {
-    #[error("cannot read `{path}`: {source}")]
+    #[error("cannot read `{path}`")]
     Io {
         path: PathBuf,
         #[source]

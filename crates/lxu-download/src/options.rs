@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use crate::ImageError;
 
 /// The server used when `--server` is not given.
-pub const DEFAULT_SERVER: &str = "images.linuxcontainers.org";
+pub(crate) const DEFAULT_SERVER: &str = "images.linuxcontainers.org";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum OptionsError {
@@ -25,7 +25,7 @@ pub enum OptionsError {
     InvalidValue {
         option: String,
         value: String,
-        reason: String,
+        reason: &'static str,
     },
 }
 
@@ -38,11 +38,11 @@ pub struct Server {
 impl Server {
     /// Accepts LXC's form (`host[:port][/prefix]`, meaning HTTPS) and full
     /// `https://` / `http://` URLs.
-    pub fn parse(value: &str) -> Result<Server, OptionsError> {
-        let invalid = |reason: &str| OptionsError::InvalidValue {
+    pub(crate) fn parse(value: &str) -> Result<Server, OptionsError> {
+        let invalid = |reason| OptionsError::InvalidValue {
             option: "--server".into(),
             value: value.into(),
-            reason: reason.into(),
+            reason,
         };
         if value.is_empty() {
             return Err(invalid("empty server"));
@@ -73,18 +73,13 @@ impl Server {
         })
     }
 
-    /// `https://host[:port][/prefix]`, no trailing slash.
-    pub fn base_url(&self) -> &str {
-        &self.base
-    }
-
-    pub fn is_https(&self) -> bool {
+    pub(crate) fn is_https(&self) -> bool {
         self.base.starts_with("https://")
     }
 
     /// The URL LXC requests for a server-relative path: the path is pasted after a
     /// `/`, so a leading `/` in it yields the `//` real clients send.
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}/{}", self.base, path)
     }
 }
@@ -314,10 +309,10 @@ impl DownloadOptions {
 
     fn apply(&mut self, opt: Opt, flag: &str, value: Option<String>) -> Result<(), OptionsError> {
         let v = value.unwrap_or_default();
-        let invalid = |reason: &str| OptionsError::InvalidValue {
+        let invalid = |reason| OptionsError::InvalidValue {
             option: flag.to_string(),
             value: v.clone(),
-            reason: reason.to_string(),
+            reason,
         };
         match opt {
             Opt::Dist => self.dist = Some(selector(flag, &v)?),
@@ -347,8 +342,8 @@ impl DownloadOptions {
             Opt::Name => self.name = Some(v.clone()),
             Opt::Path => self.path = Some(PathBuf::from(&v)),
             Opt::Rootfs => self.rootfs = Some(PathBuf::from(&v)),
-            Opt::MappedUid => self.mapped_uid = mapped_id(&v).map_err(|r| invalid(&r))?,
-            Opt::MappedGid => self.mapped_gid = mapped_id(&v).map_err(|r| invalid(&r))?,
+            Opt::MappedUid => self.mapped_uid = mapped_id(&v).map_err(invalid)?,
+            Opt::MappedGid => self.mapped_gid = mapped_id(&v).map_err(invalid)?,
         }
         Ok(())
     }
@@ -375,26 +370,26 @@ fn selector(flag: &str, v: &str) -> Result<String, OptionsError> {
         return Err(OptionsError::InvalidValue {
             option: flag.into(),
             value: v.into(),
-            reason: "must be a non-empty name without `/`, `;` or a leading `.`".into(),
+            reason: "must be a non-empty name without `/`, `;` or a leading `.`",
         });
     }
     Ok(v.to_string())
 }
 
 /// LXC passes `-1` when there is no mapping.
-fn mapped_id(v: &str) -> Result<Option<u32>, String> {
+fn mapped_id(v: &str) -> Result<Option<u32>, &'static str> {
     if v == "-1" {
         return Ok(None);
     }
     v.parse::<u32>()
         .map(Some)
-        .map_err(|_| "expected a numeric id".to_string())
+        .map_err(|_| "expected a numeric id")
 }
 
 /// Upper-case hex of a `--keyid` value (`0x` prefix and spaces dropped): 16 digits
 /// (long key id) or 40/64 digits (v4/v6 fingerprint). Short 8-digit ids are refused:
 /// they collide trivially.
-pub fn normalize_keyid(v: &str) -> Option<String> {
+pub(crate) fn normalize_keyid(v: &str) -> Option<String> {
     let s: String = v.chars().filter(|c| !c.is_whitespace()).collect();
     let s = s
         .strip_prefix("0x")
@@ -409,13 +404,13 @@ pub fn normalize_keyid(v: &str) -> Option<String> {
 }
 
 /// The host architecture in the Debian naming the image index uses.
-pub fn host_arch() -> String {
+pub(crate) fn host_arch() -> String {
     let uname = rustix::system::uname();
     debian_arch(&uname.machine().to_string_lossy())
 }
 
 /// Maps a kernel machine name (`uname -m`) to the Debian architecture name.
-pub fn debian_arch(machine: &str) -> String {
+pub(crate) fn debian_arch(machine: &str) -> String {
     let a = match machine {
         "x86_64" => "amd64",
         "i386" | "i486" | "i586" | "i686" => "i386",
@@ -574,7 +569,7 @@ mod tests {
 
     #[test]
     fn server_forms() {
-        let s = |v: &str| Server::parse(v).map(|s| s.base_url().to_string());
+        let s = |v: &str| Server::parse(v).map(|s| s.to_string());
         assert_eq!(
             s("images.linuxcontainers.org").unwrap(),
             "https://images.linuxcontainers.org"

@@ -13,13 +13,13 @@ const MAX_TEMPLATE: u64 = 4 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
-    #[error("cannot open rootfs `{path}`: {source}")]
+    #[error("cannot open rootfs `{path}`")]
     Rootfs {
         path: PathBuf,
         #[source]
         source: io::Error,
     },
-    #[error("cannot rewrite template `{path}` in the rootfs: {source}")]
+    #[error("cannot rewrite template `{path}` in the rootfs")]
     Io {
         path: String,
         #[source]

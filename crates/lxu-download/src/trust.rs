@@ -15,52 +15,105 @@ use pgp::crypto::hash::HashAlgorithm;
 use pgp::packet::{PublicKey, Signature, SignatureType, SubpacketData};
 use pgp::types::{KeyDetails, Tag, Timestamp};
 
-/// The key LXC's image server signs with (`lxc-download` in LXC 1.0–4.0.11).
-pub const LINUXCONTAINERS_FINGERPRINT: &str = "E7FB0CAEC8173D669066514CBAEFF88C22F6E216";
-
 /// How far in the future a signature may claim to be made (clock skew).
 const MAX_CLOCK_SKEW_SECS: u64 = 600;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrustError {
-    #[error("cannot read `{path}`: {source}")]
+    #[error("cannot read `{path}`")]
     Io {
         path: PathBuf,
         #[source]
         source: io::Error,
     },
-    #[error("`{path}` holds no usable OpenPGP public key: {reason}")]
-    BadKeyFile { path: PathBuf, reason: String },
+    #[error("`{path}` holds no usable OpenPGP public key")]
+    BadKeyFile {
+        path: PathBuf,
+        #[source]
+        source: PgpError,
+    },
+    #[error("`{path}` holds no usable OpenPGP public key: no public key block found")]
+    NoKeyBlock { path: PathBuf },
     #[error("no trusted keys: looked in {searched} (put ASCII-armoured public keys there or pass --keyring FILE)")]
     NoKeys { searched: String },
     #[error("--keyid 0x{keyid} is not in the trusted keyring ({known})")]
     KeyIdNotFound { keyid: String, known: String },
-    #[error("malformed signature `{what}.asc`: {reason}")]
-    BadSignatureFile { what: String, reason: String },
+    #[error("malformed signature `{what}.asc`")]
+    BadSignatureFile {
+        what: String,
+        #[source]
+        source: PgpError,
+    },
+    #[error("malformed signature `{what}.asc`: no signature packet")]
+    NoSignature { what: String },
+    #[error("malformed signature `{what}.asc`: no usable signature")]
+    NoUsableSignature { what: String },
     #[error("signature of `{what}` made by unknown key {key}")]
     UnknownKey { what: String, key: String },
-    #[error("bad signature of `{what}` by key {key}: {reason}")]
-    Bad {
+    #[error("bad signature of `{what}` by key {key}: not a data signature ({kind})")]
+    NotData {
         what: String,
         key: String,
-        reason: String,
+        kind: String,
     },
-    #[error("signature of `{what}` made by key {key}, which {reason}")]
+    #[error(
+        "bad signature of `{what}` by key {key}: the file does not match the signature \
+         (changed after signing, or the signature is of another file)"
+    )]
+    Bad { what: String, key: String },
+    #[error("signature of `{what}` made by key {key}, which {problem}")]
     KeyUnusable {
         what: String,
         key: String,
-        reason: String,
+        problem: KeyProblem,
     },
     #[error("signature of `{what}` uses the weak hash {hash}")]
     WeakHash { what: String, hash: String },
-    #[error("signature of `{what}` {reason}")]
-    Time { what: String, reason: String },
-    #[error("cannot read `{what}` while verifying it: {source}")]
+    #[error("signature of `{what}` has no creation time")]
+    NoCreationTime { what: String },
+    #[error("signature of `{what}` claims to be made in the future ({date})")]
+    FromTheFuture { what: String, date: String },
+    #[error("signature of `{what}` expired on {date}")]
+    Expired { what: String, date: String },
+    #[error("cannot read `{what}` while verifying it")]
     Read {
         what: String,
         #[source]
         source: io::Error,
     },
+}
+
+/// An rPGP error, shown by its message alone: rPGP's messages already include
+/// their cause (`IO error: …`), which a chain of sources would show twice.
+#[derive(Debug)]
+pub struct PgpError(pub pgp::errors::Error);
+
+impl std::fmt::Display for PgpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for PgpError {}
+
+/// Why a trusted key may not vouch for a signature (the rest of "made by key K,
+/// which …").
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyProblem {
+    #[error("is revoked")]
+    Revoked,
+    #[error("has no valid self-signature")]
+    NoSelfSignature,
+    #[error("has no valid binding to its primary key")]
+    NoBinding,
+    #[error("is not allowed to sign data (key flags)")]
+    MayNotSign,
+    #[error("has no valid primary key binding (back-signature)")]
+    NoBackSignature,
+    #[error("expired on {date}")]
+    Expired { date: String },
+    #[error("was created after the signature")]
+    CreatedAfterSignature,
 }
 
 /// A successful verification.
@@ -76,7 +129,6 @@ pub struct Verified {
 
 struct Cert {
     key: SignedPublicKey,
-    source: PathBuf,
 }
 
 /// The set of trusted certificates.
@@ -87,7 +139,7 @@ pub struct Keyring {
 }
 
 /// `/etc/lxc/trusted-keys` for root, `~/.config/lxc/trusted-keys` otherwise.
-pub fn user_key_dir(uid: u32, home: &Path) -> PathBuf {
+pub(crate) fn user_key_dir(uid: u32, home: &Path) -> PathBuf {
     if uid == 0 {
         PathBuf::from("/etc/lxc/trusted-keys")
     } else {
@@ -134,7 +186,7 @@ fn newest<'a>(sigs: impl Iterator<Item = &'a Signature>) -> Option<&'a Signature
 }
 
 /// `YYYY-MM-DD HH:MM UTC`, for messages.
-pub fn fmt_utc(secs: u64) -> String {
+pub(crate) fn fmt_utc(secs: u64) -> String {
     let s = secs % 86_400;
     format!(
         "{} {:02}:{:02} UTC",
@@ -167,14 +219,14 @@ fn primary_problem(
     cert: &SignedPublicKey,
     now: u64,
     sig_time: u64,
-) -> Result<Option<bool>, String> {
+) -> Result<Option<bool>, KeyProblem> {
     let primary = &cert.primary_key;
     let revoked =
         cert.details.revocation_signatures.iter().any(|s| {
             s.typ() == Some(SignatureType::KeyRevocation) && s.verify_key(primary).is_ok()
         });
     if revoked {
-        return Err("is revoked".into());
+        return Err(KeyProblem::Revoked);
     }
     let mut selfsigs: Vec<&Signature> = Vec::new();
     for user in &cert.details.users {
@@ -194,12 +246,14 @@ fn primary_problem(
         }
     }
     let Some(latest) = newest(selfsigs.into_iter()) else {
-        return Err("has no valid self-signature".into());
+        return Err(KeyProblem::NoSelfSignature);
     };
     let expiry = expiry_of(ts(primary.created_at()), latest);
     if let Some(exp) = expiry {
         if exp <= now || exp <= sig_time {
-            return Err(format!("expired on {}", fmt_time(exp)));
+            return Err(KeyProblem::Expired {
+                date: fmt_time(exp),
+            });
         }
     }
     Ok(has_key_flags(latest).then(|| latest.key_flags().sign()))
@@ -210,23 +264,23 @@ fn subkey_problem(
     sub: &SignedPublicSubKey,
     now: u64,
     sig_time: u64,
-) -> Result<(), String> {
+) -> Result<(), KeyProblem> {
     let revoked = sub.signatures.iter().any(|s| {
         s.typ() == Some(SignatureType::SubkeyRevocation)
             && s.verify_subkey_binding(primary, &sub.key).is_ok()
     });
     if revoked {
-        return Err("is revoked".into());
+        return Err(KeyProblem::Revoked);
     }
     let bindings = sub.signatures.iter().filter(|s| {
         s.typ() == Some(SignatureType::SubkeyBinding)
             && s.verify_subkey_binding(primary, &sub.key).is_ok()
     });
     let Some(binding) = newest(bindings) else {
-        return Err("has no valid binding to its primary key".into());
+        return Err(KeyProblem::NoBinding);
     };
     if has_key_flags(binding) && !binding.key_flags().sign() {
-        return Err("is not allowed to sign data (key flags)".into());
+        return Err(KeyProblem::MayNotSign);
     }
     // A signing subkey must prove it agrees to belong to the primary; otherwise
     // anyone could bind someone else's signing key to their certificate.
@@ -234,15 +288,17 @@ fn subkey_problem(
         .embedded_signature()
         .is_some_and(|b| b.verify_primary_key_binding(&sub.key, primary).is_ok());
     if !backsig_ok {
-        return Err("has no valid primary key binding (back-signature)".into());
+        return Err(KeyProblem::NoBackSignature);
     }
     if let Some(exp) = expiry_of(ts(sub.key.created_at()), binding) {
         if exp <= now || exp <= sig_time {
-            return Err(format!("expired on {}", fmt_time(exp)));
+            return Err(KeyProblem::Expired {
+                date: fmt_time(exp),
+            });
         }
     }
     if ts(sub.key.created_at()) > sig_time {
-        return Err("was created after the signature".into());
+        return Err(KeyProblem::CreatedAfterSignature);
     }
     Ok(())
 }
@@ -277,37 +333,28 @@ impl Keyring {
         Keyring::default()
     }
 
-    pub fn len(&self) -> usize {
-        self.certs.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.certs.is_empty()
-    }
-
     /// Primary fingerprints, upper-case hex.
     pub fn fingerprints(&self) -> Vec<String> {
         self.certs.iter().map(|c| fpr(&c.key)).collect()
     }
 
     /// Adds the certificates of armoured (or binary) key data; returns how many.
-    pub fn add_bytes(&mut self, data: &[u8], source: &Path) -> Result<usize, TrustError> {
-        let bad = |reason: String| TrustError::BadKeyFile {
+    pub(crate) fn add_bytes(&mut self, data: &[u8], source: &Path) -> Result<usize, TrustError> {
+        let bad = |e| TrustError::BadKeyFile {
             path: source.to_path_buf(),
-            reason,
+            source: PgpError(e),
         };
-        let (iter, _) = SignedPublicKey::from_reader_many(data).map_err(|e| bad(e.to_string()))?;
+        let (iter, _) = SignedPublicKey::from_reader_many(data).map_err(bad)?;
         let mut n = 0;
         for key in iter {
-            let key = key.map_err(|e| bad(e.to_string()))?;
-            self.certs.push(Cert {
-                key,
-                source: source.to_path_buf(),
-            });
+            let key = key.map_err(bad)?;
+            self.certs.push(Cert { key });
             n += 1;
         }
         if n == 0 {
-            return Err(bad("no public key block found".into()));
+            return Err(TrustError::NoKeyBlock {
+                path: source.to_path_buf(),
+            });
         }
         Ok(n)
     }
@@ -324,7 +371,7 @@ impl Keyring {
 
     /// Adds the keys of every `*.asc` file of a directory (sorted by name); a missing
     /// directory adds nothing.
-    pub fn add_dir(&mut self, dir: &Path) -> Result<usize, TrustError> {
+    pub(crate) fn add_dir(&mut self, dir: &Path) -> Result<usize, TrustError> {
         self.searched.push(dir.to_path_buf());
         let rd = match std::fs::read_dir(dir) {
             Ok(rd) => rd,
@@ -354,7 +401,7 @@ impl Keyring {
     }
 
     /// Where keys were looked for, for error messages.
-    pub fn searched(&self) -> String {
+    pub(crate) fn searched(&self) -> String {
         if self.searched.is_empty() {
             return "nowhere".into();
         }
@@ -366,7 +413,7 @@ impl Keyring {
     }
 
     /// Errors when there is nothing to verify against.
-    pub fn ensure_not_empty(&self) -> Result<(), TrustError> {
+    pub(crate) fn ensure_not_empty(&self) -> Result<(), TrustError> {
         if self.certs.is_empty() {
             return Err(TrustError::NoKeys {
                 searched: self.searched(),
@@ -424,7 +471,7 @@ impl Keyring {
     }
 
     /// Verifies a stream against detached signature bytes (armoured or binary).
-    pub fn verify_reader<R: Read>(
+    pub(crate) fn verify_reader<R: Read>(
         &self,
         data: R,
         sig: &[u8],
@@ -434,25 +481,26 @@ impl Keyring {
     }
 
     /// [`Keyring::verify_reader`] at a given time (Unix seconds).
-    pub fn verify_reader_at<R: Read>(
+    pub(crate) fn verify_reader_at<R: Read>(
         &self,
         data: R,
         sig: &[u8],
         what: &str,
         now: u64,
     ) -> Result<Verified, TrustError> {
-        let malformed = |reason: String| TrustError::BadSignatureFile {
+        let malformed = |e| TrustError::BadSignatureFile {
             what: what.to_string(),
-            reason,
+            source: PgpError(e),
         };
-        let (iter, _) =
-            DetachedSignature::from_reader_many(sig).map_err(|e| malformed(e.to_string()))?;
+        let (iter, _) = DetachedSignature::from_reader_many(sig).map_err(malformed)?;
         let mut sigs = Vec::new();
         for s in iter {
-            sigs.push(s.map_err(|e| malformed(e.to_string()))?.signature);
+            sigs.push(s.map_err(malformed)?.signature);
         }
         if sigs.is_empty() {
-            return Err(malformed("no signature packet".into()));
+            return Err(TrustError::NoSignature {
+                what: what.to_string(),
+            });
         }
 
         // The data can be streamed once, so settle everything that doesn't need it
@@ -477,7 +525,9 @@ impl Keyring {
                 }
             }
         }
-        Err(first_err.unwrap_or_else(|| malformed("no usable signature".into())))
+        Err(first_err.unwrap_or_else(|| TrustError::NoUsableSignature {
+            what: what.to_string(),
+        }))
     }
 
     fn check_signature<'k>(
@@ -502,10 +552,10 @@ impl Keyring {
             s.typ(),
             Some(SignatureType::Binary) | Some(SignatureType::Text)
         ) {
-            return Err(TrustError::Bad {
+            return Err(TrustError::NotData {
                 what: w(),
                 key: issuer,
-                reason: format!("not a data signature ({:?})", s.typ()),
+                kind: format!("{:?}", s.typ()),
             });
         }
         let hit = |k: &dyn KeyDetails| {
@@ -531,11 +581,11 @@ impl Keyring {
                         found = Some((cert, comp));
                         break 'certs;
                     }
-                    Err(reason) => {
+                    Err(problem) => {
                         unusable.get_or_insert(TrustError::KeyUnusable {
                             what: w(),
                             key: describe(cert, &comp),
-                            reason,
+                            problem,
                         });
                     }
                 }
@@ -560,15 +610,12 @@ impl Keyring {
             });
         }
         let Some(created) = s.created().map(ts) else {
-            return Err(TrustError::Time {
-                what: w(),
-                reason: "has no creation time".into(),
-            });
+            return Err(TrustError::NoCreationTime { what: w() });
         };
         if created > now + MAX_CLOCK_SKEW_SECS {
-            return Err(TrustError::Time {
+            return Err(TrustError::FromTheFuture {
                 what: w(),
-                reason: format!("claims to be made in the future ({})", fmt_time(created)),
+                date: fmt_time(created),
             });
         }
         if let Some(exp) = s
@@ -576,9 +623,9 @@ impl Keyring {
             .map(|d| u64::from(d.as_secs()))
         {
             if exp > 0 && created + exp <= now {
-                return Err(TrustError::Time {
+                return Err(TrustError::Expired {
                     what: w(),
-                    reason: format!("expired on {}", fmt_time(created + exp)),
+                    date: fmt_time(created + exp),
                 });
             }
         }
@@ -616,21 +663,12 @@ impl Keyring {
         res.map_err(|_| TrustError::Bad {
             what: what.to_string(),
             key: describe(cert, &comp),
-            reason: "the file does not match the signature (changed after signing, or the signature is of another file)".to_string(),
         })?;
         Ok(Verified {
             primary: fpr(&cert.key.primary_key),
             signer,
             created: s.created().map(|t| t.as_secs()).unwrap_or(0),
         })
-    }
-
-    /// The file each certificate came from, for diagnostics.
-    pub fn sources(&self) -> Vec<(String, PathBuf)> {
-        self.certs
-            .iter()
-            .map(|c| (fpr(&c.key), c.source.clone()))
-            .collect()
     }
 }
 
@@ -645,16 +683,16 @@ fn describe(cert: &Cert, comp: &Component<'_>) -> String {
     }
 }
 
-fn usable(cert: &Cert, comp: &Component<'_>, s: &Signature, now: u64) -> Result<(), String> {
+fn usable(cert: &Cert, comp: &Component<'_>, s: &Signature, now: u64) -> Result<(), KeyProblem> {
     let sig_time = s.created().map(ts).unwrap_or(now);
     let primary_flags = primary_problem(&cert.key, now, sig_time)?;
     match comp {
         Component::Primary => {
             if primary_flags == Some(false) {
-                return Err("is not allowed to sign data (key flags)".into());
+                return Err(KeyProblem::MayNotSign);
             }
             if ts(cert.key.primary_key.created_at()) > sig_time {
-                return Err("was created after the signature".into());
+                return Err(KeyProblem::CreatedAfterSignature);
             }
             Ok(())
         }
@@ -665,6 +703,9 @@ fn usable(cert: &Cert, comp: &Component<'_>, s: &Signature, now: u64) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The key LXC's image server signs with (`lxc-download` in LXC 1.0–4.0.11).
+    const LINUXCONTAINERS_FINGERPRINT: &str = "E7FB0CAEC8173D669066514CBAEFF88C22F6E216";
 
     #[test]
     fn civil_dates() {

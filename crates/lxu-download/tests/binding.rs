@@ -4,69 +4,44 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use common::*;
-use lxu_download::{prepare, ImageError};
+use lxu_download::index::IndexEntry;
+use lxu_download::ImageError;
 
-const FUTURE: u64 = 4_000_000_000;
 const OLD: &str = "20240101_05:24";
 const NEW: &str = "20240201_05:24";
 
-struct Fixture {
-    repo: Repo,
-    server: Server,
-    client: Client,
-}
-
-fn fixture() -> Fixture {
-    let key = Arc::new(TestKey::new("lxu test images <test@example.invalid>"));
-    let repo = Repo::new(key.clone());
-    let server = Server::start(repo.root());
-    let client = Client::new(&key);
-    Fixture {
-        repo,
-        server,
-        client,
-    }
-}
-
-fn deb() -> Vec<&'static str> {
-    vec!["-d", "debian", "-r", "bookworm"]
-}
-
-fn with(extra: &[&'static str]) -> Vec<&'static str> {
-    let mut v = deb();
-    v.extend_from_slice(extra);
-    v
-}
+/// The files of a build with a signed SHA256SUMS (without image.info).
+const BUILD_FILES: [&str; 6] = [
+    "rootfs.tar.xz",
+    "rootfs.tar.xz.asc",
+    "meta.tar.xz",
+    "meta.tar.xz.asc",
+    "SHA256SUMS",
+    "SHA256SUMS.asc",
+];
 
 impl Fixture {
     /// A bound build whose files say which build they are; `expiry` 1000 makes every
     /// later run consult the index.
-    fn publish(&self, build: &str, expiry: u64) -> lxu_download::index::IndexEntry {
-        self.repo.publish_bound(
+    fn publish(&self, build: &str, expiry: u64) -> IndexEntry {
+        let e = self.repo.publish(
             "debian",
             "bookworm",
             build,
             &small_rootfs(build),
             &meta_tarball(expiry, &format!("built {build}\n")),
-        )
+        );
+        self.repo.add_sums(&e, true);
+        e
     }
 
-    fn dir(&self) -> std::path::PathBuf {
-        self.client.cache_dir("debian", "bookworm")
-    }
-
-    fn prepare(&self, a: &[&str]) -> (Result<lxu_download::CachedImage, ImageError>, String) {
-        let (env, out) = self.client.env();
-        let r = prepare(&args(&self.server, a), &env);
-        (r, out.text())
-    }
-
-    /// Replaces a file of the repository with another one (and its signature).
-    fn copy(&self, from: &str, to: &str) {
-        std::fs::copy(self.repo.file(from), self.repo.file(to)).unwrap();
+    /// Serves the files `names` of build `from` in place of build `to`'s.
+    fn swap_in(&self, from: &IndexEntry, to: &IndexEntry, names: &[&str]) {
+        for n in names {
+            let file = |e: &IndexEntry| self.repo.file(&format!("{}{n}", e.path));
+            std::fs::copy(file(from), file(to)).unwrap();
+        }
     }
 }
 
@@ -83,7 +58,7 @@ fn marker(img: &lxu_download::CachedImage) -> String {
 
 #[test]
 fn bound_repository_downloads_without_warnings_and_keeps_the_manifest() {
-    let f = fixture();
+    let f = Fixture::new();
     let e = f.publish(OLD, FUTURE);
     f.repo.write_index(&[e]);
     let (img, out) = f.prepare(&deb());
@@ -119,7 +94,7 @@ fn bound_repository_downloads_without_warnings_and_keeps_the_manifest() {
 /// its own `.asc` only and cached OLD's rootfs as build NEW.
 #[test]
 fn rootfs_of_another_build_is_refused_and_the_cache_is_untouched() {
-    let f = fixture();
+    let f = Fixture::new();
     let old = f.publish(OLD, 1_000);
     f.repo.write_index(std::slice::from_ref(&old));
     f.prepare(&deb()).0.unwrap();
@@ -127,12 +102,10 @@ fn rootfs_of_another_build_is_refused_and_the_cache_is_untouched() {
 
     let new = f.publish(NEW, FUTURE);
     f.repo.write_index(&[old.clone(), new.clone()]);
-    for n in ["rootfs.tar.xz", "rootfs.tar.xz.asc"] {
-        f.copy(&format!("{}{n}", old.path), &format!("{}{n}", new.path));
-    }
+    f.swap_in(&old, &new, &["rootfs.tar.xz", "rootfs.tar.xz.asc"]);
     let (r, _) = f.prepare(&deb());
     let err = r.unwrap_err();
-    let msg = err.to_string();
+    let msg = shown(&err);
     assert!(matches!(err, ImageError::HashMismatch { .. }), "{msg}");
     assert!(
         msg.contains(&format!("{NEW}//rootfs.tar.xz` does not match the signed")),
@@ -146,21 +119,11 @@ fn rootfs_of_another_build_is_refused_and_the_cache_is_untouched() {
 
     // The whole build directory of OLD served as NEW's (its SHA256SUMS and
     // image.info are genuine too): image.info names the wrong build.
-    for n in [
-        "rootfs.tar.xz",
-        "rootfs.tar.xz.asc",
-        "meta.tar.xz",
-        "meta.tar.xz.asc",
-        "SHA256SUMS",
-        "SHA256SUMS.asc",
-        "image.info",
-        "image.info.asc",
-    ] {
-        f.copy(&format!("{}{n}", old.path), &format!("{}{n}", new.path));
-    }
+    f.swap_in(&old, &new, &BUILD_FILES);
+    f.swap_in(&old, &new, &["image.info", "image.info.asc"]);
     let (r, _) = f.prepare(&deb());
     let err = r.unwrap_err();
-    let msg = err.to_string();
+    let msg = shown(&err);
     assert!(matches!(err, ImageError::WrongBuild { .. }), "{msg}");
     assert!(
         msg.contains(&format!(
@@ -177,7 +140,7 @@ fn rootfs_of_another_build_is_refused_and_the_cache_is_untouched() {
     let (r, _) = f.prepare(&deb());
     let err = r.unwrap_err();
     assert!(matches!(err, ImageError::LostBinding { .. }), "{err}");
-    assert!(err.to_string().contains("--allow-downgrade"), "{err}");
+    assert!(shown(&err).contains("--allow-downgrade"), "{err}");
     assert_eq!(snapshot(&f.dir()), before, "cache changed");
 }
 
@@ -185,7 +148,7 @@ fn rootfs_of_another_build_is_refused_and_the_cache_is_untouched() {
 /// (naming OLD) with OLD's files.
 #[test]
 fn replayed_old_index_is_refused_unless_allow_downgrade() {
-    let f = fixture();
+    let f = Fixture::new();
     let old = f.publish(OLD, 1_000);
     let new = f.publish(NEW, 1_000);
     f.repo.write_index(&[old.clone(), new]);
@@ -201,7 +164,7 @@ fn replayed_old_index_is_refused_unless_allow_downgrade() {
             "{extra:?}: {err}"
         );
         assert_eq!(
-            err.to_string(),
+            shown(&err),
             format!(
                 "the index offers build {OLD} of `debian bookworm amd64 default`, older than \
                  the cached build {NEW}: refusing a downgrade (a replayed old index looks like \
@@ -220,7 +183,7 @@ fn replayed_old_index_is_refused_unless_allow_downgrade() {
 /// soon as it passes that size, whether or not the server announces its length.
 #[test]
 fn download_larger_than_its_signed_size_is_refused_early() {
-    let f = fixture();
+    let f = Fixture::new();
     let e = f.publish(OLD, FUTURE);
     f.repo.write_index(std::slice::from_ref(&e));
     let rootfs = f.repo.file(&format!("{}rootfs.tar.xz", e.path));
@@ -234,15 +197,13 @@ fn download_larger_than_its_signed_size_is_refused_early() {
     );
 
     // Announced length: refused before the body is read.
-    let (r, _) = f.prepare(&deb());
-    let msg = r.unwrap_err().to_string();
+    let msg = f.failure(&deb());
     assert!(msg.ends_with(&want), "{msg}");
     assert_eq!(f.server.hits("//rootfs.tar.xz").len(), 1, "retried");
 
     // No announced length: refused as soon as the signed size is passed.
     f.server.without_length("rootfs.tar.xz");
-    let (r, _) = f.prepare(&deb());
-    let msg = r.unwrap_err().to_string();
+    let msg = f.failure(&deb());
     assert!(msg.ends_with(&want), "{msg}");
     assert!(!f.dir().exists(), "nothing cached");
     assert!(!lxu_download::cache::staging_dir(&f.dir()).exists());
@@ -251,7 +212,7 @@ fn download_larger_than_its_signed_size_is_refused_early() {
 /// Finding 7 without a manifest (an LXC-style repository): per-kind caps.
 #[test]
 fn huge_downloads_without_a_manifest_hit_the_cap() {
-    let f = fixture();
+    let f = Fixture::new();
     let e = f.repo.publish(
         "debian",
         "bookworm",
@@ -263,8 +224,7 @@ fn huge_downloads_without_a_manifest_hit_the_cap() {
 
     // A rootfs announced at 5 GiB is refused without reading any of it.
     f.server.claim_length("//rootfs.tar.xz", 5 << 30);
-    let (r, _) = f.prepare(&deb());
-    let msg = r.unwrap_err().to_string();
+    let msg = f.failure(&deb());
     assert!(
         msg.ends_with(
             "//rootfs.tar.xz` is larger than the 4294967296 bytes allowed for it (the cap for \
@@ -275,7 +235,7 @@ fn huge_downloads_without_a_manifest_hit_the_cap() {
     assert_eq!(f.server.hits("//rootfs.tar.xz").len(), 1, "retried");
 
     // A metadata tarball of 80 MiB sent without a length stops at the 64 MiB cap.
-    let f = fixture();
+    let f = Fixture::new();
     let mut meta = meta_tarball(FUTURE, "m");
     meta.resize(80 << 20, 0);
     let e = f
@@ -283,8 +243,7 @@ fn huge_downloads_without_a_manifest_hit_the_cap() {
         .publish("debian", "bookworm", OLD, &small_rootfs(OLD), &meta);
     f.repo.write_index(std::slice::from_ref(&e));
     f.server.without_length("meta.tar.xz");
-    let (r, _) = f.prepare(&deb());
-    let msg = r.unwrap_err().to_string();
+    let msg = f.failure(&deb());
     assert!(
         msg.ends_with(
             "//meta.tar.xz` is larger than the 67108864 bytes allowed for it (the cap for \
@@ -298,16 +257,16 @@ fn huge_downloads_without_a_manifest_hit_the_cap() {
 /// Finding 7: a metadata tarball whose xz header asks for a 4 GiB dictionary.
 #[test]
 fn xz_bomb_metadata_is_refused_with_a_clear_error() {
-    let f = fixture();
+    let f = Fixture::new();
     let mut t = Tar::new();
     t.file("./config-user", b"lxc.arch = x86_64\n", 0o644);
     let meta = xz_bomb(&t.tar());
     let e = f
         .repo
-        .publish_bound("debian", "bookworm", OLD, &small_rootfs(OLD), &meta);
+        .publish("debian", "bookworm", OLD, &small_rootfs(OLD), &meta);
+    f.repo.add_sums(&e, true);
     f.repo.write_index(&[e]);
-    let (r, _) = f.prepare(&deb());
-    let msg = r.unwrap_err().to_string();
+    let msg = f.failure(&deb());
     assert!(
         msg.ends_with(
             "meta.tar.xz`: it needs more than the 1024 MiB of memory allowed to the xz decoder"
@@ -323,14 +282,15 @@ fn xz_bomb_metadata_is_refused_with_a_clear_error() {
 /// signature.
 #[test]
 fn lxc_style_sums_without_image_info() {
-    let f = fixture();
-    let old = f.repo.publish_sums_only(
+    let f = Fixture::new();
+    let old = f.repo.publish(
         "debian",
         "bookworm",
         OLD,
         &small_rootfs(OLD),
         &meta_tarball(1_000, "m"),
     );
+    f.repo.add_sums(&old, false);
     f.repo.write_index(std::slice::from_ref(&old));
     let (img, out) = f.prepare(&deb());
     assert_eq!(marker(&img.unwrap()), OLD);
@@ -348,26 +308,17 @@ fn lxc_style_sums_without_image_info() {
     // A later build (its serial in the future, so any signature made today predates
     // it) whose directory holds OLD's files, SHA256SUMS and signatures included.
     const LATE: &str = "20990101_00:00";
-    let late = f.repo.publish_sums_only(
+    let late = f.repo.publish(
         "debian",
         "bookworm",
         LATE,
         &small_rootfs(LATE),
         &meta_tarball(FUTURE, "m"),
     );
-    for n in [
-        "rootfs.tar.xz",
-        "rootfs.tar.xz.asc",
-        "meta.tar.xz",
-        "meta.tar.xz.asc",
-        "SHA256SUMS",
-        "SHA256SUMS.asc",
-    ] {
-        f.copy(&format!("{}{n}", old.path), &format!("{}{n}", late.path));
-    }
+    f.repo.add_sums(&late, false);
+    f.swap_in(&old, &late, &BUILD_FILES);
     f.repo.write_index(std::slice::from_ref(&late));
-    let (r, _) = f.prepare(&deb());
-    let msg = r.unwrap_err().to_string();
+    let msg = f.failure(&deb());
     assert!(
         // The year of today's signature.
         msg.contains("SHA256SUMS` was signed on 20")

@@ -3,36 +3,24 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
+use lxu_download::index::IndexEntry;
 use lxu_download::{list, prepare, ImageError};
 
-struct Fixture {
-    key: Arc<TestKey>,
-    repo: Repo,
-    server: Server,
-    client: Client,
-}
-
-fn fixture() -> Fixture {
-    let key = Arc::new(TestKey::new("lxu test images <test@example.invalid>"));
-    let repo = Repo::new(key.clone());
-    let server = Server::start(repo.root());
-    let client = Client::new(&key);
-    Fixture {
-        key,
-        repo,
-        server,
-        client,
-    }
-}
-
-const FUTURE: u64 = 4_000_000_000;
+/// The build most tests publish.
+const BUILD: &str = "20240101_05:24";
 
 impl Fixture {
-    fn publish(&self, build: &str, expiry: u64) -> lxu_download::index::IndexEntry {
+    /// The one build the index lists, expiring far in the future.
+    fn only_build(&self) -> IndexEntry {
+        let e = self.publish(BUILD, FUTURE);
+        self.repo.write_index(std::slice::from_ref(&e));
+        e
+    }
+
+    fn publish(&self, build: &str, expiry: u64) -> IndexEntry {
         self.repo.publish(
             "debian",
             "bookworm",
@@ -43,21 +31,17 @@ impl Fixture {
     }
 }
 
-fn deb() -> [&'static str; 4] {
-    ["-d", "debian", "-r", "bookworm"]
-}
-
 #[test]
 fn prepare_downloads_verifies_and_caches() {
-    let f = fixture();
+    let f = Fixture::new();
     let e = f.publish("20240101_05:24", FUTURE);
     f.repo.write_index(&[e]);
-    let (env, out) = f.client.env();
-    let img = prepare(&args(&f.server, &deb()), &env).unwrap();
+    let (img, out) = f.prepare(&deb());
+    let img = img.unwrap();
 
     assert!(img.downloaded);
     assert_eq!(img.build_id, "20240101_05:24");
-    let dir = f.client.cache_dir("debian", "bookworm");
+    let dir = f.dir();
     assert_eq!(img.cache_dir, dir);
     assert_eq!(img.rootfs_tarball, dir.join("rootfs.tar.xz"));
     for name in [
@@ -101,7 +85,7 @@ fn prepare_downloads_verifies_and_caches() {
     // An LXC-style repository (no SHA256SUMS) still works, with a warning that its
     // files are not bound to the build.
     assert_eq!(
-        out.text(),
+        out,
         "Downloading the image index\n\
          WARNING: `http://ADDR//images/debian/bookworm/amd64/default/20240101_05:24//SHA256SUMS` \
          not found: this repository publishes no signed SHA256SUMS, so each file is checked \
@@ -131,7 +115,7 @@ fn prepare_downloads_verifies_and_caches() {
 
 #[test]
 fn compat_index_is_preferred_when_published() {
-    let f = fixture();
+    let f = Fixture::new();
     let e = f.publish("20240101_05:24", FUTURE);
     // The unsuffixed index lists nothing usable; the .7 one does.
     f.repo
@@ -140,43 +124,40 @@ fn compat_index_is_preferred_when_published() {
         "meta/1.0/index-user.7",
         lxu_download::index::serialize(&[e]).as_bytes(),
     );
-    let (env, _) = f.client.env();
-    prepare(&args(&f.server, &deb()), &env).unwrap();
+    f.prepare(&deb()).0.unwrap();
     assert!(f.server.hits("//meta/1.0/index-user").is_empty());
     assert_eq!(f.server.hits("//meta/1.0/index-user.7.asc").len(), 1);
 }
 
 #[test]
 fn cache_is_reused_without_network() {
-    let f = fixture();
-    f.repo.write_index(&[f.publish("20240101_05:24", FUTURE)]);
-    let (env, _) = f.client.env();
-    prepare(&args(&f.server, &deb()), &env).unwrap();
+    let f = Fixture::new();
+    f.only_build();
+    f.prepare(&deb()).0.unwrap();
     f.server.clear_log();
-    let (env, out) = f.client.env();
-    let img = prepare(&args(&f.server, &deb()), &env).unwrap();
+    let (img, out) = f.prepare(&deb());
+    let img = img.unwrap();
     assert!(!img.downloaded);
-    assert_eq!(out.text(), "Using image from local cache\n");
+    assert_eq!(out, "Using image from local cache\n");
     assert!(f.server.log().is_empty(), "{:?}", f.server.log());
 }
 
 #[test]
 fn expired_cache_rechecks_index_and_redownloads_new_build() {
-    let f = fixture();
+    let f = Fixture::new();
     let old = f.publish("20240101_05:24", 1_000);
     f.repo.write_index(std::slice::from_ref(&old));
-    let (env, _) = f.client.env();
-    prepare(&args(&f.server, &deb()), &env).unwrap();
+    f.prepare(&deb()).0.unwrap();
 
     // Expired, but the index still lists the same build: keep the cache.
     f.server.clear_log();
-    let (env, out) = f.client.env();
-    let img = prepare(&args(&f.server, &deb()), &env).unwrap();
+    let (img, out) = f.prepare(&deb());
+    let img = img.unwrap();
     assert!(!img.downloaded);
     // The image holds a shared lock on the cache until dropped.
     drop(img);
     assert_eq!(
-        out.text(),
+        out,
         "The cached copy has expired, re-downloading...\nDownloading the image index\n\
          The cache is already up to date\nUsing image from local cache\n"
     );
@@ -184,21 +165,18 @@ fn expired_cache_rechecks_index_and_redownloads_new_build() {
 
     // --force-cache: no network at all.
     f.server.clear_log();
-    let (env, out) = f.client.env();
-    let mut a = deb().to_vec();
-    a.push("--force-cache");
-    prepare(&args(&f.server, &a), &env).unwrap();
-    assert_eq!(out.text(), "Using image from local cache\n");
+    let (r, out) = f.prepare(&with(&["--force-cache"]));
+    r.unwrap();
+    assert_eq!(out, "Using image from local cache\n");
     assert!(f.server.log().is_empty());
 
     // A newer build appears: it is downloaded and replaces the cache.
     let new = f.publish("20240201_05:24", FUTURE);
     f.repo.write_index(&[old, new]);
-    let (env, _) = f.client.env();
-    let img = prepare(&args(&f.server, &deb()), &env).unwrap();
+    let img = f.prepare(&deb()).0.unwrap();
     assert!(img.downloaded);
     assert_eq!(img.build_id, "20240201_05:24");
-    let dir = f.client.cache_dir("debian", "bookworm");
+    let dir = f.dir();
     assert_eq!(
         std::fs::read_to_string(dir.join("build_id")).unwrap(),
         "20240201_05:24\n"
@@ -207,30 +185,24 @@ fn expired_cache_rechecks_index_and_redownloads_new_build() {
 
 #[test]
 fn flush_cache_redownloads() {
-    let f = fixture();
-    f.repo.write_index(&[f.publish("20240101_05:24", FUTURE)]);
-    let (env, _) = f.client.env();
-    prepare(&args(&f.server, &deb()), &env).unwrap();
-    let (env, out) = f.client.env();
-    let mut a = deb().to_vec();
-    a.push("--flush-cache");
-    let img = prepare(&args(&f.server, &a), &env).unwrap();
+    let f = Fixture::new();
+    f.only_build();
+    f.prepare(&deb()).0.unwrap();
+    let (img, out) = f.prepare(&with(&["--flush-cache"]));
+    let img = img.unwrap();
     assert!(img.downloaded);
-    assert!(out
-        .text()
-        .starts_with("Flushing the cache...\nDownloading the image index\n"));
+    assert!(out.starts_with("Flushing the cache...\nDownloading the image index\n"));
     assert_eq!(f.server.hits("//rootfs.tar.xz").len(), 2);
 }
 
 #[test]
 fn tampered_files_are_refused_and_the_cache_is_untouched() {
-    let f = fixture();
+    let f = Fixture::new();
     // Expired, so every run below consults the index.
     let good = f.publish("20240101_05:24", 1_000);
     f.repo.write_index(std::slice::from_ref(&good));
-    let (env, _) = f.client.env();
-    prepare(&args(&f.server, &deb()), &env).unwrap();
-    let dir = f.client.cache_dir("debian", "bookworm");
+    f.prepare(&deb()).0.unwrap();
+    let dir = f.dir();
     let before = snapshot(&dir);
 
     // A newer build whose rootfs was changed after signing.
@@ -241,9 +213,7 @@ fn tampered_files_are_refused_and_the_cache_is_untouched() {
     )
     .unwrap();
     f.repo.write_index(&[good.clone(), bad.clone()]);
-    let (env, _) = f.client.env();
-    let err = prepare(&args(&f.server, &deb()), &env).unwrap_err();
-    let msg = err.to_string();
+    let msg = f.failure(&deb());
     assert!(msg.starts_with("bad signature of `"), "{msg}");
     assert!(msg.contains("20240301_05:24//rootfs.tar.xz`"), "{msg}");
     assert!(msg.contains(&f.key.subkey_fingerprint()), "{msg}");
@@ -260,9 +230,8 @@ fn tampered_files_are_refused_and_the_cache_is_untouched() {
         meta_tarball(FUTURE, "evil"),
     )
     .unwrap();
-    let (env, _) = f.client.env();
-    let err = prepare(&args(&f.server, &deb()), &env).unwrap_err();
-    assert!(err.to_string().contains("//meta.tar.xz`"), "{err}");
+    let msg = f.failure(&deb());
+    assert!(msg.contains("//meta.tar.xz`"), "{msg}");
     assert_eq!(snapshot(&dir), before);
 
     // And the index itself.
@@ -272,9 +241,8 @@ fn tampered_files_are_refused_and_the_cache_is_untouched() {
     let mut text = std::fs::read_to_string(&idx).unwrap();
     text.push_str("debian;bookworm;amd64;default;20990101_00:00;/images/evil/\n");
     std::fs::write(&idx, text).unwrap();
-    let (env, _) = f.client.env();
-    let err = prepare(&args(&f.server, &deb()), &env).unwrap_err();
-    assert!(err.to_string().contains("//meta/1.0/index-user`"), "{err}");
+    let msg = f.failure(&deb());
+    assert!(msg.contains("//meta/1.0/index-user`"), "{msg}");
     assert_eq!(snapshot(&dir), before);
     // Even --flush-cache keeps the old copy until a new one is verified.
     let (env, _) = f.client.env();
@@ -286,44 +254,40 @@ fn tampered_files_are_refused_and_the_cache_is_untouched() {
         &env,
     )
     .unwrap_err();
-    assert!(err.to_string().starts_with("bad signature of `"), "{err}");
+    assert!(shown(&err).starts_with("bad signature of `"), "{err}");
     assert_eq!(snapshot(&dir), before);
 }
 
 #[test]
 fn tampered_cache_is_detected_and_replaced() {
-    let f = fixture();
-    f.repo.write_index(&[f.publish("20240101_05:24", FUTURE)]);
-    let (env, _) = f.client.env();
-    prepare(&args(&f.server, &deb()), &env).unwrap();
-    let dir = f.client.cache_dir("debian", "bookworm");
+    let f = Fixture::new();
+    f.only_build();
+    f.prepare(&deb()).0.unwrap();
+    let dir = f.dir();
     let good = std::fs::read(dir.join("rootfs.tar.xz")).unwrap();
     std::fs::write(dir.join("rootfs.tar.xz"), small_rootfs("evil")).unwrap();
-    let (env, out) = f.client.env();
-    let img = prepare(&args(&f.server, &deb()), &env).unwrap();
+    let (img, out) = f.prepare(&deb());
+    let img = img.unwrap();
     assert!(img.downloaded);
     assert!(
-        out.text()
-            .starts_with("The cached copy cannot be verified (bad signature of `"),
+        out.starts_with("The cached copy cannot be verified (bad signature of `"),
         "{}",
-        out.text()
+        out
     );
     assert_eq!(std::fs::read(dir.join("rootfs.tar.xz")).unwrap(), good);
 }
 
 #[test]
 fn unknown_key_and_missing_signature_are_refused() {
-    let f = fixture();
-    let e = f.publish("20240101_05:24", FUTURE);
-    f.repo.write_index(std::slice::from_ref(&e));
+    let f = Fixture::new();
+    let e = f.only_build();
     let other = TestKey::new("someone else <x@example.invalid>");
     let rootfs = f.repo.file(&format!("{}rootfs.tar.xz", e.path));
     let data = std::fs::read(&rootfs).unwrap();
     std::fs::write(rootfs.with_extension("xz.asc"), other.sign(&data)).unwrap();
-    let (env, _) = f.client.env();
-    let err = prepare(&args(&f.server, &deb()), &env).unwrap_err();
+    let msg = f.failure(&deb());
     assert_eq!(
-        err.to_string(),
+        msg,
         format!(
             "signature of `{}/{}/rootfs.tar.xz` made by unknown key 0x{}",
             f.server.url(),
@@ -331,15 +295,14 @@ fn unknown_key_and_missing_signature_are_refused() {
             other.subkey_fingerprint()
         )
     );
-    let dir = f.client.cache_dir("debian", "bookworm");
+    let dir = f.dir();
     assert!(!dir.exists());
 
     std::fs::remove_file(rootfs.with_extension("xz.asc")).unwrap();
-    let (env, _) = f.client.env();
-    let err = prepare(&args(&f.server, &deb()), &env).unwrap_err();
+    let err = f.prepare(&deb()).0.unwrap_err();
     assert!(matches!(err, ImageError::MissingSignature { .. }), "{err}");
     assert_eq!(
-        err.to_string(),
+        shown(&err),
         format!(
             "missing signature `{}/{}/rootfs.tar.xz.asc`",
             f.server.url(),
@@ -348,12 +311,10 @@ fn unknown_key_and_missing_signature_are_refused() {
     );
 
     // --no-validate: one loud warning, and the image is used.
-    let (env, out) = f.client.env();
-    let mut a = deb().to_vec();
-    a.push("--no-validate");
-    let img = prepare(&args(&f.server, &a), &env).unwrap();
+    let (img, out) = f.prepare(&with(&["--no-validate"]));
+    let img = img.unwrap();
     assert!(img.downloaded);
-    let text = out.text();
+    let text = out;
     assert_eq!(
         text.matches("WARNING: Running without gpg validation!")
             .count(),
@@ -367,16 +328,16 @@ fn unknown_key_and_missing_signature_are_refused() {
     // Such a cache has no signatures: a validating run downloads again.
     let sig = f.key.sign(&data);
     std::fs::write(rootfs.with_extension("xz.asc"), sig).unwrap();
-    let (env, out) = f.client.env();
-    let img = prepare(&args(&f.server, &deb()), &env).unwrap();
-    assert!(img.downloaded, "{}", out.text());
+    let (img, out) = f.prepare(&deb());
+    let img = img.unwrap();
+    assert!(img.downloaded, "{}", out);
     assert!(dir.join("rootfs.tar.xz.asc").exists());
 }
 
 #[test]
 fn keyid_and_keyring_options() {
-    let f = fixture();
-    f.repo.write_index(&[f.publish("20240101_05:24", FUTURE)]);
+    let f = Fixture::new();
+    f.only_build();
     // Trust only a key that did not sign: refused as unknown.
     let other = TestKey::new("other <o@example.invalid>");
     let ring = f.client.home.path().join("other.asc");
@@ -386,7 +347,7 @@ fn keyid_and_keyring_options() {
     let mut a = deb().to_vec();
     a.extend(["--keyring", ring.to_str().unwrap(), "--keyid", &keyid]);
     let err = prepare(&args(&f.server, &a), &env).unwrap_err();
-    assert!(err.to_string().contains("made by unknown key"), "{err}");
+    assert!(shown(&err).contains("made by unknown key"), "{err}");
 
     // --keyid naming the signing key (by its primary's long id) works.
     let long_id = f.key.fingerprint()[24..].to_string();
@@ -418,8 +379,7 @@ fn keyid_and_keyring_options() {
     )
     .unwrap_err();
     assert!(
-        err.to_string()
-            .starts_with("--keyid 0x0123456789ABCDEF is not in the trusted keyring"),
+        shown(&err).starts_with("--keyid 0x0123456789ABCDEF is not in the trusted keyring"),
         "{err}"
     );
 
@@ -444,19 +404,14 @@ fn keyid_and_keyring_options() {
     );
 
     // No keys at all.
-    let (env, _) = f.client.env();
-    let err = prepare(&args(&f.server, &deb()), &env).unwrap_err();
-    assert!(
-        err.to_string().starts_with("no trusted keys: looked in"),
-        "{err}"
-    );
+    let msg = f.failure(&deb());
+    assert!(msg.starts_with("no trusted keys: looked in"), "{msg}");
 }
 
 #[test]
 fn signature_by_a_certify_only_primary_is_refused() {
-    let f = fixture();
-    let e = f.publish("20240101_05:24", FUTURE);
-    f.repo.write_index(std::slice::from_ref(&e));
+    let f = Fixture::new();
+    let e = f.only_build();
     let rootfs = f.repo.file(&format!("{}rootfs.tar.xz", e.path));
     let data = std::fs::read(&rootfs).unwrap();
     std::fs::write(
@@ -465,28 +420,25 @@ fn signature_by_a_certify_only_primary_is_refused() {
             .sign_with(&data, pgp::crypto::hash::HashAlgorithm::Sha256, true),
     )
     .unwrap();
-    let (env, _) = f.client.env();
-    let err = prepare(&args(&f.server, &deb()), &env).unwrap_err();
+    let msg = f.failure(&deb());
     assert!(
-        err.to_string()
-            .ends_with("which is not allowed to sign data (key flags)"),
-        "{err}"
+        msg.ends_with("which is not allowed to sign data (key flags)"),
+        "{msg}"
     );
     // (A SHA-1 signature is refused too: see the gpg interop tests, rPGP won't make one.)
 }
 
 #[test]
 fn malformed_index_names_the_line() {
-    let f = fixture();
+    let f = Fixture::new();
     let e = f.publish("20240101_05:24", FUTURE);
     f.repo.write_index_text(&format!(
         "{}\ndebian;sid;amd64;default;/images/x/\n",
         e.to_line()
     ));
-    let (env, _) = f.client.env();
-    let err = prepare(&args(&f.server, &deb()), &env).unwrap_err();
+    let msg = f.failure(&deb());
     assert_eq!(
-        err.to_string(),
+        msg,
         format!(
             "bad index `{}//meta/1.0/index-user`: index line 2: expected 6 `;`-separated fields, found 5: \
              `debian;sid;amd64;default;/images/x/`",
@@ -495,18 +447,16 @@ fn malformed_index_names_the_line() {
     );
     f.repo
         .write_index_text("debian;bookworm;amd64;default;20240101_05:24;/images/../../../etc/\n");
-    let (env, _) = f.client.env();
-    let err = prepare(&args(&f.server, &deb()), &env).unwrap_err();
+    let msg = f.failure(&deb());
     assert!(
-        err.to_string()
-            .contains("index line 1: unsafe image path `/images/../../../etc/`"),
-        "{err}"
+        msg.contains("index line 1: unsafe image path `/images/../../../etc/`"),
+        "{msg}"
     );
 }
 
 #[test]
 fn unknown_image_lists_what_exists() {
-    let f = fixture();
+    let f = Fixture::new();
     let a = f.publish("20240101_05:24", FUTURE);
     let b = f.repo.publish(
         "debian",
@@ -516,21 +466,16 @@ fn unknown_image_lists_what_exists() {
         &meta_tarball(FUTURE, ""),
     );
     f.repo.write_index(&[a, b]);
-    let (env, _) = f.client.env();
-    let err = prepare(&args(&f.server, &["-d", "debian", "-r", "sid"]), &env).unwrap_err();
+    let msg = f.failure(&["-d", "debian", "-r", "sid"]);
     assert_eq!(
-        err.to_string(),
+        msg,
         format!(
             "couldn't find a matching image for `debian sid amd64 default` on `{}`; available releases of debian: bookworm, trixie",
             f.server.url()
         )
     );
-    let (env, _) = f.client.env();
-    let err = prepare(&args(&f.server, &["-d", "ubuntu", "-r", "noble"]), &env).unwrap_err();
-    assert!(
-        err.to_string().ends_with("available distributions: debian"),
-        "{err}"
-    );
+    let msg = f.failure(&["-d", "ubuntu", "-r", "noble"]);
+    assert!(msg.ends_with("available distributions: debian"), "{msg}");
     let (env, _) = f.client.env();
     let err = prepare(
         &lxu_download::DownloadOptions::parse(&[
@@ -548,19 +493,17 @@ fn unknown_image_lists_what_exists() {
     )
     .unwrap_err();
     assert!(
-        err.to_string()
-            .ends_with("available architectures of debian bookworm: amd64"),
+        shown(&err).ends_with("available architectures of debian bookworm: amd64"),
         "{err}"
     );
 
-    let (env, _) = f.client.env();
-    let err = prepare(&args(&f.server, &["-d", "debian"]), &env).unwrap_err();
+    let err = f.prepare(&["-d", "debian"]).0.unwrap_err();
     assert!(matches!(err, ImageError::MissingSelector { .. }), "{err}");
 }
 
 #[test]
 fn list_prints_lxc_table() {
-    let f = fixture();
+    let f = Fixture::new();
     let a = f.publish("20240101_05:24", FUTURE);
     let mut cloud = a.clone();
     cloud.variant = "cloud".into();
@@ -591,12 +534,11 @@ fn list_prints_lxc_table() {
 
 #[test]
 fn connection_cut_mid_file_fails_cleanly_then_resumes() {
-    let f = fixture();
+    let f = Fixture::new();
     let old = f.publish("20240101_05:24", 1_000);
     f.repo.write_index(std::slice::from_ref(&old));
-    let (env, _) = f.client.env();
-    prepare(&args(&f.server, &deb()), &env).unwrap();
-    let dir = f.client.cache_dir("debian", "bookworm");
+    f.prepare(&deb()).0.unwrap();
+    let dir = f.dir();
     let before = snapshot(&dir);
 
     // A bigger rootfs, cut after 1000 bytes on every attempt.
@@ -622,10 +564,8 @@ fn connection_cut_mid_file_fails_cleanly_then_resumes() {
     );
     f.repo.write_index(&[old, new.clone()]);
     f.server.cut("20240201_05:24//rootfs.tar.xz", 1000, 3);
-    let (env, _) = f.client.env();
-    let err = prepare(&args(&f.server, &deb()), &env).unwrap_err();
+    let msg = f.failure(&deb());
     // The first attempt is cut at 1000 bytes; the resumed ones are cut 1000 bytes later each.
-    let msg = err.to_string();
     assert!(msg.starts_with("connection closed after "), "{msg}");
     assert!(
         msg.contains(&format!(
@@ -651,8 +591,7 @@ fn connection_cut_mid_file_fails_cleanly_then_resumes() {
 
     // Next run: the partial file is resumed, verified and installed.
     f.server.clear_log();
-    let (env, _) = f.client.env();
-    let img = prepare(&args(&f.server, &deb()), &env).unwrap();
+    let img = f.prepare(&deb()).0.unwrap();
     assert_eq!(img.build_id, "20240201_05:24");
     assert_eq!(std::fs::read(dir.join("rootfs.tar.xz")).unwrap(), rootfs);
     let ranges: Vec<Option<String>> = f
@@ -666,21 +605,20 @@ fn connection_cut_mid_file_fails_cleanly_then_resumes() {
 
 #[test]
 fn one_cut_recovers_within_the_same_run_and_range_ignoring_servers_work() {
-    let f = fixture();
+    let f = Fixture::new();
     let e = f.publish("20240101_05:24", FUTURE);
     f.repo.write_index(&[e]);
     f.server.cut("//rootfs.tar.xz", 100, 1);
     f.server.ignore_range(true);
-    let (env, _) = f.client.env();
-    let img = prepare(&args(&f.server, &deb()), &env).unwrap();
+    let img = f.prepare(&deb()).0.unwrap();
     assert!(img.downloaded);
     assert_eq!(f.server.hits("//rootfs.tar.xz").len(), 2);
 }
 
 #[test]
 fn concurrent_prepares_download_once() {
-    let f = fixture();
-    f.repo.write_index(&[f.publish("20240101_05:24", FUTURE)]);
+    let f = Fixture::new();
+    f.only_build();
     f.server
         .delay("//rootfs.tar.xz", Duration::from_millis(400));
     let opts = args(&f.server, &deb());
@@ -712,13 +650,12 @@ fn concurrent_prepares_download_once() {
 
 #[test]
 fn rollback_is_refused_unless_allow_downgrade() {
-    let f = fixture();
+    let f = Fixture::new();
     let old = f.publish("20240101_05:24", 1_000);
     let new = f.publish("20240201_05:24", 1_000);
     f.repo.write_index(&[old.clone(), new]);
-    let (env, _) = f.client.env();
-    prepare(&args(&f.server, &deb()), &env).unwrap();
-    let dir = f.client.cache_dir("debian", "bookworm");
+    f.prepare(&deb()).0.unwrap();
+    let dir = f.dir();
     let before = snapshot(&dir);
 
     // The old index, replayed: refused, also with --flush-cache and --no-validate.
@@ -732,31 +669,27 @@ fn rollback_is_refused_unless_allow_downgrade() {
             matches!(err, ImageError::Rollback { .. }),
             "{extra:?}: {err}"
         );
-        assert!(err.to_string().contains("build 20240101_05:24"), "{err}");
-        assert!(err.to_string().contains("--allow-downgrade"), "{err}");
+        assert!(shown(&err).contains("build 20240101_05:24"), "{err}");
+        assert!(shown(&err).contains("--allow-downgrade"), "{err}");
         assert_eq!(snapshot(&dir), before, "{extra:?}");
     }
 
-    let (env, out) = f.client.env();
-    let mut a = deb().to_vec();
-    a.push("--allow-downgrade");
-    let img = prepare(&args(&f.server, &a), &env).unwrap();
+    let (img, out) = f.prepare(&with(&["--allow-downgrade"]));
+    let img = img.unwrap();
     assert_eq!(img.build_id, "20240101_05:24");
-    assert!(out.text().contains(
+    assert!(out.contains(
         "WARNING: --allow-downgrade: installing build 20240101_05:24 over the newer cached build 20240201_05:24"
-    ), "{}", out.text());
+    ), "{}", out);
 }
 
 #[test]
 fn http_404_of_the_rootfs_is_clear() {
-    let f = fixture();
-    let e = f.publish("20240101_05:24", FUTURE);
-    f.repo.write_index(std::slice::from_ref(&e));
+    let f = Fixture::new();
+    let e = f.only_build();
     std::fs::remove_file(f.repo.file(&format!("{}rootfs.tar.xz", e.path))).unwrap();
-    let (env, _) = f.client.env();
-    let err = prepare(&args(&f.server, &deb()), &env).unwrap_err();
+    let msg = f.failure(&deb());
     assert_eq!(
-        err.to_string(),
+        msg,
         format!(
             "`{}/{}/rootfs.tar.xz` not found (HTTP 404)",
             f.server.url(),
@@ -767,8 +700,8 @@ fn http_404_of_the_rootfs_is_clear() {
 
 #[test]
 fn whole_create_flow_prepare_unpack_substitute_assemble() {
-    let f = fixture();
-    f.repo.write_index(&[f.publish("20240101_05:24", FUTURE)]);
+    let f = Fixture::new();
+    f.only_build();
     let (env, out) = f.client.env();
     let img = prepare(&args(&f.server, &deb()), &env).unwrap();
     let rootfs = f.client.home.path().join("c1/rootfs");

@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::TestKey;
+use common::{shown, TestKey};
 use lxu_download::trust::{Keyring, TrustError};
 
 struct Gpg {
@@ -57,6 +57,18 @@ impl Gpg {
             .collect()
     }
 
+    /// A certification-only primary key `name <name@example.invalid>` with a signing
+    /// subkey that expires after `expiry`, as `gpg --full-gen-key` makes them.
+    /// Returns the fingerprints, primary first.
+    fn key_with_signing_subkey(&self, name: &str, algo: &str, expiry: &str) -> Vec<String> {
+        let email = format!("{name}@example.invalid");
+        let uid = format!("{name} <{email}>");
+        self.run(&["--quick-gen-key", &uid, algo, "cert", "0"]);
+        let fp = self.fingerprints(&email);
+        self.run(&["--quick-add-key", &fp[0], algo, "sign", expiry]);
+        self.fingerprints(&email)
+    }
+
     fn export(&self, fpr: &str) -> PathBuf {
         let p = self.home.path().join(format!("{fpr}.asc"));
         self.run(&["--armor", "--output", p.to_str().unwrap(), "--export", fpr]);
@@ -85,6 +97,21 @@ fn keyring(file: &Path) -> Keyring {
     k
 }
 
+/// Verifying `sig` of `file` with key `fp` fails as revoked (the message names the
+/// signing subkey, whether it or its primary was revoked).
+fn assert_revoked(g: &Gpg, fp: &[String], file: &Path, sig: &Path) {
+    let err = keyring(&g.export(&fp[0]))
+        .verify_file(file, sig, "f")
+        .unwrap_err();
+    assert_eq!(
+        shown(&err),
+        format!(
+            "signature of `f` made by key 0x{} (subkey of 0x{}), which is revoked",
+            fp[1], fp[0]
+        )
+    );
+}
+
 fn data_file(dir: &Path) -> PathBuf {
     let p = dir.join("rootfs.tar.xz");
     std::fs::write(&p, vec![0x5au8; 300_000]).unwrap();
@@ -94,27 +121,8 @@ fn data_file(dir: &Path) -> PathBuf {
 #[test]
 fn gpg_signatures_by_signing_subkeys_verify() {
     let Some(g) = Gpg::new() else { return };
-    g.run(&[
-        "--quick-gen-key",
-        "ed <ed@example.invalid>",
-        "ed25519",
-        "cert",
-        "0",
-    ]);
-    let fp = g.fingerprints("ed@example.invalid");
-    g.run(&["--quick-add-key", &fp[0], "ed25519", "sign", "1y"]);
-    g.run(&[
-        "--quick-gen-key",
-        "rsa <rsa@example.invalid>",
-        "rsa2048",
-        "cert",
-        "0",
-    ]);
-    let rfp = g.fingerprints("rsa@example.invalid");
-    g.run(&["--quick-add-key", &rfp[0], "rsa2048", "sign", "1y"]);
-
-    for uid in ["ed@example.invalid", "rsa@example.invalid"] {
-        let fps = g.fingerprints(uid);
+    for (name, algo) in [("ed", "ed25519"), ("rsa", "rsa2048")] {
+        let fps = g.key_with_signing_subkey(name, algo, "1y");
         assert_eq!(fps.len(), 2, "{fps:?}");
         let k = keyring(&g.export(&fps[0]));
         let file = data_file(g.home.path());
@@ -130,7 +138,7 @@ fn gpg_signatures_by_signing_subkeys_verify() {
         let err = k.verify_file(&file, &sig, "rootfs.tar.xz").unwrap_err();
         assert!(matches!(err, TrustError::Bad { .. }), "{err}");
         assert!(
-            err.to_string().starts_with(&format!(
+            shown(&err).starts_with(&format!(
                 "bad signature of `rootfs.tar.xz` by key 0x{} (subkey of 0x{})",
                 fps[1], fps[0]
             )),
@@ -159,7 +167,7 @@ fn gpg_sha1_signature_is_refused() {
     let sig = g.sign(&fp[0], &file, &["--digest-algo", "SHA1"]);
     let err = k.verify_file(&file, &sig, "rootfs.tar.xz").unwrap_err();
     assert_eq!(
-        err.to_string(),
+        shown(&err),
         "signature of `rootfs.tar.xz` uses the weak hash SHA1"
     );
     // The same key with SHA-512 (and signing with the primary, flags "sc") is fine.
@@ -189,42 +197,25 @@ fn expired_keys_and_subkeys_are_refused() {
     let err = k.verify_file(&file, &sig, "rootfs.tar.xz").unwrap_err();
     assert!(matches!(err, TrustError::KeyUnusable { .. }), "{err}");
     assert!(
-        err.to_string().ends_with("which expired on 2020-01-02"),
+        shown(&err).ends_with("which expired on 2020-01-02"),
         "{err}"
     );
 
     // A valid primary whose signing subkey expires two seconds from now.
-    g.run(&[
-        "--quick-gen-key",
-        "sub <sub@example.invalid>",
-        "ed25519",
-        "cert",
-        "0",
-    ]);
-    let fp = g.fingerprints("sub@example.invalid");
-    g.run(&["--quick-add-key", &fp[0], "ed25519", "sign", "seconds=2"]);
+    let fp = g.key_with_signing_subkey("sub", "ed25519", "seconds=2");
     let k = keyring(&g.export(&fp[0]));
     let sig = g.sign(&fp[0], &file, &[]);
     k.verify_file(&file, &sig, "rootfs.tar.xz").unwrap();
     std::thread::sleep(std::time::Duration::from_secs(3));
     let err = k.verify_file(&file, &sig, "rootfs.tar.xz").unwrap_err();
-    assert!(err.to_string().contains("(subkey of 0x"), "{err}");
-    assert!(err.to_string().contains("which expired on"), "{err}");
+    assert!(shown(&err).contains("(subkey of 0x"), "{err}");
+    assert!(shown(&err).contains("which expired on"), "{err}");
 }
 
 #[test]
 fn revoked_key_is_refused() {
     let Some(g) = Gpg::new() else { return };
-    g.run(&[
-        "--quick-gen-key",
-        "rev <rev@example.invalid>",
-        "ed25519",
-        "cert",
-        "0",
-    ]);
-    let fp = g.fingerprints("rev@example.invalid");
-    g.run(&["--quick-add-key", &fp[0], "ed25519", "sign", "1y"]);
-    let fp = g.fingerprints("rev@example.invalid");
+    let fp = g.key_with_signing_subkey("rev", "ed25519", "1y");
     let file = data_file(g.home.path());
     let sig = g.sign(&fp[0], &file, &[]);
     keyring(&g.export(&fp[0]))
@@ -243,31 +234,13 @@ fn revoked_key_is_refused() {
     let rev2 = g.home.path().join("rev.asc");
     std::fs::write(&rev2, text).unwrap();
     g.run(&["--import", rev2.to_str().unwrap()]);
-    let err = keyring(&g.export(&fp[0]))
-        .verify_file(&file, &sig, "f")
-        .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        format!(
-            "signature of `f` made by key 0x{} (subkey of 0x{}), which is revoked",
-            fp[1], fp[0]
-        )
-    );
+    assert_revoked(&g, &fp, &file, &sig);
 }
 
 #[test]
 fn revoked_subkey_is_refused() {
     let Some(g) = Gpg::new() else { return };
-    g.run(&[
-        "--quick-gen-key",
-        "rs <rs@example.invalid>",
-        "ed25519",
-        "cert",
-        "0",
-    ]);
-    let fp = g.fingerprints("rs@example.invalid");
-    g.run(&["--quick-add-key", &fp[0], "ed25519", "sign", "1y"]);
-    let fp = g.fingerprints("rs@example.invalid");
+    let fp = g.key_with_signing_subkey("rs", "ed25519", "1y");
     let file = data_file(g.home.path());
     let sig = g.sign(&fp[0], &file, &[]);
     let mut child = Command::new("gpg")
@@ -297,16 +270,7 @@ fn revoked_subkey_is_refused() {
         .write_all(b"key 1\nrevkey\ny\n0\n\ny\nsave\n")
         .unwrap();
     assert!(child.wait().unwrap().success());
-    let err = keyring(&g.export(&fp[0]))
-        .verify_file(&file, &sig, "f")
-        .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        format!(
-            "signature of `f` made by key 0x{} (subkey of 0x{}), which is revoked",
-            fp[1], fp[0]
-        )
-    );
+    assert_revoked(&g, &fp, &file, &sig);
 }
 
 #[test]

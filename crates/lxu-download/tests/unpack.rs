@@ -132,7 +132,7 @@ fn dot_dot_member_is_refused() {
     let err = a.unpack(t.tar(), &[]).unwrap_err();
     assert!(matches!(err, UnpackError::UnsafePath { .. }), "{err}");
     assert_eq!(
-        err.to_string(),
+        shown(&err),
         "unsafe member name `../outside/evil` in the tarball (contains `..`)"
     );
     let mut t = Tar::new();
@@ -255,8 +255,7 @@ fn duplicate_entry_turning_a_directory_into_a_symlink() {
         .file("./d/y", b"y", 0o644);
     let err = a.unpack(t.tar(), &[]).unwrap_err();
     assert!(
-        err.to_string()
-            .starts_with("cannot replace non-empty directory `d`"),
+        shown(&err).starts_with("cannot replace non-empty directory `d`"),
         "{err}"
     );
     assert!(a.outside_is_empty());
@@ -380,7 +379,7 @@ fn xz_multiblock_zstd_and_plain_inputs() {
     let a = Area::new();
     let err = unpack_file(&bad, &a.rootfs(), &opts(&[]), None).unwrap_err();
     assert!(matches!(err, UnpackError::Corrupt { .. }), "{err}");
-    assert!(err.to_string().contains("bad.tar.xz"), "{err}");
+    assert!(shown(&err).contains("bad.tar.xz"), "{err}");
 }
 
 /// The child half of `full_disk_is_a_clear_error`: runs in a private mount namespace
@@ -399,7 +398,7 @@ fn enospc_child() {
     let err = unpack_reader(t.xz().as_slice(), &rootfs, &opts(&[]), "big.tar.xz").unwrap_err();
     assert!(matches!(err, UnpackError::NoSpace { .. }), "{err}");
     assert_eq!(
-        err.to_string(),
+        shown(&err),
         "no space left on device while writing `usr-lib-big` in the rootfs"
     );
     println!("ENOSPC-CHILD-OK");
@@ -477,7 +476,7 @@ fn xz_bomb_is_refused_by_the_memory_limit() {
     let err = a.unpack(bomb, &[]).unwrap_err();
     assert!(matches!(err, UnpackError::XzMemLimit { .. }), "{err}");
     assert_eq!(
-        err.to_string(),
+        shown(&err),
         "`test.tar` needs more than the 1024 MiB of memory allowed to the xz decoder \
          (its dictionary is too large): refusing it"
     );
@@ -497,7 +496,7 @@ fn gnu_sparse_member_is_refused() {
     let err = a.unpack(t.xz(), &[]).unwrap_err();
     assert!(matches!(err, UnpackError::Sparse { .. }), "{err}");
     assert_eq!(
-        err.to_string(),
+        shown(&err),
         "tarball `test.tar` has a GNU sparse member `huge` (expanding to 67108864 bytes): \
          sparse members are refused, an image has no use for them"
     );

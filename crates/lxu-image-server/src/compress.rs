@@ -38,10 +38,11 @@ pub struct XzOptions {
 }
 
 impl XzOptions {
+    /// How many blocks `block_size: None` aims for.
     pub const TARGET_BLOCKS: u64 = 8;
 
     /// The block size to use for an input of about `input_size` bytes.
-    pub fn effective_block_size(&self, input_size: u64) -> u64 {
+    pub(crate) fn effective_block_size(&self, input_size: u64) -> u64 {
         if let Some(b) = self.block_size {
             return b.max(4096);
         }
@@ -55,7 +56,7 @@ impl XzOptions {
             .clamp(1 << 20, max)
     }
 
-    pub fn effective_threads(&self) -> u32 {
+    pub(crate) fn effective_threads(&self) -> u32 {
         if self.threads > 0 {
             self.threads
         } else {
@@ -64,7 +65,7 @@ impl XzOptions {
     }
 
     /// An xz encoder writing into `out`, sized for about `input_size` bytes.
-    pub fn encoder<W: Write>(&self, out: W, input_size: u64) -> io::Result<XzEncoder<W>> {
+    pub(crate) fn encoder<W: Write>(&self, out: W, input_size: u64) -> io::Result<XzEncoder<W>> {
         let stream = MtStreamBuilder::new()
             .threads(self.effective_threads())
             .preset(self.preset.min(9))
@@ -89,7 +90,7 @@ impl Default for XzOptions {
 }
 
 /// A zstd encoder (with content checksum) writing into `out`.
-pub fn zstd_encoder<W: Write>(
+pub(crate) fn zstd_encoder<W: Write>(
     out: W,
     level: i32,
     threads: u32,
@@ -103,7 +104,7 @@ pub fn zstd_encoder<W: Write>(
 }
 
 /// Writes everything to both writers (one tar walk feeds the .xz and the .zst).
-pub struct Tee<A, B> {
+pub(crate) struct Tee<A, B> {
     pub a: A,
     pub b: Option<B>,
 }

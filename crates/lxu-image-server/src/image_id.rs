@@ -45,7 +45,7 @@ impl ImageId {
     /// Every field becomes a path component and an index field, so it must be a
     /// plain name: no `/`, no `;` (the index separator), no whitespace or control
     /// characters, and no leading `.` (hidden names are the publisher's own).
-    pub fn validate(&self) -> Result<(), ImageIdError> {
+    pub(crate) fn validate(&self) -> Result<(), ImageIdError> {
         for (field, value) in self.fields() {
             validate_field(field, value)?;
         }
@@ -63,7 +63,7 @@ impl ImageId {
     }
 
     /// `images/<dist>/<release>/<arch>/<variant>`, relative to the repository.
-    pub fn image_dir(&self) -> PathBuf {
+    pub(crate) fn image_dir(&self) -> PathBuf {
         [
             "images",
             &self.dist,
@@ -76,12 +76,12 @@ impl ImageId {
     }
 
     /// `images/<dist>/<release>/<arch>/<variant>/<build>`, relative to the repository.
-    pub fn build_dir(&self) -> PathBuf {
+    pub(crate) fn build_dir(&self) -> PathBuf {
         self.image_dir().join(&self.build)
     }
 
     /// Field 6 of the index: the build directory with leading and trailing `/`.
-    pub fn url_path(&self) -> String {
+    pub(crate) fn url_path(&self) -> String {
         format!(
             "/images/{}/{}/{}/{}/{}/",
             self.dist, self.release, self.arch, self.variant, self.build
@@ -99,11 +99,6 @@ impl ImageId {
             self.build,
             self.url_path()
         )
-    }
-
-    /// The image this build belongs to (everything but the build serial).
-    pub fn image_key(&self) -> (&str, &str, &str, &str) {
-        (&self.dist, &self.release, &self.arch, &self.variant)
     }
 }
 

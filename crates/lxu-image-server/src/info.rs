@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-pub const FILE_NAME: &str = "image.info";
+pub(crate) const FILE_NAME: &str = "image.info";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageInfo {
@@ -36,7 +36,7 @@ pub enum InfoError {
 }
 
 impl ImageInfo {
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut s = String::new();
         let mut kv = |k: &str, v: &str| {
             s.push_str(k);
@@ -59,7 +59,7 @@ impl ImageInfo {
         s
     }
 
-    pub fn parse(text: &str) -> Result<ImageInfo, InfoError> {
+    pub(crate) fn parse(text: &str) -> Result<ImageInfo, InfoError> {
         let mut map = BTreeMap::new();
         for (i, line) in text.lines().enumerate() {
             if line.is_empty() || line.starts_with('#') {

@@ -18,22 +18,25 @@
 //! Names starting with `.` are private to the publisher (lock file, staging
 //! directories, temporary index files) and are never served.
 
-pub mod build;
-pub mod compress;
+mod build;
+mod compress;
+mod error;
 mod fsutil;
-pub mod image_id;
-pub mod info;
-pub mod meta;
-pub mod publish;
-pub mod recipe;
-pub mod serve;
-pub mod sign;
-pub mod tarball;
-pub mod timefmt;
+mod image_id;
+mod info;
+mod meta;
+mod publish;
+mod recipe;
+mod serve;
+mod sign;
+mod tarball;
+mod timefmt;
 
 pub use build::{build, BuildError, BuildOptions, BuildStats, BuiltImage, XzOptions};
+pub use error::{IoError, ServerError};
 pub use image_id::{ImageId, ImageIdError};
-pub use info::ImageInfo;
+pub use info::{ImageInfo, InfoError};
+pub use lxu_progress::Progress;
 pub use publish::{publish, reindex, scan, PublishError, PublishReport, PublishedBuild};
 pub use recipe::{BusyboxRecipe, DebianRecipe, Recipe};
 pub use serve::{
@@ -41,18 +44,4 @@ pub use serve::{
     ServerHandle,
 };
 pub use sign::{verify_detached, KeyAlgorithm, SignError, SigningKey};
-
-/// Every error this crate returns from its top-level entry points.
-#[derive(Debug, thiserror::Error)]
-pub enum ServerError {
-    #[error(transparent)]
-    Build(#[from] BuildError),
-    #[error(transparent)]
-    Sign(#[from] SignError),
-    #[error(transparent)]
-    Publish(#[from] PublishError),
-    #[error(transparent)]
-    Serve(#[from] ServeError),
-    #[error(transparent)]
-    ImageId(#[from] ImageIdError),
-}
+pub use tarball::TarError;

@@ -10,11 +10,11 @@ use std::io::{self, Write};
 
 /// The newest compat level an image server writes (clients at 6 and 7 fall back
 /// to the unsuffixed files).
-pub const MAX_COMPAT: u8 = 5;
+pub(crate) const MAX_COMPAT: u8 = 5;
 
 /// Which `lxc.include` lines the config fragments carry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConfigIncludes {
+pub(crate) enum ConfigIncludes {
     /// `common.conf` (+ `userns.conf`) only. Such an image needs LXC >= 2.0's
     /// generic config files, so it is listed only in the level-5 index.
     Generic,
@@ -25,7 +25,7 @@ pub enum ConfigIncludes {
 
 impl ConfigIncludes {
     /// Lowest compat level this image can serve.
-    pub fn min_compat(&self) -> u8 {
+    pub(crate) fn min_compat(&self) -> u8 {
         match self {
             ConfigIncludes::Generic => MAX_COMPAT,
             ConfigIncludes::Distro(_) => 1,
@@ -35,7 +35,7 @@ impl ConfigIncludes {
 
 /// Everything needed to render `meta.tar.xz`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MetaSpec {
+pub(crate) struct MetaSpec {
     pub includes: ConfigIncludes,
     /// `lxc.arch` value (a personality such as `x86_64`).
     pub personality: String,
@@ -84,7 +84,7 @@ impl MetaSpec {
     }
 
     /// File name → content, for every file of the tarball.
-    pub fn files(&self) -> BTreeMap<String, Vec<u8>> {
+    pub(crate) fn files(&self) -> BTreeMap<String, Vec<u8>> {
         let mut files = BTreeMap::new();
         for (name, user) in [("config", false), ("config-user", true)] {
             let current = self.config(MAX_COMPAT, user);
@@ -109,7 +109,7 @@ impl MetaSpec {
 
     /// Writes the uncompressed tar of [`MetaSpec::files`]: plain names (the
     /// client extracts it flat into its cache directory), root-owned, 0644.
-    pub fn write_tar<W: Write>(&self, out: W, mtime: u64) -> io::Result<W> {
+    pub(crate) fn write_tar<W: Write>(&self, out: W, mtime: u64) -> io::Result<W> {
         let mut b = tar::Builder::new(out);
         for (name, data) in self.files() {
             let mut h = tar::Header::new_ustar();

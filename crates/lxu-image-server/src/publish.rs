@@ -25,25 +25,22 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::build::BuiltImage;
+use crate::error::{io_err, IoError};
 use crate::fsutil::{self, sync_dir};
 use crate::image_id::{ImageId, ImageIdError};
 use crate::info::{self, ImageInfo};
 use crate::meta::MAX_COMPAT;
 use crate::sign::{SignError, SigningKey};
 use crate::ServerError;
+use lxu_progress::Progress;
 
-pub const SUMS: &str = "SHA256SUMS";
+pub(crate) const SUMS: &str = "SHA256SUMS";
 const MODES: [&str; 2] = ["system", "user"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
-    #[error("cannot {op} `{path}`")]
-    Io {
-        op: &'static str,
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoError),
     #[error("cannot sign `{path}`")]
     Sign {
         path: PathBuf,
@@ -56,14 +53,6 @@ pub enum PublishError {
     Id(#[from] ImageIdError),
     #[error("artifact name `{name}` is not a plain file name")]
     BadArtifact { name: String },
-}
-
-fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> PublishError + 'a {
-    move |source| PublishError::Io {
-        op,
-        path: path.to_path_buf(),
-        source,
-    }
 }
 
 /// What [`publish`] did.
@@ -95,14 +84,16 @@ pub struct PublishedBuild {
 /// Copies `image` into `<repo>/images/<dist>/<release>/<arch>/<variant>/<build>/`,
 /// signs every file, writes `SHA256SUMS`, regenerates the indexes and prunes
 /// the image's builds beyond the newest `keep` (at least the current one stays).
+/// `progress` is told the bytes of each file copied.
 pub fn publish(
     repo: &Path,
     image: &BuiltImage,
     meta: ImageId,
     key: &SigningKey,
     keep: usize,
+    progress: &Progress,
 ) -> Result<PublishReport, ServerError> {
-    Ok(publish_inner(repo, image, &meta, key, keep)?)
+    Ok(publish_inner(repo, image, &meta, key, keep, progress)?)
 }
 
 /// Lists every build directory of the repository, sorted by id.
@@ -136,6 +127,7 @@ fn publish_inner(
     id: &ImageId,
     key: &SigningKey,
     keep: usize,
+    progress: &Progress,
 ) -> Result<PublishReport, PublishError> {
     id.validate()?;
     let _lock = lock(repo)?;
@@ -153,7 +145,7 @@ fn publish_inner(
     let staging = image_dir.join(format!(".staging-{}-{}", id.build, std::process::id()));
     fs::create_dir(&staging).map_err(io_err("create", &staging))?;
 
-    let result = stage_build(&staging, image, id, key);
+    let result = stage_build(&staging, image, id, key, progress);
     let staged = match result {
         Ok(files) => files,
         Err(e) => {
@@ -182,6 +174,7 @@ fn stage_build(
     image: &BuiltImage,
     id: &ImageId,
     key: &SigningKey,
+    progress: &Progress,
 ) -> Result<Vec<String>, PublishError> {
     let mut sums: BTreeMap<String, String> = BTreeMap::new();
     let mut sizes: BTreeMap<String, u64> = BTreeMap::new();
@@ -192,7 +185,7 @@ fn stage_build(
         }
         let src = image.dir.join(name);
         let dst = staging.join(name);
-        let (sum, size, sig) = copy_hash_sign(&src, &dst, key)?;
+        let (sum, size, sig) = copy_hash_sign(&src, &dst, key, progress)?;
         write_durable(&staging.join(format!("{name}.asc")), sig.as_bytes())?;
         sums.insert(name.clone(), sum);
         sizes.insert(name.clone(), size);
@@ -235,8 +228,12 @@ fn copy_hash_sign(
     src: &Path,
     dst: &Path,
     key: &SigningKey,
+    progress: &Progress,
 ) -> Result<(String, u64, String), PublishError> {
     let input = File::open(src).map_err(io_err("open", src))?;
+    let len = input.metadata().map_err(io_err("stat", src))?.len();
+    let name = src.file_name().unwrap_or_default().to_string_lossy();
+    let bar = progress.bar(Some(len), &name);
     let mut input = BufReader::with_capacity(1 << 20, input);
     let mut out = create_file(dst)?;
     let mut sha = Sha256::new();
@@ -251,13 +248,15 @@ fn copy_hash_sign(
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(io_err("read", src)(e)),
+            Err(e) => return Err(io_err("read", src)(e).into()),
         };
         out.write_all(&buf[..n]).map_err(io_err("write", dst))?;
         sha.update(&buf[..n]);
         size += n as u64;
         signer.write_all(&buf[..n]).map_err(io_err("hash", src))?;
+        bar.inc(n as u64);
     }
+    bar.finish();
     out.sync_all().map_err(io_err("sync", dst))?;
     let sig = signer.finish().map_err(|source| PublishError::Sign {
         path: src.to_path_buf(),
@@ -267,18 +266,20 @@ fn copy_hash_sign(
 }
 
 fn create_file(path: &Path) -> Result<File, PublishError> {
-    OpenOptions::new()
+    let f = OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o644)
         .open(path)
-        .map_err(io_err("create", path))
+        .map_err(io_err("create", path))?;
+    Ok(f)
 }
 
 fn write_durable(path: &Path, data: &[u8]) -> Result<(), PublishError> {
     let mut f = create_file(path)?;
     f.write_all(data).map_err(io_err("write", path))?;
-    f.sync_all().map_err(io_err("sync", path))
+    f.sync_all().map_err(io_err("sync", path))?;
+    Ok(())
 }
 
 fn write_signed(path: &Path, data: &[u8], key: &SigningKey) -> Result<(), PublishError> {
@@ -293,7 +294,7 @@ fn write_signed(path: &Path, data: &[u8], key: &SigningKey) -> Result<(), Publis
 }
 
 /// Index file name for a mode and compat level (level 5 is unsuffixed).
-pub fn index_name(mode: &str, level: u8) -> String {
+pub(crate) fn index_name(mode: &str, level: u8) -> String {
     if level >= MAX_COMPAT {
         format!("index-{mode}")
     } else {
@@ -406,7 +407,7 @@ fn list_visible_dirs(dir: &Path) -> Result<Vec<(String, PathBuf)>, PublishError>
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(io_err("list", dir)(e)),
+        Err(e) => return Err(io_err("list", dir)(e).into()),
     };
     let mut out = Vec::new();
     for entry in entries {

@@ -12,7 +12,7 @@ pub enum Recipe {
 
 impl Recipe {
     /// The `dist` field this recipe publishes under by default.
-    pub fn dist(&self) -> &'static str {
+    pub(crate) fn dist(&self) -> &'static str {
         match self {
             Recipe::Busybox(_) => "busybox",
             Recipe::Debian(_) => "debian",
@@ -73,7 +73,7 @@ impl Default for DebianRecipe {
 
 /// The host architecture as (Debian name used in the index, LXC `lxc.arch`
 /// personality), from the architecture this program was compiled for.
-pub fn host_arch() -> (&'static str, &'static str) {
+pub(crate) fn host_arch() -> (&'static str, &'static str) {
     match std::env::consts::ARCH {
         "x86_64" => ("amd64", "x86_64"),
         "x86" => ("i386", "i686"),

@@ -8,8 +8,9 @@
 
 use std::fs;
 use std::io::{self, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use crate::error::{io_err, IoError};
 use pgp::composed::{
     ArmorOptions, Deserializable, DetachedSignature, EncryptionCaps, KeyType,
     SecretKeyParamsBuilder, SignedPublicKey, SignedSecretKey, SubkeyParamsBuilder,
@@ -26,21 +27,18 @@ pub enum SignError {
         #[source]
         source: pgp::errors::Error,
     },
-    #[error("cannot {op} `{path}`")]
-    Io {
-        op: &'static str,
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoError),
     #[error("cannot read the data to sign or verify")]
     Data(#[source] io::Error),
     #[error("key {fingerprint} has no usable signing key (no valid, unrevoked, unexpired key with the sign flag)")]
     NoSigningKey { fingerprint: String },
     #[error("the secret key {fingerprint} is passphrase-protected and the passphrase is missing or wrong")]
     Locked { fingerprint: String },
-    #[error("key generation parameters: {0}")]
-    Params(String),
+    #[error("key generation parameters")]
+    KeyParams(#[source] pgp::composed::SecretKeyParamsBuilderError),
+    #[error("key generation parameters")]
+    SubkeyParams(#[source] pgp::composed::SubkeyParamsBuilderError),
     #[error("signature was made by key {issuer}, which is not part of key {fingerprint}")]
     UnknownIssuer { issuer: String, fingerprint: String },
     #[error("bad signature")]
@@ -109,7 +107,7 @@ impl SigningKey {
             .can_encrypt(EncryptionCaps::None)
             .can_authenticate(false)
             .passphrase(passphrase.map(String::from));
-        let sub = sub.build().map_err(|e| SignError::Params(e.to_string()))?;
+        let sub = sub.build().map_err(SignError::SubkeyParams)?;
         let mut params = SecretKeyParamsBuilder::default();
         params
             .key_type(algo.key_type())
@@ -120,9 +118,7 @@ impl SigningKey {
             .primary_user_id(user_id.to_string())
             .passphrase(passphrase.map(String::from))
             .subkeys(vec![sub]);
-        let params = params
-            .build()
-            .map_err(|e| SignError::Params(e.to_string()))?;
+        let params = params.build().map_err(SignError::KeyParams)?;
         let key = params
             .generate(rand::thread_rng())
             .map_err(pgp_err("generate a key"))?;
@@ -139,19 +135,11 @@ impl SigningKey {
     /// Loads a secret key file, with the passphrase (first line) from
     /// `passphrase_file` if the key is protected.
     pub fn load(path: &Path, passphrase_file: Option<&Path>) -> Result<SigningKey, SignError> {
-        let text = fs::read_to_string(path).map_err(|source| SignError::Io {
-            op: "read",
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = fs::read_to_string(path).map_err(io_err("read", path))?;
         let pass = match passphrase_file {
             Some(p) => Some(
                 fs::read_to_string(p)
-                    .map_err(|source| SignError::Io {
-                        op: "read",
-                        path: p.to_path_buf(),
-                        source,
-                    })?
+                    .map_err(io_err("read", p))?
                     .lines()
                     .next()
                     .unwrap_or("")
@@ -223,7 +211,7 @@ impl SigningKey {
     }
 
     /// A streaming signer: write the data into it, then [`Signer::finish`].
-    pub fn signer(&self) -> Result<Signer<'_>, SignError> {
+    pub(crate) fn signer(&self) -> Result<Signer<'_>, SignError> {
         let (version, algorithm, fingerprint, key_id) = match self.component {
             Component::Primary => {
                 let k = &self.key.primary_key;
@@ -265,7 +253,7 @@ impl SigningKey {
     }
 
     /// Signs everything `data` yields; returns the armoured detached signature.
-    pub fn sign_reader(&self, mut data: impl Read) -> Result<String, SignError> {
+    pub(crate) fn sign_reader(&self, mut data: impl Read) -> Result<String, SignError> {
         let mut s = self.signer()?;
         io::copy(&mut data, &mut s).map_err(SignError::Data)?;
         s.finish()
@@ -273,24 +261,20 @@ impl SigningKey {
 
     /// Signs a file (streamed; any size).
     pub fn sign_file(&self, path: &Path) -> Result<String, SignError> {
-        let f = fs::File::open(path).map_err(|source| SignError::Io {
-            op: "open",
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let f = fs::File::open(path).map_err(io_err("open", path))?;
         self.sign_reader(io::BufReader::with_capacity(1 << 20, f))
     }
 }
 
 /// Hashes data for one detached signature.
-pub struct Signer<'a> {
+pub(crate) struct Signer<'a> {
     key: &'a SigningKey,
     hasher: SignatureHasher,
 }
 
 impl Signer<'_> {
     /// Makes the signature, ASCII-armoured (`-----BEGIN PGP SIGNATURE-----`).
-    pub fn finish(self) -> Result<String, SignError> {
+    pub(crate) fn finish(self) -> Result<String, SignError> {
         let k = self.key;
         let sig = match k.component {
             Component::Primary => self.hasher.sign(&k.key.primary_key, &k.password()),

@@ -18,18 +18,15 @@ use std::path::{Path, PathBuf};
 
 use tar::{EntryType, Header};
 
+use crate::error::{io_err, IoError};
+
 /// PAX extended-header records (key, value), raw bytes.
 type PaxRecords = Vec<(Vec<u8>, Vec<u8>)>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TarError {
-    #[error("cannot {op} `{path}`")]
-    Io {
-        op: &'static str,
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoError),
     #[error("cannot write tar stream (at `{path}`)")]
     Write {
         path: PathBuf,
@@ -42,7 +39,7 @@ pub enum TarError {
 
 /// How to map the tree onto tar entries.
 #[derive(Debug, Clone, Default)]
-pub struct TarOptions {
+pub(crate) struct TarOptions {
     /// Force every entry to this uid/gid (a tree built by an unprivileged user
     /// must still be owned by root inside the container).
     pub owner: Option<(u32, u32)>,
@@ -53,7 +50,7 @@ pub struct TarOptions {
 
 /// What was written.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TarStats {
+pub(crate) struct TarStats {
     pub entries: u64,
     /// Bytes of the uncompressed tar stream.
     pub bytes: u64,
@@ -66,7 +63,7 @@ pub struct TarStats {
 
 /// Sum of regular file sizes plus a header per entry: an upper-bound estimate of
 /// the tar size, used to choose the xz block size before compressing.
-pub fn estimate_size(root: &Path) -> io::Result<u64> {
+pub(crate) fn estimate_size(root: &Path) -> io::Result<u64> {
     let root_dev = fs::symlink_metadata(root)?.dev();
     let mut total = 1024u64;
     let mut stack = vec![root.to_path_buf()];
@@ -86,7 +83,11 @@ pub fn estimate_size(root: &Path) -> io::Result<u64> {
 }
 
 /// Archives the contents of `root` (not `root` itself by name: it becomes `./`).
-pub fn write_tree<W: Write>(root: &Path, out: W, opts: &TarOptions) -> Result<TarStats, TarError> {
+pub(crate) fn write_tree<W: Write>(
+    root: &Path,
+    out: W,
+    opts: &TarOptions,
+) -> Result<TarStats, TarError> {
     let mut w = TreeWriter {
         builder: tar::Builder::new(CountingWriter::new(out)),
         opts,
@@ -94,11 +95,7 @@ pub fn write_tree<W: Write>(root: &Path, out: W, opts: &TarOptions) -> Result<Ta
         stats: TarStats::default(),
         root_dev: 0,
     };
-    let md = fs::symlink_metadata(root).map_err(|source| TarError::Io {
-        op: "stat",
-        path: root.to_path_buf(),
-        source,
-    })?;
+    let md = fs::symlink_metadata(root).map_err(io_err("stat", root))?;
     w.root_dev = md.dev();
     w.entry(root, b"./".to_vec(), &md)?;
     w.dir_contents(root, b".")?;
@@ -122,24 +119,15 @@ struct TreeWriter<'a, W: Write> {
 
 impl<W: Write> TreeWriter<'_, W> {
     fn dir_contents(&mut self, dir: &Path, name: &[u8]) -> Result<(), TarError> {
-        let io_err = |op, source| TarError::Io {
-            op,
-            path: dir.to_path_buf(),
-            source,
-        };
         let mut names: Vec<OsString> = fs::read_dir(dir)
-            .map_err(|e| io_err("list", e))?
+            .map_err(io_err("list", dir))?
             .map(|e| e.map(|e| e.file_name()))
             .collect::<Result<_, _>>()
-            .map_err(|e| io_err("list", e))?;
+            .map_err(io_err("list", dir))?;
         names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
         for child in names {
             let path = dir.join(&child);
-            let md = fs::symlink_metadata(&path).map_err(|source| TarError::Io {
-                op: "stat",
-                path: path.clone(),
-                source,
-            })?;
+            let md = fs::symlink_metadata(&path).map_err(io_err("stat", &path))?;
             let mut child_name = name.to_vec();
             child_name.push(b'/');
             child_name.extend_from_slice(child.as_bytes());
@@ -178,11 +166,7 @@ impl<W: Write> TreeWriter<'_, W> {
             header.set_entry_type(EntryType::Directory);
         } else if ft.is_symlink() {
             header.set_entry_type(EntryType::Symlink);
-            let target = fs::read_link(path).map_err(|source| TarError::Io {
-                op: "read link",
-                path: path.to_path_buf(),
-                source,
-            })?;
+            let target = fs::read_link(path).map_err(io_err("read link", path))?;
             link_target = Some(target.into_os_string().into_vec());
         } else if ft.is_file() {
             header.set_entry_type(EntryType::Regular);
@@ -253,11 +237,7 @@ impl<W: Write> TreeWriter<'_, W> {
                 .map_err(write_err)?;
         }
         if size > 0 {
-            let file = File::open(path).map_err(|source| TarError::Io {
-                op: "open",
-                path: path.to_path_buf(),
-                source,
-            })?;
+            let file = File::open(path).map_err(io_err("open", path))?;
             let mut exact = ExactReader {
                 inner: file.take(size),
                 remaining: size,
@@ -327,10 +307,8 @@ fn pax_entry(name: &[u8], mtime: u64, records: &[(Vec<u8>, Vec<u8>)]) -> (Header
 }
 
 fn read_xattrs(path: &Path) -> Result<PaxRecords, TarError> {
-    let err = |source: rustix::io::Errno| TarError::Io {
-        op: "read extended attributes of",
-        path: path.to_path_buf(),
-        source: source.into(),
+    let err = |e: rustix::io::Errno| {
+        TarError::from(io_err("read extended attributes of", path)(e.into()))
     };
     let mut buf = vec![0u8; 4096];
     let len = loop {
@@ -368,17 +346,14 @@ fn read_xattrs(path: &Path) -> Result<PaxRecords, TarError> {
 }
 
 /// Counts the bytes that pass through.
-pub struct CountingWriter<W> {
+pub(crate) struct CountingWriter<W> {
     inner: W,
     pub count: u64,
 }
 
 impl<W> CountingWriter<W> {
-    pub fn new(inner: W) -> Self {
+    pub(crate) fn new(inner: W) -> Self {
         CountingWriter { inner, count: 0 }
-    }
-    pub fn into_inner(self) -> W {
-        self.inner
     }
 }
 

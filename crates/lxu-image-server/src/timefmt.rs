@@ -4,7 +4,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A broken-down UTC time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UtcTime {
+pub(crate) struct UtcTime {
     pub year: i64,
     pub month: u32,
     pub day: u32,
@@ -14,12 +14,12 @@ pub struct UtcTime {
 }
 
 /// Seconds since the epoch; times before it clamp to 0 (no image predates 1970).
-pub fn unix_seconds(t: SystemTime) -> u64 {
+pub(crate) fn unix_seconds(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// Converts seconds since the epoch to a UTC calendar time (proleptic Gregorian).
-pub fn utc(secs: u64) -> UtcTime {
+pub(crate) fn utc(secs: u64) -> UtcTime {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     // Days-to-civil over 400-year eras (H. Hinnant's algorithm).
@@ -43,7 +43,7 @@ pub fn utc(secs: u64) -> UtcTime {
 }
 
 /// The build serial lxc-ci uses: `date -u +%Y%m%d_%H:%M`.
-pub fn serial(t: SystemTime) -> String {
+pub(crate) fn serial(t: SystemTime) -> String {
     let u = utc(unix_seconds(t));
     format!(
         "{:04}{:02}{:02}_{:02}:{:02}",

@@ -6,11 +6,10 @@
 mod common;
 
 use std::fs;
-use std::process::Command;
 use std::time::Instant;
 
 use common::*;
-use lxu_image_server::{build, publish, BuildOptions, DebianRecipe, Recipe};
+use lxu_image_server::{build, publish, BuildOptions, DebianRecipe, Progress, Recipe};
 
 #[test]
 #[ignore = "runs debootstrap against a package mirror (minutes, network)"]
@@ -32,7 +31,13 @@ fn debian_minbase_image() {
         ..BuildOptions::default()
     };
     let t = Instant::now();
-    let img = build(&Recipe::Debian(recipe), &tmp.path().join("out"), &opts).unwrap();
+    let img = build(
+        &Recipe::Debian(recipe),
+        &tmp.path().join("out"),
+        &opts,
+        &Progress::quiet(),
+    )
+    .unwrap();
     let s = &img.stats;
     eprintln!(
         "debian bookworm minbase: total {:?} (debootstrap {:?}, pack {:?}); {} entries, tar {:.1} MiB, \
@@ -56,15 +61,7 @@ fn debian_minbase_image() {
     assert!(s.device_nodes > 0, "debootstrap makes /dev nodes");
 
     let m = tmp.path().join("meta");
-    fs::create_dir(&m).unwrap();
-    assert!(Command::new("tar")
-        .arg("-xJf")
-        .arg(img.meta_xz())
-        .arg("-C")
-        .arg(&m)
-        .status()
-        .unwrap()
-        .success());
+    untar(&img.meta_xz(), &m, &[]);
     let excludes = fs::read_to_string(m.join("excludes-user")).unwrap();
     assert!(excludes.lines().any(|l| l == "./dev/null"), "{excludes}");
     assert_eq!(excludes.lines().count(), s.device_nodes);
@@ -79,12 +76,7 @@ fn debian_minbase_image() {
         .unwrap()
         .contains("LXC_TEMPLATE_CONFIG/common.conf"));
 
-    let listing = Command::new("tar")
-        .args(["--numeric-owner", "-tvJf"])
-        .arg(&rootfs)
-        .output()
-        .unwrap();
-    let listing = String::from_utf8(listing.stdout).unwrap();
+    let listing = tar_listing(&rootfs);
     assert!(listing.lines().any(|l| l.ends_with(" ./etc/hostname")));
     assert!(
         !listing
@@ -95,22 +87,9 @@ fn debian_minbase_image() {
     assert!(listing
         .lines()
         .any(|l| l.starts_with('c') && l.ends_with(" ./dev/null")));
-    let x = tmp.path().join("x");
-    fs::create_dir(&x).unwrap();
     // As lxc-download does for a user: the excludes keep mknod away.
-    let mut tar = Command::new("tar");
-    tar.arg("--anchored");
-    for l in excludes.lines() {
-        tar.arg(format!("--exclude={l}"));
-    }
-    let st = tar
-        .args(["--numeric-owner", "-xpJf"])
-        .arg(&rootfs)
-        .arg("-C")
-        .arg(&x)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    let x = tmp.path().join("x");
+    untar(&rootfs, &x, &excludes.lines().collect::<Vec<_>>());
     assert!(
         !x.join("dev/null").exists(),
         "excluded device node extracted"
@@ -125,7 +104,15 @@ fn debian_minbase_image() {
 
     // Publishes with level 1-4 indexes listing it.
     let repo = tmp.path().join("repo");
-    publish(&repo, &img, img.image_id("default"), key(), 2).unwrap();
+    publish(
+        &repo,
+        &img,
+        img.image_id("default"),
+        key(),
+        2,
+        &Progress::quiet(),
+    )
+    .unwrap();
     for n in 1..=4 {
         let idx = fs::read_to_string(repo.join(format!("meta/1.0/index-user.{n}"))).unwrap();
         assert!(

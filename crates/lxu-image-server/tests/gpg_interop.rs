@@ -7,7 +7,7 @@ use std::io::Write;
 use std::time::Instant;
 
 use common::*;
-use lxu_image_server::sign::verify_detached;
+use lxu_image_server::verify_detached;
 use lxu_image_server::{KeyAlgorithm, SigningKey};
 
 #[test]

@@ -14,7 +14,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::*;
-use lxu_image_server::{generate_self_signed, publish, spawn, ServeOptions};
+use lxu_image_server::{generate_self_signed, publish, spawn, Progress, ServeOptions};
 
 const TEMPLATE: &str = "/usr/share/lxc/templates/lxc-download";
 
@@ -61,7 +61,7 @@ fn lxc_download_template_creates_and_boots_a_container() {
     let repo = t.join("repo");
     let img = busybox_image(&t.join("out"), "20250301_12:00", None);
     let id = img.image_id("default");
-    publish(&repo, &img, id.clone(), key(), 2).unwrap();
+    publish(&repo, &img, id.clone(), key(), 2, &Progress::quiet()).unwrap();
 
     let certs = generate_self_signed(&[])
         .unwrap()
@@ -92,6 +92,17 @@ fn lxc_download_template_creates_and_boots_a_container() {
     let env = |c: &mut Command| {
         c.env("WGETRC", &wgetrc).env("LXC_CACHE_PATH", &cache);
     };
+    // The template's own options selecting our image.
+    let image = [
+        "--server",
+        &server_arg,
+        "-d",
+        "busybox",
+        "-r",
+        &id.release,
+        "-a",
+        "amd64",
+    ];
 
     // 1. The listing: the template parses our index.
     let mut list = Command::new(TEMPLATE);
@@ -109,19 +120,8 @@ fn lxc_download_template_creates_and_boots_a_container() {
         .arg(&lxcpath)
         .args(["-n", "probe", "-f"])
         .arg(&conf)
-        .args([
-            "-t",
-            "download",
-            "--",
-            "--server",
-            &server_arg,
-            "-d",
-            "busybox",
-            "-r",
-            &id.release,
-            "-a",
-            "amd64",
-        ]);
+        .args(["-t", "download", "--"])
+        .args(image);
     env(&mut create);
     let started = Instant::now();
     let out = run(&mut create);
@@ -182,26 +182,14 @@ fn lxc_download_template_creates_and_boots_a_container() {
         fs::create_dir_all(upath.join("rootfs")).unwrap();
         fs::write(upath.join("config"), "lxc.net.0.type = empty\n").unwrap();
         let mut c = Command::new("unshare");
-        c.args([
-            "--user",
-            "--map-root-user",
-            TEMPLATE,
-            "--server",
-            &server_arg,
-            "-d",
-            "busybox",
-            "-r",
-            &id.release,
-            "-a",
-            "amd64",
-            "--name",
-            "uprobe",
-        ])
-        .arg("--path")
-        .arg(&upath)
-        .arg("--rootfs")
-        .arg(upath.join("rootfs"))
-        .args(["--flush-cache"]);
+        c.args(["--user", "--map-root-user", TEMPLATE])
+            .args(image)
+            .args(["--name", "uprobe"])
+            .arg("--path")
+            .arg(&upath)
+            .arg("--rootfs")
+            .arg(upath.join("rootfs"))
+            .args(["--flush-cache"]);
         env(&mut c);
         let out = run(&mut c);
         assert!(out.status.success(), "template in a user namespace failed");

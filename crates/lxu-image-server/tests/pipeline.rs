@@ -8,7 +8,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use common::*;
-use lxu_image_server::{generate_self_signed, publish, scan, spawn, ServeOptions};
+use lxu_image_server::{publish, scan, Progress};
 
 #[test]
 fn build_publish_serve_fetch() {
@@ -29,7 +29,7 @@ fn build_publish_serve_fetch() {
         "scratch tree removed"
     );
     let id = img.image_id("default");
-    let report = publish(&repo, &img, id.clone(), key(), 3).unwrap();
+    let report = publish(&repo, &img, id.clone(), key(), 3, &Progress::quiet()).unwrap();
     let build_dir = repo
         .join("images/busybox")
         .join(&id.release)
@@ -109,22 +109,10 @@ fn build_publish_serve_fetch() {
     check_rootfs_and_meta(tmp.path(), &build_dir);
 
     // Serve it.
-    let certs = generate_self_signed(&[])
-        .unwrap()
-        .write(&tmp.path().join("tls"))
-        .unwrap();
     // Something a traversal would love to reach, and a symlink pointing at it.
     fs::write(tmp.path().join("secret"), b"secret").unwrap();
     std::os::unix::fs::symlink(tmp.path().join("secret"), repo.join("escape")).unwrap();
-    let server = spawn(ServeOptions {
-        root: repo.clone(),
-        http_addr: Some("127.0.0.1:0".parse().unwrap()),
-        https_addr: Some("127.0.0.1:0".parse().unwrap()),
-        tls_cert: Some(certs.cert.clone()),
-        tls_key: Some(certs.key.clone()),
-        threads: 0,
-    })
-    .unwrap();
+    let (server, certs) = serve_both(&repo, &tmp.path().join("tls"));
     let http = server.http_addr.unwrap();
     check_http(http, &repo, &build_dir, &line);
     check_https(server.https_addr.unwrap(), &certs.ca, &line);
@@ -144,13 +132,7 @@ fn check_rootfs_and_meta(tmp: &Path, build_dir: &Path) {
         "multithreaded xz should give several blocks, got {blocks}"
     );
 
-    let listing = Command::new("tar")
-        .args(["--numeric-owner", "-tvJf"])
-        .arg(&rootfs)
-        .output()
-        .unwrap();
-    assert!(listing.status.success());
-    let listing = String::from_utf8(listing.stdout).unwrap();
+    let listing = tar_listing(&rootfs);
     for l in listing.lines() {
         assert!(l.contains(" 0/0 "), "owner not 0/0: {l}");
         assert!(
@@ -165,15 +147,7 @@ fn check_rootfs_and_meta(tmp: &Path, build_dir: &Path) {
     assert_eq!(names.first(), Some(&"./"));
 
     let x = tmp.join("x");
-    fs::create_dir(&x).unwrap();
-    let st = Command::new("tar")
-        .args(["--numeric-owner", "-xpJf"])
-        .arg(&rootfs)
-        .arg("-C")
-        .arg(&x)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    untar(&rootfs, &x, &[]);
     assert_eq!(
         fs::read_link(x.join("sbin/init")).unwrap(),
         Path::new("/bin/busybox")
@@ -232,15 +206,7 @@ fn check_rootfs_and_meta(tmp: &Path, build_dir: &Path) {
     assert_eq!(tmp_mode & 0o7777, 0o1777);
 
     let m = tmp.join("m");
-    fs::create_dir(&m).unwrap();
-    let st = Command::new("tar")
-        .args(["-xJf"])
-        .arg(build_dir.join("meta.tar.xz"))
-        .arg("-C")
-        .arg(&m)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    untar(&build_dir.join("meta.tar.xz"), &m, &[]);
     let mut files: Vec<String> = fs::read_dir(&m)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())

@@ -3,12 +3,14 @@
 mod common;
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use common::*;
-use lxu_image_server::{publish, reindex, scan, ImageId, PublishError, ServerError};
+use lxu_image_server::{
+    publish, reindex, scan, BuiltImage, ImageId, Progress, PublishError, ServerError,
+};
 
 fn builds_on_disk(image_dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = fs::read_dir(image_dir)
@@ -19,14 +21,28 @@ fn builds_on_disk(image_dir: &Path) -> Vec<String> {
     v
 }
 
-#[test]
-fn prune_keeps_the_newest_builds() {
+/// A scratch directory holding `repo` (not made yet) and a busybox build to
+/// publish into it; `None` when busybox is missing (the test is skipped).
+fn scratch() -> Option<(tempfile::TempDir, PathBuf, BuiltImage)> {
     if !busybox_available() {
-        return;
+        return None;
     }
     let tmp = tempfile::tempdir().unwrap();
     let repo = tmp.path().join("repo");
     let img = busybox_image(&tmp.path().join("out"), "20250101_00:00", None);
+    Some((tmp, repo, img))
+}
+
+/// The id of build `serial` of the test image.
+fn busybox(serial: &str) -> ImageId {
+    ImageId::new("busybox", "test", "amd64", "default", serial)
+}
+
+#[test]
+fn prune_keeps_the_newest_builds() {
+    let Some((tmp, repo, img)) = scratch() else {
+        return;
+    };
     let image_dir = repo.join("images/busybox/test/amd64/default");
     for (i, serial) in [
         "20250101_00:00",
@@ -38,8 +54,8 @@ fn prune_keeps_the_newest_builds() {
     .iter()
     .enumerate()
     {
-        let id = ImageId::new("busybox", "test", "amd64", "default", *serial);
-        let report = publish(&repo, &img, id.clone(), key(), 2).unwrap();
+        let id = busybox(serial);
+        let report = publish(&repo, &img, id.clone(), key(), 2, &Progress::quiet()).unwrap();
         let expected_pruned = usize::from(i >= 2);
         assert_eq!(
             report.pruned.len(),
@@ -63,30 +79,27 @@ fn prune_keeps_the_newest_builds() {
     assert!(listed[1].current && listed[1].id.build == "20250105_00:00");
 
     // keep = 0 still keeps the indexed build.
-    let id = ImageId::new("busybox", "test", "amd64", "default", "20250106_00:00");
-    publish(&repo, &img, id, key(), 0).unwrap();
+    let id = busybox("20250106_00:00");
+    publish(&repo, &img, id, key(), 0, &Progress::quiet()).unwrap();
     assert_eq!(builds_on_disk(&image_dir), ["20250106_00:00"]);
 
     // Same build twice is refused and changes nothing.
-    let again = ImageId::new("busybox", "test", "amd64", "default", "20250106_00:00");
-    match publish(&repo, &img, again, key(), 2) {
+    let again = busybox("20250106_00:00");
+    match publish(&repo, &img, again, key(), 2, &Progress::quiet()) {
         Err(ServerError::Publish(PublishError::AlreadyPublished { .. })) => {}
         other => panic!("expected AlreadyPublished, got {other:?}"),
     }
     // A bad id never reaches the file system.
     let bad = ImageId::new("busybox", "../../etc", "amd64", "default", "x");
-    assert!(publish(&repo, &img, bad, key(), 2).is_err());
+    assert!(publish(&repo, &img, bad, key(), 2, &Progress::quiet()).is_err());
     assert!(!tmp.path().join("etc").exists());
 }
 
 #[test]
 fn index_never_shows_partial_content_or_incomplete_builds() {
-    if !busybox_available() {
+    let Some((_tmp, repo, img)) = scratch() else {
         return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    let repo = tmp.path().join("repo");
-    let img = busybox_image(&tmp.path().join("out"), "20250101_00:00", None);
+    };
     let index = repo.join("meta/1.0/index-user");
     let done = Arc::new(AtomicBool::new(false));
 
@@ -136,7 +149,7 @@ fn index_never_shows_partial_content_or_incomplete_builds() {
                 "default",
                 format!("202501{day:02}_00:00"),
             );
-            publish(&repo, &img, id, key(), 100).unwrap();
+            publish(&repo, &img, id, key(), 100, &Progress::quiet()).unwrap();
         }
     }
     done.store(true, Ordering::Relaxed);
@@ -167,12 +180,9 @@ fn index_never_shows_partial_content_or_incomplete_builds() {
 
 #[test]
 fn leftovers_and_incomplete_builds() {
-    if !busybox_available() {
+    let Some((_tmp, repo, img)) = scratch() else {
         return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    let repo = tmp.path().join("repo");
-    let img = busybox_image(&tmp.path().join("out"), "20250101_00:00", None);
+    };
     let image_dir = repo.join("images/busybox/test/amd64/default");
     // A crashed publish left a staging dir; someone copied in a newer build
     // that has no SHA256SUMS yet.
@@ -185,8 +195,8 @@ fn leftovers_and_incomplete_builds() {
     fs::create_dir_all(image_dir.join("20250109_00:00")).unwrap();
     fs::write(image_dir.join("20250109_00:00/rootfs.tar.xz"), b"partial").unwrap();
 
-    let id = ImageId::new("busybox", "test", "amd64", "default", "20250101_00:00");
-    publish(&repo, &img, id.clone(), key(), 1).unwrap();
+    let id = busybox("20250101_00:00");
+    publish(&repo, &img, id.clone(), key(), 1, &Progress::quiet()).unwrap();
     assert!(
         !image_dir.join(".staging-20250102_00:00-1").exists(),
         "stale staging removed"

@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use common::*;
-use lxu_image_server::{generate_self_signed, spawn, ServeOptions};
 
 const SIZE: usize = 100 << 20;
 
@@ -30,19 +29,7 @@ fn serve_100_mib_over_loopback() {
     }
     fs::write(repo.join("images/big"), &data).unwrap();
     drop(data);
-    let certs = generate_self_signed(&[])
-        .unwrap()
-        .write(&tmp.path().join("tls"))
-        .unwrap();
-    let server = spawn(ServeOptions {
-        root: repo,
-        http_addr: Some("127.0.0.1:0".parse().unwrap()),
-        https_addr: Some("127.0.0.1:0".parse().unwrap()),
-        tls_cert: Some(certs.cert.clone()),
-        tls_key: Some(certs.key.clone()),
-        threads: 0,
-    })
-    .unwrap();
+    let (server, certs) = serve_both(&repo, &tmp.path().join("tls"));
     let http = server.http_addr.unwrap();
     let https = server.https_addr.unwrap();
 

@@ -3,13 +3,13 @@
 //! the HTTP server and its async runtime stay out of `lxu`, which starts containers.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use lxu_image_server::{
     build, generate_self_signed, publish, scan, serve, BuildOptions, BuiltImage, BusyboxRecipe,
-    DebianRecipe, KeyAlgorithm, Recipe, ServeOptions, SigningKey,
+    DebianRecipe, KeyAlgorithm, Progress, Recipe, ServeOptions, SigningKey,
 };
 
 #[derive(Parser, Debug)]
@@ -122,22 +122,7 @@ fn main() {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
-        Cmd::Keygen { out, uid, rsa } => {
-            let algo = if rsa {
-                KeyAlgorithm::Rsa(4096)
-            } else {
-                KeyAlgorithm::Ed25519
-            };
-            let key = SigningKey::generate(&uid, algo, None)?;
-            std::fs::create_dir_all(&out).with_context(|| format!("create `{}`", out.display()))?;
-            let secret = out.join("key.asc");
-            write_private(&secret, &key.secret_key_armored()?)?;
-            let public = out.join("key.pub.asc");
-            std::fs::write(&public, key.public_key_armored()?)
-                .with_context(|| format!("write `{}`", public.display()))?;
-            println!("key {} ({})", key.fingerprint(), uid);
-            println!("secret: {}\npublic: {}", secret.display(), public.display());
-        }
+        Cmd::Keygen { out, uid, rsa } => keygen(&out, &uid, rsa),
         Cmd::Build {
             recipe,
             out,
@@ -147,37 +132,19 @@ fn run(cli: Cli) -> Result<()> {
             serial,
             zstd,
         } => {
-            let recipe = match recipe.as_str() {
-                "busybox" => Recipe::Busybox(BusyboxRecipe {
-                    release,
-                    ..BusyboxRecipe::default()
-                }),
-                "debian" => {
-                    let mut r = DebianRecipe::default();
-                    if let Some(rel) = release {
-                        r.release = rel;
-                    }
-                    if let Some(m) = mirror {
-                        r.mirror = m;
-                    }
-                    if let Some(i) = include {
-                        r.include = i.split(',').map(str::to_string).collect();
-                    }
-                    Recipe::Debian(r)
-                }
-                other => bail!("unknown recipe `{other}` (busybox or debian)"),
-            };
+            let recipe = recipe_named(&recipe, release, mirror, include)?;
             let opts = BuildOptions {
                 serial,
                 zstd_level: (zstd > 0).then_some(zstd),
                 ..BuildOptions::default()
             };
-            let built = build(&recipe, &out, &opts)?;
+            let built = build(&recipe, &out, &opts, &Progress::on_terminal())?;
             println!(
                 "built {} in {}",
                 built.image_id("default"),
                 built.dir.display()
             );
+            Ok(())
         }
         Cmd::Publish {
             build,
@@ -202,11 +169,13 @@ fn run(cli: Cli) -> Result<()> {
                 id.arch = a;
             }
             let key = SigningKey::load(&key, passphrase_file.as_deref())?;
-            let report = publish(&repo, &built, id.clone(), &key, keep)?;
+            let progress = Progress::on_terminal();
+            let report = publish(&repo, &built, id.clone(), &key, keep, &progress)?;
             println!("published {id} in {}", report.build_dir.display());
             for p in &report.pruned {
                 println!("pruned {}", p.display());
             }
+            Ok(())
         }
         Cmd::List { repo } => {
             for b in scan(&repo)? {
@@ -219,6 +188,7 @@ fn run(cli: Cli) -> Result<()> {
                 };
                 println!("{flag} {}", b.id);
             }
+            Ok(())
         }
         Cmd::Serve {
             repo,
@@ -227,41 +197,96 @@ fn run(cli: Cli) -> Result<()> {
             cert,
             key,
             self_signed,
-        } => {
-            let (mut cert, mut key) = (cert, key);
-            if let Some(dir) = self_signed {
-                let names = vec![
-                    "localhost".to_string(),
-                    "127.0.0.1".to_string(),
-                    "::1".to_string(),
-                ];
-                let files = generate_self_signed(&names)?.write(&dir)?;
-                cert = Some(files.cert);
-                key = Some(files.key);
-                println!("CA for clients: {}", files.ca.display());
-            }
-            if http.is_none() && https.is_none() {
-                bail!("give --http ADDR and/or --https ADDR");
-            }
-            let opts = ServeOptions {
-                root: repo,
-                http_addr: http,
-                https_addr: https,
-                tls_cert: cert,
-                tls_key: key,
-                threads: 0,
-            };
-            serve(opts, |addrs| {
-                for a in addrs {
-                    println!("listening on {a}");
-                }
-            })?;
-        }
+        } => serve_repo(repo, http, https, cert, key, self_signed),
     }
+}
+
+fn keygen(out: &Path, uid: &str, rsa: bool) -> Result<()> {
+    let algo = if rsa {
+        KeyAlgorithm::Rsa(4096)
+    } else {
+        KeyAlgorithm::Ed25519
+    };
+    let key = SigningKey::generate(uid, algo, None)?;
+    std::fs::create_dir_all(out).with_context(|| format!("create `{}`", out.display()))?;
+    let secret = out.join("key.asc");
+    write_private(&secret, &key.secret_key_armored()?)?;
+    let public = out.join("key.pub.asc");
+    std::fs::write(&public, key.public_key_armored()?)
+        .with_context(|| format!("write `{}`", public.display()))?;
+    println!("key {} ({})", key.fingerprint(), uid);
+    println!("secret: {}\npublic: {}", secret.display(), public.display());
     Ok(())
 }
 
-fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
+/// The recipe `name` with the options given for it.
+fn recipe_named(
+    name: &str,
+    release: Option<String>,
+    mirror: Option<String>,
+    include: Option<String>,
+) -> Result<Recipe> {
+    Ok(match name {
+        "busybox" => Recipe::Busybox(BusyboxRecipe {
+            release,
+            ..BusyboxRecipe::default()
+        }),
+        "debian" => {
+            let mut r = DebianRecipe::default();
+            if let Some(rel) = release {
+                r.release = rel;
+            }
+            if let Some(m) = mirror {
+                r.mirror = m;
+            }
+            if let Some(i) = include {
+                r.include = i.split(',').map(str::to_string).collect();
+            }
+            Recipe::Debian(r)
+        }
+        other => bail!("unknown recipe `{other}` (busybox or debian)"),
+    })
+}
+
+fn serve_repo(
+    repo: PathBuf,
+    http: Option<SocketAddr>,
+    https: Option<SocketAddr>,
+    mut cert: Option<PathBuf>,
+    mut key: Option<PathBuf>,
+    self_signed: Option<PathBuf>,
+) -> Result<()> {
+    if let Some(dir) = self_signed {
+        let names = vec![
+            "localhost".to_string(),
+            "127.0.0.1".to_string(),
+            "::1".to_string(),
+        ];
+        let files = generate_self_signed(&names)?.write(&dir)?;
+        cert = Some(files.cert);
+        key = Some(files.key);
+        println!("CA for clients: {}", files.ca.display());
+    }
+    if http.is_none() && https.is_none() {
+        bail!("give --http ADDR and/or --https ADDR");
+    }
+    let opts = ServeOptions {
+        root: repo,
+        http_addr: http,
+        https_addr: https,
+        tls_cert: cert,
+        tls_key: key,
+        threads: 0,
+    };
+    serve(opts, |addrs| {
+        for a in addrs {
+            println!("listening on {a}");
+        }
+    })?;
+    Ok(())
+}
+
+fn write_private(path: &Path, text: &str) -> Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new()

@@ -122,12 +122,17 @@ impl<'a> GoodCache<'a> {
     }
 }
 
-/// A successful create printed the download steps (not the cache's).
+/// A successful create printed the download steps (not the cache's), and, its
+/// output being piped, no progress bars (they redraw their line with `\r`).
 #[track_caller]
 fn assert_downloaded(out: &Output) {
     out.success()
         .stderr_has("Downloading the rootfs")
         .stdout_has("You just created a BusyBox");
+    assert!(
+        !out.stderr.contains('\r') && !out.stderr.contains(" eta "),
+        "progress bars on a pipe:\n{out}"
+    );
 }
 
 /// The container runs, with its name as hostname, from the templated /etc/hostname.

@@ -6,7 +6,7 @@
 
 /// A compiled set of exclude patterns.
 #[derive(Debug, Clone, Default)]
-pub struct Excludes {
+pub(crate) struct Excludes {
     patterns: Vec<Vec<u8>>,
 }
 
@@ -30,7 +30,7 @@ fn strip_trailing_slash(mut s: &[u8]) -> &[u8] {
 }
 
 impl Excludes {
-    pub fn new<S: AsRef<str>>(lines: &[S]) -> Excludes {
+    pub(crate) fn new<S: AsRef<str>>(lines: &[S]) -> Excludes {
         let patterns = lines
             .iter()
             .map(|l| l.as_ref().trim_end_matches(['\r', '\n']))
@@ -41,12 +41,8 @@ impl Excludes {
         Excludes { patterns }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.patterns.is_empty()
-    }
-
     /// Whether a member name (as stored in the tarball) is excluded.
-    pub fn matches(&self, name: &[u8]) -> bool {
+    pub(crate) fn matches(&self, name: &[u8]) -> bool {
         if self.patterns.is_empty() {
             return false;
         }
@@ -65,7 +61,7 @@ impl Excludes {
 
 /// Shell wildcard match of the whole `s`: `*`, `?`, `[...]` (with `!`/`^` and
 /// ranges), `\` escapes; `*` and `?` match `/` too.
-pub fn fnmatch(p: &[u8], s: &[u8]) -> bool {
+pub(crate) fn fnmatch(p: &[u8], s: &[u8]) -> bool {
     let (mut pi, mut si) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while si < s.len() {
@@ -204,6 +200,6 @@ mod tests {
         );
         assert!(ex.matches(b"./opt/a/b.log"));
         assert!(!ex.matches(b"./"));
-        assert!(Excludes::new::<&str>(&[]).is_empty());
+        assert!(!Excludes::new::<&str>(&[]).matches(b"./x"));
     }
 }

@@ -5,7 +5,8 @@ use std::path::Path;
 
 use lxu_busybox::{Busybox, TreeOptions};
 
-use super::{io_err, BuildError, Rootfs};
+use super::{BuildError, Rootfs};
+use crate::error::io_err;
 use crate::meta::ConfigIncludes;
 use crate::recipe::BusyboxRecipe;
 

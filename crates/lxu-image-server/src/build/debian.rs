@@ -5,10 +5,14 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use super::{io_err, mounts_under, run_logged, write_file, BuildError, Rootfs};
+use super::{mounts_under, run_logged, write_file, BuildError, Rootfs};
+use crate::error::io_err;
 use crate::image_id::validate_field;
 use crate::meta::ConfigIncludes;
 use crate::recipe::{host_arch, DebianRecipe};
+
+/// Where debootstrap's output goes, in the build's output directory.
+pub(super) const LOG: &str = "debootstrap.log";
 
 pub(super) fn make(r: &DebianRecipe, rootfs: &Path, out_dir: &Path) -> Result<Rootfs, BuildError> {
     if !rustix::process::geteuid().is_root() {
@@ -37,7 +41,7 @@ pub(super) fn make(r: &DebianRecipe, rootfs: &Path, out_dir: &Path) -> Result<Ro
     cmd.arg(&r.release).arg(rootfs).arg(&r.mirror);
     cmd.env("LC_ALL", "C")
         .env("DEBIAN_FRONTEND", "noninteractive");
-    let log = out_dir.join("debootstrap.log");
+    let log = out_dir.join(LOG);
     let result = run_logged(cmd, &log);
     // debootstrap unmounts /proc and /sys on exit, but not always after a failure.
     unmount_leftovers(rootfs)?;
@@ -89,7 +93,8 @@ fn systemd_in_a_container(rootfs: &Path) -> Result<(), BuildError> {
     let dir = |p: &Path| fs::create_dir_all(p).map_err(io_err("create", p));
     let link = |target: &str, at: &Path| -> Result<(), BuildError> {
         let _ = fs::remove_file(at);
-        std::os::unix::fs::symlink(target, at).map_err(io_err("link", at))
+        std::os::unix::fs::symlink(target, at).map_err(io_err("link", at))?;
+        Ok(())
     };
     dir(&etc.join("network"))?;
     write_file(
@@ -168,7 +173,7 @@ fn empty_dir(dir: &Path, keep: &[&str]) -> Result<(), BuildError> {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(io_err("list", dir)(e)),
+        Err(e) => return Err(io_err("list", dir)(e).into()),
     };
     for entry in entries {
         let entry = entry.map_err(io_err("list", dir))?;
@@ -188,7 +193,7 @@ fn empty_dir(dir: &Path, keep: &[&str]) -> Result<(), BuildError> {
 
 fn remove_file(p: &Path) -> Result<(), BuildError> {
     match fs::remove_file(p) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_err("remove", p)(e)),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_err("remove", p)(e).into()),
         _ => Ok(()),
     }
 }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 pub use crate::compress::XzOptions;
+use crate::error::{io_err, IoError};
 use crate::image_id::{validate_field, ImageId, ImageIdError};
 use crate::info::{self, ImageInfo, InfoError};
 use crate::meta::{ConfigIncludes, MetaSpec};
@@ -17,20 +18,16 @@ use crate::recipe::{host_arch, Recipe};
 use crate::tarball::{self, TarError, TarOptions};
 use crate::timefmt;
 use crate::ServerError;
+use lxu_progress::{BarWriter, Progress};
 
-pub const ROOTFS_XZ: &str = "rootfs.tar.xz";
-pub const ROOTFS_ZST: &str = "rootfs.tar.zst";
-pub const META_XZ: &str = "meta.tar.xz";
+pub(crate) const ROOTFS_XZ: &str = "rootfs.tar.xz";
+pub(crate) const ROOTFS_ZST: &str = "rootfs.tar.zst";
+pub(crate) const META_XZ: &str = "meta.tar.xz";
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    #[error("cannot {op} `{path}`")]
-    Io {
-        op: &'static str,
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoError),
     #[error("cannot pack the root file system")]
     Tar(#[from] TarError),
     #[error("`{path}` already exists; remove it or build into another directory")]
@@ -64,17 +61,6 @@ pub enum BuildError {
     },
     #[error("build output `{path}` is missing")]
     MissingOutput { path: PathBuf },
-}
-
-pub(crate) fn io_err<'a>(
-    op: &'static str,
-    path: &'a Path,
-) -> impl FnOnce(io::Error) -> BuildError + 'a {
-    move |source| BuildError::Io {
-        op,
-        path: path.to_path_buf(),
-        source,
-    }
 }
 
 /// How to build.
@@ -147,10 +133,6 @@ impl BuiltImage {
         let p = self.dir.join(ROOTFS_ZST);
         self.info.files.iter().any(|f| f == ROOTFS_ZST).then_some(p)
     }
-    /// The artifact files, by path.
-    pub fn files(&self) -> Vec<PathBuf> {
-        self.info.files.iter().map(|f| self.dir.join(f)).collect()
-    }
 
     /// The id this build gets when published as `variant` under its own
     /// dist/release/arch/serial.
@@ -200,19 +182,21 @@ pub(crate) struct Rootfs {
 
 /// Builds `recipe` into `out_dir`: `rootfs.tar.xz`, `meta.tar.xz`, optionally
 /// `rootfs.tar.zst`, and `image.info`. The tree is made in `<out_dir>/rootfs`,
-/// which must not exist yet.
+/// which must not exist yet. `progress` is told each step and the bytes packed.
 pub fn build(
     recipe: &Recipe,
     out_dir: &Path,
     opts: &BuildOptions,
+    progress: &Progress,
 ) -> Result<BuiltImage, ServerError> {
-    Ok(build_inner(recipe, out_dir, opts)?)
+    Ok(build_inner(recipe, out_dir, opts, progress)?)
 }
 
 fn build_inner(
     recipe: &Recipe,
     out_dir: &Path,
     opts: &BuildOptions,
+    progress: &Progress,
 ) -> Result<BuiltImage, BuildError> {
     fs::create_dir_all(out_dir).map_err(io_err("create", out_dir))?;
     let rootfs_dir = out_dir.join("rootfs");
@@ -230,8 +214,17 @@ fn build_inner(
 
     let started = Instant::now();
     let made = match recipe {
-        Recipe::Busybox(r) => busybox::make(r, &rootfs_dir, build_secs),
-        Recipe::Debian(r) => debian::make(r, &rootfs_dir, out_dir),
+        Recipe::Busybox(r) => {
+            progress.step("Making the root file system from busybox");
+            busybox::make(r, &rootfs_dir, build_secs)
+        }
+        Recipe::Debian(r) => {
+            progress.step(&format!(
+                "Running debootstrap (its output goes to `{}`)",
+                out_dir.join(debian::LOG).display()
+            ));
+            debian::make(r, &rootfs_dir, out_dir)
+        }
     };
     let rootfs = match made {
         Ok(r) => r,
@@ -244,7 +237,7 @@ fn build_inner(
     let rootfs_time = started.elapsed();
 
     let started = Instant::now();
-    let packed = pack(&rootfs_dir, out_dir, opts, rootfs.owner);
+    let packed = pack(&rootfs_dir, out_dir, opts, rootfs.owner, progress);
     if !opts.keep_rootfs {
         remove_tree(&rootfs_dir);
     }
@@ -306,7 +299,9 @@ fn pack(
     out_dir: &Path,
     opts: &BuildOptions,
     owner: Option<(u32, u32)>,
+    progress: &Progress,
 ) -> Result<(BuildStats, Vec<String>), BuildError> {
+    progress.step("Packing the root file system");
     let estimate = tarball::estimate_size(rootfs).map_err(io_err("measure", rootfs))?;
     let block_size = opts.xz.effective_block_size(estimate);
     let xz_path = out_dir.join(ROOTFS_XZ);
@@ -335,7 +330,13 @@ fn pack(
         owner,
         xattrs: true,
     };
-    let tar_stats = tarball::write_tree(rootfs, &mut tee, &tar_opts)?;
+    let bar = progress.bar(Some(estimate), ROOTFS_XZ);
+    let packing = BarWriter {
+        inner: &mut tee,
+        bar: &bar,
+    };
+    let tar_stats = tarball::write_tree(rootfs, packing, &tar_opts)?;
+    bar.finish();
     let xz_bytes = finish(tee.a.finish(), &xz_path)?;
     let zst_bytes = match tee.b {
         Some(enc) => Some(finish(enc.finish(), &zst_path)?),
@@ -359,11 +360,9 @@ fn pack(
 
 fn finish(result: io::Result<BufWriter<File>>, path: &Path) -> Result<u64, BuildError> {
     let w = result.map_err(io_err("compress into", path))?;
-    let f = w.into_inner().map_err(|e| BuildError::Io {
-        op: "write",
-        path: path.to_path_buf(),
-        source: e.into_error(),
-    })?;
+    let f = w
+        .into_inner()
+        .map_err(|e| IoError::new("write", path, e.into_error()))?;
     Ok(f.metadata().map_err(io_err("stat", path))?.len())
 }
 

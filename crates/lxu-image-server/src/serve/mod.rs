@@ -32,6 +32,7 @@ use tokio_rustls::TlsAcceptor;
 
 pub use tls::{generate_self_signed, SelfSigned, SelfSignedFiles};
 
+use crate::error::{io_err, IoError};
 use crate::ServerError;
 use files::{Conditions, Outcome, Root, Validators};
 
@@ -41,21 +42,22 @@ const CHUNK: usize = 256 << 10;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    #[error("cannot {op} `{path}`")]
-    Io {
-        op: &'static str,
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoError),
     #[error("cannot bind {addr}")]
     Bind {
         addr: SocketAddr,
         #[source]
         source: io::Error,
     },
-    #[error("`{path}`: {reason}")]
-    Pem { path: PathBuf, reason: String },
+    #[error("`{path}`")]
+    Pem {
+        path: PathBuf,
+        #[source]
+        source: rustls_pki_types::pem::Error,
+    },
+    #[error("`{path}`: no CERTIFICATE block")]
+    NoCertificate { path: PathBuf },
     #[error("tls configuration")]
     Tls(#[source] tokio_rustls::rustls::Error),
     #[error("certificate generation")]
@@ -105,7 +107,7 @@ pub struct ServerHandle {
 
 impl ServerHandle {
     /// Bound addresses: http first (if any), then https.
-    pub fn addrs(&self) -> Vec<SocketAddr> {
+    pub(crate) fn addrs(&self) -> Vec<SocketAddr> {
         self.http_addr.into_iter().chain(self.https_addr).collect()
     }
 
@@ -117,7 +119,7 @@ impl ServerHandle {
     }
 
     /// Blocks until the server stops (it only stops through `shutdown`).
-    pub fn wait(self) -> Result<(), ServerError> {
+    pub(crate) fn wait(self) -> Result<(), ServerError> {
         self.thread.join().map_err(|_| ServeError::Panicked)?;
         Ok(())
     }
@@ -137,11 +139,8 @@ fn spawn_inner(opts: ServeOptions) -> Result<ServerHandle, ServeError> {
     if opts.http_addr.is_none() && opts.https_addr.is_none() {
         return Err(ServeError::NoListener);
     }
-    let root = Root::open(&opts.root).map_err(|source| ServeError::Io {
-        op: "open the repository directory",
-        path: opts.root.clone(),
-        source,
-    })?;
+    let root =
+        Root::open(&opts.root).map_err(io_err("open the repository directory", &opts.root))?;
     let acceptor = match opts.https_addr {
         Some(_) => {
             let (Some(cert), Some(key)) = (&opts.tls_cert, &opts.tls_key) else {
@@ -163,11 +162,7 @@ fn spawn_inner(opts: ServeOptions) -> Result<ServerHandle, ServeError> {
         l.as_ref()
             .map(|l| l.local_addr())
             .transpose()
-            .map_err(|source| ServeError::Io {
-                op: "read the address of a listener for",
-                path: opts.root.clone(),
-                source,
-            })
+            .map_err(|e| io_err("read the address of a listener for", &opts.root)(e).into())
     };
     let (http_addr, https_addr) = (local(&http)?, local(&https)?);
 

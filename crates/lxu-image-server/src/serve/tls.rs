@@ -11,6 +11,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls;
 
 use super::ServeError;
+use crate::error::io_err;
 
 /// Server config with the ring provider, TLS 1.2 and 1.3, HTTP/1.1 via ALPN.
 pub(crate) fn load_config(
@@ -19,19 +20,15 @@ pub(crate) fn load_config(
 ) -> Result<Arc<rustls::ServerConfig>, ServeError> {
     let pem_err = |path: &Path| {
         let path = path.to_path_buf();
-        move |e: rustls_pki_types::pem::Error| ServeError::Pem {
-            path,
-            reason: e.to_string(),
-        }
+        move |source| ServeError::Pem { path, source }
     };
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
         .map_err(pem_err(cert))?
         .collect::<Result<_, _>>()
         .map_err(pem_err(cert))?;
     if certs.is_empty() {
-        return Err(ServeError::Pem {
+        return Err(ServeError::NoCertificate {
             path: cert.to_path_buf(),
-            reason: "no CERTIFICATE block".into(),
         });
     }
     let key_der = PrivateKeyDer::from_pem_file(key).map_err(pem_err(key))?;
@@ -70,14 +67,7 @@ impl SelfSigned {
     /// Writes `ca.pem`, `cert.pem` and `key.pem` (0600) into `dir`.
     pub fn write(&self, dir: &Path) -> Result<SelfSignedFiles, ServeError> {
         use std::os::unix::fs::OpenOptionsExt;
-        let io_err = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| ServeError::Io {
-                op: "write",
-                path,
-                source,
-            }
-        };
+        let io_err = |path| io_err("write", path);
         fs::create_dir_all(dir).map_err(io_err(dir))?;
         let files = SelfSignedFiles {
             ca: dir.join("ca.pem"),

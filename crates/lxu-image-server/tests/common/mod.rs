@@ -9,7 +9,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use lxu_image_server::{
-    build, BuildOptions, BuiltImage, BusyboxRecipe, KeyAlgorithm, Recipe, SigningKey,
+    build, generate_self_signed, spawn, BuildOptions, BuiltImage, BusyboxRecipe, KeyAlgorithm,
+    Progress, Recipe, SelfSignedFiles, ServeOptions, ServerHandle, SigningKey,
 };
 
 // The skip-or-fail rule and the host checks (each test binary uses some of them).
@@ -38,7 +39,13 @@ pub fn busybox_image(out: &Path, serial: &str, zstd: Option<i32>) -> BuiltImage 
         ..BuildOptions::default()
     };
     let t = Instant::now();
-    let img = build(&Recipe::Busybox(BusyboxRecipe::default()), out, &opts).unwrap();
+    let img = build(
+        &Recipe::Busybox(BusyboxRecipe::default()),
+        out,
+        &opts,
+        &Progress::quiet(),
+    )
+    .unwrap();
     eprintln!(
         "busybox build: {:?} (rootfs {:?}, pack {:?}), tar {} B, xz {} B in {} blocks of {} B, zst {:?} B",
         t.elapsed(),
@@ -61,14 +68,57 @@ pub fn busybox_available() -> bool {
     )
 }
 
+/// Makes `into` and unpacks `tarball` there as lxc-download does:
+/// `tar --anchored --exclude=E… --numeric-owner -xpJf`.
+pub fn untar(tarball: &Path, into: &Path, excludes: &[&str]) {
+    std::fs::create_dir(into).unwrap();
+    let st = Command::new("tar")
+        .arg("--anchored")
+        .args(excludes.iter().map(|e| format!("--exclude={e}")))
+        .args(["--numeric-owner", "-xpJf"])
+        .arg(tarball)
+        .arg("-C")
+        .arg(into)
+        .status()
+        .unwrap();
+    assert!(st.success(), "tar -x {}", tarball.display());
+}
+
+/// `tar --numeric-owner -tvJf`: one line per member.
+pub fn tar_listing(tarball: &Path) -> String {
+    stdout_of("tar", &["--numeric-owner", "-tvJf"], tarball)
+}
+
+/// Runs `program args… file`, which must succeed, for its standard output.
+fn stdout_of(program: &str, args: &[&str], file: &Path) -> String {
+    let out = Command::new(program).args(args).arg(file).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{program} {args:?} {}",
+        file.display()
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Serves `root` over HTTP and HTTPS on loopback ports, with a throwaway CA and
+/// certificate written to `tls_dir` (clients trust its `ca`).
+pub fn serve_both(root: &Path, tls_dir: &Path) -> (ServerHandle, SelfSignedFiles) {
+    let certs = generate_self_signed(&[]).unwrap().write(tls_dir).unwrap();
+    let server = spawn(ServeOptions {
+        root: root.to_path_buf(),
+        http_addr: Some("127.0.0.1:0".parse().unwrap()),
+        https_addr: Some("127.0.0.1:0".parse().unwrap()),
+        tls_cert: Some(certs.cert.clone()),
+        tls_key: Some(certs.key.clone()),
+        threads: 0,
+    })
+    .unwrap();
+    (server, certs)
+}
+
 /// `xz --robot --list`: number of blocks.
 pub fn xz_blocks(path: &Path) -> u64 {
-    let out = Command::new("xz")
-        .args(["--robot", "--list"])
-        .arg(path)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = stdout_of("xz", &["--robot", "--list"], path);
     text.lines()
         .find(|l| l.starts_with("file\t"))
         .and_then(|l| l.split('\t').nth(2))

@@ -7,8 +7,8 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use lxu_download::{
-    assemble_config, client, CachedImage, ClientEnv, DownloadOptions, ImageError, KeyStyle, Mode,
-    Progress, TemplateVars,
+    assemble_config, create_message_text, list, prepare, unpack_image, CachedImage, ClientEnv,
+    DownloadOptions, ImageError, KeyStyle, Mode, Progress, TemplateVars,
 };
 use lxu_runtime::create::ExternalTemplate;
 use lxu_runtime::{Container, Context, Error, Result};
@@ -20,7 +20,12 @@ pub struct Download {
 }
 
 fn err(e: ImageError) -> Error {
-    Error::Msg(e.to_string())
+    Error::Msg(shown(e))
+}
+
+/// The error and its causes joined with ": ", as the CLI prints them.
+fn shown(e: impl std::error::Error + Send + Sync + 'static) -> String {
+    format!("{:#}", anyhow::Error::new(e))
 }
 
 fn ask(prompt: &str) -> Option<String> {
@@ -45,11 +50,7 @@ impl ExternalTemplate for Download {
             println!("{}", lxu_download::options::usage());
             return Err(Error::Msg("no container created (--help)".into()));
         }
-        let progress = if std::io::stderr().is_terminal() {
-            Progress::terminal()
-        } else {
-            Progress::plain(Box::new(std::io::stderr()))
-        };
+        let progress = Progress::download();
         let mode = if unprivileged {
             Mode::User
         } else {
@@ -64,7 +65,7 @@ impl ExternalTemplate for Download {
             progress,
         );
         if opts.list {
-            print!("{}", client::list(&opts, &env).map_err(err)?);
+            print!("{}", list(&opts, &env).map_err(err)?);
             // LXC's --list ends the create with a failure, leaving no container.
             return Err(Error::Msg("no container created (--list)".into()));
         }
@@ -75,7 +76,7 @@ impl ExternalTemplate for Download {
                 }));
             }
             // Interactive, as LXC's template: show what exists and ask.
-            print!("{}", client::list(&opts, &env).map_err(err)?);
+            print!("{}", list(&opts, &env).map_err(err)?);
             opts.dist = opts.dist.take().or_else(|| ask("Distribution"));
             opts.release = opts.release.take().or_else(|| ask("Release"));
             if let Some(a) = ask("Architecture") {
@@ -83,7 +84,7 @@ impl ExternalTemplate for Download {
                 opts.arch_given = true;
             }
         }
-        let image = client::prepare(&opts, &env).map_err(err)?;
+        let image = prepare(&opts, &env).map_err(err)?;
         self.vars = Some(TemplateVars {
             name: c.name.clone(),
             path: c.dir.display().to_string(),
@@ -97,12 +98,8 @@ impl ExternalTemplate for Download {
 
     fn populate(&mut self, rootfs: &std::path::Path) -> std::result::Result<(), String> {
         let image = self.image.as_ref().ok_or("no image prepared")?;
-        let progress = if std::io::stderr().is_terminal() {
-            Progress::terminal()
-        } else {
-            Progress::plain(Box::new(std::io::stderr()))
-        };
-        let stats = client::unpack_image(image, rootfs, &progress).map_err(|e| e.to_string())?;
+        let progress = Progress::download();
+        let stats = unpack_image(image, rootfs, &progress).map_err(shown)?;
         if stats.skipped_devices > 0 || stats.skipped_excludes > 0 {
             progress.step(&format!(
                 "Skipped {} device nodes and {} excluded entries (a user namespace cannot create them; /dev is provided at start)",
@@ -140,14 +137,13 @@ impl ExternalTemplate for Download {
     fn finish_rootfs(&mut self, rootfs: &std::path::Path) -> std::result::Result<(), String> {
         let image = self.image.as_ref().ok_or("no image prepared")?;
         let vars = self.vars.as_ref().ok_or("no image prepared")?;
-        lxu_download::substitute_templates(rootfs, &image.meta.templates, vars)
-            .map_err(|e| e.to_string())?;
+        lxu_download::substitute_templates(rootfs, &image.meta.templates, vars).map_err(shown)?;
         Ok(())
     }
 
     fn message(&self) -> Option<String> {
         self.image
             .as_ref()
-            .and_then(|i| client::create_message_text(&i.meta))
+            .and_then(|i| create_message_text(&i.meta))
     }
 }

@@ -1,4 +1,10 @@
-//! The steps `lxc-download` prints, plus progress bars when a person is watching.
+//! Progress of lxu's long operations: step lines (what `lxc-download` prints) and
+//! byte-count bars, the bars only when a person is watching a terminal.
+//!
+//! One type serves `lxu create -t download` (download and unpack) and `lxu image`
+//! (build and publish); each picks how it shows progress with a constructor:
+//! [`Progress::download`], [`Progress::on_terminal`], or, for tests and callers
+//! that log, [`Progress::capture`].
 //!
 //! Bars are drawn only on request (on every `inc`), never from a ticker thread: the
 //! unpack step runs in the container's user-namespace child, which must stay
@@ -42,15 +48,39 @@ impl Write for CaptureWriter {
 
 impl Progress {
     /// Step lines on stdout (as LXC prints them), bars on stderr when it is a terminal.
-    pub fn terminal() -> Progress {
+    fn terminal() -> Progress {
         Progress {
             out: Mutex::new(Box::new(io::stdout())),
             bars: io::stderr().is_terminal(),
         }
     }
 
+    /// What `lxu create -t download` shows: the step lines always, as
+    /// `lxc-download` prints them (on stdout when stderr is a terminal, else on
+    /// stderr), and bars only on a terminal.
+    pub fn download() -> Progress {
+        if io::stderr().is_terminal() {
+            Progress::terminal()
+        } else {
+            Progress::plain(Box::new(io::stderr()))
+        }
+    }
+
+    /// For a command whose standard output is its result (`lxu image build`):
+    /// step lines and bars on stderr when it is a terminal, nothing otherwise.
+    pub fn on_terminal() -> Progress {
+        if io::stderr().is_terminal() {
+            Progress {
+                out: Mutex::new(Box::new(io::stderr())),
+                bars: true,
+            }
+        } else {
+            Progress::quiet()
+        }
+    }
+
     /// Step lines to `w`, no bars.
-    pub fn plain(w: Box<dyn Write + Send>) -> Progress {
+    fn plain(w: Box<dyn Write + Send>) -> Progress {
         Progress {
             out: Mutex::new(w),
             bars: false,
@@ -87,7 +117,7 @@ impl Progress {
         }
         let pb = ProgressBar::with_draw_target(len, ProgressDrawTarget::stderr_with_hz(10));
         let template = if len.is_some() {
-            "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
+            "{msg} [{wide_bar}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
         } else {
             "{msg} {bytes} {bytes_per_sec}"
         };
@@ -133,7 +163,7 @@ impl Drop for Bar {
     }
 }
 
-/// A reader that advances a bar.
+/// A reader that advances a bar by what it reads.
 pub struct BarReader<'b, R> {
     pub inner: R,
     pub bar: &'b Bar,
@@ -144,6 +174,23 @@ impl<R: io::Read> io::Read for BarReader<'_, R> {
         let n = self.inner.read(buf)?;
         self.bar.inc(n as u64);
         Ok(n)
+    }
+}
+
+/// A writer that advances a bar by what it writes.
+pub struct BarWriter<'b, W> {
+    pub inner: W,
+    pub bar: &'b Bar,
+}
+
+impl<W: Write> Write for BarWriter<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bar.inc(n as u64);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 }
 
