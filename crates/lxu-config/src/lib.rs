@@ -14,6 +14,7 @@ mod fstab;
 mod keys;
 mod line;
 mod net;
+pub mod reference;
 mod rng;
 mod system;
 mod update;

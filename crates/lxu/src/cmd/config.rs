@@ -1,9 +1,11 @@
-use anyhow::{bail, Context as _, Result};
+//! `lxu config` (`lxc-config`): the values of lxc.conf.
+
+use anyhow::{bail, Result};
 use lxu_config::SystemConfig;
 
-use crate::args::{ConfigArgs, UpdateConfigArgs};
+use crate::args::ConfigArgs;
 
-pub fn run_config(a: ConfigArgs) -> Result<i32> {
+pub fn run(a: ConfigArgs) -> Result<i32> {
     if a.list || a.key.is_none() {
         for k in SystemConfig::KEYS {
             println!("{k}");
@@ -19,29 +21,4 @@ pub fn run_config(a: ConfigArgs) -> Result<i32> {
         }
         None => bail!("unknown key `{key}`"),
     }
-}
-
-pub fn run_update(a: UpdateConfigArgs) -> Result<i32> {
-    let path = &a.config;
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("read `{}`", path.display()))?;
-    let updated = lxu_config::update_config(&text);
-    if updated == text {
-        return Ok(0);
-    }
-    let backup = path.with_file_name(format!(
-        "{}.backup",
-        path.file_name().unwrap_or_default().to_string_lossy()
-    ));
-    std::fs::copy(path, &backup).with_context(|| format!("write backup `{}`", backup.display()))?;
-    let tmp = path.with_file_name(format!(
-        ".{}.new",
-        path.file_name().unwrap_or_default().to_string_lossy()
-    ));
-    std::fs::write(&tmp, &updated).with_context(|| format!("write `{}`", tmp.display()))?;
-    if let Ok(meta) = std::fs::metadata(path) {
-        let _ = std::fs::set_permissions(&tmp, meta.permissions());
-    }
-    std::fs::rename(&tmp, path).with_context(|| format!("replace `{}`", path.display()))?;
-    Ok(0)
 }

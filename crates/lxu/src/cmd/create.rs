@@ -1,3 +1,5 @@
+//! `lxu create` (`lxc-create`).
+
 use anyhow::{bail, Result};
 use lxu_runtime::create::{self, CreateOptions};
 
