@@ -10,6 +10,7 @@ mod args;
 mod cmd;
 mod host;
 mod output;
+mod progress;
 mod version;
 
 use std::ffi::OsString;

@@ -38,7 +38,7 @@ pub struct AutostartArgs {
     /// Also containers without lxc.start.auto = 1
     #[arg(short = 'A', long = "ignore-auto")]
     pub ignore_auto: bool,
-    /// Print nothing but errors
+    /// Accepted for LXC compatibility (autostart prints only -L's list, errors and warnings)
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,
 }

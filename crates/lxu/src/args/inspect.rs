@@ -39,6 +39,7 @@ pub struct LsArgs {
     /// Output format: table (default) or json
     #[arg(long = "format", value_name = "FORMAT")]
     pub format: Option<String>,
+    /// Accepted for LXC compatibility (ls prints only the list and errors)
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,
     /// Filter regular expression

@@ -49,7 +49,7 @@ pub struct StartArgs {
     /// Console device (accepted for LXC compatibility)
     #[arg(short = 'c', long = "console", value_name = "FILE")]
     pub console: Option<String>,
-    /// Close inherited descriptors (always done)
+    /// Close inherited descriptors: lxu always does (LXC does without -C only with -d)
     #[arg(short = 'C', long = "close-all-fds")]
     pub close_all_fds: bool,
     /// Container name (if -n is not given), then the command replacing lxc.init.cmd

@@ -34,7 +34,7 @@ pub struct Common {
     /// Log priority (accepted for LXC compatibility)
     #[arg(short = 'l', long = "logpriority", value_name = "LEVEL")]
     pub logpriority: Option<String>,
-    /// Print nothing but errors
+    /// No informational messages or progress, only errors and warnings
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,
 }

@@ -4,6 +4,7 @@ use anyhow::{bail, Result};
 use lxu_runtime::copy::{self, CopyOptions};
 
 use crate::args::{name_and_rest, CopyArgs};
+use crate::progress::CopyBar;
 
 pub fn run(a: CopyArgs) -> Result<i32> {
     for (set, what) in [
@@ -29,6 +30,7 @@ pub fn run(a: CopyArgs) -> Result<i32> {
         keep_name: a.keepname,
         keep_macs: a.keepmac,
     };
-    copy::copy(&ctx, &c, &opts)?;
+    let bar = CopyBar::new(format!("Copying {}", c.name), a.common.quiet);
+    copy::copy(&ctx, &c, &opts, &bar)?;
     Ok(0)
 }

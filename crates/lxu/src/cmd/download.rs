@@ -13,10 +13,33 @@ use lxu_download::{
 use lxu_runtime::create::ExternalTemplate;
 use lxu_runtime::{Container, Context, Error, Result};
 
-#[derive(Default)]
 pub struct Download {
     image: Option<CachedImage>,
     vars: Option<TemplateVars>,
+    /// `-q`: no step lines, no bars.
+    quiet: bool,
+}
+
+impl Download {
+    pub fn new(quiet: bool) -> Download {
+        Download {
+            image: None,
+            vars: None,
+            quiet,
+        }
+    }
+
+    /// LXC's step lines (on stdout, or stderr when that is not a terminal) and bars on a
+    /// terminal; nothing with `-q`.
+    fn progress(&self) -> Progress {
+        if self.quiet {
+            Progress::quiet()
+        } else if std::io::stderr().is_terminal() {
+            Progress::terminal()
+        } else {
+            Progress::plain(Box::new(std::io::stderr()))
+        }
+    }
 }
 
 fn err(e: ImageError) -> Error {
@@ -45,11 +68,7 @@ impl ExternalTemplate for Download {
             println!("{}", lxu_download::options::usage());
             return Err(Error::Msg("no container created (--help)".into()));
         }
-        let progress = if std::io::stderr().is_terminal() {
-            Progress::terminal()
-        } else {
-            Progress::plain(Box::new(std::io::stderr()))
-        };
+        let progress = self.progress();
         let mode = if unprivileged {
             Mode::User
         } else {
@@ -97,11 +116,7 @@ impl ExternalTemplate for Download {
 
     fn populate(&mut self, rootfs: &std::path::Path) -> std::result::Result<(), String> {
         let image = self.image.as_ref().ok_or("no image prepared")?;
-        let progress = if std::io::stderr().is_terminal() {
-            Progress::terminal()
-        } else {
-            Progress::plain(Box::new(std::io::stderr()))
-        };
+        let progress = self.progress();
         let stats = client::unpack_image(image, rootfs, &progress).map_err(|e| e.to_string())?;
         if stats.skipped_devices > 0 || stats.skipped_excludes > 0 {
             progress.step(&format!(

@@ -5,6 +5,7 @@ use anyhow::Result;
 use lxu_runtime::snapshot;
 
 use crate::args::{name_and_rest, SnapshotArgs};
+use crate::progress::CopyBar;
 
 pub fn run(a: SnapshotArgs) -> Result<i32> {
     let (name, rest) = name_and_rest(&a.common, &a.rest);
@@ -29,13 +30,15 @@ pub fn run(a: SnapshotArgs) -> Result<i32> {
     }
     if let Some(snap) = &a.restore {
         let new = a.newname.as_deref().or(rest.first().map(String::as_str));
-        snapshot::restore(&ctx, &c, snap, new)?;
+        let bar = CopyBar::new(format!("Restoring {snap}"), a.common.quiet);
+        snapshot::restore(&ctx, &c, snap, new, &bar)?;
         return Ok(0);
     }
     if let Some(snap) = &a.destroy {
         snapshot::destroy(&ctx, &c, snap)?;
         return Ok(0);
     }
-    snapshot::create(&ctx, &c, a.comment.as_deref())?;
+    let bar = CopyBar::new(format!("Snapshot of {}", c.name), a.common.quiet);
+    snapshot::create(&ctx, &c, a.comment.as_deref(), &bar)?;
     Ok(0)
 }

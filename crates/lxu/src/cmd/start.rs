@@ -25,7 +25,9 @@ pub fn run(a: StartArgs) -> Result<i32> {
         Started::Daemon(_) => Ok(0),
         Started::Foreground(code) => Ok(code),
         Started::AlreadyRunning => {
-            eprintln!("{} is already running", c.name);
+            if !a.common.quiet {
+                eprintln!("{} is already running", c.name);
+            }
             Ok(0)
         }
     }
