@@ -62,11 +62,11 @@ pub(crate) fn positionals(path: &str) -> Option<&'static str> {
     })
 }
 
-/// The description of the verb `path` (`start`, `net setup`).
-pub(crate) fn verb(path: &str) -> &'static str {
-    match path {
-        "create" => {
-            "\
+/// The description of each verb, by its path (`start`, `net setup`).
+const VERBS: &[(&str, &str)] = &[
+    (
+        "create",
+        "\
 Creates the container NAME in the lxcpath from a template: busybox (the host's static \
 busybox), download (an image from an image server in LXC's format, checked against its \
 signature; the options after -- are those of LXC's download template: -d DIST -r RELEASE \
@@ -74,79 +74,89 @@ signature; the options after -- are those of LXC's download template: -d DIST -r
 
 The new config is lxc.default_config (~/.config/lxc/default.conf) followed by the file of \
 -f. An unprivileged container needs lxc.idmap lines there; lxu setup-user writes them. \
-With -q, the download's steps and the image's message are not printed."
-        }
-        "start" => {
-            "\
+With -q, the download's steps and the image's message are not printed.",
+    ),
+    (
+        "start",
+        "\
 Starts the container NAME: in the background, returning once it runs, or with -F in the \
 foreground with its console on this terminal. A command after the name (after --) \
 replaces lxc.init.cmd.
 
 The exit status is 0 when the container runs (also when it was running already, which \
 is said on standard error unless -q), 1 when it could not be started, and with -F the \
-exit status of the container's init."
-        }
-        "stop" => {
-            "\
+exit status of the container's init.",
+    ),
+    (
+        "stop",
+        "\
 Stops the container NAME: sends lxc.signal.halt to its init, waits for it to end (60 \
 seconds, or -t), then kills it. -k kills at once, -r reboots, -W sends the signal and \
 returns, --nokill fails instead of killing.
 
 The exit status is 0 when the container stopped, 1 on failure, 2 when it was not \
-running."
-        }
-        "ls" => {
-            "\
+running.",
+    ),
+    (
+        "ls",
+        "\
 Lists the containers of the lxcpath: their names (in columns on a terminal, one per line \
 with -1 or when piped), or with -f a table of NAME, STATE, AUTOSTART, GROUPS, IPV4, IPV6 \
 and UNPRIVILEGED (other columns with -F: PID, RAM, SWAP, INTERFACE), or JSON with \
 --format json.
 
 --active, --running, --frozen, --stopped, -g GROUPS and a regular expression choose which \
-containers are listed."
-        }
-        "info" => {
-            "\
+containers are listed.",
+    ),
+    (
+        "info",
+        "\
 Shows the container NAME's state and, while it runs, its init's PID, its IP addresses \
 and its resource use (CPU, block I/O, memory, and the traffic of each network link), in \
 LXC's layout. -s, -p, -i and -S choose parts; -H prints raw numbers, and only the value \
 when one of -s, -p, -i is asked; -c KEY prints a config value; --format json prints it \
-all as JSON."
-        }
-        "destroy" => {
-            "\
+all as JSON.",
+    ),
+    (
+        "destroy",
+        "\
 Removes the container NAME: its rootfs (as the container's root, in its user namespace) \
 and its directory, after running lxc.hook.destroy. A running container is refused unless \
 -f, which stops it first; a container with snapshots is refused unless -s, which destroys \
-them first."
-        }
-        "config" => {
-            "\
+them first.",
+    ),
+    (
+        "config",
+        "\
 Prints the value of an lxc.conf key (lxc.lxcpath, lxc.default_config, ...) as lxu \
-resolves it for the caller; -l (or no key) lists the keys."
-        }
-        "update-config" => {
-            "\
+resolves it for the caller; -l (or no key) lists the keys.",
+    ),
+    (
+        "update-config",
+        "\
 Rewrites an LXC 1.0 container config with the current key names (lxc.utsname becomes \
 lxc.uts.name, lxc.network.N.* becomes lxc.net.N.*, ...), keeping the old file as \
-FILE.backup."
-        }
-        "checkconfig" => {
-            "\
+FILE.backup.",
+    ),
+    (
+        "checkconfig",
+        "\
 Reports what this host offers and lacks for unprivileged containers: the namespaces, user \
 namespaces, subordinate ids, newuidmap and newgidmap, cgroup delegation, overlayfs in a \
-user namespace and the network helper, each missing item with the command that fixes it."
-        }
-        "setup-user" => {
-            "\
+user namespace and the network helper, each missing item with the command that fixes it.",
+    ),
+    (
+        "setup-user",
+        "\
 Prepares USER for unprivileged containers; run it as root. It gives the user subordinate \
 uid and gid ranges that overlap nobody's, writes ~/.config/lxc/default.conf with the id \
 maps and a veth on the bridge, allows the user veth devices in /etc/lxc/lxc-usernet and \
 delegates cgroups. It changes only what is missing; --dry-run prints what it would \
-change."
-        }
-        "attach" => {
-            "\
+change.",
+    ),
+    (
+        "attach",
+        "\
 Runs a command in the running container NAME, or the shell of the user inside when no \
 command is given: in all the container's namespaces, with its security settings \
 (capabilities, seccomp profile, no_new_privs, LSM label; -e keeps the caller's \
@@ -156,90 +166,112 @@ The environment is the caller's plus container=lxc, or with --clear-env an empty
 container=lxc and a default PATH; -v and --keep-var add variables. When a standard stream \
 is a terminal, the command gets a pseudo-terminal of the container.
 
-The exit status is the command's."
-        }
-        "console" => {
-            "\
+The exit status is the command's.",
+    ),
+    (
+        "console",
+        "\
 Connects this terminal to a tty of the running container NAME: the first free one, or \
 the one of -t (0 is /dev/console). Ctrl+a q detaches, Ctrl+a Ctrl+a sends Ctrl+a; -e \
-chooses another prefix letter. --log prints what the console showed lately and exits."
-        }
-        "freeze" => {
-            "\
+chooses another prefix letter. --log prints what the console showed lately and exits.",
+    ),
+    (
+        "freeze",
+        "\
 Freezes every process of the running container NAME, through its monitor, which owns the \
-container's cgroups."
-        }
-        "unfreeze" => "Thaws the frozen container NAME, through its monitor.",
-        "wait" => {
-            "\
+container's cgroups.",
+    ),
+    (
+        "unfreeze",
+        "Thaws the frozen container NAME, through its monitor.",
+    ),
+    (
+        "wait",
+        "\
 Waits until the container NAME is in one of the states of -s, separated by | (STOPPED, \
 STARTING, RUNNING, STOPPING, ABORTING, FREEZING, FROZEN). The exit status is 0 once it is, \
-1 after the seconds of -t."
-        }
-        "copy" => {
-            "\
+1 after the seconds of -t.",
+    ),
+    (
+        "copy",
+        "\
 Copies the stopped container NAME to the new container of -N, in the same lxcpath or in \
 that of -p: the rootfs with its owners, modes, links and extended attributes, and the \
 config with the new name as hostname (unless -K), new MAC addresses (unless -M) and its \
 paths pointing into the new directory; /etc/hostname follows the name, and lxc.hook.clone \
-runs. On a terminal a bar shows how far the copy is, unless -q."
-        }
-        "snapshot" => {
-            "\
+runs. On a terminal a bar shows how far the copy is, unless -q.",
+    ),
+    (
+        "snapshot",
+        "\
 Takes a snapshot of the stopped container NAME (snap0, snap1, ... in NAME/snaps, each \
 with the time it was taken and, with -c FILE, a comment), lists them (-L, with -C their \
 comments), restores one (-r SNAP, into NAME or as the new container of -N) or destroys one \
 (-d SNAP, or ALL). As LXC's snapshots of directory-backed containers, they are full \
-copies; on a terminal a bar shows how far the copy is, unless -q."
-        }
-        "cgroup" => {
-            "\
+copies; on a terminal a bar shows how far the copy is, unless -q.",
+    ),
+    (
+        "cgroup",
+        "\
 Prints the value of a cgroup file of the running container NAME (memory.max, \
 memory.limit_in_bytes, cpu.weight, ...), or sets it to VALUE, through its monitor, which \
-owns the container's cgroups."
-        }
-        "execute" => {
-            "\
+owns the container's cgroups.",
+    ),
+    (
+        "execute",
+        "\
 Runs COMMAND as an application container of NAME's configuration, in the foreground, \
-under a pid 1 that reaps orphans. The exit status is the command's."
-        }
-        "autostart" => {
-            "\
+under a pid 1 that reaps orphans. The exit status is the command's.",
+    ),
+    (
+        "autostart",
+        "\
 Starts the containers with lxc.start.auto = 1, in the order of lxc.start.order (then by \
 name), waiting lxc.start.delay seconds after each. -s shuts them down instead (in reverse \
 order; -t gives the seconds before a container that did not halt is killed), -k kills \
 them, -r reboots them. -g chooses groups (lxc.group; an empty name stands for the \
 containers in no group), -a every group, -A also the containers without lxc.start.auto; \
--L prints the containers instead of acting."
-        }
-        "fix-layout" => {
-            "\
+-L prints the containers instead of acting.",
+    ),
+    (
+        "fix-layout",
+        "\
 Gives container directories made by older lxu versions (the user's, mode 0750) LXC's \
 layout: owned by the container's root, group the user's, mode 0770, so that LXC's \
-lxc-start runs them. -a does it for every container of the lxcpath."
-        }
-        "net" => {
-            "\
+lxc-start runs them. -a does it for every container of the lxcpath.",
+    ),
+    (
+        "net",
+        "\
 Sets up or tears down the host bridge for the containers' veth devices, with its \
-addresses and a dnsmasq for DHCP and DNS. Run it as root."
-        }
-        "net setup" => {
-            "\
+addresses and a dnsmasq for DHCP and DNS. Run it as root.",
+    ),
+    (
+        "net setup",
+        "\
 Creates the bridge, its IPv4 address (and IPv6, unless --ipv6 off) and a dnsmasq serving \
-it; what exists already is kept."
-        }
-        "net teardown" => {
-            "\
+it; what exists already is kept.",
+    ),
+    (
+        "net teardown",
+        "\
 Stops the bridge's dnsmasq and deletes the bridge; refused while devices are attached, \
-unless --force."
-        }
-        "image" => {
-            "\
+unless --force.",
+    ),
+    (
+        "image",
+        "\
 Runs lxu-image with the arguments: it builds, signs, publishes and serves images in LXC's \
-download format (lxu-image --help says how)."
-        }
-        _ => "",
-    }
+download format (lxu-image --help says how).",
+    ),
+];
+
+/// The description of the verb `path` (`start`, `net setup`); empty for an unknown one.
+pub(crate) fn verb(path: &str) -> &'static str {
+    VERBS
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map_or("", |(_, t)| t)
 }
 
 #[cfg(test)]
