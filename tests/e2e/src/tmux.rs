@@ -42,28 +42,22 @@ impl Tmux {
     /// prompt), so that what a command leaves behind on the terminal can be checked.
     #[track_caller]
     pub fn shell(&self, name: &str) -> Pane<'_> {
-        self.tmux(&[
-            "new-session",
-            "-d",
-            "-s",
-            name,
-            "-x",
-            "120",
-            "-y",
-            "40",
-            "env",
-            "PS1=$ ",
-            "ENV=",
-            "/bin/sh",
-        ])
-        .success();
+        self.session(name, &["env", "PS1=$ ", "ENV=", "/bin/sh"], "$ ")
+    }
+
+    /// A detached 120x40 session `name` running `argv`, once the pane shows `prompt`.
+    #[track_caller]
+    pub fn session(&self, name: &str, argv: &[&str], prompt: &str) -> Pane<'_> {
+        let mut args = vec!["new-session", "-d", "-s", name, "-x", "120", "-y", "40"];
+        args.extend_from_slice(argv);
+        self.tmux(&args).success();
         // Keep the pane (and its last output) if the shell exits.
         self.tmux(&["set-option", "-t", name, "remain-on-exit", "on"]);
         let pane = Pane {
             tmux: self,
             target: name.to_string(),
         };
-        pane.wait_for("$ ", Duration::from_secs(5));
+        pane.wait_for(prompt, Duration::from_secs(10));
         pane
     }
 }
@@ -142,6 +136,16 @@ impl Pane<'_> {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Appends everything the pane's program writes from now on to `file`, escape
+    /// sequences and text that is erased later included (a progress bar).
+    #[track_caller]
+    pub fn log_to(&self, file: &std::path::Path) {
+        let cmd = format!("cat >> '{}'", file.display());
+        self.tmux
+            .tmux(&["pipe-pane", "-o", "-t", &self.target, &cmd])
+            .success();
     }
 
     /// The pid of the process the pane runs (the shell).

@@ -32,6 +32,16 @@ pub struct CopyOptions {
     pub keep_macs: bool,
 }
 
+/// Shown how a rootfs copy goes (the CLI draws a bar on a terminal). Called in the
+/// process that copies, a child in the container's user namespace for an unprivileged
+/// container.
+pub trait CopyProgress {
+    /// The copy of `from` into `to` starts.
+    fn begin(&self, from: &Path, to: &Path);
+    /// It has ended, done or failed.
+    fn end(&self);
+}
+
 /// How a copy differs from its source.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct CopyKind {
@@ -41,7 +51,12 @@ pub(crate) struct CopyKind {
     pub clone_hooks: bool,
 }
 
-pub fn copy(ctx: &Context, src: &Container, opts: &CopyOptions) -> Result<Container> {
+pub fn copy(
+    ctx: &Context,
+    src: &Container,
+    opts: &CopyOptions,
+    progress: &dyn CopyProgress,
+) -> Result<Container> {
     let lxcpath = match &opts.new_lxcpath {
         Some(p) if p.is_absolute() => p.clone(),
         Some(p) => std::env::current_dir()
@@ -55,7 +70,7 @@ pub fn copy(ctx: &Context, src: &Container, opts: &CopyOptions) -> Result<Contai
         keep_macs: opts.keep_macs,
         clone_hooks: true,
     };
-    copy_into(ctx, src, &dst, &kind)?;
+    copy_into(ctx, src, &dst, &kind, progress)?;
     Ok(dst)
 }
 
@@ -65,6 +80,7 @@ pub(crate) fn copy_into(
     src: &Container,
     dst: &Container,
     kind: &CopyKind,
+    progress: &dyn CopyProgress,
 ) -> Result<()> {
     src.ensure_exists()?;
     // Held for the whole copy: the source cannot start (and change) meanwhile.
@@ -116,7 +132,7 @@ pub(crate) fn copy_into(
         // The hostname the rootfs knows (a snapshot keeps its container's).
         let old_host = cfg.uts_name.clone().unwrap_or_else(|| old.clone());
         as_container_root(ctx, &maps, &ns_maps, || {
-            copy_tree(&src_rootfs, &new_rootfs)?;
+            copy_tree(&src_rootfs, &new_rootfs, progress)?;
             if !kind.keep_name {
                 rename_host(&new_rootfs, &old_host, &new)?;
             }
@@ -211,15 +227,17 @@ fn replace_dir(value: &str, old: &str, new: &str) -> String {
 
 /// Copies a rootfs with everything `cp -a` keeps (owners, modes, times, hard and soft
 /// links, extended attributes such as file capabilities).
-fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+fn copy_tree(from: &Path, to: &Path, progress: &dyn CopyProgress) -> Result<()> {
+    progress.begin(from, to);
     let out = std::process::Command::new("cp")
         .arg("-a")
         .arg("--")
         .arg(from)
         .arg(to)
         .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| Error::sys("run cp", e))?;
+        .output();
+    progress.end();
+    let out = out.map_err(|e| Error::sys("run cp", e))?;
     if out.status.success() {
         return Ok(());
     }

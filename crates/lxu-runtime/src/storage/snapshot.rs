@@ -14,7 +14,7 @@ use crate::context::Context;
 use crate::error::{ContainerError, Error, Result};
 use crate::ids::idmap;
 use crate::start::try_lock;
-use crate::storage::copy::{copy_into, CopyKind};
+use crate::storage::copy::{copy_into, CopyKind, CopyProgress};
 use crate::storage::create::{as_container_root, write_config};
 use crate::storage::destroy;
 
@@ -46,7 +46,12 @@ fn snap(c: &Container, name: &str) -> Result<Container> {
 
 /// Takes a snapshot `snapN` (the lowest free N) of the stopped container `c`; `comment`
 /// is a file whose text is kept with it. Returns the snapshot's name.
-pub fn create(ctx: &Context, c: &Container, comment: Option<&Path>) -> Result<String> {
+pub fn create(
+    ctx: &Context,
+    c: &Container,
+    comment: Option<&Path>,
+    progress: &dyn CopyProgress,
+) -> Result<String> {
     c.ensure_exists()?;
     if crate::state::status(c)?.state.is_active() {
         let what = "snapshot a running container";
@@ -67,7 +72,7 @@ pub fn create(ctx: &Context, c: &Container, comment: Option<&Path>) -> Result<St
         keep_macs: true,
         clone_hooks: false,
     };
-    copy_into(ctx, c, &s, &kind)?;
+    copy_into(ctx, c, &s, &kind, progress)?;
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -149,7 +154,13 @@ fn destroy_one(ctx: &Context, c: &Container, name: &str) -> Result<()> {
 /// Restores snapshot `name` of `c`: into `c` itself when `new_name` is `None` or `c`'s
 /// name (the rootfs and config are replaced, the snapshots stay), else as a new
 /// container in `c`'s lxcpath, made like `lxc-copy` makes one.
-pub fn restore(ctx: &Context, c: &Container, name: &str, new_name: Option<&str>) -> Result<()> {
+pub fn restore(
+    ctx: &Context,
+    c: &Container,
+    name: &str,
+    new_name: Option<&str>,
+    progress: &dyn CopyProgress,
+) -> Result<()> {
     c.ensure_exists()?;
     let s = snap(c, name)?;
     if let Some(n) = new_name.filter(|n| *n != c.name) {
@@ -159,7 +170,7 @@ pub fn restore(ctx: &Context, c: &Container, name: &str, new_name: Option<&str>)
             keep_macs: false,
             clone_hooks: true,
         };
-        return copy_into(ctx, &s, &dst, &kind);
+        return copy_into(ctx, &s, &dst, &kind, progress);
     }
     let Some(_lock) = try_lock(c)? else {
         let what = "restore a snapshot into a running container";
@@ -179,7 +190,7 @@ pub fn restore(ctx: &Context, c: &Container, name: &str, new_name: Option<&str>)
         keep_macs: true,
         clone_hooks: false,
     };
-    copy_into(ctx, &s, &tmp, &kind)?;
+    copy_into(ctx, &s, &tmp, &kind, progress)?;
     let cfg = Config::load(&tmp.config_path())?;
     let maps = cfg.idmaps.clone();
     let result = (|| -> Result<()> {

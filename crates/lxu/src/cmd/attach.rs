@@ -1,3 +1,5 @@
+//! `lxu attach` (`lxc-attach`): a command in a running container.
+
 use anyhow::{bail, Result};
 use lxu_config::Config;
 use lxu_runtime::attach::{self, AttachOptions, EnvMode};

@@ -1,10 +1,11 @@
-use anyhow::{bail, Context as _, Result};
+//! `lxu config` (`lxc-config`): the values of lxc.conf.
+
+use anyhow::{bail, Result};
 use lxu_config::SystemConfig;
-use lxu_sys::fs::Replace;
 
-use crate::args::{ConfigArgs, UpdateConfigArgs};
+use crate::args::ConfigArgs;
 
-pub fn run_config(a: ConfigArgs) -> Result<i32> {
+pub fn run(a: ConfigArgs) -> Result<i32> {
     if a.list || a.key.is_none() {
         for k in SystemConfig::KEYS {
             println!("{k}");
@@ -20,25 +21,4 @@ pub fn run_config(a: ConfigArgs) -> Result<i32> {
         }
         None => bail!("unknown key `{key}`"),
     }
-}
-
-pub fn run_update(a: UpdateConfigArgs) -> Result<i32> {
-    let path = &a.config;
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("read `{}`", path.display()))?;
-    let updated = lxu_config::update_config(&text);
-    if updated == text {
-        return Ok(0);
-    }
-    let backup = path.with_file_name(format!(
-        "{}.backup",
-        path.file_name().unwrap_or_default().to_string_lossy()
-    ));
-    std::fs::copy(path, &backup).with_context(|| format!("write backup `{}`", backup.display()))?;
-    // The file keeps its mode.
-    let how = std::fs::metadata(path).map_or(Replace::creation_mode(0o666), |m| {
-        Replace::mode(std::os::unix::fs::MetadataExt::mode(&m))
-    });
-    lxu_sys::fs::replace_file(path, updated.as_bytes(), &how)?;
-    Ok(0)
 }

@@ -1,3 +1,5 @@
+//! `lxu console` (`lxc-console`): this terminal on a container's console or a tty.
+
 use std::io::Write;
 
 use anyhow::{anyhow, Result};

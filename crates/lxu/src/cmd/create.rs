@@ -1,3 +1,5 @@
+//! `lxu create` (`lxc-create`).
+
 use anyhow::{bail, Result};
 use lxu_runtime::create::{self, CreateOptions};
 
@@ -17,9 +19,9 @@ pub fn run(a: CreateArgs) -> Result<i32> {
         args: strip_dashdash(rest),
         extra_config: a.config.clone(),
     };
-    let mut download = super::download::Download::default();
+    let mut download = super::download::Download::new(a.common.quiet);
     let message = create::create(&ctx, &c, &opts, Some(&mut download))?;
-    if let Some(m) = message {
+    if let Some(m) = message.filter(|_| !a.common.quiet) {
         println!("{}", m.trim_end());
     }
     Ok(0)

@@ -1,3 +1,5 @@
+//! `lxu destroy` (`lxc-destroy`).
+
 use anyhow::Result;
 use lxu_runtime::destroy;
 

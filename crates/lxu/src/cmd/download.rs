@@ -13,10 +13,31 @@ use lxu_download::{
 use lxu_runtime::create::ExternalTemplate;
 use lxu_runtime::{Container, Context, Error, Result};
 
-#[derive(Default)]
 pub struct Download {
     image: Option<CachedImage>,
     vars: Option<TemplateVars>,
+    /// `-q`: no step lines, no bars.
+    quiet: bool,
+}
+
+impl Download {
+    pub fn new(quiet: bool) -> Download {
+        Download {
+            image: None,
+            vars: None,
+            quiet,
+        }
+    }
+
+    /// LXC's step lines (on stdout, or stderr when that is not a terminal) and bars on a
+    /// terminal; nothing with `-q`.
+    fn progress(&self) -> Progress {
+        if self.quiet {
+            Progress::quiet()
+        } else {
+            Progress::download()
+        }
+    }
 }
 
 fn err(e: ImageError) -> Error {
@@ -50,7 +71,7 @@ impl ExternalTemplate for Download {
             println!("{}", lxu_download::options::usage());
             return Err(Error::Msg("no container created (--help)".into()));
         }
-        let progress = Progress::download();
+        let progress = self.progress();
         let mode = if unprivileged {
             Mode::User
         } else {
@@ -98,7 +119,7 @@ impl ExternalTemplate for Download {
 
     fn populate(&mut self, rootfs: &std::path::Path) -> std::result::Result<(), String> {
         let image = self.image.as_ref().ok_or("no image prepared")?;
-        let progress = Progress::download();
+        let progress = self.progress();
         let stats = unpack_image(image, rootfs, &progress).map_err(shown)?;
         if stats.skipped_devices > 0 || stats.skipped_excludes > 0 {
             progress.step(&format!(

@@ -1,3 +1,5 @@
+//! `lxu info` (`lxc-info`): `printf("%-15s %s")` lines as LXC prints them, or JSON.
+
 use anyhow::{bail, Result};
 use lxu_config::Config;
 use lxu_runtime::list::live_info;

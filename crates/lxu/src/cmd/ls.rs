@@ -1,6 +1,8 @@
+//! `lxu ls` (`lxc-ls`): names, or the fancy table, or JSON.
+
 use std::io::IsTerminal;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context as _, Result};
 use lxu_runtime::container::{list_names, Container};
 use lxu_runtime::list::{summarize, Summary};
 use lxu_runtime::{Context, State};
@@ -89,9 +91,7 @@ pub fn run(a: LsArgs) -> Result<i32> {
     };
     let filter = a.filter.as_deref().or(a.regex.as_deref());
     let re = match filter {
-        Some(f) => Some(
-            regex_lite::Regex::new(f).map_err(|e| anyhow::anyhow!("invalid regex `{f}`: {e}"))?,
-        ),
+        Some(f) => Some(regex_lite::Regex::new(f).with_context(|| format!("invalid regex `{f}`"))?),
         None => None,
     };
     let names: Vec<String> = list_names(&ctx.lxcpath)

@@ -1,4 +1,6 @@
-use anyhow::{anyhow, bail, Result};
+//! `lxu net`: the host bridge with DHCP for containers.
+
+use anyhow::{anyhow, bail, Context as _, Result};
 use lxu_net::bridge::{self, BridgeConfig, Ipv6Setting};
 
 use crate::args::{NetAction, NetArgs};
@@ -11,14 +13,14 @@ pub fn run(a: NetArgs) -> Result<i32> {
         NetAction::Setup(s) => {
             let mut cfg = BridgeConfig {
                 name: s.bridge.clone(),
-                ipv4: Some(s.ipv4.parse().map_err(|e| anyhow!("--ipv4: {e}"))?),
+                ipv4: Some(s.ipv4.parse().context("--ipv4")?),
                 nat: s.nat,
                 ..BridgeConfig::default()
             };
             cfg.ipv6 = match s.ipv6.as_str() {
                 "auto" => Ipv6Setting::Auto,
                 "off" | "none" => Ipv6Setting::Off,
-                v => Ipv6Setting::Fixed(v.parse().map_err(|e| anyhow!("--ipv6: {e}"))?),
+                v => Ipv6Setting::Fixed(v.parse().context("--ipv6")?),
             };
             if let Some(r) = &s.dhcp_range {
                 let (a, b) = r

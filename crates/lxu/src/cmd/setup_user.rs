@@ -1,3 +1,5 @@
+//! `lxu setup-user`: prepares a user for unprivileged containers (root).
+
 use anyhow::{bail, Result};
 use lxu_runtime::setup_user::{setup_user, SetupOptions};
 

@@ -1,3 +1,5 @@
+//! `lxu start` (`lxc-start`).
+
 use anyhow::{bail, Result};
 use lxu_runtime::start::{self, StartOptions, Started};
 
@@ -23,39 +25,16 @@ pub fn run(a: StartArgs) -> Result<i32> {
         Started::Daemon(_) => Ok(0),
         Started::Foreground(code) => Ok(code),
         Started::AlreadyRunning => {
-            eprintln!("{} is already running", c.name);
+            if !a.common.quiet {
+                eprintln!("{} is already running", c.name);
+            }
             Ok(0)
         }
     }
 }
 
-/// `lxu execute` (`lxc-execute`): the command as an application container in the
-/// foreground, under a reaping pid 1; the exit status is the command's.
-pub fn execute(a: crate::args::ExecuteArgs) -> Result<i32> {
-    let (name, rest) = name_and_rest(&a.common, &a.rest);
-    let (ctx, c) = super::target(&a.common, name)?;
-    let overrides = overrides(&a.define)?;
-    let command = strip_dashdash(rest);
-    if command.is_empty() {
-        bail!("no command given (lxu execute -n NAME -- COMMAND [ARG...])");
-    }
-    let opts = StartOptions {
-        foreground: true,
-        rcfile: a.rcfile.clone(),
-        overrides,
-        command,
-        execute: true,
-        ..StartOptions::default()
-    };
-    match start::start(&ctx, &c, &opts)? {
-        Started::Foreground(code) => Ok(code),
-        Started::Daemon(_) => Ok(0),
-        Started::AlreadyRunning => bail!("{} is already running", c.name),
-    }
-}
-
 /// `-s KEY=VAL` options as (key, value) pairs.
-fn overrides(defines: &[String]) -> Result<Vec<(String, String)>> {
+pub(super) fn overrides(defines: &[String]) -> Result<Vec<(String, String)>> {
     defines
         .iter()
         .map(|d| match d.split_once('=') {

@@ -1,3 +1,5 @@
+//! `lxu stop` (`lxc-stop`).
+
 use anyhow::{bail, Result};
 use lxu_runtime::stop::{self, StopOptions, Stopped};
 

@@ -2,13 +2,14 @@
 //! missing item with the command that fixes it.
 
 use std::io::IsTerminal;
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use anyhow::Result;
 use lxu_config::{Config, IdKind};
 use lxu_runtime::users;
 use lxu_runtime::Context;
+
+use crate::host::{setuid_root, sysctl};
 
 struct Report {
     color: bool,
@@ -94,10 +95,7 @@ pub fn run() -> Result<i32> {
             None,
         );
     }
-    let max = std::fs::read_to_string("/proc/sys/user/max_user_namespaces")
-        .ok()
-        .and_then(|s| s.trim().parse::<u64>().ok())
-        .unwrap_or(0);
+    let max = sysctl("user.max_user_namespaces").unwrap_or(0);
     r.item(
         "user.max_user_namespaces",
         max > 0,
@@ -115,10 +113,7 @@ pub fn run() -> Result<i32> {
     for helper in ["newuidmap", "newgidmap"] {
         match lxu_runtime::idmap::helper_path(helper) {
             Some(p) => {
-                let meta = std::fs::metadata(&p).ok();
-                let setuid = meta
-                    .as_ref()
-                    .is_some_and(|m| m.uid() == 0 && m.mode() & 0o4000 != 0);
+                let setuid = setuid_root(&p);
                 r.item(
                     helper,
                     setuid,
@@ -162,13 +157,7 @@ pub fn run() -> Result<i32> {
     println!("--- Control groups ---");
     match lxu_cgroup::Hierarchies::detect() {
         Ok(h) => {
-            let layout = match (h.v1.is_empty(), h.v2.is_some()) {
-                (true, true) => "unified (cgroup v2)",
-                (false, true) => "hybrid (cgroup v1 controllers + a v2 hierarchy)",
-                (false, false) => "legacy (cgroup v1)",
-                (true, false) => "none",
-            };
-            println!("Cgroup layout: {layout}");
+            println!("Cgroup layout: {}", crate::host::cgroup_layout(&h));
             let d = h.delegation(ctx.euid);
             // Every controller that matters (memory, pids, cpu, ...) is delegated somewhere:
             // a hierarchy that is not usable then costs nothing (here: v2 with hugetlb only).
@@ -199,10 +188,9 @@ pub fn run() -> Result<i32> {
         Some("a kernel >= 5.11 is needed for overlay snapshots"),
     );
     let nic = ctx.libexec_dir.join("lxu-user-nic");
-    let nic_ok = std::fs::metadata(&nic).is_ok_and(|m| m.uid() == 0 && m.mode() & 0o4000 != 0);
     r.item(
         "Network helper lxu-user-nic",
-        nic_ok,
+        setuid_root(&nic),
         &nic.display().to_string(),
         Some("run the install step as root (./x install)"),
     );
