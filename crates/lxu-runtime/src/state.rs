@@ -4,7 +4,8 @@ use std::fmt;
 
 use crate::container::Container;
 use crate::error::Result;
-use crate::monitor::protocol::connect_monitor;
+use crate::monitor::socket::connect_monitor;
+use crate::wire::monitor::{Reply, Request};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
@@ -49,6 +50,15 @@ impl State {
             .find(|st| st.as_str().eq_ignore_ascii_case(s))
     }
 
+    /// The state's number on the wire.
+    pub(crate) fn code(self) -> u8 {
+        State::ALL.iter().position(|s| *s == self).unwrap_or(0) as u8
+    }
+
+    pub(crate) fn from_code(code: u8) -> Option<State> {
+        State::ALL.get(usize::from(code)).copied()
+    }
+
     /// Running in the sense of `lxc-ls --active`: it has processes.
     pub fn is_active(self) -> bool {
         !matches!(self, State::Stopped)
@@ -82,13 +92,13 @@ pub fn status(c: &Container) -> Result<Status> {
     let Some(conn) = connect_monitor(c)? else {
         return Ok(Status::STOPPED);
     };
-    let Ok((reply, _)) = conn.request("state") else {
+    let Ok((Reply::State { state, pid }, _)) = conn.request(&Request::State) else {
         return Ok(Status::STOPPED);
     };
-    let mut it = reply.split_whitespace();
-    let state = it.next().and_then(State::parse).unwrap_or(State::Stopped);
-    let pid = it.next().and_then(|p| p.parse().ok()).filter(|&p| p > 0);
-    Ok(Status { state, pid })
+    Ok(Status {
+        state,
+        pid: (pid > 0).then_some(pid),
+    })
 }
 
 /// Parses LXC's `-s` list (`RUNNING|FROZEN`, names in any case).
