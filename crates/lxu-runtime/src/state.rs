@@ -20,7 +20,7 @@ pub enum State {
 }
 
 impl State {
-    pub const ALL: [State; 8] = [
+    pub(crate) const ALL: [State; 8] = [
         State::Stopped,
         State::Starting,
         State::Running,
@@ -31,7 +31,7 @@ impl State {
         State::Thawed,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             State::Stopped => "STOPPED",
             State::Starting => "STARTING",
@@ -44,7 +44,7 @@ impl State {
         }
     }
 
-    pub fn parse(s: &str) -> Option<State> {
+    pub(crate) fn parse(s: &str) -> Option<State> {
         State::ALL
             .into_iter()
             .find(|st| st.as_str().eq_ignore_ascii_case(s))
@@ -79,7 +79,7 @@ pub struct Status {
 }
 
 impl Status {
-    pub const STOPPED: Status = Status {
+    pub(crate) const STOPPED: Status = Status {
         state: State::Stopped,
         pid: None,
     };
@@ -88,7 +88,7 @@ impl Status {
 /// Asks the monitor; no monitor means STOPPED. The answer cannot lie after a monitor was
 /// killed: the socket then has no listener, and the container's init died with it
 /// (parent-death signal), so STOPPED is the truth.
-pub fn status(c: &Container) -> Result<Status> {
+pub(crate) fn status(c: &Container) -> Result<Status> {
     let Some(conn) = connect_monitor(c)? else {
         return Ok(Status::STOPPED);
     };

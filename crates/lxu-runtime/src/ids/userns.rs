@@ -13,7 +13,7 @@ use rustix::process::{waitpid, WaitOptions};
 
 use crate::error::{Error, Result};
 use crate::ids::idmap;
-use crate::wire::helper::{FromNsHelper, ToNsHelper};
+use crate::wire::helper::{FromNsHelper, ToHelper};
 use crate::wire::{self, RemoteError};
 
 /// How the work in the namespace ended.
@@ -90,7 +90,7 @@ where
 
 fn parent_side(ch: &Channel, pid: i32, maps: &[IdMap], euid: u32) -> Result<()> {
     idmap::write_maps(pid, maps, euid)?;
-    wire::send(ch, &ToNsHelper::MapsWritten, &[])
+    wire::send(ch, &ToHelper::MapsWritten, &[])
         .map_err(|e| Error::sys("signal the namespace helper", e))
 }
 
@@ -98,8 +98,8 @@ fn child_side<F>(ch: &Channel, work: F) -> std::result::Result<(), String>
 where
     F: FnOnce() -> std::result::Result<(), String>,
 {
-    match wire::recv::<ToNsHelper>(ch) {
-        Ok(Some((ToNsHelper::MapsWritten, _))) => {}
+    match wire::recv::<ToHelper>(ch) {
+        Ok(Some((ToHelper::MapsWritten, _))) => {}
         _ => lxu_sys::exit_immediately(1),
     }
     become_root().map_err(|e| format!("become root in the user namespace: {e}"))?;

@@ -26,12 +26,13 @@ use crate::error::{Error, Result};
 use crate::monitor::socket::{connect_running, unexpected};
 use crate::session::terminal::{self, RawTerminal};
 use crate::start::sealed_exec::Trampoline;
-use crate::wire::helper::{FromAttachHelper, ToAttachHelper};
+use crate::wire::helper::{FromAttachHelper, ToHelper};
 use crate::wire::monitor::{Reply, Request};
 use crate::wire::{self, RecvError, RemoteError};
 
 /// Default PATH inside the container.
-pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub(crate) const DEFAULT_PATH: &str =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EnvMode {
@@ -223,7 +224,7 @@ fn join_cgroups(procs: &[PathBuf], helper: Pid, ch: &Channel) -> Result<()> {
         let _ = waitpid(Some(helper), WaitOptions::empty());
         return Err(e);
     }
-    let _ = wire::send(ch, &ToAttachHelper::CgroupsJoined, &[]);
+    let _ = wire::send(ch, &ToHelper::CgroupsJoined, &[]);
     Ok(())
 }
 
@@ -356,8 +357,8 @@ fn child(
     // The parent moves us into the container's cgroups meanwhile; our uid must stay the
     // caller's until it is done (cgroup v1 checks it), and nothing may be forked before.
     if plan.wait_for_cgroups {
-        match wire::recv::<ToAttachHelper>(ch) {
-            Ok(Some((ToAttachHelper::CgroupsJoined, _))) => {}
+        match wire::recv::<ToHelper>(ch) {
+            Ok(Some((ToHelper::CgroupsJoined, _))) => {}
             _ => lxu_sys::exit_immediately(126),
         }
     }

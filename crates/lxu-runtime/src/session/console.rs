@@ -30,28 +30,28 @@ pub fn escape_byte(spec: Option<&str>) -> std::result::Result<u8, String> {
 
 /// What the escape filter decided for a chunk of input.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Filtered {
-    pub send: Vec<u8>,
-    pub detach: bool,
+pub(crate) struct Filtered {
+    pub(crate) send: Vec<u8>,
+    pub(crate) detach: bool,
 }
 
 /// LXC's escape rules: prefix then `q` detaches; prefix twice sends one prefix; prefix
 /// then any other byte sends only that byte.
 #[derive(Debug, Default)]
-pub struct EscapeFilter {
+pub(crate) struct EscapeFilter {
     prefix: u8,
     pending: bool,
 }
 
 impl EscapeFilter {
-    pub fn new(prefix: u8) -> EscapeFilter {
+    pub(crate) fn new(prefix: u8) -> EscapeFilter {
         EscapeFilter {
             prefix,
             pending: false,
         }
     }
 
-    pub fn feed(&mut self, input: &[u8]) -> Filtered {
+    pub(crate) fn feed(&mut self, input: &[u8]) -> Filtered {
         let mut send = Vec::with_capacity(input.len());
         for &b in input {
             if self.pending {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 /// What was wrong with a message that does not decode.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Problem {
+pub(crate) enum Problem {
     #[error("it is empty")]
     Empty,
     #[error("it ends early")]
@@ -32,8 +32,8 @@ pub enum Problem {
 #[error("malformed {message}: {problem}")]
 pub struct WireError {
     /// Which message, as [`Message::NAME`] says it.
-    pub message: &'static str,
-    pub problem: Problem,
+    pub(crate) message: &'static str,
+    pub(crate) problem: Problem,
 }
 
 /// One kind of message: how it is written and read.
@@ -66,6 +66,26 @@ pub(crate) trait Message: Sized {
     }
 }
 
+/// Fixed-size little-endian numbers, written and read.
+macro_rules! numbers {
+    ($($t:ident),*) => {
+        impl Writer {
+            $(pub(crate) fn $t(&mut self, v: $t) -> &mut Self {
+                self.buf.extend_from_slice(&v.to_le_bytes());
+                self
+            })*
+        }
+
+        impl Reader<'_> {
+            $(pub(crate) fn $t(&mut self) -> Result<$t, WireError> {
+                Ok($t::from_le_bytes(self.array()?))
+            })*
+        }
+    };
+}
+
+numbers!(u16, u32, i32, i64, u64);
+
 #[derive(Default)]
 pub(crate) struct Writer {
     buf: Vec<u8>,
@@ -83,31 +103,6 @@ impl Writer {
 
     pub(crate) fn bool(&mut self, v: bool) -> &mut Self {
         self.buf.push(u8::from(v));
-        self
-    }
-
-    pub(crate) fn u16(&mut self, v: u16) -> &mut Self {
-        self.buf.extend_from_slice(&v.to_le_bytes());
-        self
-    }
-
-    pub(crate) fn u32(&mut self, v: u32) -> &mut Self {
-        self.buf.extend_from_slice(&v.to_le_bytes());
-        self
-    }
-
-    pub(crate) fn i32(&mut self, v: i32) -> &mut Self {
-        self.buf.extend_from_slice(&v.to_le_bytes());
-        self
-    }
-
-    pub(crate) fn i64(&mut self, v: i64) -> &mut Self {
-        self.buf.extend_from_slice(&v.to_le_bytes());
-        self
-    }
-
-    pub(crate) fn u64(&mut self, v: u64) -> &mut Self {
-        self.buf.extend_from_slice(&v.to_le_bytes());
         self
     }
 
@@ -222,26 +217,6 @@ impl<'a> Reader<'a> {
             1 => Ok(true),
             _ => Err(self.invalid("a flag is neither 0 nor 1")),
         }
-    }
-
-    pub(crate) fn u16(&mut self) -> Result<u16, WireError> {
-        Ok(u16::from_le_bytes(self.array()?))
-    }
-
-    pub(crate) fn u32(&mut self) -> Result<u32, WireError> {
-        Ok(u32::from_le_bytes(self.array()?))
-    }
-
-    pub(crate) fn i32(&mut self) -> Result<i32, WireError> {
-        Ok(i32::from_le_bytes(self.array()?))
-    }
-
-    pub(crate) fn i64(&mut self) -> Result<i64, WireError> {
-        Ok(i64::from_le_bytes(self.array()?))
-    }
-
-    pub(crate) fn u64(&mut self) -> Result<u64, WireError> {
-        Ok(u64::from_le_bytes(self.array()?))
     }
 
     /// A list length, checked against what is left (each item takes at least `min_item`

@@ -3,11 +3,13 @@
 
 use super::{Message, Reader, RemoteError, WireError, Writer};
 
-/// Parent → namespace helper.
+/// Parent → helper: what the helper waited for is done.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum ToNsHelper {
-    /// The id maps are written: the helper may become root.
+pub(crate) enum ToHelper {
+    /// The id maps are written: the namespace helper may become root.
     MapsWritten,
+    /// The attach helper is in the container's cgroups: it may change its ids and fork.
+    CgroupsJoined,
 }
 
 /// Namespace helper → parent.
@@ -15,13 +17,6 @@ pub(crate) enum ToNsHelper {
 pub(crate) enum FromNsHelper {
     Done,
     Failed(RemoteError),
-}
-
-/// `lxu attach` → its helper.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum ToAttachHelper {
-    /// The helper is in the container's cgroups: it may change its ids and fork.
-    CgroupsJoined,
 }
 
 /// Attach helper → `lxu attach`.
@@ -35,18 +30,20 @@ pub(crate) enum FromAttachHelper {
     Failed(RemoteError),
 }
 
-impl Message for ToNsHelper {
-    const NAME: &'static str = "message to the namespace helper";
+impl Message for ToHelper {
+    const NAME: &'static str = "message to a helper";
 
     fn encode(&self, w: &mut Writer) {
         match self {
-            ToNsHelper::MapsWritten => w.kind(1),
+            ToHelper::MapsWritten => w.kind(1),
+            ToHelper::CgroupsJoined => w.kind(2),
         };
     }
 
     fn decode(r: &mut Reader<'_>) -> Result<Self, WireError> {
         match r.kind()? {
-            1 => Ok(ToNsHelper::MapsWritten),
+            1 => Ok(ToHelper::MapsWritten),
+            2 => Ok(ToHelper::CgroupsJoined),
             k => Err(r.unknown(k)),
         }
     }
@@ -71,23 +68,6 @@ impl Message for FromNsHelper {
         match r.kind()? {
             1 => Ok(FromNsHelper::Done),
             2 => Ok(FromNsHelper::Failed(RemoteError::decode(r)?)),
-            k => Err(r.unknown(k)),
-        }
-    }
-}
-
-impl Message for ToAttachHelper {
-    const NAME: &'static str = "message to the attach helper";
-
-    fn encode(&self, w: &mut Writer) {
-        match self {
-            ToAttachHelper::CgroupsJoined => w.kind(1),
-        };
-    }
-
-    fn decode(r: &mut Reader<'_>) -> Result<Self, WireError> {
-        match r.kind()? {
-            1 => Ok(ToAttachHelper::CgroupsJoined),
             k => Err(r.unknown(k)),
         }
     }

@@ -64,12 +64,15 @@
 //! # Helper processes ([`helper`])
 //!
 //! - The namespace helper of `crate::ids::userns` (root of a new user namespace): the
-//!   parent sends `MapsWritten` once it has written the id maps; the child answers `Done`
-//!   or `Failed`, or executes a program (end-of-file).
+//!   parent sends [`helper::ToHelper::MapsWritten`] once it has written the id maps; the
+//!   child answers [`helper::FromNsHelper`] `Done` or `Failed`, or executes a program
+//!   (end-of-file).
 //! - The attach helper (the child of `lxu attach` that joins the container's
-//!   namespaces): when the container has cgroups the parent sends `CgroupsJoined` once it
-//!   has moved the helper into them; the helper answers `Started` with the command's pid
-//!   (and the pty master, when it says so) or `Failed`.
+//!   namespaces): when the container has cgroups the parent sends
+//!   [`helper::ToHelper::CgroupsJoined`] once it has moved the helper into them; the
+//!   helper answers [`helper::FromAttachHelper`] `Started` with the command's pid (and the
+//!   pty master, when it says so) or `Failed`. The channel closes when the command
+//!   executes.
 //! - `lxu-user-nic create` prints one line on stdout, [`lxu_net::reply::NicCreated`]
 //!   (the format of LXC's `lxc-user-nic`).
 
@@ -84,8 +87,8 @@ use std::os::fd::{BorrowedFd, OwnedFd};
 
 use lxu_sys::channel::Channel;
 
-pub(crate) use codec::{Message, Reader, Writer};
-pub use codec::{Problem, WireError};
+pub use codec::WireError;
+pub(crate) use codec::{Message, Problem, Reader, Writer};
 
 /// An error another lxu process reported: its message, and its causes as `source()`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -58,7 +58,7 @@ impl Report {
         bytes
     }
 
-    /// Every report in `bytes`, as [`Report::write_to`] framed them.
+    /// Every report in `bytes`, as [`Report::framed`] framed them.
     pub(crate) fn parse_all(mut bytes: &[u8]) -> Result<Vec<Report>, WireError> {
         let mut out = Vec::new();
         while !bytes.is_empty() {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use lxu_sys::channel::Channel;
 use rustix::thread::ThreadNameSpaceType as Ns;
 
-use super::helper::{FromAttachHelper, FromNsHelper, ToAttachHelper, ToNsHelper};
+use super::helper::{FromAttachHelper, FromNsHelper, ToHelper};
 use super::init::{CgroupBind, FromInit, Go, Nic, ToInit};
 use super::monitor::{Frame, Reply, Request, StopMode};
 use super::report::Report;
@@ -138,10 +138,10 @@ fn command_socket_messages_round_trip() {
 
 #[test]
 fn helper_messages_round_trip() {
-    round_trip(ToNsHelper::MapsWritten);
+    round_trip(ToHelper::MapsWritten);
     round_trip(FromNsHelper::Done);
     round_trip(FromNsHelper::Failed(RemoteError::new("chown `/x`: EPERM")));
-    round_trip(ToAttachHelper::CgroupsJoined);
+    round_trip(ToHelper::CgroupsJoined);
     round_trip(FromAttachHelper::Started { pid: 9, pty: true });
     round_trip(FromAttachHelper::Failed(RemoteError::new("fork: EAGAIN")));
 }
