@@ -7,7 +7,8 @@
 //! - [`usernet`] and [`nicdb`]: the allowance file and the nics database used
 //!   by the setuid helper `lxu-user-nic` for unprivileged containers;
 //! - [`bridge`]: `lxu net setup`/`teardown` (bridge, dnsmasq, optional NAT);
-//! - [`netns`]: opening and entering network namespaces.
+//! - [`netns`]: opening and entering network namespaces;
+//! - [`reply`]: the line `lxu-user-nic create` answers with.
 //!
 //! Everything is synchronous; no async runtime, no threads.
 
@@ -17,6 +18,7 @@ pub mod link;
 pub mod netlink;
 pub mod netns;
 pub mod nicdb;
+pub mod reply;
 pub mod usernet;
 pub mod veth;
 

@@ -213,6 +213,49 @@ pub enum Error {
     /// Being removed: no new uses.
     #[error("{0}")]
     Msg(String),
+
+    // wire/monitor errors
+    /// A message between lxu's own processes that does not decode.
+    #[error(transparent)]
+    Wire(#[from] crate::wire::WireError),
+
+    /// What another lxu process (init, the monitor, a helper) reported, with its causes.
+    #[error(transparent)]
+    Remote(#[from] crate::wire::RemoteError),
+
+    /// The monitor closed the connection before it answered (it is going away).
+    #[error("the monitor of {name} closed the connection during `{request}`")]
+    MonitorClosed { name: String, request: String },
+
+    /// The monitor exited before it reported the container running.
+    #[error("the monitor exited before the container was running")]
+    MonitorExited,
+
+    #[error("{name}: the container's init died during setup")]
+    InitDied { name: String },
+
+    #[error("{name}: the attach helper exited before starting the command")]
+    AttachHelperDied { name: String },
+
+    /// An `lxc.hook.*` failed; `reason` says which, how, and what it printed.
+    #[error("{name}: {reason}")]
+    Hook { name: String, reason: String },
+
+    #[error("`{key}` is not a cgroup file name")]
+    CgroupKey { key: String },
+
+    #[error("{name} stopped instead of rebooting")]
+    RebootStopped { name: String },
+
+    #[error("{name} did not reboot within {timeout} s")]
+    RebootTimeout { name: String, timeout: i64 },
+
+    #[error(transparent)]
+    Net(#[from] crate::monitor::net::NetError),
+
+    /// Boxed: cgroup errors are large (`From<ResourceError>` boxes).
+    #[error(transparent)]
+    Resource(#[from] Box<crate::monitor::resources::ResourceError>),
 }
 
 /// What is wrong with a container, found before anything is changed or started. Shown

@@ -29,6 +29,7 @@ mod random;
 mod session;
 mod setup;
 mod storage;
+mod wire;
 
 pub use control::{autostart, cgroup, freeze, stop};
 pub use ids::{idmap, users};
@@ -39,6 +40,8 @@ pub use storage::{copy, create, destroy, layout, snapshot};
 pub use container::Container;
 pub use context::Context;
 pub use error::{Error, Result};
+pub use monitor::{net::NetError, resources::ResourceError};
 pub use state::{State, Status};
+pub use wire::{RemoteError, WireError};
 #[cfg(test)]
 mod test_support;

@@ -4,8 +4,9 @@ use lxu_config::Config;
 
 use crate::container::Container;
 use crate::error::Result;
-use crate::monitor::protocol::connect_monitor;
+use crate::monitor::socket::connect_monitor;
 use crate::state::{State, Status};
+use crate::wire::monitor::{Reply, Request};
 
 /// One container as the listing sees it.
 #[derive(Debug, Clone)]
@@ -24,25 +25,14 @@ pub struct Summary {
     pub config_error: Option<String>,
 }
 
-/// Parses `key value` lines of the monitor's `info` reply.
-pub fn parse_info(text: &str) -> Vec<(String, String)> {
-    text.lines()
-        .filter_map(|l| {
-            let (k, v) = l.split_once(' ').unwrap_or((l, ""));
-            (!k.is_empty()).then(|| (k.to_string(), v.to_string()))
-        })
-        .collect()
-}
-
 /// State, pid and the monitor's extra facts in one round trip.
 pub fn live_info(c: &Container) -> Result<(Status, Vec<(String, String)>)> {
     let Some(conn) = connect_monitor(c)? else {
         return Ok((Status::STOPPED, Vec::new()));
     };
-    let Ok((reply, _)) = conn.request("info") else {
+    let Ok((Reply::Info(facts), _)) = conn.request(&Request::Info) else {
         return Ok((Status::STOPPED, Vec::new()));
     };
-    let facts = parse_info(&reply);
     let get = |k: &str| facts.iter().find(|(a, _)| a == k).map(|(_, v)| v.as_str());
     let state = get("state")
         .and_then(State::parse)

@@ -4,7 +4,8 @@ use std::fmt;
 
 use crate::container::Container;
 use crate::error::Result;
-use crate::monitor::protocol::connect_monitor;
+use crate::monitor::socket::connect_monitor;
+use crate::wire::monitor::{Reply, Request};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
@@ -19,7 +20,7 @@ pub enum State {
 }
 
 impl State {
-    pub const ALL: [State; 8] = [
+    pub(crate) const ALL: [State; 8] = [
         State::Stopped,
         State::Starting,
         State::Running,
@@ -30,7 +31,7 @@ impl State {
         State::Thawed,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             State::Stopped => "STOPPED",
             State::Starting => "STARTING",
@@ -43,10 +44,19 @@ impl State {
         }
     }
 
-    pub fn parse(s: &str) -> Option<State> {
+    pub(crate) fn parse(s: &str) -> Option<State> {
         State::ALL
             .into_iter()
             .find(|st| st.as_str().eq_ignore_ascii_case(s))
+    }
+
+    /// The state's number on the wire.
+    pub(crate) fn code(self) -> u8 {
+        State::ALL.iter().position(|s| *s == self).unwrap_or(0) as u8
+    }
+
+    pub(crate) fn from_code(code: u8) -> Option<State> {
+        State::ALL.get(usize::from(code)).copied()
     }
 
     /// Running in the sense of `lxc-ls --active`: it has processes.
@@ -69,7 +79,7 @@ pub struct Status {
 }
 
 impl Status {
-    pub const STOPPED: Status = Status {
+    pub(crate) const STOPPED: Status = Status {
         state: State::Stopped,
         pid: None,
     };
@@ -78,17 +88,17 @@ impl Status {
 /// Asks the monitor; no monitor means STOPPED. The answer cannot lie after a monitor was
 /// killed: the socket then has no listener, and the container's init died with it
 /// (parent-death signal), so STOPPED is the truth.
-pub fn status(c: &Container) -> Result<Status> {
+pub(crate) fn status(c: &Container) -> Result<Status> {
     let Some(conn) = connect_monitor(c)? else {
         return Ok(Status::STOPPED);
     };
-    let Ok((reply, _)) = conn.request("state") else {
+    let Ok((Reply::State { state, pid }, _)) = conn.request(&Request::State) else {
         return Ok(Status::STOPPED);
     };
-    let mut it = reply.split_whitespace();
-    let state = it.next().and_then(State::parse).unwrap_or(State::Stopped);
-    let pid = it.next().and_then(|p| p.parse().ok()).filter(|&p| p > 0);
-    Ok(Status { state, pid })
+    Ok(Status {
+        state,
+        pid: (pid > 0).then_some(pid),
+    })
 }
 
 /// Parses LXC's `-s` list (`RUNNING|FROZEN`, names in any case).

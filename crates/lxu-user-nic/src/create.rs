@@ -7,6 +7,7 @@ use std::path::Path;
 use lxu_net::ifname;
 use lxu_net::link::VethSpec;
 use lxu_net::nicdb::NicEntry;
+use lxu_net::reply::NicCreated;
 use lxu_net::usernet;
 use lxu_net::veth::require_bridge;
 use lxu_net::Netlink;
@@ -29,7 +30,7 @@ pub struct CreateArgs<'a> {
     pub ifname: Option<&'a str>,
 }
 
-/// Returns the output line `<ct ifname>:<ct ifindex>:<host veth>:<host ifindex>`.
+/// Returns the output line, a [`NicCreated`].
 pub fn run(env: &Env, caller: &Caller, args: &CreateArgs<'_>) -> Result<String, HelperError> {
     let ruid = Uid::from_raw(caller.uid);
     let allowances = usernet::allowances(&env.usernet, &caller.name, &caller.groups);
@@ -165,8 +166,11 @@ fn finish(
         name: want.to_string(),
         source,
     })?;
-    Ok(format!(
-        "{}:{}:{}:{}",
-        peer.name, peer.index, host_name, host.index
-    ))
+    Ok(NicCreated {
+        container_name: peer.name,
+        container_index: peer.index,
+        host_name: host_name.to_string(),
+        host_index: host.index,
+    }
+    .to_string())
 }

@@ -2,23 +2,26 @@
 
 use crate::container::Container;
 use crate::error::{Error, Result};
-use crate::monitor::protocol::connect_monitor;
+use crate::monitor::socket::{connect_running, unexpected};
+use crate::wire::monitor::{Reply, Request};
 
 /// `lxu cgroup` (`lxc-cgroup`): the value of the running container's cgroup file `key`,
 /// or sets it to `value`; through the monitor, which owns the cgroups.
 pub fn cgroup_item(c: &Container, key: &str, value: Option<&str>) -> Result<String> {
     c.ensure_exists()?;
     if key.is_empty() || key.contains(char::is_whitespace) {
-        return Err(Error::Msg(format!("`{key}` is not a cgroup file name")));
-    }
-    let Some(conn) = connect_monitor(c)? else {
-        return Err(Error::NotRunning {
-            name: c.name.clone(),
+        return Err(Error::CgroupKey {
+            key: key.to_string(),
         });
+    }
+    let conn = connect_running(c)?;
+    let req = Request::Cgroup {
+        key: key.to_string(),
+        value: value.map(str::to_string),
     };
-    let req = match value {
-        Some(v) => format!("cgroup {key} {v}"),
-        None => format!("cgroup {key}"),
-    };
-    Ok(conn.request(&req)?.0)
+    match conn.request(&req)?.0 {
+        Reply::Value(v) => Ok(v),
+        Reply::Done => Ok(String::new()),
+        _ => Err(unexpected(&req)),
+    }
 }

@@ -2,7 +2,8 @@
 
 use crate::container::Container;
 use crate::error::{Error, Result};
-use crate::monitor::protocol::connect_monitor;
+use crate::monitor::socket::connect_monitor;
+use crate::wire::monitor::{Request, StopMode};
 
 #[derive(Debug, Clone)]
 pub struct StopOptions {
@@ -46,17 +47,21 @@ pub fn stop(c: &Container, opts: &StopOptions) -> Result<Stopped> {
         return Ok(Stopped::NotRunning);
     };
     let mode = if opts.kill {
-        "kill"
+        StopMode::Kill
     } else if opts.reboot {
-        "reboot"
+        StopMode::Reboot
     } else {
-        "halt"
+        StopMode::Halt
     };
-    let req = format!("stop {mode} {} {}", opts.timeout, u8::from(opts.nokill));
+    let req = Request::Stop {
+        mode,
+        timeout: opts.timeout,
+        nokill: opts.nokill,
+    };
     match conn.request(&req) {
         Ok(_) => {}
         // The monitor went away between connect and request: it is stopping anyway.
-        Err(Error::Msg(m)) if m.contains("closed the connection") => return Ok(Stopped::Stopped),
+        Err(Error::MonitorClosed { .. }) => return Ok(Stopped::Stopped),
         Err(e) => return Err(e),
     }
     if opts.nowait {
@@ -81,16 +86,15 @@ fn wait_reboot(c: &Container, before: Option<i32>, timeout: i64) -> Result<Stopp
             return Ok(Stopped::Requested);
         }
         if st.state == crate::state::State::Stopped {
-            return Err(Error::Msg(format!(
-                "{} stopped instead of rebooting",
-                c.name
-            )));
+            return Err(Error::RebootStopped {
+                name: c.name.clone(),
+            });
         }
         if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
-            return Err(Error::Msg(format!(
-                "{} did not reboot within {timeout} s",
-                c.name
-            )));
+            return Err(Error::RebootTimeout {
+                name: c.name.clone(),
+                timeout,
+            });
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }

@@ -13,6 +13,8 @@ use rustix::process::{waitpid, WaitOptions};
 
 use crate::error::{Ended, Error, Result};
 use crate::ids::idmap;
+use crate::wire::helper::{FromNsHelper, ToHelper};
+use crate::wire::{self, RemoteError};
 
 /// How the work in the namespace ended.
 #[derive(Debug)]
@@ -38,8 +40,7 @@ impl Outcome {
 
 /// Runs `work` in a child process that is root (uid and gid 0) of a new user and mount
 /// namespace whose maps are `maps`. `work` may `exec`; then its exit status is returned.
-/// The text of an error `work` returns comes back as [`Error::Child`] (work with typed
-/// errors sends their [`Chain`](crate::error::Chain)).
+/// Errors returned by `work` come back as [`Error::Remote`].
 ///
 /// The calling process must be single-threaded.
 pub(crate) fn run_as_root<F>(maps: &[IdMap], euid: u32, work: F) -> Result<Outcome>
@@ -60,16 +61,11 @@ where
     match cloned.map_err(|e| Error::sys("clone a user namespace", e))? {
         Fork::Child => {
             drop(parent_end);
-            let code = match child_side(&child_end, work) {
-                Ok(()) => {
-                    let _ = child_end.send(b"ok", &[]);
-                    0
-                }
-                Err(msg) => {
-                    let _ = child_end.send(format!("err{msg}").as_bytes(), &[]);
-                    1
-                }
+            let (reply, code) = match child_side(&child_end, work) {
+                Ok(()) => (FromNsHelper::Done, 0),
+                Err(msg) => (FromNsHelper::Failed(RemoteError::new(msg)), 1),
             };
+            let _ = wire::send(&child_end, &reply, &[]);
             lxu_sys::exit_immediately(code);
         }
         Fork::Parent(pid) => {
@@ -79,7 +75,7 @@ where
                 let _ = lxu_sys::signal::kill(pid.as_raw_nonzero().get(), libc::SIGKILL);
             }
             let reply = match &result {
-                Ok(()) => parent_end.recv().ok().flatten(),
+                Ok(()) => wire::recv::<FromNsHelper>(&parent_end).ok().flatten(),
                 Err(_) => None,
             };
             let status = loop {
@@ -90,15 +86,10 @@ where
                 }
             };
             result?;
-            if let Some((msg, _)) = reply {
-                if msg == b"ok" {
-                    return Ok(Outcome::Done);
-                }
-                if let Some(text) = msg.strip_prefix(b"err") {
-                    return Err(Error::Child {
-                        message: String::from_utf8_lossy(text).into_owned(),
-                    });
-                }
+            match reply {
+                Some((FromNsHelper::Done, _)) => return Ok(Outcome::Done),
+                Some((FromNsHelper::Failed(e), _)) => return Err(e.into()),
+                None => {}
             }
             let raw = status.map(|s| s.as_raw()).unwrap_or(0);
             Ok(Outcome::of(std::process::ExitStatus::from_raw(raw)))
@@ -108,7 +99,7 @@ where
 
 fn parent_side(ch: &Channel, pid: i32, maps: &[IdMap], euid: u32) -> Result<()> {
     idmap::write_maps(pid, maps, euid)?;
-    ch.send(b"go", &[])
+    wire::send(ch, &ToHelper::MapsWritten, &[])
         .map_err(|e| Error::sys("signal the namespace helper", e))
 }
 
@@ -116,8 +107,8 @@ fn child_side<F>(ch: &Channel, work: F) -> std::result::Result<(), String>
 where
     F: FnOnce() -> std::result::Result<(), String>,
 {
-    match ch.recv() {
-        Ok(Some((m, _))) if m == b"go" => {}
+    match wire::recv::<ToHelper>(ch) {
+        Ok(Some((ToHelper::MapsWritten, _))) => {}
         _ => lxu_sys::exit_immediately(1),
     }
     become_root().map_err(|e| format!("become root in the user namespace: {e}"))?;

@@ -8,41 +8,93 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsFd;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use lxu_config::{Config, NetType};
+use lxu_config::{Config, Location, NetType};
+use lxu_net::reply::{NicCreated, ReplyError};
 use lxu_net::Netlink;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::wire::init::Nic;
+
+/// A container's veths could not be planned or made.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    #[error("{name}: lxc.net.{index}: {problem} (config line {loc})")]
+    Config {
+        name: String,
+        index: u32,
+        problem: String,
+        loc: Location,
+    },
+    #[error("{name}: lxc.net.{index}.link is not set (the bridge the veth joins)")]
+    NoLink { name: String, index: u32 },
+    #[error("{name}: open `{path}`")]
+    Netns {
+        name: String,
+        path: String,
+        #[source]
+        source: lxu_net::netns::NetnsError,
+    },
+    #[error("{name}: lxc.net.{index}: create a veth on {bridge}")]
+    Veth {
+        name: String,
+        index: u32,
+        bridge: String,
+        #[source]
+        source: lxu_net::VethError,
+    },
+    /// The setuid helper could not be run (the error is part of the message: the hint
+    /// comes after it).
+    #[error("{name}: lxc.net.{index}: run `{}`: {error} (install it setuid root: ./x install)", helper.display())]
+    RunHelper {
+        name: String,
+        index: u32,
+        helper: PathBuf,
+        error: std::io::Error,
+    },
+    /// The helper refused; `said` is what it printed.
+    #[error("{name}: lxc.net.{index}: cannot create a veth on {bridge}: {said}")]
+    Helper {
+        name: String,
+        index: u32,
+        bridge: String,
+        said: String,
+    },
+    #[error("{name}: unexpected answer from {}", helper.display())]
+    HelperReply {
+        name: String,
+        helper: PathBuf,
+        #[source]
+        source: ReplyError,
+    },
+}
 
 /// One `lxc.net.N` of type veth, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NetPlan {
-    pub index: u32,
-    pub link: Option<String>,
-    pub name: Option<String>,
-    pub mac: Option<[u8; 6]>,
-    pub mtu: Option<u32>,
-    pub up: bool,
-    pub ipv4: Vec<(Ipv4Addr, u8)>,
-    pub ipv4_gateway: Option<String>,
-    pub ipv6: Vec<(Ipv6Addr, u8)>,
-    pub ipv6_gateway: Option<String>,
-    pub veth_pair: Option<String>,
+pub(crate) struct NetPlan {
+    pub(crate) index: u32,
+    pub(crate) link: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) mac: Option<[u8; 6]>,
+    pub(crate) mtu: Option<u32>,
+    pub(crate) up: bool,
+    pub(crate) ipv4: Vec<(Ipv4Addr, u8)>,
+    pub(crate) ipv4_gateway: Option<String>,
+    pub(crate) ipv6: Vec<(Ipv6Addr, u8)>,
+    pub(crate) ipv6_gateway: Option<String>,
+    pub(crate) veth_pair: Option<String>,
 }
 
 /// The host side of one created pair, and what init must apply inside.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Created {
-    pub host: String,
-    pub container: String,
-    /// Gateways resolved on the host (`auto` = the bridge's address).
-    pub gateway4: Option<Ipv4Addr>,
-    pub gateway6: Option<Ipv6Addr>,
+pub(crate) struct Created {
+    pub(crate) host: String,
+    pub(crate) inside: Nic,
 }
 
-pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
+fn parse_mac(s: &str) -> Option<[u8; 6]> {
     let parts: Vec<u8> = s
         .split(':')
         .map(|p| u8::from_str_radix(p, 16).ok())
@@ -58,18 +110,18 @@ fn parse_cidr<T: std::str::FromStr>(s: &str, max: u8) -> Option<(T, u8)> {
 }
 
 /// The veth interfaces of a config (other types are handled elsewhere or refused).
-pub fn plan(config: &Config, name: &str) -> Result<Vec<NetPlan>> {
+pub(crate) fn plan(config: &Config, name: &str) -> Result<Vec<NetPlan>> {
     let mut out = Vec::new();
     for n in config.networks.iter().filter(|n| n.kind == NetType::Veth) {
-        let bad = |what: &str| {
-            Error::Msg(format!(
-                "{name}: lxc.net.{}: {what} (config line {})",
-                n.index, n.loc
-            ))
+        let bad = |problem: String| NetError::Config {
+            name: name.to_string(),
+            index: n.index,
+            problem,
+            loc: n.loc.clone(),
         };
         let mac = match &n.hwaddr {
             Some(h) => Some(
-                parse_mac(h).ok_or_else(|| bad(&format!("hwaddr `{h}` is not a MAC address")))?,
+                parse_mac(h).ok_or_else(|| bad(format!("hwaddr `{h}` is not a MAC address")))?,
             ),
             None => None,
         };
@@ -77,17 +129,16 @@ pub fn plan(config: &Config, name: &str) -> Result<Vec<NetPlan>> {
             .ipv4
             .iter()
             .map(|a| {
-                parse_cidr::<Ipv4Addr>(a, 32).ok_or_else(|| bad(&format!("bad ipv4.address `{a}`")))
+                parse_cidr::<Ipv4Addr>(a, 32).ok_or_else(|| bad(format!("bad ipv4.address `{a}`")))
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>, _>>()?;
         let ipv6 = n
             .ipv6
             .iter()
             .map(|a| {
-                parse_cidr::<Ipv6Addr>(a, 128)
-                    .ok_or_else(|| bad(&format!("bad ipv6.address `{a}`")))
+                parse_cidr::<Ipv6Addr>(a, 128).ok_or_else(|| bad(format!("bad ipv6.address `{a}`")))
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>, _>>()?;
         out.push(NetPlan {
             index: n.index,
             link: n.link.clone(),
@@ -143,7 +194,7 @@ fn resolve_gateways(p: &NetPlan) -> (Option<Ipv4Addr>, Option<Ipv6Addr>) {
 }
 
 /// Creates the host side of every veth for init `pid`.
-pub fn create(
+pub(crate) fn create(
     plans: &[NetPlan],
     pid: i32,
     euid: u32,
@@ -154,10 +205,11 @@ pub fn create(
     let mut out = Vec::new();
     for p in plans {
         let Some(bridge) = &p.link else {
-            return Err(Error::Msg(format!(
-                "{name}: lxc.net.{}.link is not set (the bridge the veth joins)",
-                p.index
-            )));
+            return Err(NetError::NoLink {
+                name: name.to_string(),
+                index: p.index,
+            }
+            .into());
         };
         let (host, container) = if euid == 0 {
             create_as_root(p, pid, bridge, name)?
@@ -167,18 +219,29 @@ pub fn create(
         let (gateway4, gateway6) = resolve_gateways(p);
         out.push(Created {
             host,
-            container,
-            gateway4,
-            gateway6,
+            inside: Nic {
+                ifname: container,
+                gateway4,
+                gateway6,
+            },
         });
     }
     Ok(out)
 }
 
-fn create_as_root(p: &NetPlan, pid: i32, bridge: &str, name: &str) -> Result<(String, String)> {
+fn create_as_root(
+    p: &NetPlan,
+    pid: i32,
+    bridge: &str,
+    name: &str,
+) -> Result<(String, String), NetError> {
     let path = format!("/proc/{pid}/ns/net");
-    let netns = lxu_net::netns::open_checked(Path::new(&path))
-        .map_err(|e| Error::Msg(format!("{name}: open `{path}`: {e}")))?;
+    let netns =
+        lxu_net::netns::open_checked(Path::new(&path)).map_err(|source| NetError::Netns {
+            name: name.to_string(),
+            path: path.clone(),
+            source,
+        })?;
     let pair = lxu_net::create_veth_for(&lxu_net::VethRequest {
         netns: netns.as_fd(),
         bridge: Some(bridge.to_string()),
@@ -187,11 +250,11 @@ fn create_as_root(p: &NetPlan, pid: i32, bridge: &str, name: &str) -> Result<(St
         container_mac: p.mac,
         mtu: p.mtu,
     })
-    .map_err(|e| {
-        Error::Msg(format!(
-            "{name}: lxc.net.{}: create a veth on {bridge}: {e}",
-            p.index
-        ))
+    .map_err(|source| NetError::Veth {
+        name: name.to_string(),
+        index: p.index,
+        bridge: bridge.to_string(),
+        source,
     })?;
     Ok((pair.host_name, pair.container_name))
 }
@@ -203,7 +266,7 @@ fn create_with_helper(
     helper: &Path,
     lxcpath: &Path,
     name: &str,
-) -> Result<(String, String)> {
+) -> Result<(String, String), NetError> {
     let mut cmd = Command::new(helper);
     cmd.arg("create")
         .arg(lxcpath)
@@ -214,51 +277,36 @@ fn create_with_helper(
     if let Some(n) = &p.name {
         cmd.arg(n);
     }
-    let out = cmd.env_clear().output().map_err(|e| {
-        Error::Msg(format!(
-            "{name}: lxc.net.{}: run `{}`: {e} (install it setuid root: ./x install)",
-            p.index,
-            helper.display()
-        ))
-    })?;
+    let out = cmd
+        .env_clear()
+        .output()
+        .map_err(|error| NetError::RunHelper {
+            name: name.to_string(),
+            index: p.index,
+            helper: helper.to_path_buf(),
+            error,
+        })?;
     if !out.status.success() {
-        let msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
-        return Err(Error::Msg(format!(
-            "{name}: lxc.net.{}: cannot create a veth on {bridge}: {msg}",
-            p.index
-        )));
+        return Err(NetError::Helper {
+            name: name.to_string(),
+            index: p.index,
+            bridge: bridge.to_string(),
+            said: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
     }
-    // `<container ifname>:<container ifindex>:<host veth>:<host ifindex>`
-    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let f: Vec<&str> = text.split(':').collect();
-    if f.len() != 4 {
-        return Err(Error::Msg(format!(
-            "{name}: unexpected answer from {}: `{text}`",
-            helper.display()
-        )));
-    }
-    Ok((f[2].to_string(), f[0].to_string()))
-}
-
-/// Text for the `go` message: per device `container,gw4,gw6` (`-` for none).
-pub fn encode(created: &[Created]) -> String {
-    created
-        .iter()
-        .map(|c| {
-            format!(
-                "{},{},{}",
-                c.container,
-                c.gateway4.map_or("-".into(), |g| g.to_string()),
-                c.gateway6.map_or("-".into(), |g| g.to_string())
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    let nic: NicCreated = String::from_utf8_lossy(&out.stdout)
+        .parse()
+        .map_err(|source| NetError::HelperReply {
+            name: name.to_string(),
+            helper: helper.to_path_buf(),
+            source,
+        })?;
+    Ok((nic.host_name, nic.container_name))
 }
 
 /// In init, right after creating the container's network namespace: a netlink socket in
 /// it, with loopback up. Needs no id map, so init does it while the map helpers run.
-pub fn open_inside() -> std::result::Result<Netlink, String> {
+pub(crate) fn open_inside() -> std::result::Result<Netlink, String> {
     let mut nl = Netlink::open().map_err(|e| format!("open netlink: {e}"))?;
     if let Ok(Some(lo)) = nl.link_by_name("lo") {
         nl.set_up(lo.index, true)
@@ -269,16 +317,13 @@ pub fn open_inside() -> std::result::Result<Netlink, String> {
 
 /// In init, inside the container's network namespace, once the monitor has moved the
 /// veths in: each one's MAC, MTU, addresses, state and default routes.
-pub fn configure_inside(
+pub(crate) fn configure_inside(
     nl: &mut Netlink,
     plans: &[NetPlan],
-    go: &str,
+    nics: &[Nic],
 ) -> std::result::Result<(), String> {
-    for (p, dev) in plans.iter().zip(go.split_whitespace()) {
-        let mut f = dev.split(',');
-        let ifname = f.next().unwrap_or_default();
-        let gw4: Option<Ipv4Addr> = f.next().and_then(|g| g.parse().ok());
-        let gw6: Option<Ipv6Addr> = f.next().and_then(|g| g.parse().ok());
+    for (p, nic) in plans.iter().zip(nics) {
+        let ifname = nic.ifname.as_str();
         let fail = |what: &str, e: &dyn std::fmt::Display| {
             format!("lxc.net.{} ({ifname}): {what}: {e}", p.index)
         };
@@ -305,11 +350,11 @@ pub fn configure_inside(
             nl.set_up(link.index, true)
                 .map_err(|e| fail("bring up", &e))?;
         }
-        if let Some(g) = gw4 {
+        if let Some(g) = nic.gateway4 {
             nl.add_default_route(IpAddr::V4(g), Some(link.index))
                 .map_err(|e| fail(&format!("default route via {g}"), &e))?;
         }
-        if let Some(g) = gw6 {
+        if let Some(g) = nic.gateway6 {
             nl.add_default_route(IpAddr::V6(g), Some(link.index))
                 .map_err(|e| fail(&format!("default route via {g}"), &e))?;
         }
@@ -317,20 +362,27 @@ pub fn configure_inside(
     Ok(())
 }
 
-/// `key value` lines for `info`/`ls`: the container's interfaces and global addresses
-/// (read through a netlink socket that lives in its namespace), and the host veths'
-/// counters.
-pub fn info_lines(inside: Option<&mut Netlink>, hosts: &[String]) -> Vec<String> {
-    let mut out = Vec::new();
+/// Facts for `info`/`ls`: the container's interfaces and global addresses (read through
+/// a netlink socket that lives in its namespace), and the host veths' counters.
+pub(crate) fn info_facts(
+    inside: Option<&mut Netlink>,
+    hosts: &[String],
+    out: &mut Vec<(String, String)>,
+) {
+    let mut fact = |k: &str, v: String| out.push((k.to_string(), v));
     if let Some(nl) = inside {
         if let Ok(ifs) = nl.interfaces() {
             for i in ifs {
-                out.push(format!("interface {}", i.link.name));
+                fact("interface", i.link.name);
                 if i.link.loopback {
                     continue;
                 }
-                out.extend(i.ipv4.iter().map(|(a, _)| format!("ipv4 {a}")));
-                out.extend(i.ipv6.iter().map(|(a, _)| format!("ipv6 {a}")));
+                for (a, _) in &i.ipv4 {
+                    fact("ipv4", a.to_string());
+                }
+                for (a, _) in &i.ipv6 {
+                    fact("ipv6", a.to_string());
+                }
             }
         }
     }
@@ -339,12 +391,11 @@ pub fn info_lines(inside: Option<&mut Netlink>, hosts: &[String]) -> Vec<String>
             for h in hosts {
                 if let Ok(Some(l)) = nl.link_by_name(h) {
                     // The host end receives what the container sends.
-                    out.push(format!("link {h} {} {}", l.rx_bytes, l.tx_bytes));
+                    fact("link", format!("{h} {} {}", l.rx_bytes, l.tx_bytes));
                 }
             }
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -367,12 +418,5 @@ mod tests {
             Some((Ipv4Addr::new(10, 0, 3, 5), 32))
         );
         assert_eq!(parse_cidr::<Ipv4Addr>("10.0.3.5/33", 32), None);
-        let created = vec![Created {
-            host: "veth1".into(),
-            container: "eth0".into(),
-            gateway4: Some(Ipv4Addr::new(10, 0, 3, 1)),
-            gateway6: None,
-        }];
-        assert_eq!(encode(&created), "eth0,10.0.3.1,-");
     }
 }

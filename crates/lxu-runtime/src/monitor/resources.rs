@@ -1,89 +1,164 @@
 //! Host-side resources the monitor owns for the container's lifetime: its cgroups (and,
 //! with networking, its network devices).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use lxu_cgroup::{ContainerCgroup, Delegation, Hierarchies, Limit};
+use lxu_cgroup::{CgroupError, ContainerCgroup, Delegation, Hierarchies, Limit};
 use rustix::process::Pid;
 
 use crate::error::{Error, Result};
+use crate::wire::init::{CgroupBind, Go};
+
+/// The container's cgroups could not be set up or used.
+#[derive(Debug, thiserror::Error)]
+pub enum ResourceError {
+    #[error("{name}: {key} is set but cgroups cannot be read")]
+    Unreadable {
+        name: String,
+        key: String,
+        #[source]
+        source: CgroupError,
+    },
+    #[error("{name}: {key} is set but no cgroup is delegated to {user} (run `lxu setup-user {user}` as root)")]
+    NotDelegated {
+        name: String,
+        key: String,
+        user: String,
+    },
+    /// `op` on the container's cgroup failed.
+    #[error("{name}: {op}")]
+    Cgroup {
+        name: String,
+        op: &'static str,
+        #[source]
+        source: CgroupError,
+    },
+    /// A cgroup setting (`lxc.cgroup.*`, `lxu cgroup`) could not be read or applied.
+    #[error("{name}")]
+    Setting {
+        name: String,
+        #[source]
+        source: CgroupError,
+    },
+    /// The setting does not apply to the cgroups the container has.
+    #[error("{name}: {key}: {reason}")]
+    Skipped {
+        name: String,
+        key: String,
+        reason: String,
+    },
+    #[error("{name}: give the container's root its cgroups")]
+    Delegate {
+        name: String,
+        #[source]
+        source: Box<Error>,
+    },
+    #[error("{name}: cannot {op}: the container has no freezer cgroup (no cgroup is delegated to this user; `lxu setup-user` as root does it)")]
+    NoCgroup { name: String, op: &'static str },
+}
+
+impl From<ResourceError> for Error {
+    fn from(e: ResourceError) -> Error {
+        Error::Resource(Box::new(e))
+    }
+}
 
 /// Cgroup state of one container. The layout is read in the monitor, while the id-map
 /// helpers run, not on the start path before them.
-pub struct Cgroups {
-    pub hierarchies: Option<Hierarchies>,
-    pub delegation: Option<Delegation>,
-    pub cgroup: Option<ContainerCgroup>,
-    pub v1: Vec<(String, String)>,
-    pub v2: Vec<(String, String)>,
-    pub euid: u32,
-    pub user: String,
+pub(crate) struct Cgroups {
+    pub(crate) hierarchies: Option<Hierarchies>,
+    pub(crate) delegation: Option<Delegation>,
+    pub(crate) cgroup: Option<ContainerCgroup>,
+    pub(crate) v1: Vec<(String, String)>,
+    pub(crate) v2: Vec<(String, String)>,
+    pub(crate) euid: u32,
+    pub(crate) user: String,
     /// A user-namespaced container: device-cgroup rules cannot be applied to it, so it
     /// gets no devices cgroup.
-    pub unprivileged: bool,
+    pub(crate) unprivileged: bool,
     /// Give the container's root its cgroup directories (its init manages cgroups).
-    pub delegate: Option<Delegate>,
+    pub(crate) delegate: Option<Delegate>,
 }
 
 /// How the container's cgroups are handed to its root. The caller cannot chown to another
 /// uid; root of a user namespace that maps both the caller and the container's ids can
 /// (the way LXC chowns them), at the price of one more pair of map helpers, so only
 /// containers whose init builds a cgroup tree (systemd) pay it.
-pub struct Delegate {
+pub(crate) struct Delegate {
     /// The container's maps plus the caller's ids.
-    pub maps: Vec<lxu_config::IdMap>,
-    pub euid: u32,
+    pub(crate) maps: Vec<lxu_config::IdMap>,
+    pub(crate) euid: u32,
     /// Host ids of the container's root, used directly when the caller is root.
-    pub root: (u32, u32),
+    pub(crate) root: (u32, u32),
 }
 
 impl Delegate {
-    /// Runs `work` with the rights to change the caller's and the container's cgroups.
-    fn run(&self, work: impl FnOnce() -> std::result::Result<(), String>) -> Result<()> {
+    /// Gives the container's root `targets`: directly when the caller is root, else as
+    /// root of a user namespace that maps both the caller and the container's root.
+    fn chown(&self, targets: &[PathBuf]) -> Result<()> {
         if self.euid == 0 {
-            return work().map_err(Error::Msg);
+            let (uid, gid) = self.root;
+            return chown_all(targets, uid, gid)
+                .map_err(|(path, e)| Error::io("chown", path, e.into()));
         }
-        crate::ids::userns::run_as_root(&self.maps, self.euid, work).map(|_| ())
+        crate::ids::userns::run_as_root(&self.maps, self.euid, || {
+            chown_all(targets, 0, 0).map_err(|(p, e)| format!("chown `{}`: {e}", p.display()))
+        })
+        .map(|_| ())
     }
 
-    /// The owner for `chown` as seen by [`Delegate::run`]'s work.
-    fn owner(&self) -> (u32, u32) {
+    /// Removes what the container's root made below its cgroups, as that root.
+    fn remove_subcgroups(&self, subs: &[PathBuf]) {
+        let remove = || {
+            lxu_cgroup::remove_dirs(subs, std::time::Duration::from_secs(2))
+                .map_err(|e| e.to_string())
+        };
         if self.euid == 0 {
-            self.root
+            let _ = remove();
         } else {
-            (0, 0)
+            let _ = crate::ids::userns::run_as_root(&self.maps, self.euid, remove);
         }
     }
 }
 
+fn chown_all(targets: &[PathBuf], uid: u32, gid: u32) -> Result<(), (&Path, rustix::io::Errno)> {
+    for t in targets {
+        rustix::fs::chown(
+            t,
+            Some(rustix::fs::Uid::from_raw(uid)),
+            Some(rustix::fs::Gid::from_raw(gid)),
+        )
+        .map_err(|e| (t.as_path(), e))?;
+    }
+    Ok(())
+}
+
 /// What the monitor needs to make the container's veth devices.
-pub struct Nets {
-    pub plans: Vec<crate::monitor::net::NetPlan>,
-    pub euid: u32,
+pub(crate) struct Nets {
+    pub(crate) plans: Vec<crate::monitor::net::NetPlan>,
+    pub(crate) euid: u32,
     /// The setuid `lxu-user-nic`.
-    pub helper: PathBuf,
-    pub lxcpath: PathBuf,
+    pub(crate) helper: PathBuf,
+    pub(crate) lxcpath: PathBuf,
     /// Created for the current init.
-    pub created: Vec<crate::monitor::net::Created>,
+    pub(crate) created: Vec<crate::monitor::net::Created>,
     /// A netlink socket inside the container's network namespace (from init).
-    pub inside: Option<lxu_net::Netlink>,
+    pub(crate) inside: Option<lxu_net::Netlink>,
 }
 
 /// Per-container host-side resources, owned by the monitor.
 #[derive(Default)]
-pub struct Hooks {
-    pub name: String,
-    pub cgroups: Option<Cgroups>,
-    pub nets: Option<Nets>,
-    /// Extra `key value` lines for `info`.
-    pub info: Vec<String>,
+pub(crate) struct Resources {
+    pub(crate) name: String,
+    pub(crate) cgroups: Option<Cgroups>,
+    pub(crate) nets: Option<Nets>,
     /// Said once to the user who started the container.
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     /// Whether the container's cgroups are shown under /sys/fs/cgroup inside.
-    pub cgroup_mount: bool,
+    pub(crate) cgroup_mount: bool,
 }
 
-impl Hooks {
+impl Resources {
     /// Reads the cgroup layout and creates the container's cgroup (runs in the monitor:
     /// on cgroup v2 the monitor may have to move itself into a leaf). Limits that no
     /// delegated cgroup can carry are an error; no cgroups at all is a warning.
@@ -101,15 +176,17 @@ impl Hooks {
             .or_else(|| cg.v2.first().map(|(k, _)| format!("lxc.cgroup2.{k}")));
         let h = match Hierarchies::detect() {
             Ok(h) => h,
-            Err(e) => {
-                if let Some(k) = limits {
-                    return Err(Error::Msg(format!(
-                        "{}: {k} is set but cgroups cannot be read: {e}",
-                        self.name
-                    )));
+            Err(source) => {
+                if let Some(key) = limits {
+                    return Err(ResourceError::Unreadable {
+                        name: self.name.clone(),
+                        key,
+                        source,
+                    }
+                    .into());
                 }
                 self.warnings.push(format!(
-                    "{}: cgroups unavailable ({e}); running without resource limits",
+                    "{}: cgroups unavailable ({source}); running without resource limits",
                     self.name
                 ));
                 self.cgroups = None;
@@ -128,18 +205,24 @@ impl Hooks {
             }
         }
         if !d.any_usable() {
-            if let Some(k) = limits {
-                return Err(Error::Msg(format!(
-                    "{}: {k} is set but no cgroup is delegated to {} (run `lxu setup-user {}` as root)",
-                    self.name, cg.user, cg.user
-                )));
+            if let Some(key) = limits {
+                return Err(ResourceError::NotDelegated {
+                    name: self.name.clone(),
+                    key,
+                    user: cg.user.clone(),
+                }
+                .into());
             }
             if let Some(w) = d.warning() {
                 self.warnings.push(format!("{}: {w}", self.name));
             }
         } else {
-            let created = ContainerCgroup::create(&h, &d, &self.name).map_err(|e| {
-                Error::Msg(format!("{}: create the container's cgroup: {e}", self.name))
+            let created = ContainerCgroup::create(&h, &d, &self.name).map_err(|source| {
+                ResourceError::Cgroup {
+                    name: self.name.clone(),
+                    op: "create the container's cgroup",
+                    source,
+                }
             })?;
             cg.cgroup = Some(created);
         }
@@ -148,24 +231,44 @@ impl Hooks {
         Ok(())
     }
 
+    fn cgroup_error(&self, op: &'static str, source: CgroupError) -> ResourceError {
+        ResourceError::Cgroup {
+            name: self.name.clone(),
+            op,
+            source,
+        }
+    }
+
+    fn setting_error(&self, source: CgroupError) -> ResourceError {
+        ResourceError::Setting {
+            name: self.name.clone(),
+            source,
+        }
+    }
+
+    /// The container's cgroup, once made.
+    fn cgroup(&self) -> Option<&ContainerCgroup> {
+        self.cgroups.as_ref().and_then(|c| c.cgroup.as_ref())
+    }
+
     /// Cgroup directories to show inside the container under /sys/fs/cgroup, named like
     /// the host's mount points.
-    pub fn cgroup_binds(&self) -> Vec<(PathBuf, String)> {
-        let Some(cg) = self.cgroups.as_ref().and_then(|c| c.cgroup.as_ref()) else {
+    fn cgroup_binds(&self) -> Vec<CgroupBind> {
+        let Some(cg) = self.cgroup() else {
             return Vec::new();
         };
         cg.paths()
             .into_iter()
             .filter_map(|p| {
                 let name = p.mountpoint.file_name()?.to_string_lossy().into_owned();
-                Some((p.path, name))
+                Some(CgroupBind { host: p.path, name })
             })
             .collect()
     }
 
     /// `cgroup.procs` files of the container's cgroups (for attach).
-    pub fn procs_files(&self) -> Vec<PathBuf> {
-        match self.cgroups.as_ref().and_then(|c| c.cgroup.as_ref()) {
+    pub(crate) fn procs_files(&self) -> Vec<PathBuf> {
+        match self.cgroup() {
             Some(cg) => cg
                 .paths()
                 .into_iter()
@@ -178,43 +281,26 @@ impl Hooks {
     /// Runs on the fresh init before it continues, while the id-map helpers run (its uid
     /// is still the caller's, which cgroup v1 requires for the move). Returns what init
     /// must know: its network devices, and the cgroup directories to show inside.
-    pub fn before_go(
+    pub(crate) fn before_go(
         &mut self,
         pid: Pid,
         wait_netns: &mut dyn FnMut() -> Result<()>,
-    ) -> Result<String> {
+    ) -> Result<Go> {
         self.prepare_cgroups()?;
-        if let Some(cg) = &self.cgroups {
-            if let Some(c) = &cg.cgroup {
-                c.attach(pid.as_raw_nonzero().get() as u32).map_err(|e| {
-                    Error::Msg(format!("{}: move init into its cgroup: {e}", self.name))
-                })?;
-                c.apply(&cg.v1, &cg.v2)
-                    .map_err(|e| Error::Msg(format!("{}: {e}", self.name)))?;
-                if let Some(d) = &cg.delegate {
-                    let targets = c.delegation_targets();
-                    let (uid, gid) = d.owner();
-                    d.run(|| {
-                        for t in &targets {
-                            rustix::fs::chown(
-                                t,
-                                Some(rustix::fs::Uid::from_raw(uid)),
-                                Some(rustix::fs::Gid::from_raw(gid)),
-                            )
-                            .map_err(|e| format!("chown `{}`: {e}", t.display()))?;
-                        }
-                        Ok(())
-                    })
-                    .map_err(|e| {
-                        Error::Msg(format!(
-                            "{}: give the container's root its cgroups: {e}",
-                            self.name
-                        ))
+        if let (Some(cg), Some(c)) = (&self.cgroups, self.cgroup()) {
+            c.attach(pid.as_raw_nonzero().get() as u32)
+                .map_err(|source| self.cgroup_error("move init into its cgroup", source))?;
+            c.apply(&cg.v1, &cg.v2)
+                .map_err(|source| self.setting_error(source))?;
+            if let Some(d) = &cg.delegate {
+                d.chown(&c.delegation_targets())
+                    .map_err(|source| ResourceError::Delegate {
+                        name: self.name.clone(),
+                        source: Box::new(source),
                     })?;
-                }
             }
         }
-        let mut go = String::new();
+        let mut go = Go::default();
         if let Some(n) = &mut self.nets {
             wait_netns()?;
             n.created = crate::monitor::net::create(
@@ -225,18 +311,16 @@ impl Hooks {
                 &n.lxcpath,
                 &self.name,
             )?;
-            go = crate::monitor::net::encode(&n.created);
+            go.nics = n.created.iter().map(|c| c.inside.clone()).collect();
         }
         if self.cgroup_mount {
-            for (host, target) in self.cgroup_binds() {
-                go.push_str(&format!("\nbind\t{}\t{target}", host.display()));
-            }
+            go.cgroups = self.cgroup_binds();
         }
         Ok(go)
     }
 
     /// Takes the netlink socket init opened in its network namespace.
-    pub fn set_netlink(&mut self, fd: std::os::fd::OwnedFd) {
+    pub(crate) fn set_netlink(&mut self, fd: std::os::fd::OwnedFd) {
         if let Some(n) = &mut self.nets {
             n.inside = Some(lxu_net::Netlink::from_socket(lxu_sys::fd::netlink_socket(
                 fd,
@@ -246,13 +330,13 @@ impl Hooks {
 
     /// Runs each time init has exited (also before a reboot): nothing of the container
     /// may survive it, not even a process that left the pid namespace's tree.
-    pub fn after_stop(&mut self) {
+    pub(crate) fn after_stop(&mut self) {
         // Holding a socket of the container's netns would keep it, and the veths, alive.
         if let Some(n) = &mut self.nets {
             n.inside = None;
             n.created.clear();
         }
-        if let Some(c) = self.cgroups.as_ref().and_then(|c| c.cgroup.as_ref()) {
+        if let Some(c) = self.cgroup() {
             let _ = c.thaw();
             let _ = c.kill_all(lxu_cgroup::Signal::KILL);
         }
@@ -261,7 +345,7 @@ impl Hooks {
     /// Runs once when the monitor exits: the container's cgroups go (LXC leaks one
     /// directory per start when unprivileged; removing as the user who created them
     /// avoids that).
-    pub fn teardown(&mut self) {
+    pub(crate) fn teardown(&mut self) {
         let Some(cg) = self.cgroups.as_mut() else {
             return;
         };
@@ -269,10 +353,7 @@ impl Hooks {
             // What the container's root made below its cgroups is its own: removed as it.
             let subs = c.subcgroups();
             if !subs.is_empty() {
-                let _ = d.run(|| {
-                    lxu_cgroup::remove_dirs(&subs, std::time::Duration::from_secs(2))
-                        .map_err(|e| e.to_string())
-                });
+                d.remove_subcgroups(&subs);
             }
         }
         if let Some(c) = cg.cgroup.as_mut() {
@@ -280,78 +361,75 @@ impl Hooks {
         }
     }
 
-    pub fn freeze(&self) -> Result<()> {
-        let c = self.cgroup_or_err("freeze")?;
-        c.freeze()
-            .map_err(|e| Error::Msg(format!("{}: freeze: {e}", self.name)))
+    pub(crate) fn freeze(&self) -> Result<()> {
+        self.cgroup_or_err("freeze")?
+            .freeze()
+            .map_err(|source| self.cgroup_error("freeze", source).into())
     }
 
-    pub fn thaw(&self) -> Result<()> {
-        let c = self.cgroup_or_err("unfreeze")?;
-        c.thaw()
-            .map_err(|e| Error::Msg(format!("{}: unfreeze: {e}", self.name)))
+    pub(crate) fn thaw(&self) -> Result<()> {
+        self.cgroup_or_err("unfreeze")?
+            .thaw()
+            .map_err(|source| self.cgroup_error("unfreeze", source).into())
     }
 
     /// `lxc-cgroup`: reads the cgroup file `key`, or writes `value` to it (with the same
     /// v1/v2 translation as `lxc.cgroup.*` lines).
-    pub fn cgroup_item(&self, key: &str, value: Option<&str>) -> Result<String> {
+    pub(crate) fn cgroup_item(&self, key: &str, value: Option<&str>) -> Result<String> {
         let c = self.cgroup_or_err("use cgroup files")?;
-        let err = |e: lxu_cgroup::CgroupError| Error::Msg(format!("{}: {e}", self.name));
-        match value {
-            None => c.read_setting(key).map_err(err),
-            Some(v) => {
-                let applied = c
-                    .apply(&[(key.to_string(), v.to_string())], &[])
-                    .map_err(err)?;
-                if let Some(s) = applied.skipped.first() {
-                    return Err(Error::Msg(format!(
-                        "{}: {}: {}",
-                        self.name, s.key, s.reason
-                    )));
-                }
-                Ok(String::new())
+        let Some(v) = value else {
+            return c
+                .read_setting(key)
+                .map_err(|source| self.setting_error(source).into());
+        };
+        let applied = c
+            .apply(&[(key.to_string(), v.to_string())], &[])
+            .map_err(|source| self.setting_error(source))?;
+        if let Some(s) = applied.skipped.first() {
+            return Err(ResourceError::Skipped {
+                name: self.name.clone(),
+                key: s.key.clone(),
+                reason: s.reason.clone(),
             }
+            .into());
         }
+        Ok(String::new())
     }
 
-    fn cgroup_or_err(&self, what: &str) -> Result<&ContainerCgroup> {
-        self.cgroups
-            .as_ref()
-            .and_then(|c| c.cgroup.as_ref())
-            .ok_or_else(|| {
-                Error::Msg(format!(
-                    "{}: cannot {what}: the container has no freezer cgroup (no cgroup is delegated to this user; `lxu setup-user` as root does it)",
-                    self.name
-                ))
-            })
+    fn cgroup_or_err(&self, op: &'static str) -> Result<&ContainerCgroup> {
+        self.cgroup().ok_or_else(|| {
+            ResourceError::NoCgroup {
+                name: self.name.clone(),
+                op,
+            }
+            .into()
+        })
     }
 
-    pub fn info_lines(&mut self) -> Vec<String> {
-        let mut out = self.info.clone();
+    /// Facts for `info`: network devices and cgroup counters.
+    pub(crate) fn info_facts(&mut self, out: &mut Vec<(String, String)>) {
         if let Some(n) = &mut self.nets {
             let hosts: Vec<String> = n.created.iter().map(|c| c.host.clone()).collect();
-            out.extend(crate::monitor::net::info_lines(n.inside.as_mut(), &hosts));
+            crate::monitor::net::info_facts(n.inside.as_mut(), &hosts, out);
         }
-        if let Some(c) = self.cgroups.as_ref().and_then(|c| c.cgroup.as_ref()) {
-            if let Ok(s) = c.stats() {
-                let mut num = |k: &str, v: Option<u64>| {
-                    if let Some(v) = v {
-                        out.push(format!("{k} {v}"));
-                    }
-                };
-                num("memory_bytes", s.memory_bytes);
-                num("kmem_bytes", s.kmem_bytes);
-                num("cpu_ns", s.cpu_ns);
-                num("pids", s.pids);
-                num("blkio_bytes", s.blkio_bytes);
-                if let Some(Limit::Value(v)) = s.memory_limit {
-                    out.push(format!("memory_limit {v}"));
-                }
-                if let Some(Limit::Value(v)) = s.pids_limit {
-                    out.push(format!("pids_limit {v}"));
-                }
+        let Some(Ok(s)) = self.cgroup().map(|c| c.stats()) else {
+            return;
+        };
+        let mut num = |k: &str, v: Option<u64>| {
+            if let Some(v) = v {
+                out.push((k.to_string(), v.to_string()));
             }
+        };
+        num("memory_bytes", s.memory_bytes);
+        num("kmem_bytes", s.kmem_bytes);
+        num("cpu_ns", s.cpu_ns);
+        num("pids", s.pids);
+        num("blkio_bytes", s.blkio_bytes);
+        if let Some(Limit::Value(v)) = s.memory_limit {
+            num("memory_limit", Some(v));
         }
-        out
+        if let Some(Limit::Value(v)) = s.pids_limit {
+            num("pids_limit", Some(v));
+        }
     }
 }

@@ -11,6 +11,7 @@
 
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::PathBuf;
 
 use lxu_config::Config;
 use lxu_sys::channel::Channel;
@@ -22,11 +23,16 @@ use rustix::thread::ThreadNameSpaceType as Ns;
 
 use crate::container::Container;
 use crate::error::{Error, Result};
-use crate::monitor::protocol::connect_monitor;
+use crate::monitor::socket::{connect_running, unexpected};
+use crate::session::terminal;
 use crate::start::sealed_exec::Trampoline;
+use crate::wire::helper::{FromAttachHelper, ToHelper};
+use crate::wire::monitor::{Reply, Request};
+use crate::wire::{self, RecvError, RemoteError};
 
 /// Default PATH inside the container.
-pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub(crate) const DEFAULT_PATH: &str =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EnvMode {
@@ -70,8 +76,51 @@ impl Default for AttachOptions {
 
 /// What a child step reports when it fails, shown to the user.
 fn report(ch: &Channel, msg: String) -> ! {
-    let _ = ch.send(format!("err{msg}").as_bytes(), &[]);
+    let _ = wire::send(ch, &FromAttachHelper::Failed(RemoteError::new(msg)), &[]);
     lxu_sys::exit_immediately(126)
+}
+
+/// What the monitor hands out for an attach.
+struct Target {
+    /// init's pidfd.
+    pidfd: OwnedFd,
+    /// The container's devpts root, for a pty.
+    devpts: Option<OwnedFd>,
+    namespaces: Ns,
+    /// `cgroup.procs` of the container's cgroups.
+    cgroup_procs: Vec<PathBuf>,
+}
+
+/// Asks the monitor for init's pidfd; `load_config` runs while the monitor answers.
+fn ask_monitor(
+    c: &Container,
+    load_config: impl FnOnce() -> Result<Config>,
+) -> Result<(Target, Config)> {
+    let conn = connect_running(c)?;
+    // An idle monitor takes a while to wake up: ask first, read the config meanwhile.
+    let req = Request::Pidfd;
+    conn.send(&req)?;
+    let config = load_config()?;
+    let (reply, fds) = conn.reply(&req)?;
+    let Reply::Pidfd {
+        devpts,
+        namespaces,
+        cgroup_procs,
+        ..
+    } = reply
+    else {
+        return Err(unexpected(&req));
+    };
+    // The reply came with 1 + devpts descriptors (`wire::recv` checks).
+    let mut fds = fds.into_iter();
+    let pidfd = fds.next().ok_or_else(|| unexpected(&req))?;
+    let target = Target {
+        pidfd,
+        devpts: if devpts { fds.next() } else { None },
+        namespaces,
+        cgroup_procs,
+    };
+    Ok((target, config))
 }
 
 /// Runs the command; returns its exit status (128+N when killed by signal N).
@@ -81,39 +130,11 @@ pub fn attach(
     load_config: impl FnOnce() -> Result<Config>,
     opts: &AttachOptions,
 ) -> Result<i32> {
-    let Some(conn) = connect_monitor(c)? else {
-        return Err(Error::NotRunning {
-            name: c.name.clone(),
-        });
-    };
-    // An idle monitor takes a while to wake up: ask first, read the config meanwhile.
-    conn.send("pidfd")?;
-    let config = load_config()?;
-    let (reply, fds) = conn.reply("pidfd")?;
-    drop(conn);
-    let mut fds = fds.into_iter();
-    let pidfd = fds
-        .next()
-        .ok_or_else(|| Error::Msg("the monitor sent no pidfd".into()))?;
-    let devpts = if reply.split_whitespace().nth(1) == Some("1") {
-        fds.next()
-    } else {
-        None
-    };
-    let namespaces = reply
-        .split_whitespace()
-        .nth(2)
-        .map(ns_flags)
-        .unwrap_or(Ns::MOUNT | Ns::PROCESS_ID);
-    let cgroup_procs: Vec<std::path::PathBuf> = reply
-        .split_whitespace()
-        .nth(3)
-        .map(|l| l.split(':').map(std::path::PathBuf::from).collect())
-        .unwrap_or_default();
+    let (target, config) = ask_monitor(c, load_config)?;
     let use_pty = opts
         .pty
         .unwrap_or_else(|| rustix::termios::isatty(rustix::stdio::stdin()))
-        && devpts.is_some();
+        && target.devpts.is_some();
 
     // The command's parent dies right after forking it; we adopt and reap it.
     rustix::process::set_child_subreaper(Some(rustix::process::getpid()))
@@ -140,7 +161,8 @@ pub fn attach(
     let trampoline = Trampoline::new()
         .map_err(|e| Error::sys("make the exec trampoline (a sealed memfd)", e))?;
     let cwd = std::env::current_dir().ok();
-    let mut plan = ChildPlan::new(&config, opts, cwd, use_pty, !cgroup_procs.is_empty());
+    let wait_for_cgroups = !target.cgroup_procs.is_empty();
+    let mut plan = ChildPlan::new(&config, opts, cwd, use_pty, wait_for_cgroups);
     // The container's seccomp profile and labels bind attached commands too (warnings
     // were shown at start).
     plan.security = crate::start::security::Security::prepare(
@@ -165,9 +187,7 @@ pub fn attach(
             drop(parent_end);
             child(
                 &plan,
-                pidfd.as_fd(),
-                namespaces,
-                devpts.as_ref().map(|d| d.as_fd()),
+                &target,
                 &child_end,
                 &trampoline,
                 host_proc.as_ref().map(|f| f.as_fd()),
@@ -176,67 +196,65 @@ pub fn attach(
         Fork::Parent(pid) => pid,
     };
     drop(child_end);
-    drop(pidfd);
+    drop(target.pidfd);
     drop(trampoline);
     drop(host_proc);
-    // The child's cgroups are joined from here while it joins the namespaces: cgroup v1
-    // lets the caller move a process of its own uid, and the child keeps that uid until
-    // it hears back. Its children (the command) inherit the cgroups.
-    if plan.wait_for_cgroups {
-        let moved = cgroup_procs.iter().try_for_each(|procs| {
-            match std::fs::write(procs, intermediate.as_raw_nonzero().get().to_string()) {
-                // The child is gone already: its own message below says why.
-                Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Ok(()),
-                r => r.map_err(|e| format!("join cgroup `{}`: {e}", procs.display())),
-            }
-        });
-        let msg = match &moved {
-            Ok(()) => "cgroups".to_string(),
-            Err(e) => format!("err{e}"),
-        };
-        let _ = parent_end.send(msg.as_bytes(), &[]);
-        if let Err(e) = moved {
-            let _ = lxu_sys::signal::kill(intermediate.as_raw_nonzero().get(), libc::SIGKILL);
-            let _ = waitpid(Some(intermediate), WaitOptions::empty());
-            return Err(Error::Msg(e));
-        }
+    if wait_for_cgroups {
+        join_cgroups(&target.cgroup_procs, intermediate, &parent_end)?;
     }
-    // The intermediate sends the command's pid (and the pty master), or an error.
-    let mut cmd_pid: Option<Pid> = None;
-    let mut master: Option<OwnedFd> = None;
-    let mut failure: Option<String> = None;
-    while let Ok(Some((msg, mut got))) = parent_end.recv() {
-        if let Some(e) = msg.strip_prefix(b"err") {
-            failure = Some(String::from_utf8_lossy(e).into_owned());
-            break;
-        }
-        if let Some(p) = msg.strip_prefix(b"pid ") {
-            cmd_pid = String::from_utf8_lossy(p)
-                .trim()
-                .parse::<i32>()
-                .ok()
-                .and_then(Pid::from_raw);
-            if !got.is_empty() {
-                master = Some(got.remove(0));
-            }
-        }
-    }
-    let _ = waitpid(Some(intermediate), WaitOptions::empty());
-    if let Some(f) = failure {
-        return Err(Error::Msg(f));
-    }
-    let Some(cmd_pid) = cmd_pid else {
-        return Err(Error::Msg(format!(
-            "{}: the attach helper exited before starting the command",
-            c.name
-        )));
-    };
+    let (cmd_pid, master) = wait_started(c, intermediate, &parent_end)?;
     let status = match master {
         Some(m) => proxy_pty(m, cmd_pid, &sigfd),
         None => wait_plain(cmd_pid, &sigfd),
     };
     let _ = lxu_sys::signal::reset_all();
     Ok(status)
+}
+
+/// Moves the helper into the container's cgroups, from here while it joins the
+/// namespaces: cgroup v1 lets the caller move a process of its own uid, and the helper
+/// keeps that uid until it hears back. Its children (the command) inherit the cgroups.
+fn join_cgroups(procs: &[PathBuf], helper: Pid, ch: &Channel) -> Result<()> {
+    let moved = procs.iter().try_for_each(|procs| {
+        match std::fs::write(procs, helper.as_raw_nonzero().get().to_string()) {
+            // The helper is gone already: its own message says why.
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Ok(()),
+            r => r.map_err(|e| Error::io("join cgroup", procs, e)),
+        }
+    });
+    if let Err(e) = moved {
+        let _ = lxu_sys::signal::kill(helper.as_raw_nonzero().get(), libc::SIGKILL);
+        let _ = waitpid(Some(helper), WaitOptions::empty());
+        return Err(e);
+    }
+    let _ = wire::send(ch, &ToHelper::CgroupsJoined, &[]);
+    Ok(())
+}
+
+/// Waits until the helper has started the command (and the command has executed: the
+/// channel closes then); returns the command's pid and its pty master.
+fn wait_started(c: &Container, helper: Pid, ch: &Channel) -> Result<(Pid, Option<OwnedFd>)> {
+    let mut started: Option<(Option<Pid>, Option<OwnedFd>)> = None;
+    let failure = loop {
+        match wire::recv::<FromAttachHelper>(ch) {
+            Ok(Some((FromAttachHelper::Started { pid, .. }, fds))) => {
+                started = Some((Pid::from_raw(pid), fds.into_iter().next()));
+            }
+            Ok(Some((FromAttachHelper::Failed(e), _))) => break Some(Error::Remote(e)),
+            Err(RecvError::Wire(e)) => break Some(Error::Wire(e)),
+            Ok(None) | Err(RecvError::Io(_)) => break None,
+        }
+    };
+    let _ = waitpid(Some(helper), WaitOptions::empty());
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    match started {
+        Some((Some(pid), master)) => Ok((pid, master)),
+        _ => Err(Error::AttachHelperDied {
+            name: c.name.clone(),
+        }),
+    }
 }
 
 /// Everything the child needs, computed before forking.
@@ -323,29 +341,9 @@ fn container_passwd(uid: u32) -> Option<(String, String, String)> {
     })
 }
 
-/// Namespace names as the monitor lists them (`mnt,pid,uts,ipc,user,net`).
-fn ns_flags(list: &str) -> Ns {
-    let mut f = Ns::empty();
-    for n in list.split(',') {
-        f |= match n {
-            "user" => Ns::USER,
-            "mnt" => Ns::MOUNT,
-            "pid" => Ns::PROCESS_ID,
-            "uts" => Ns::HOST_NAME_AND_NIS_DOMAIN_NAME,
-            "ipc" => Ns::INTER_PROCESS_COMMUNICATION,
-            "net" => Ns::NETWORK,
-            "cgroup" => Ns::CONTROL_GROUP,
-            _ => Ns::empty(),
-        };
-    }
-    f
-}
-
 fn child(
     plan: &ChildPlan,
-    pidfd: BorrowedFd<'_>,
-    namespaces: Ns,
-    devpts: Option<BorrowedFd<'_>>,
+    target: &Target,
     ch: &Channel,
     trampoline: &Trampoline,
     host_proc: Option<BorrowedFd<'_>>,
@@ -359,14 +357,16 @@ fn child(
         report(ch, format!("mark inherited descriptors close-on-exec: {e}"));
     }
     // One call: the kernel joins the user namespace first, then the others.
-    if let Err(e) = rustix::thread::move_into_thread_name_spaces(pidfd, namespaces) {
+    if let Err(e) =
+        rustix::thread::move_into_thread_name_spaces(target.pidfd.as_fd(), target.namespaces)
+    {
         report(ch, format!("join the container's namespaces: {e}"));
     }
     // The parent moves us into the container's cgroups meanwhile; our uid must stay the
     // caller's until it is done (cgroup v1 checks it), and nothing may be forked before.
     if plan.wait_for_cgroups {
-        match ch.recv() {
-            Ok(Some((m, _))) if m == b"cgroups" => {}
+        match wire::recv::<ToHelper>(ch) {
+            Ok(Some((ToHelper::CgroupsJoined, _))) => {}
             _ => lxu_sys::exit_immediately(126),
         }
     }
@@ -376,8 +376,8 @@ fn child(
     let mut slave: Option<OwnedFd> = None;
     let mut master: Option<OwnedFd> = None;
     if plan.pty {
-        if let Some(d) = devpts {
-            match open_pty(d) {
+        if let Some(d) = &target.devpts {
+            match open_pty(d.as_fd()) {
                 Ok((m, s)) => {
                     master = Some(m);
                     slave = Some(s);
@@ -393,9 +393,12 @@ fn child(
     match forked {
         Err(e) => report(ch, format!("fork: {e}")),
         Ok(Fork::Parent(pid)) => {
-            let msg = format!("pid {}", pid.as_raw_nonzero().get());
+            let msg = FromAttachHelper::Started {
+                pid: pid.as_raw_nonzero().get(),
+                pty: master.is_some(),
+            };
             let fds: Vec<BorrowedFd<'_>> = master.iter().map(|m| m.as_fd()).collect();
-            let _ = ch.send(msg.as_bytes(), &fds);
+            let _ = wire::send(ch, &msg, &fds);
             lxu_sys::exit_immediately(0);
         }
         Ok(Fork::Child) => {}
@@ -601,9 +604,9 @@ fn proxy_pty(master: OwnedFd, pid: Pid, sigfd: &lxu_sys::signal::SignalFd) -> i3
     // pty, and the final drain must not wait for it.
     let _ = rustix::fs::fcntl_setfl(&master, OFlags::NONBLOCK);
     let stdin = rustix::stdio::stdin();
-    let raw_mode = lxu_sys::term::RawMode::enter(stdin);
+    let raw = terminal::raw();
     let sync_size = || {
-        if let Ok(ws) = rustix::termios::tcgetwinsize(stdin) {
+        if let Some(ws) = terminal::size() {
             let _ = rustix::termios::tcsetwinsize(&master, ws);
         }
     };
@@ -661,6 +664,6 @@ fn proxy_pty(master: OwnedFd, pid: Pid, sigfd: &lxu_sys::signal::SignalFd) -> i3
             }
         }
     };
-    drop(raw_mode);
+    drop(raw);
     code
 }

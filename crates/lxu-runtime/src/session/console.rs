@@ -9,7 +9,9 @@ use rustix::event::{poll, PollFd, PollFlags, Timespec};
 
 use crate::container::Container;
 use crate::error::{Error, Result};
-use crate::monitor::protocol::connect_monitor;
+use crate::monitor::socket::{connect_running, unexpected, MonitorConn};
+use crate::session::terminal;
+use crate::wire::monitor::{Frame, Reply, Request};
 
 /// The escape prefix for `-e`: `^b`, `b` or `B` mean Ctrl+b; default Ctrl+a.
 pub fn escape_byte(spec: Option<&str>) -> std::result::Result<u8, String> {
@@ -28,28 +30,28 @@ pub fn escape_byte(spec: Option<&str>) -> std::result::Result<u8, String> {
 
 /// What the escape filter decided for a chunk of input.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Filtered {
-    pub send: Vec<u8>,
-    pub detach: bool,
+pub(crate) struct Filtered {
+    pub(crate) send: Vec<u8>,
+    pub(crate) detach: bool,
 }
 
 /// LXC's escape rules: prefix then `q` detaches; prefix twice sends one prefix; prefix
 /// then any other byte sends only that byte.
 #[derive(Debug, Default)]
-pub struct EscapeFilter {
+pub(crate) struct EscapeFilter {
     prefix: u8,
     pending: bool,
 }
 
 impl EscapeFilter {
-    pub fn new(prefix: u8) -> EscapeFilter {
+    pub(crate) fn new(prefix: u8) -> EscapeFilter {
         EscapeFilter {
             prefix,
             pending: false,
         }
     }
 
-    pub fn feed(&mut self, input: &[u8]) -> Filtered {
+    pub(crate) fn feed(&mut self, input: &[u8]) -> Filtered {
         let mut send = Vec::with_capacity(input.len());
         for &b in input {
             if self.pending {
@@ -73,53 +75,62 @@ impl EscapeFilter {
 
 /// The recent output of tty `tty` (0 = console) kept by the monitor.
 pub fn log(c: &Container, tty: u32) -> Result<Vec<u8>> {
-    let Some(conn) = connect_monitor(c)? else {
-        return Err(Error::NotRunning {
-            name: c.name.clone(),
-        });
+    let conn = connect_running(c)?;
+    let req = Request::Log { tty };
+    let Reply::Log(len) = conn.request(&req)?.0 else {
+        return Err(unexpected(&req));
     };
-    let (len, _) = conn.request(&format!("log {tty}"))?;
-    let len: usize = len.trim().parse().unwrap_or(0);
-    let mut out = Vec::with_capacity(len);
+    let len = usize::try_from(len).unwrap_or(usize::MAX);
+    let mut out = Vec::with_capacity(len.min(1 << 20));
     while out.len() < len {
-        match conn.ch.recv() {
-            Ok(Some((m, _))) if m.first() == Some(&b'd') => out.extend_from_slice(&m[1..]),
+        match conn.frame()? {
+            Some(Frame::Data(d)) => out.extend_from_slice(&d),
             _ => break,
         }
     }
     Ok(out)
 }
 
-fn winsize_frame() -> Option<Vec<u8>> {
-    let ws = rustix::termios::tcgetwinsize(rustix::stdio::stdin()).ok()?;
-    Some(format!("w{} {}", ws.ws_row, ws.ws_col).into_bytes())
+fn winsize_frame() -> Option<Frame> {
+    let ws = terminal::size()?;
+    Some(Frame::Winsize {
+        rows: ws.ws_row,
+        cols: ws.ws_col,
+    })
 }
 
 /// Connects the terminal to tty `tty` (-1: the first free tty, 0: the console) until the
 /// escape sequence, end of input, or the container stops. Returns the tty number used.
 pub fn attach_console(c: &Container, tty: i32, escape: u8, quiet: bool) -> Result<u32> {
-    let Some(conn) = connect_monitor(c)? else {
-        return Err(Error::NotRunning {
-            name: c.name.clone(),
-        });
+    let conn = connect_running(c)?;
+    let req = Request::Console { tty };
+    let Reply::Tty(n) = conn.request(&req)?.0 else {
+        return Err(unexpected(&req));
     };
-    let (got, _) = conn.request(&format!("console {tty}"))?;
-    let n: u32 = got.trim().parse().unwrap_or(0);
     if !quiet {
         let letter = (b'a' + escape - 1) as char;
         eprintln!(
             "\nConnected to tty {n}\nType <Ctrl+{letter} q> to exit the console, <Ctrl+{letter} Ctrl+{letter}> to enter Ctrl+{letter} itself"
         );
     }
-    let stdin = rustix::stdio::stdin();
-    let raw_mode = lxu_sys::term::RawMode::enter(stdin);
-    if raw_mode.is_some() {
+    let raw = terminal::raw();
+    if raw.is_some() {
         if let Some(w) = winsize_frame() {
-            let _ = conn.ch.send(&w, &[]);
+            let _ = conn.send_frame(&w);
         }
     }
     let sigfd = lxu_sys::signal::SignalFd::new(&[libc::SIGWINCH, libc::SIGTERM, libc::SIGHUP])
         .map_err(|e| Error::sys("create a signalfd", e))?;
+    proxy(&conn, &sigfd, escape);
+    drop(raw);
+    let _ = lxu_sys::signal::reset_all();
+    Ok(n)
+}
+
+/// Copies between the terminal and the tty until the escape sequence, end of input (and
+/// a moment for the output still coming), a signal, or the end of the connection.
+fn proxy(conn: &MonitorConn, sigfd: &lxu_sys::signal::SignalFd, escape: u8) {
+    let stdin = rustix::stdio::stdin();
     let mut filter = EscapeFilter::new(escape);
     let mut out = std::io::stdout();
     let mut buf = [0u8; 4096];
@@ -127,8 +138,8 @@ pub fn attach_console(c: &Container, tty: i32, escape: u8, quiet: bool) -> Resul
     let mut drain_deadline: Option<std::time::Instant> = None;
     loop {
         let mut fds = vec![
-            PollFd::new(&conn.ch, PollFlags::IN),
-            PollFd::new(&sigfd, PollFlags::IN),
+            PollFd::new(conn, PollFlags::IN),
+            PollFd::new(sigfd, PollFlags::IN),
         ];
         if stdin_open {
             fds.push(PollFd::from_borrowed_fd(stdin, PollFlags::IN));
@@ -144,13 +155,12 @@ pub fn attach_console(c: &Container, tty: i32, escape: u8, quiet: bool) -> Resul
         let ready: Vec<PollFlags> = fds.iter().map(|f| f.revents()).collect();
         drop(fds);
         if !ready[0].is_empty() {
-            match conn.ch.recv() {
-                Ok(Some((m, _))) => {
-                    if m.first() == Some(&b'd') {
-                        let _ = out.write_all(&m[1..]);
-                        let _ = out.flush();
-                    }
+            match conn.frame() {
+                Ok(Some(Frame::Data(d))) => {
+                    let _ = out.write_all(&d);
+                    let _ = out.flush();
                 }
+                Ok(Some(Frame::Winsize { .. })) => {}
                 // The container stopped (the monitor closed the connection).
                 _ => break,
             }
@@ -160,7 +170,7 @@ pub fn attach_console(c: &Container, tty: i32, escape: u8, quiet: bool) -> Resul
             while let Ok(Some((sig, _))) = sigfd.read() {
                 if sig == libc::SIGWINCH {
                     if let Some(w) = winsize_frame() {
-                        let _ = conn.ch.send(&w, &[]);
+                        let _ = conn.send_frame(&w);
                     }
                 } else {
                     stop = true;
@@ -179,13 +189,8 @@ pub fn attach_console(c: &Container, tty: i32, escape: u8, quiet: bool) -> Resul
                 }
                 Ok(k) => {
                     let f = filter.feed(&buf[..k]);
-                    if !f.send.is_empty() {
-                        let mut frame = Vec::with_capacity(f.send.len() + 1);
-                        frame.push(b'd');
-                        frame.extend_from_slice(&f.send);
-                        if conn.ch.send(&frame, &[]).is_err() {
-                            break;
-                        }
+                    if !f.send.is_empty() && conn.send_frame(&Frame::Data(f.send)).is_err() {
+                        break;
                     }
                     if f.detach {
                         break;
@@ -197,9 +202,6 @@ pub fn attach_console(c: &Container, tty: i32, escape: u8, quiet: bool) -> Resul
             break;
         }
     }
-    drop(raw_mode);
-    let _ = lxu_sys::signal::reset_all();
-    Ok(n)
 }
 
 #[cfg(test)]

@@ -2,3 +2,4 @@
 
 pub mod attach;
 pub mod console;
+pub(crate) mod terminal;

@@ -4,12 +4,14 @@
 //! written the id maps, becomes root of the user namespace, builds the root filesystem
 //! (every path resolved inside the rootfs, see `mounts`), allocates the console and tty
 //! ptys from the container's own devpts instance and hands their masters to the monitor,
-//! pivots, and executes init. Any failure is sent to the monitor as text and the process
-//! exits: the monitor turns it into ABORTING and the user's error message.
+//! pivots, and executes init (the messages and their order: `crate::wire`). Any failure
+//! is sent to the monitor and the process exits: the monitor turns it into ABORTING and
+//! the user's error message.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use lxu_config::{HookType, ProcMode, SysMode};
+use lxu_net::Netlink;
 use lxu_sys::channel::Channel;
 use rustix::fs::{Mode, OFlags};
 use rustix::mount::{MountFlags, MountPropagationFlags, UnmountFlags};
@@ -17,6 +19,9 @@ use rustix::mount::{MountFlags, MountPropagationFlags, UnmountFlags};
 use crate::hooks::RootfsMount;
 use crate::start::mounts::{self, fd_path};
 use crate::start::plan::{Entry, Plan};
+use crate::start::sealed_exec::Trampoline;
+use crate::wire::init::{CgroupBind, FromInit, Go, ToInit};
+use crate::wire::{self, RemoteError};
 
 type Step<T = ()> = std::result::Result<T, String>;
 
@@ -28,17 +33,26 @@ fn ctx<T, E: std::fmt::Display>(
 }
 
 /// Runs the init side; never returns.
-pub fn run(plan: &Plan, ch: Channel) -> ! {
+pub(crate) fn run(plan: &Plan, ch: Channel) -> ! {
     let result = setup(plan, &ch);
     let msg = match result {
         Ok(never) => match never {},
         Err(m) => m,
     };
-    let _ = ch.send(format!("err{msg}").as_bytes(), &[]);
+    let _ = wire::send(&ch, &FromInit::Failed(RemoteError::new(msg)), &[]);
     lxu_sys::exit_immediately(126);
 }
 
 enum Never {}
+
+/// What init holds from before the go-ahead until exec.
+struct Prepared {
+    trampoline: Trampoline,
+    /// The host's procfs, to set init's LSM label through.
+    host_proc: Option<OwnedFd>,
+    /// A netlink socket in the container's network namespace.
+    netlink: Option<Netlink>,
+}
 
 fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
     // Nothing of the monitor (listening socket, lock, signalfd) may reach the container:
@@ -47,6 +61,21 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
     ctx(lxu_sys::fd::cloexec_from(3), || {
         "mark inherited descriptors close-on-exec".into()
     })?;
+    let (mut p, rootfs) = prepare(plan, ch)?;
+    let go = match wire::recv::<ToInit>(ch) {
+        Ok(Some((ToInit::Go(go), _))) => go,
+        _ => lxu_sys::exit_immediately(1),
+    };
+    let root = build_root(plan, &mut p, rootfs, &go)?;
+    let ptys = allocate_ptys(root.as_fd(), plan)?;
+    mount_rest(plan, root.as_fd(), &go.cgroups)?;
+    hand_over(plan, ch, ptys, p.netlink.take())?;
+    finish(plan, ch, root, &p)
+}
+
+/// Before the go-ahead: what needs no id map, done while the monitor writes it. Returns
+/// the rootfs directory too, opened with the caller's identity.
+fn prepare(plan: &Plan, ch: &Channel) -> Step<(Prepared, OwnedFd)> {
     ctx(lxu_sys::signal::reset_all(), || {
         "reset signal handling".into()
     })?;
@@ -56,7 +85,7 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
     ctx(rustix::process::setsid(), || "start a new session".into())?;
     // Init is created in the container's pid namespace, but nothing runs in it yet (see
     // `sealed_exec` on why that matters).
-    let trampoline = ctx(crate::start::sealed_exec::Trampoline::new(), || {
+    let trampoline = ctx(Trampoline::new(), || {
         "make the exec trampoline (a sealed memfd)".into()
     })?;
     // Before the container's /proc is mounted: the LSM label must reach the real procfs
@@ -88,13 +117,13 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
             }),
             || "create a network namespace".into(),
         )?;
-        if ch.send(b"netns", &[]).is_err() {
+        if wire::send(ch, &FromInit::NetnsReady, &[]).is_err() {
             lxu_sys::exit_immediately(1);
         }
     }
     // Loopback goes up now, in parallel with the map helpers; the same socket configures
     // the veths after the go-ahead and then stays with the monitor (to read addresses).
-    let mut netlink = if plan.own_netns {
+    let netlink = if plan.own_netns {
         Some(
             crate::monitor::net::open_inside()
                 .map_err(|e| format!("{}: network: {e}", plan.name))?,
@@ -102,11 +131,17 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
     } else {
         None
     };
-    // "go" and, per veth, `ifname,gateway4,gateway6` from the monitor.
-    let go = match ch.recv() {
-        Ok(Some((m, _))) if m.starts_with(b"go") => String::from_utf8_lossy(&m[2..]).into_owned(),
-        _ => lxu_sys::exit_immediately(1),
+    let p = Prepared {
+        trampoline,
+        host_proc,
+        netlink,
     };
+    Ok((p, rootfs))
+}
+
+/// After the go-ahead: becomes the container's root, configures the network, attaches
+/// the rootfs and mounts /proc, /sys, /dev and devpts; returns the rootfs mount.
+fn build_root(plan: &Plan, p: &mut Prepared, rootfs: OwnedFd, go: &Go) -> Step<OwnedFd> {
     if plan.userns {
         ctx(crate::ids::userns::become_root(), || {
             "become root of the user namespace".into()
@@ -124,8 +159,8 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
     // (its mm belongs to the host's user namespace), so nothing in the container can
     // write to the lxu binary through /proc/PID/exe while this process runs it.
     let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
-    if let Some(nl) = &mut netlink {
-        crate::monitor::net::configure_inside(nl, &plan.nets, go.lines().next().unwrap_or(""))
+    if let Some(nl) = &mut p.netlink {
+        crate::monitor::net::configure_inside(nl, &plan.nets, &go.nics)
             .map_err(|e| format!("{}: network: {e}", plan.name))?;
     }
     ctx(
@@ -153,17 +188,14 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
         mount_dev(r)?;
     }
     mount_devpts(r, plan)?;
-    let ptys = allocate_ptys(r, plan)?;
-    // The monitor sends `bind<TAB>host dir<TAB>name` lines for the container's cgroups.
-    let binds: Vec<(std::path::PathBuf, String)> = go
-        .lines()
-        .filter_map(|l| {
-            let mut f = l.strip_prefix("bind\t")?.split('\t');
-            Some((std::path::PathBuf::from(f.next()?), f.next()?.to_string()))
-        })
-        .collect();
-    if !binds.is_empty() {
-        mount_cgroups(r, &binds)?;
+    Ok(root)
+}
+
+/// The container's cgroups, `lxc.mount.entry`, `lxc.sysctl`, and the mount and autodev
+/// hooks.
+fn mount_rest(plan: &Plan, r: BorrowedFd<'_>, cgroups: &[CgroupBind]) -> Step {
+    if !cgroups.is_empty() {
+        mount_cgroups(r, cgroups)?;
     }
     for e in &plan.entries {
         if let Err(msg) = mount_entry(r, e) {
@@ -179,7 +211,12 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
     if plan.autodev {
         hook(plan, HookType::Autodev)?;
     }
-    // Hand the pty masters and the devpts root to the monitor.
+    Ok(())
+}
+
+/// Hands the pty masters, the devpts root and the netlink socket to the monitor, and
+/// waits while it runs the start-host hooks.
+fn hand_over(plan: &Plan, ch: &Channel, ptys: Ptys, netlink: Option<Netlink>) -> Step {
     let mut fds: Vec<BorrowedFd<'_>> = Vec::new();
     if let Some(c) = &ptys.console {
         fds.push(c.as_fd());
@@ -189,31 +226,35 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
     if let Some(nl) = &netlink {
         fds.push(nl.socket().as_fd());
     }
-    let header = format!(
-        "ptys {} {} {}",
-        u8::from(ptys.console.is_some()),
-        ptys.ttys.len(),
-        u8::from(netlink.is_some())
-    );
-    ctx(ch.send(header.as_bytes(), &fds), || {
+    let msg = FromInit::Ptys {
+        console: ptys.console.is_some(),
+        ttys: ptys.ttys.len() as u32,
+        netlink: netlink.is_some(),
+    };
+    ctx(wire::send(ch, &msg, &fds), || {
         "pass the console to the monitor".into()
     })?;
+    drop(fds);
     drop(ptys);
     drop(netlink);
     if plan.hooks.has(HookType::StartHost) {
         // The monitor runs the start-host hooks on the host now.
-        match ch.recv() {
-            Ok(Some((m, _))) if m == b"cont" => {}
+        match wire::recv::<ToInit>(ch) {
+            Ok(Some((ToInit::Continue, _))) => {}
             _ => lxu_sys::exit_immediately(1),
         }
     }
+    Ok(())
+}
 
-    pivot(r)?;
+/// From pivot_root to the exec of `lxc.init.cmd`.
+fn finish(plan: &Plan, ch: &Channel, root: OwnedFd, p: &Prepared) -> Step<Never> {
+    pivot(root.as_fd())?;
     drop(root);
     setup_stdio(plan)?;
     if plan.hooks.has(HookType::Start) {
         plan.hooks
-            .run_in_container(HookType::Start, &plan.env, &trampoline)
+            .run_in_container(HookType::Start, &plan.env, &p.trampoline)
             .map_err(|e| format!("{}: {e}", plan.name))?;
     }
     drop_capabilities(plan)?;
@@ -245,10 +286,10 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
     // Last, so that nothing of the setup above is filtered; a failure still reaches the
     // monitor, which then aborts the start.
     plan.security
-        .apply_before_exec(host_proc.as_ref().map(|f| f.as_fd()))
+        .apply_before_exec(p.host_proc.as_ref().map(|f| f.as_fd()))
         .map_err(|e| format!("{}: {e}", plan.name))?;
     // If the monitor died before the line above, this send fails and we stop here.
-    if ch.send(b"exec", &[]).is_err() {
+    if wire::send(ch, &FromInit::Exec, &[]).is_err() {
         lxu_sys::exit_immediately(1);
     }
     if plan.execute {
@@ -273,11 +314,14 @@ fn setup(plan: &Plan, ch: &Channel) -> Step<Never> {
         }
     }
     // Through the trampoline: a `#!/proc/self/exe` init must not run the lxu binary.
-    let err = match trampoline.prepare(&plan.argv, &plan.env, crate::session::attach::DEFAULT_PATH)
-    {
-        Ok(p) => p.exec(),
-        Err(e) => e,
-    };
+    let err =
+        match p
+            .trampoline
+            .prepare(&plan.argv, &plan.env, crate::session::attach::DEFAULT_PATH)
+        {
+            Ok(p) => p.exec(),
+            Err(e) => e,
+        };
     Err(format!(
         "{}: cannot execute init `{}` in the container: {err}",
         plan.name, plan.argv[0]
@@ -578,7 +622,7 @@ fn allocate_ptys(r: BorrowedFd<'_>, plan: &Plan) -> Step<Ptys> {
 /// `lxc.mount.auto = cgroup…`: a tmpfs on /sys/fs/cgroup with the container's own cgroup
 /// of each hierarchy bound where the host has the hierarchy (v1 controllers cannot be
 /// mounted inside a user namespace, so they are bound from the host).
-fn mount_cgroups(r: BorrowedFd<'_>, binds: &[(std::path::PathBuf, String)]) -> Step {
+fn mount_cgroups(r: BorrowedFd<'_>, binds: &[CgroupBind]) -> Step {
     let base = dir(r, "sys/fs/cgroup")?;
     ctx(
         mounts::mount_fs(
@@ -590,8 +634,8 @@ fn mount_cgroups(r: BorrowedFd<'_>, binds: &[(std::path::PathBuf, String)]) -> S
         ),
         || "mount tmpfs on `/sys/fs/cgroup`".into(),
     )?;
-    for (host, target) in binds {
-        let t = dir(r, &format!("sys/fs/cgroup/{target}"))?;
+    for CgroupBind { host, name } in binds {
+        let t = dir(r, &format!("sys/fs/cgroup/{name}"))?;
         let src = ctx(mounts::open_host(&host.to_string_lossy()), || {
             format!("open cgroup `{}`", host.display())
         })?;

@@ -11,8 +11,6 @@ pub(crate) mod security;
 pub(crate) mod spawn;
 
 use std::fs::File;
-use std::io::Read;
-use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 
 use lxu_config::Location;
@@ -22,7 +20,7 @@ use crate::container::Container;
 use crate::context::Context;
 use crate::error::{ContainerError, Error, Result};
 use crate::ids::idmap;
-use crate::monitor::resources::{Cgroups, Delegate, Hooks};
+use crate::monitor::resources::{Cgroups, Delegate, Resources};
 use crate::monitor::{self, Setup};
 use crate::start::plan::Plan;
 
@@ -111,7 +109,7 @@ pub fn start(ctx: &Context, c: &Container, opts: &StartOptions) -> Result<Starte
     let Some(lock) = try_lock(c)? else {
         return Ok(Started::AlreadyRunning);
     };
-    let hooks = Hooks {
+    let resources = Resources {
         name: c.name.clone(),
         cgroups: Some(cgroup_settings(ctx, &config, &plan)),
         nets: (!plan.nets.is_empty()).then(|| crate::monitor::resources::Nets {
@@ -124,7 +122,6 @@ pub fn start(ctx: &Context, c: &Container, opts: &StartOptions) -> Result<Starte
         }),
         warnings: plan.security.warnings.clone(),
         cgroup_mount: plan.cgroup_mount,
-        info: Vec::new(),
     };
     let inherit_stdio = plan.inherit_stdio;
     let setup = Setup {
@@ -137,7 +134,7 @@ pub fn start(ctx: &Context, c: &Container, opts: &StartOptions) -> Result<Starte
         report: None,
         console_log: opts.console_log.clone(),
         lock,
-        hooks,
+        resources,
     };
     if opts.foreground || opts.execute {
         let code = monitor::run(setup);
@@ -218,37 +215,14 @@ fn daemonize(mut setup: Setup, opts: &StartOptions) -> Result<Started> {
             drop(write_end);
             // The lock now lives in the monitor; our copy of the descriptor goes.
             drop(setup);
-            let all = read_all(read_end);
-            // Warnings come first, one per line; then `ok PID` or `err MESSAGE`.
-            let mut reply = String::new();
-            for line in all.split_inclusive('\n') {
-                match line.strip_prefix("warn ") {
-                    Some(w) if reply.is_empty() => eprintln!("warning: {}", w.trim_end()),
-                    _ => reply.push_str(line),
-                }
+            let pid = crate::wire::report::wait_started(read_end)?;
+            if let Some(pf) = &opts.pidfile {
+                std::fs::write(pf, format!("{pid}\n"))
+                    .map_err(|e| Error::io("write pid file", pf, e))?;
             }
-            if let Some(pid) = reply.strip_prefix("ok ") {
-                let pid: i32 = pid.trim().parse().unwrap_or(0);
-                if let Some(pf) = &opts.pidfile {
-                    std::fs::write(pf, format!("{pid}\n"))
-                        .map_err(|e| Error::io("write pid file", pf, e))?;
-                }
-                return Ok(Started::Daemon(pid));
-            }
-            if let Some(err) = reply.strip_prefix("err") {
-                return Err(Error::Child {
-                    message: err.to_string(),
-                });
-            }
-            Err(Error::MonitorGone)
+            Ok(Started::Daemon(pid))
         }
     }
-}
-
-fn read_all(fd: OwnedFd) -> String {
-    let mut s = String::new();
-    let _ = File::from(fd).read_to_string(&mut s);
-    s
 }
 
 /// The monitor must not keep the caller's terminal or pipes open.

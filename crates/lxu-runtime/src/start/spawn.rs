@@ -1,6 +1,6 @@
 //! The monitor's side of creating the container's init: clone into new namespaces, write
 //! the id maps, let the child run (see `init`), collect its ptys, and learn whether it
-//! reached exec.
+//! reached exec (the messages and their order: `crate::wire`).
 
 use std::os::fd::OwnedFd;
 
@@ -13,32 +13,33 @@ use crate::error::{Error, Result};
 use crate::ids::idmap;
 use crate::start::init;
 use crate::start::plan::Plan;
+use crate::wire::init::{FromInit, Go, ToInit};
+use crate::wire::{self, RecvError};
 
 /// A container init that has executed `lxc.init.cmd`.
-pub struct Spawned {
-    pub pid: Pid,
-    pub pidfd: OwnedFd,
-    pub console: Option<OwnedFd>,
-    pub ttys: Vec<OwnedFd>,
+pub(crate) struct Spawned {
+    pub(crate) pid: Pid,
+    pub(crate) pidfd: OwnedFd,
+    pub(crate) console: Option<OwnedFd>,
+    pub(crate) ttys: Vec<OwnedFd>,
     /// `O_PATH` descriptor of the container's devpts root (for attach's ptys).
-    pub devpts: Option<OwnedFd>,
+    pub(crate) devpts: Option<OwnedFd>,
     /// A netlink socket inside the container's network namespace.
-    pub netlink: Option<OwnedFd>,
+    pub(crate) netlink: Option<OwnedFd>,
 }
 
 /// Work the monitor does on the fresh child before letting it continue (cgroup
-/// placement, network devices), given the child's pid.
+/// placement, network devices), given the child's pid; it returns what init must know.
 /// The second argument waits until the child has its own network namespace (it makes
 /// one itself, while the monitor works: creating a network namespace is the costliest
 /// part of the clone).
-pub type BeforeGo<'a> = dyn FnMut(Pid, &mut dyn FnMut() -> Result<()>) -> Result<String> + 'a;
+pub(crate) type BeforeGo<'a> = dyn FnMut(Pid, &mut dyn FnMut() -> Result<()>) -> Result<Go> + 'a;
 
 /// Creates the container's init. On error the child is killed and reaped.
-pub fn spawn(
+pub(crate) fn spawn(
     plan: &Plan,
     maps: &[IdMap],
     euid: u32,
-    new_netns: bool,
     before_go: &mut BeforeGo<'_>,
 ) -> Result<Spawned> {
     let (parent_end, child_end) =
@@ -53,7 +54,6 @@ pub fn spawn(
         net: false,
         cgroup: false,
     };
-    let _ = new_netns;
     // SAFETY: single-threaded: the monitor is the `lxu` process of `start -F`/`execute`
     // or its forked child, and neither starts threads (see the `lxu_sys` crate docs).
     #[allow(unsafe_code)]
@@ -76,6 +76,11 @@ pub fn spawn(
     }
 }
 
+/// The next message from init; `None` when its end closed.
+fn recv(ch: &Channel) -> Result<Option<(FromInit, Vec<OwnedFd>)>> {
+    wire::recv(ch).map_err(|e: RecvError| e.into_error("read from the container's init"))
+}
+
 fn handshake(
     plan: &Plan,
     maps: &[IdMap],
@@ -84,6 +89,9 @@ fn handshake(
     ch: &Channel,
     before_go: &mut BeforeGo<'_>,
 ) -> Result<Spawned> {
+    let died = || Error::InitDied {
+        name: plan.name.clone(),
+    };
     // Open the pidfd while the child cannot have been reaped: no pid reuse race.
     let pidfd =
         pidfd_open(pid, PidfdFlags::empty()).map_err(|e| Error::sys("open a pidfd for init", e))?;
@@ -99,30 +107,24 @@ fn handshake(
         if netns_ready {
             return Ok(());
         }
-        match ch.recv() {
-            Ok(Some((m, _))) if m == b"netns" => {
+        match recv(ch) {
+            Ok(Some((FromInit::NetnsReady, _))) => {
                 netns_ready = true;
                 Ok(())
             }
-            Ok(Some((m, _))) if m.starts_with(b"err") => {
-                Err(Error::Msg(String::from_utf8_lossy(&m[3..]).into_owned()))
-            }
-            _ => Err(Error::Msg(format!(
-                "{}: the container's init died during setup",
-                plan.name
-            ))),
+            Ok(Some((FromInit::Failed(e), _))) => Err(e.into()),
+            _ => Err(died()),
         }
     };
     let go = before_go(pid, &mut wait_netns);
     if let Some(p) = pending {
         p.wait()?;
     }
-    let net = go?;
-    if let Err(e) = ch.send(format!("go {net}").as_bytes(), &[]) {
+    if let Err(e) = wire::send(ch, &ToInit::Go(go?), &[]) {
         // The child failed before the go-ahead: its message says why.
-        while let Ok(Some((m, _))) = ch.recv() {
-            if let Some(err) = m.strip_prefix(b"err") {
-                return Err(Error::Msg(String::from_utf8_lossy(err).into_owned()));
+        while let Ok(Some((m, _))) = recv(ch) {
+            if let FromInit::Failed(err) = m {
+                return Err(err.into());
             }
         }
         return Err(Error::sys("start the container's init", e));
@@ -137,55 +139,50 @@ fn handshake(
     };
     let mut reached_exec = false;
     loop {
-        let msg = ch
-            .recv()
-            .map_err(|e| Error::sys("read from the container's init", e))?;
-        let Some((msg, fds)) = msg else {
-            if reached_exec {
-                return Ok(spawned);
-            }
-            return Err(Error::Msg(format!(
-                "{}: the container's init died during setup",
-                plan.name
-            )));
+        let Some((msg, fds)) = recv(ch)? else {
+            return if reached_exec {
+                Ok(spawned)
+            } else {
+                Err(died())
+            };
         };
-        if let Some(err) = msg.strip_prefix(b"err") {
-            return Err(Error::Msg(String::from_utf8_lossy(err).into_owned()));
-        }
-        if msg == b"netns" {
-            continue;
-        }
-        if msg == b"exec" {
-            reached_exec = true;
-            continue;
-        }
-        if let Some(rest) = msg.strip_prefix(b"ptys ") {
-            let text = String::from_utf8_lossy(rest);
-            let mut it = text.split_whitespace();
-            let console = it.next() == Some("1");
-            let ttys: usize = it.next().and_then(|n| n.parse().ok()).unwrap_or(0);
-            let mut fds = fds.into_iter();
-            if console {
-                spawned.console = fds.next();
-            }
-            for _ in 0..ttys {
-                if let Some(fd) = fds.next() {
-                    spawned.ttys.push(fd);
+        match msg {
+            FromInit::Failed(e) => return Err(e.into()),
+            FromInit::NetnsReady => {}
+            FromInit::Exec => reached_exec = true,
+            FromInit::Ptys {
+                console,
+                ttys,
+                netlink,
+            } => {
+                let mut fds = fds.into_iter();
+                if console {
+                    spawned.console = fds.next();
                 }
-            }
-            spawned.devpts = fds.next();
-            if it.next() == Some("1") {
-                spawned.netlink = fds.next();
-            }
-            if plan.hooks.has(HookType::StartHost) {
-                // init waits before pivot_root and exec for these host-side hooks.
-                let env = [("LXC_PID".to_string(), pid.as_raw_nonzero().to_string())];
-                plan.hooks
-                    .run(HookType::StartHost, &env, false, &[])
-                    .map_err(|e| Error::Msg(format!("{}: {e}", plan.name)))?;
-                ch.send(b"cont", &[])
-                    .map_err(|e| Error::sys("let the container's init continue", e))?;
+                spawned.ttys = fds.by_ref().take(ttys as usize).collect();
+                spawned.devpts = fds.next();
+                if netlink {
+                    spawned.netlink = fds.next();
+                }
+                start_host_hooks(plan, pid, ch)?;
             }
         }
     }
+}
+
+/// `lxc.hook.start-host`: init waits before pivot_root and exec for these host-side
+/// hooks.
+fn start_host_hooks(plan: &Plan, pid: Pid, ch: &Channel) -> Result<()> {
+    if !plan.hooks.has(HookType::StartHost) {
+        return Ok(());
+    }
+    let env = [("LXC_PID".to_string(), pid.as_raw_nonzero().to_string())];
+    plan.hooks
+        .run(HookType::StartHost, &env, false, &[])
+        .map_err(|reason| Error::Hook {
+            name: plan.name.clone(),
+            reason,
+        })?;
+    wire::send(ch, &ToInit::Continue, &[])
+        .map_err(|e| Error::sys("let the container's init continue", e))
 }

@@ -1,18 +1,14 @@
 //! The monitor's command socket: a `SOCK_SEQPACKET` unix socket at
-//! `<lxcpath>/<name>/lxu.sock`, one request or reply per packet.
+//! `<lxcpath>/<name>/lxu.sock`, and the client side of it (the messages are in
+//! `crate::wire::monitor`).
 //!
 //! A path socket (LXC uses an abstract one) so that access follows the container
 //! directory's permissions and nobody else in the network namespace can squat the name;
 //! both sides also check the peer's credentials: the monitor serves only its own uid and
 //! root, and clients talk only to a monitor of their own uid or root.
-//!
-//! Requests are text: `state`, `info`, `stop halt|kill TIMEOUT NOKILL`, `pidfd`,
-//! `console TTY`, `log TTY`, `config KEY`, `freeze`, `unfreeze`. Replies start with `ok`
-//! or `err`. After `console` the connection carries console frames: `d` + bytes in both
-//! directions, `w` + "ROWS COLS" from the client for window size changes.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 use lxu_sys::channel::Channel;
@@ -23,6 +19,8 @@ use rustix::net::{
 
 use crate::container::Container;
 use crate::error::{Error, Result};
+use crate::wire::monitor::{Frame, Reply, Request};
+use crate::wire::{self, Message, Problem, RecvError, WireError};
 
 /// Calls `f` with a unix address for `path`, going through `/proc/self/fd/N/<file>`
 /// when the path does not fit in `sun_path` (deep home directories do not).
@@ -45,7 +43,7 @@ fn with_addr<T>(path: &Path, f: impl FnOnce(&SocketAddrUnix) -> io::Result<T>) -
 }
 
 /// Creates the listening socket (the caller has set a umask that makes it 0600).
-pub fn listen_at(path: &Path) -> io::Result<OwnedFd> {
+pub(crate) fn listen_at(path: &Path) -> io::Result<OwnedFd> {
     let _ = std::fs::remove_file(path);
     let fd = socket_with(
         AddressFamily::UNIX,
@@ -59,7 +57,7 @@ pub fn listen_at(path: &Path) -> io::Result<OwnedFd> {
 }
 
 /// Whether a connected peer may talk to us: same uid, or root.
-pub fn peer_allowed(fd: &impl AsFd, our_uid: u32) -> bool {
+pub(crate) fn peer_allowed(fd: &impl AsFd, our_uid: u32) -> bool {
     match sockopt::socket_peercred(fd) {
         Ok(cred) => {
             let uid = cred.uid.as_raw();
@@ -70,13 +68,15 @@ pub fn peer_allowed(fd: &impl AsFd, our_uid: u32) -> bool {
 }
 
 /// A client connection to a running container's monitor.
-pub struct MonitorConn {
-    pub ch: Channel,
+pub(crate) struct MonitorConn {
+    ch: Channel,
+    /// The container's name, for errors.
+    name: String,
 }
 
 /// Connects to the monitor of `c`; `Ok(None)` when nothing listens (the container is
 /// stopped, or its monitor died).
-pub fn connect_monitor(c: &Container) -> Result<Option<MonitorConn>> {
+pub(crate) fn connect_monitor(c: &Container) -> Result<Option<MonitorConn>> {
     let path = c.socket_path();
     let fd = socket_with(
         AddressFamily::UNIX,
@@ -110,61 +110,83 @@ pub fn connect_monitor(c: &Container) -> Result<Option<MonitorConn>> {
     }
     Ok(Some(MonitorConn {
         ch: Channel::from_fd(fd),
+        name: c.name.clone(),
     }))
 }
 
+/// Connects to the monitor of `c`, which must be running.
+pub(crate) fn connect_running(c: &Container) -> Result<MonitorConn> {
+    connect_monitor(c)?.ok_or_else(|| Error::NotRunning {
+        name: c.name.clone(),
+    })
+}
+
 impl MonitorConn {
-    /// Sends a request and returns the payload of an `ok` reply with any descriptors.
-    pub fn request(&self, req: &str) -> Result<(String, Vec<OwnedFd>)> {
+    /// Sends a request and reads the reply; a `Failed` reply is the error.
+    pub(crate) fn request(&self, req: &Request) -> Result<(Reply, Vec<OwnedFd>)> {
         self.send(req)?;
         self.reply(req)
     }
 
     /// Sends a request without waiting for the reply (read it with `reply`).
-    pub fn send(&self, req: &str) -> Result<()> {
-        self.ch
-            .send(req.as_bytes(), &[])
+    pub(crate) fn send(&self, req: &Request) -> Result<()> {
+        wire::send(&self.ch, req, &[])
             .map_err(|e| Error::sys(format!("send `{req}` to the monitor"), e))
     }
 
-    /// Reads the next reply.
-    pub fn reply(&self, req: &str) -> Result<(String, Vec<OwnedFd>)> {
-        let Some((msg, fds)) = self
-            .ch
-            .recv()
-            .map_err(|e| Error::sys(format!("read the monitor's reply to `{req}`"), e))?
-        else {
-            return Err(Error::Msg(format!(
-                "the monitor closed the connection during `{req}`"
-            )));
-        };
-        let text = String::from_utf8_lossy(&msg).into_owned();
-        if let Some(rest) = text.strip_prefix("ok") {
-            Ok((rest.trim_start().to_string(), fds))
-        } else if let Some(rest) = text.strip_prefix("err") {
-            Err(Error::Msg(rest.trim_start().to_string()))
-        } else {
-            Err(Error::Msg(format!(
-                "unexpected reply from the monitor: {text}"
-            )))
+    /// Reads the reply to `req`.
+    pub(crate) fn reply(&self, req: &Request) -> Result<(Reply, Vec<OwnedFd>)> {
+        match wire::recv::<Reply>(&self.ch) {
+            Err(e) => Err(e.into_error(&format!("read the monitor's reply to `{req}`"))),
+            Ok(None) => Err(Error::MonitorClosed {
+                name: self.name.clone(),
+                request: req.to_string(),
+            }),
+            Ok(Some((Reply::Failed(e), _))) => Err(Error::Remote(e)),
+            Ok(Some(r)) => Ok(r),
+        }
+    }
+
+    /// Sends a console frame.
+    pub(crate) fn send_frame(&self, f: &Frame) -> io::Result<()> {
+        wire::send(&self.ch, f, &[])
+    }
+
+    /// The next console frame; `None` when the monitor closed the connection.
+    pub(crate) fn frame(&self) -> Result<Option<Frame>> {
+        match wire::recv::<Frame>(&self.ch) {
+            Ok(f) => Ok(f.map(|(f, _)| f)),
+            Err(e) => Err(e.into_error("read from the monitor")),
         }
     }
 
     /// Blocks until the monitor closes the connection (it exits when the container is
-    /// gone). Returns any `err` message received meanwhile.
-    pub fn wait_closed(&self) -> Result<()> {
+    /// gone). Returns the error the monitor sends meanwhile, if any.
+    pub(crate) fn wait_closed(&self) -> Result<()> {
         loop {
-            match self.ch.recv() {
+            match wire::recv::<Reply>(&self.ch) {
                 Ok(None) => return Ok(()),
-                Ok(Some((msg, _))) => {
-                    let text = String::from_utf8_lossy(&msg);
-                    if let Some(rest) = text.strip_prefix("err") {
-                        return Err(Error::Msg(rest.trim_start().to_string()));
-                    }
+                Ok(Some((Reply::Failed(e), _))) => return Err(Error::Remote(e)),
+                Ok(Some(_)) => {}
+                Err(RecvError::Io(e)) if e.raw_os_error() == Some(libc::ECONNRESET) => {
+                    return Ok(())
                 }
-                Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => return Ok(()),
-                Err(e) => return Err(Error::sys("wait for the monitor", e)),
+                Err(e) => return Err(e.into_error("wait for the monitor")),
             }
         }
     }
+}
+
+impl AsFd for MonitorConn {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.ch.as_fd()
+    }
+}
+
+/// The error for a reply that does not answer `req` (a bug: both sides ship together).
+pub(crate) fn unexpected(req: &Request) -> Error {
+    Error::Wire(WireError {
+        message: Reply::NAME,
+        problem: Problem::NotAnAnswer(req.to_string()),
+    })
 }
