@@ -210,9 +210,14 @@ pub enum Error {
     #[error("`{}` is not a regular file; setup-user will not replace it", path.display())]
     NotRegular { path: PathBuf },
 
-    /// Being removed: no new uses.
-    #[error("{0}")]
-    Msg(String),
+    /// An external template (the download template lxu runs itself) failed; its own error
+    /// type says how.
+    #[error(transparent)]
+    Template(Box<dyn std::error::Error + Send + Sync>),
+
+    /// A template stopped on purpose before making anything (`--help`, `--list`).
+    #[error("no container created ({reason})")]
+    NotCreated { reason: &'static str },
 
     // wire/monitor errors
     /// A message between lxu's own processes that does not decode.

@@ -41,7 +41,7 @@ impl Download {
 }
 
 fn err(e: ImageError) -> Error {
-    Error::Msg(shown(e))
+    Error::Template(Box::new(e))
 }
 
 /// The error and its causes joined with ": ", as the CLI prints them.
@@ -69,7 +69,7 @@ impl ExternalTemplate for Download {
         let mut opts = DownloadOptions::parse(args).map_err(err)?;
         if opts.help {
             println!("{}", lxu_download::options::usage());
-            return Err(Error::Msg("no container created (--help)".into()));
+            return Err(Error::NotCreated { reason: "--help" });
         }
         let progress = self.progress();
         let mode = if unprivileged {
@@ -88,7 +88,7 @@ impl ExternalTemplate for Download {
         if opts.list {
             print!("{}", list(&opts, &env).map_err(err)?);
             // LXC's --list ends the create with a failure, leaving no container.
-            return Err(Error::Msg("no container created (--list)".into()));
+            return Err(Error::NotCreated { reason: "--list" });
         }
         if opts.selector().is_none() {
             if !std::io::stdin().is_terminal() {
@@ -131,14 +131,12 @@ impl ExternalTemplate for Download {
     }
 
     fn finish_config(&mut self, _ctx: &Context, _c: &Container, config: &str) -> Result<String> {
-        let image = self
-            .image
-            .as_ref()
-            .ok_or_else(|| Error::Msg("no image prepared".into()))?;
-        let vars = self
-            .vars
-            .as_ref()
-            .ok_or_else(|| Error::Msg("no image prepared".into()))?;
+        let image = self.image.as_ref().ok_or(Error::NotCreated {
+            reason: "no image prepared",
+        })?;
+        let vars = self.vars.as_ref().ok_or(Error::NotCreated {
+            reason: "no image prepared",
+        })?;
         let fstab = match &image.meta.fstab {
             Some(p) => Some(
                 std::fs::read_to_string(p)
