@@ -24,6 +24,21 @@ fn pid_alive(pid: i32) -> bool {
     }
 }
 
+/// Kills the test's dnsmasq when the test ends, also when an assertion fails before the
+/// teardown under test stops it: it would outlive the test's network namespace.
+struct KillOnDrop(i32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if pid_alive(self.0) {
+            let _ = rustix::process::kill_process(
+                rustix::process::Pid::from_raw(self.0).unwrap(),
+                rustix::process::Signal::KILL,
+            );
+        }
+    }
+}
+
 fn read_pid(dir: &Path, br: &str) -> i32 {
     fs::read_to_string(dir.join(format!("dnsmasq.{br}.pid")))
         .unwrap()
@@ -60,6 +75,7 @@ fn setup_is_idempotent_serves_dhcp_and_tears_down() {
         "{joined}"
     );
     let pid = read_pid(state.path(), "lxutbr1");
+    let _dnsmasq = KillOnDrop(pid);
     assert!(pid_alive(pid));
 
     let addrs = host.exec_ok(&["ip", "-o", "addr", "show", "lxutbr1"]);
