@@ -25,11 +25,11 @@ use crate::wire::{self, RemoteError};
 
 type Step<T = ()> = std::result::Result<T, String>;
 
-fn ctx<T, E: std::fmt::Display>(
+fn ctx<T, E: std::error::Error>(
     r: std::result::Result<T, E>,
     what: impl FnOnce() -> String,
 ) -> Step<T> {
-    r.map_err(|e| format!("{}: {e}", what()))
+    r.map_err(|e| format!("{}: {}", what(), crate::error::Chain(&e)))
 }
 
 /// Runs the init side; never returns.
