@@ -54,16 +54,7 @@ fn list_values(facts: &[(String, String)], key: &str) -> Vec<String> {
 pub fn summarize(c: &Container) -> Summary {
     let (config, config_error) = match Config::load(&c.config_path()) {
         Ok(cfg) => (Some(cfg), None),
-        Err(e) => {
-            // The message and its cause (lxu_config errors keep the cause in `source()`).
-            let mut text = e.to_string();
-            let mut cause = std::error::Error::source(&e);
-            while let Some(c) = cause {
-                text = format!("{text}: {c}");
-                cause = c.source();
-            }
-            (None, Some(text))
-        }
+        Err(e) => (None, Some(crate::error::Chain(&e).to_string())),
     };
     let (status, facts) = live_info(c).unwrap_or((Status::STOPPED, Vec::new()));
     let num = |k: &str| {

@@ -33,7 +33,7 @@ fn host_features() -> Vec<(&'static str, String)> {
     let mut f = Vec::new();
     let layout = match lxu_cgroup::Hierarchies::detect() {
         Ok(h) => cgroup_layout(&h).to_string(),
-        Err(e) => format!("unreadable ({e})"),
+        Err(e) => format!("unreadable ({})", lxu_runtime::error::Chain(&e)),
     };
     f.push(("cgroup layout", layout));
     f.push(("user namespaces", user_namespaces()));
@@ -54,7 +54,7 @@ fn host_features() -> Vec<(&'static str, String)> {
     }
     let nic = match lxu_runtime::Context::new(None) {
         Ok(ctx) => setuid_state(&ctx.libexec_dir.join("lxu-user-nic")),
-        Err(e) => format!("unknown ({e})"),
+        Err(e) => format!("unknown ({})", lxu_runtime::error::Chain(&e)),
     };
     f.push(("lxu-user-nic", nic));
     f

@@ -270,8 +270,14 @@ where
         .serve_connection(TokioIo::new(stream), service)
         .await;
     if let Err(e) = result {
-        tracing::debug!(%peer, error = %e, "connection ended with an error");
+        tracing::debug!(%peer, error = %chain(&e), "connection ended with an error");
     }
+}
+
+/// `e` and its causes joined with ": " (hyper's errors keep the cause in `source()`).
+fn chain(e: &dyn std::error::Error) -> String {
+    let causes = std::iter::successors(Some(e), |e| e.source());
+    causes.map(|e| e.to_string()).collect::<Vec<_>>().join(": ")
 }
 
 async fn handle(

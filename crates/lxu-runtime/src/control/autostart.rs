@@ -9,7 +9,7 @@
 use crate::container::{list_names, Container};
 use crate::context::Context;
 use crate::control::stop::{self, StopOptions};
-use crate::error::Result;
+use crate::error::{Chain, Result};
 use crate::start::{self, StartOptions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +53,7 @@ pub fn select(ctx: &Context, opts: &Options) -> (Vec<Pick>, Vec<String>) {
         match c.load_config() {
             Ok(cfg) if opts.ignore_auto || cfg.start_auto => candidates.push((name, cfg)),
             Ok(_) => {}
-            Err(e) => problems.push(format!("{name}: {e}")),
+            Err(e) => problems.push(format!("{name}: {}", Chain(&e))),
         }
     }
     let groups: Vec<String> = if opts.all {
@@ -104,7 +104,7 @@ pub fn run(ctx: &Context, opts: &Options, picks: &[Pick]) -> Vec<String> {
         let c = match Container::new(ctx, &p.name) {
             Ok(c) => c,
             Err(e) => {
-                failed.push(e.to_string());
+                failed.push(Chain(&e).to_string());
                 continue;
             }
         };
@@ -129,7 +129,7 @@ pub fn run(ctx: &Context, opts: &Options, picks: &[Pick]) -> Vec<String> {
             Some(so) => stop::stop(&c, so).map(|_| ()),
         };
         if let Err(e) = r {
-            failed.push(format!("{}: {e}", p.name));
+            failed.push(format!("{}: {}", p.name, Chain(&e)));
             continue;
         }
         if matches!(opts.action, Action::Start | Action::Reboot) && p.delay > 0 {

@@ -110,24 +110,12 @@ pub(crate) fn run(setup: Setup) -> i32 {
             }
             let e = RemoteError::of(&e);
             if m.setup.foreground {
-                eprintln!("lxu-start: {}", chain_text(&e));
+                eprintln!("lxu-start: {}", crate::error::Chain(&e));
             }
             m.report(Report::Failed(e));
             1
         }
     }
-}
-
-/// An error and its causes on one line, as the CLI prints them.
-fn chain_text(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        out.push_str(": ");
-        out.push_str(&c.to_string());
-        cur = c.source();
-    }
-    out
 }
 
 fn ms_until(deadline: Instant) -> i32 {

@@ -15,7 +15,7 @@ use lxu_config::{Config, Location, NetType};
 use lxu_net::reply::{NicCreated, ReplyError};
 use lxu_net::Netlink;
 
-use crate::error::Result;
+use crate::error::{Chain, Result};
 use crate::wire::init::Nic;
 
 /// A container's veths could not be planned or made.
@@ -307,10 +307,10 @@ fn create_with_helper(
 /// In init, right after creating the container's network namespace: a netlink socket in
 /// it, with loopback up. Needs no id map, so init does it while the map helpers run.
 pub(crate) fn open_inside() -> std::result::Result<Netlink, String> {
-    let mut nl = Netlink::open().map_err(|e| format!("open netlink: {e}"))?;
+    let mut nl = Netlink::open().map_err(|e| format!("open netlink: {}", Chain(&e)))?;
     if let Ok(Some(lo)) = nl.link_by_name("lo") {
         nl.set_up(lo.index, true)
-            .map_err(|e| format!("bring up lo: {e}"))?;
+            .map_err(|e| format!("bring up lo: {}", Chain(&e)))?;
     }
     Ok(nl)
 }
@@ -324,8 +324,8 @@ pub(crate) fn configure_inside(
 ) -> std::result::Result<(), String> {
     for (p, nic) in plans.iter().zip(nics) {
         let ifname = nic.ifname.as_str();
-        let fail = |what: &str, e: &dyn std::fmt::Display| {
-            format!("lxc.net.{} ({ifname}): {what}: {e}", p.index)
+        let fail = |what: &str, e: &dyn std::error::Error| {
+            format!("lxc.net.{} ({ifname}): {what}: {}", p.index, Chain(e))
         };
         let link = nl
             .require_link(ifname)

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use lxu_cgroup::{CgroupError, ContainerCgroup, Delegation, Hierarchies, Limit};
 use rustix::process::Pid;
 
-use crate::error::{Error, Result};
+use crate::error::{Chain, Error, Result};
 use crate::wire::init::{CgroupBind, Go};
 
 /// The container's cgroups could not be set up or used.
@@ -111,7 +111,7 @@ impl Delegate {
     fn remove_subcgroups(&self, subs: &[PathBuf]) {
         let remove = || {
             lxu_cgroup::remove_dirs(subs, std::time::Duration::from_secs(2))
-                .map_err(|e| e.to_string())
+                .map_err(|e| Chain(&e).to_string())
         };
         if self.euid == 0 {
             let _ = remove();
@@ -119,6 +119,14 @@ impl Delegate {
             let _ = crate::ids::userns::run_as_root(&self.maps, self.euid, remove);
         }
     }
+}
+
+/// The warning when the cgroup layout cannot be read and no limit needs it.
+fn unavailable_warning(name: &str, e: &CgroupError) -> String {
+    format!(
+        "{name}: cgroups unavailable ({}); running without resource limits",
+        Chain(e)
+    )
 }
 
 fn chown_all(targets: &[PathBuf], uid: u32, gid: u32) -> Result<(), (&Path, rustix::io::Errno)> {
@@ -185,10 +193,7 @@ impl Resources {
                     }
                     .into());
                 }
-                self.warnings.push(format!(
-                    "{}: cgroups unavailable ({source}); running without resource limits",
-                    self.name
-                ));
+                self.warnings.push(unavailable_warning(&self.name, &source));
                 self.cgroups = None;
                 return Ok(());
             }
@@ -431,5 +436,32 @@ impl Resources {
         if let Some(Limit::Value(v)) = s.pids_limit {
             num("pids_limit", Some(v));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unavailable_warning_shows_the_errno() {
+        let e = CgroupError::Read {
+            path: "/proc/self/mountinfo".into(),
+            source: std::io::Error::from_raw_os_error(libc_enoent()),
+        };
+        let w = unavailable_warning("c1", &e);
+        assert_eq!(
+            w,
+            format!(
+                "c1: cgroups unavailable (cannot read `/proc/self/mountinfo`: {}); running \
+                 without resource limits",
+                std::io::Error::from_raw_os_error(libc_enoent())
+            )
+        );
+        assert!(w.contains("No such file or directory"), "{w}");
+    }
+
+    fn libc_enoent() -> i32 {
+        rustix::io::Errno::NOENT.raw_os_error()
     }
 }

@@ -9,7 +9,7 @@ use std::fmt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{Chain, Error, Result};
 use crate::ids::users::{self, SubIdRange, User};
 
 /// Size of the block every user gets, as useradd does.
@@ -301,8 +301,8 @@ fn home_default_conf(
             format!("id map {block} and a veth on {bridge}"),
         ),
         Some(text) => {
-            let mut f =
-                lxu_config::ConfigFile::parse_str(&text, &conf).map_err(|e| e.to_string())?;
+            let mut f = lxu_config::ConfigFile::parse_str(&text, &conf)
+                .map_err(|e| Chain(&e).to_string())?;
             let current: Vec<String> = f
                 .entries()
                 .filter(|e| matches!(e.key, "lxc.idmap" | "lxc.id_map"))
@@ -500,7 +500,7 @@ fn delegate_cgroups(user: &User, dry_run: bool, out: &mut Outcome) {
         Ok(h) => h,
         Err(e) => {
             out.problems.push(Problem {
-                what: format!("cannot read the cgroup layout: {e}"),
+                what: format!("cannot read the cgroup layout: {}", Chain(&e)),
                 fix: "containers still start, without resource limits".into(),
             });
             return;
@@ -511,7 +511,7 @@ fn delegate_cgroups(user: &User, dry_run: bool, out: &mut Outcome) {
             .changes
             .extend(changes.into_iter().map(|c| Change::Cgroup(c.to_string()))),
         Err(e) => out.problems.push(Problem {
-            what: format!("cgroup delegation failed: {e}"),
+            what: format!("cgroup delegation failed: {}", Chain(&e)),
             fix: "containers still start, without resource limits".into(),
         }),
     }

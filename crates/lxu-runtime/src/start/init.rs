@@ -25,11 +25,11 @@ use crate::wire::{self, RemoteError};
 
 type Step<T = ()> = std::result::Result<T, String>;
 
-fn ctx<T, E: std::fmt::Display>(
+fn ctx<T, E: std::error::Error>(
     r: std::result::Result<T, E>,
     what: impl FnOnce() -> String,
 ) -> Step<T> {
-    r.map_err(|e| format!("{}: {e}", what()))
+    r.map_err(|e| format!("{}: {}", what(), crate::error::Chain(&e)))
 }
 
 /// Runs the init side; never returns.
@@ -765,4 +765,24 @@ fn drop_capabilities(plan: &Plan) -> Step {
         })?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// A step's message carries the whole chain of a typed error, not only its top.
+    #[test]
+    fn a_failed_step_says_the_cause() {
+        let e = lxu_cgroup::CgroupError::Read {
+            path: "/sys/fs/cgroup/x".into(),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        };
+        let msg = super::ctx::<(), _>(Err(e), || "join the cgroup".into()).unwrap_err();
+        assert_eq!(
+            msg,
+            format!(
+                "join the cgroup: cannot read `/sys/fs/cgroup/x`: {}",
+                std::io::Error::from(std::io::ErrorKind::NotFound)
+            )
+        );
+    }
 }

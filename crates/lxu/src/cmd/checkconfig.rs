@@ -6,6 +6,7 @@ use std::path::Path;
 
 use anyhow::Result;
 use lxu_config::{Config, IdKind};
+use lxu_runtime::error::Chain;
 use lxu_runtime::users;
 use lxu_runtime::Context;
 
@@ -177,7 +178,7 @@ pub fn run() -> Result<i32> {
                 println!("  fix: {fix_ids}; containers still start, without resource limits");
             }
         }
-        Err(e) => println!("Cgroup layout: unreadable ({e})"),
+        Err(e) => println!("Cgroup layout: unreadable ({})", Chain(&e)),
     }
 
     println!("--- Misc ---");
