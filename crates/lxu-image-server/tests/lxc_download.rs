@@ -33,16 +33,18 @@ fn run(cmd: &mut Command) -> Output {
     out
 }
 
+// LXC's own tools by path: `./x install --lxc-links` puts lxu under the same names in
+// /usr/local/bin, first in PATH.
 #[test]
 fn lxc_download_template_creates_and_boots_a_container() {
     if !is_root() {
         return skip("lxc-create -t download for a privileged container needs root");
     }
     for tool in [
-        "lxc-create",
-        "lxc-start",
-        "lxc-attach",
-        "lxc-destroy",
+        "/usr/bin/lxc-create",
+        "/usr/bin/lxc-start",
+        "/usr/bin/lxc-attach",
+        "/usr/bin/lxc-destroy",
         "wget",
         "xz",
     ] {
@@ -114,7 +116,7 @@ fn lxc_download_template_creates_and_boots_a_container() {
     assert!(stdout.lines().any(|l| l == row), "listing lacks {row:?}");
 
     // 2. A privileged container (index-system, config).
-    let mut create = Command::new("lxc-create");
+    let mut create = Command::new("/usr/bin/lxc-create");
     create
         .arg("-P")
         .arg(&lxcpath)
@@ -168,7 +170,7 @@ fn lxc_download_template_creates_and_boots_a_container() {
 
     // 3. It boots and halts cleanly through busybox init's SIGUSR1.
     boot_and_halt(&lxcpath);
-    let out = run(Command::new("lxc-destroy")
+    let out = run(Command::new("/usr/bin/lxc-destroy")
         .arg("-P")
         .arg(&lxcpath)
         .args(["-n", "probe"]));
@@ -215,12 +217,12 @@ struct ContainerGuard<'a>(&'a Path);
 impl Drop for ContainerGuard<'_> {
     fn drop(&mut self) {
         if self.0.join("probe").exists() {
-            let _ = Command::new("lxc-stop")
+            let _ = Command::new("/usr/bin/lxc-stop")
                 .arg("-P")
                 .arg(self.0)
                 .args(["-n", "probe", "-k"])
                 .output();
-            let _ = Command::new("lxc-destroy")
+            let _ = Command::new("/usr/bin/lxc-destroy")
                 .arg("-P")
                 .arg(self.0)
                 .args(["-n", "probe", "-f"])
@@ -233,7 +235,7 @@ fn boot_and_halt(lxcpath: &Path) {
     let p = |c: &mut Command| {
         c.arg("-P").arg(lxcpath).args(["-n", "probe"]);
     };
-    let mut start = Command::new("lxc-start");
+    let mut start = Command::new("/usr/bin/lxc-start");
     p(&mut start);
     start
         .args(["-d", "-l", "DEBUG", "-o"])
@@ -247,14 +249,14 @@ fn boot_and_halt(lxcpath: &Path) {
             tail.into_iter().rev().collect::<Vec<_>>().join("\n")
         );
     }
-    let mut wait = Command::new("lxc-wait");
+    let mut wait = Command::new("/usr/bin/lxc-wait");
     p(&mut wait);
     assert!(run(wait.args(["-s", "RUNNING", "-t", "10"]))
         .status
         .success());
     // rcS has run by the time getty is up; give init a moment.
     std::thread::sleep(Duration::from_millis(500));
-    let mut attach = Command::new("lxc-attach");
+    let mut attach = Command::new("/usr/bin/lxc-attach");
     p(&mut attach);
     let out = run(attach.args([
         "--",
@@ -269,7 +271,7 @@ fn boot_and_halt(lxcpath: &Path) {
     assert!(text.contains("getty"), "gettys running: {text}");
 
     let t = Instant::now();
-    let mut stop = Command::new("lxc-stop");
+    let mut stop = Command::new("/usr/bin/lxc-stop");
     p(&mut stop);
     let out = run(stop.args(["-t", "20"]));
     let took = t.elapsed();
@@ -279,7 +281,7 @@ fn boot_and_halt(lxcpath: &Path) {
         took < Duration::from_secs(15),
         "halt via SIGUSR1 should not time out ({took:?})"
     );
-    let mut info = Command::new("lxc-info");
+    let mut info = Command::new("/usr/bin/lxc-info");
     p(&mut info);
     let out = run(info.arg("-s"));
     assert!(String::from_utf8_lossy(&out.stdout).contains("STOPPED"));
