@@ -125,6 +125,21 @@ pub unsafe fn clone_into_namespaces(ns: Namespaces) -> io::Result<Fork> {
     forked(ret)
 }
 
+/// Whether this process may create `ns` (tried in a child that exits at once). Safe in any
+/// process: the child calls nothing but `_exit`, so no lock another thread holds matters.
+pub fn can_create(ns: Namespaces) -> bool {
+    // SAFETY: the child only calls `_exit` (no allocator, no locks), which is sound even
+    // when the caller has other threads.
+    match unsafe { clone_into_namespaces(ns) } {
+        Ok(Fork::Child) => crate::exit_immediately(0),
+        Ok(Fork::Parent(pid)) => matches!(
+            rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty()),
+            Ok(Some((_, st))) if st.exit_status() == Some(0)
+        ),
+        Err(_) => false,
+    }
+}
+
 /// `unshare(2)`.
 pub fn unshare(ns: Namespaces) -> io::Result<()> {
     // SAFETY: unshare only changes kernel-side state of the calling thread; namespace

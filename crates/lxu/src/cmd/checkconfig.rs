@@ -39,27 +39,6 @@ impl Report {
     }
 }
 
-/// Whether this process can create a user namespace (tried in a child).
-fn userns_works() -> bool {
-    use lxu_sys::fork::{clone_into_namespaces, Fork, Namespaces};
-    let ns = Namespaces {
-        user: true,
-        ..Namespaces::default()
-    };
-    // SAFETY: single-threaded: `lxu checkconfig` starts no threads (see the `lxu_sys`
-    // docs); the child only exits.
-    #[allow(unsafe_code)]
-    let cloned = unsafe { clone_into_namespaces(ns) };
-    match cloned {
-        Ok(Fork::Child) => lxu_sys::exit_immediately(0),
-        Ok(Fork::Parent(pid)) => matches!(
-            rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty()),
-            Ok(Some((_, st))) if st.exit_status() == Some(0)
-        ),
-        Err(_) => false,
-    }
-}
-
 /// Mounting overlayfs inside a user namespace (kernel 5.11+), tried for real.
 fn overlay_in_userns() -> bool {
     let script = "d=$(mktemp -d) && mount -t tmpfs t \"$d\" && mkdir \"$d/l\" \"$d/u\" \"$d/w\" \"$d/m\" && mount -t overlay o -o lowerdir=\"$d/l\",upperdir=\"$d/u\",workdir=\"$d/w\" \"$d/m\"";
@@ -105,7 +84,10 @@ pub fn run() -> Result<i32> {
     );
     r.item(
         "Unprivileged user namespaces",
-        userns_works(),
+        lxu_sys::fork::can_create(lxu_sys::fork::Namespaces {
+            user: true,
+            ..Default::default()
+        }),
         "",
         Some("sysctl -w kernel.unprivileged_userns_clone=1 (as root)"),
     );
