@@ -26,6 +26,7 @@
 pub mod alloc;
 pub mod caps;
 pub mod channel;
+pub mod crash;
 pub mod creds;
 pub mod exec;
 pub mod fd;

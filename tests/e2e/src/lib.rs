@@ -8,6 +8,7 @@
 
 pub mod host;
 pub mod lab;
+pub mod leftovers;
 pub mod root;
 pub mod run;
 
