@@ -225,6 +225,7 @@ pub(crate) fn install(
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default()
     );
+    discard_stale_new(parent, &prefix)?;
     let new = tempfile::Builder::new()
         .prefix(&prefix)
         .tempdir_in(parent)
@@ -240,10 +241,12 @@ pub(crate) fn install(
         .map_err(io_err("chmod", new.path()))?;
 
     let new = new.keep();
+    lxu_sys::crash::point("download.cache-assembled");
     let swapped = rustix::fs::renameat_with(CWD, &new, CWD, dir, RenameFlags::EXCHANGE);
     match swapped {
         Ok(()) => {
             // `new` now names the old cache.
+            lxu_sys::crash::point("download.cache-swapped");
             fs::remove_dir_all(&new).map_err(io_err("remove old cache", &new))?;
         }
         Err(Errno::NOENT) => {
@@ -258,6 +261,22 @@ pub(crate) fn install(
         }
     }
     discard_staging(dir)
+}
+
+/// Removes replacements (or swapped-out old copies) a download killed during
+/// [`install`] left beside the cache dir: the caller holds the exclusive lock, so no
+/// other process is assembling one, and each would otherwise keep a whole image's space.
+fn discard_stale_new(parent: &Path, prefix: &str) -> Result<(), CacheError> {
+    let Ok(entries) = fs::read_dir(parent) else {
+        return Ok(());
+    };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with(prefix) {
+            let p = e.path();
+            fs::remove_dir_all(&p).map_err(io_err("remove stale", &p))?;
+        }
+    }
+    Ok(())
 }
 
 /// Extracts the metadata tarball flat into `into`: regular files at its top level
@@ -398,5 +417,25 @@ mod tests {
         );
         drop(held);
         rustix::fs::flock(&other, FlockOperation::NonBlockingLockExclusive).unwrap();
+    }
+
+    /// A download killed between assembling the new cache dir and swapping it in (or
+    /// before removing the swapped-out old one) leaves a `.<variant>.lxu-new-*` dir: the
+    /// next install removes it, and keeps the staging dir and the cache itself.
+    #[test]
+    fn install_removes_what_a_killed_install_left() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().join("default");
+        let stale = t.path().join(".default.lxu-new-abc123");
+        fs::create_dir_all(stale.join("sub")).unwrap();
+        fs::write(stale.join(ROOTFS), b"old").unwrap();
+        let staging = staging_dir(&dir);
+        fs::create_dir_all(&staging).unwrap();
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join(ROOTFS), b"cached").unwrap();
+        discard_stale_new(t.path(), ".default.lxu-new-").unwrap();
+        assert!(!stale.exists());
+        assert!(staging.is_dir());
+        assert_eq!(fs::read(dir.join(ROOTFS)).unwrap(), b"cached");
     }
 }

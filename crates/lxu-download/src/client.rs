@@ -564,6 +564,7 @@ pub fn prepare(opts: &DownloadOptions, env: &ClientEnv) -> Result<CachedImage, I
         build_id = cached.clone().unwrap_or_default();
     } else {
         let idx = s.index()?;
+        lxu_sys::crash::point("download.index-fetched");
         let entry = idx
             .select(dist, release, arch, variant)
             .cloned()
@@ -620,6 +621,7 @@ pub fn prepare(opts: &DownloadOptions, env: &ClientEnv) -> Result<CachedImage, I
             s.download_file(&entry, cache::ROOTFS, &staging, &dir, &binding)?;
             progress.step("Downloading the metadata");
             s.download_file(&entry, cache::META, &staging, &dir, &binding)?;
+            lxu_sys::crash::point("download.verified");
             cache::install(&dir, &staging, &entry.build, &binding.kept())?;
             progress.step("The image cache is now ready");
             downloaded = true;

@@ -448,6 +448,8 @@ fn receive(
         sha.update(&buf[..n]);
         got += n as u64;
         bar.inc(n as u64);
+        // Part of a file is in the staging dir: the next run resumes or restarts it.
+        lxu_sys::crash::point("download.fetching");
     }
     file.flush().map_err(werr)?;
     Ok((got, sha))

@@ -81,14 +81,17 @@ impl Container {
         self.dir.join("lxu.lock")
     }
 
-    /// Present while a create is in progress or after one failed half-way.
+    /// Present while a create, copy or destroy is in progress or after one died half-way
+    /// (as LXC's `partial` file): such a directory is not a container, and the next create
+    /// or destroy of the name removes it.
     pub(crate) fn partial_path(&self) -> PathBuf {
         self.dir.join("partial")
     }
 
-    /// A container exists when its config file does (as for LXC).
+    /// A container exists when its config file does (as for LXC) and no `partial` marker
+    /// says it is half-made or half-destroyed.
     pub fn exists(&self) -> bool {
-        self.config_path().is_file()
+        self.config_path().is_file() && !self.partial_path().exists()
     }
 
     pub fn ensure_exists(&self) -> Result<()> {
@@ -133,14 +136,17 @@ impl Container {
     }
 }
 
-/// Names of the containers of an lxcpath, sorted.
+/// Names of the containers of an lxcpath, sorted. A directory with a `partial` marker (a
+/// create, copy or destroy in progress or killed half-way) is not listed: LXC too removes
+/// such a directory as soon as it loads the container, so it never shows as one.
 pub fn list_names(lxcpath: &Path) -> Vec<String> {
     let mut names: Vec<String> = match std::fs::read_dir(lxcpath) {
         Ok(rd) => rd
             .filter_map(|e| {
                 let e = e.ok()?;
                 let name = e.file_name().into_string().ok()?;
-                e.path().join("config").is_file().then_some(name)
+                let dir = e.path();
+                (dir.join("config").is_file() && !dir.join("partial").exists()).then_some(name)
             })
             .collect(),
         Err(_) => Vec::new(),

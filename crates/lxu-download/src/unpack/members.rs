@@ -122,6 +122,8 @@ impl<'o> Unpacker<'o> {
         for entry in entries {
             let mut entry = entry.map_err(|e| self.corrupt(e))?;
             self.entry(&mut entry)?;
+            // In the user-namespace child of a create: kills only it.
+            lxu_sys::crash::point("create.rootfs-unpacking");
         }
         self.parent_cache = None;
         // `mkdir -p $rootfs/dev/pts` in lxc-download.

@@ -70,17 +70,20 @@ pub fn copy(
         keep_macs: opts.keep_macs,
         clone_hooks: true,
     };
-    copy_into(ctx, src, &dst, &kind, progress)?;
+    copy_into(ctx, src, &dst, &kind, progress, &|_| Ok(()))?;
     Ok(dst)
 }
 
-/// Copies the stopped container `src` to the new container `dst`.
+/// Copies the stopped container `src` to the new container `dst`. `finish` adds to the
+/// copy before its `partial` marker goes (a snapshot's timestamp), so that either all of
+/// it is there or it is not listed.
 pub(crate) fn copy_into(
     ctx: &Context,
     src: &Container,
     dst: &Container,
     kind: &CopyKind,
     progress: &dyn CopyProgress,
+    finish: &dyn Fn(&Container) -> Result<()>,
 ) -> Result<()> {
     src.ensure_exists()?;
     // Held for the whole copy: the source cannot start (and change) meanwhile.
@@ -108,17 +111,14 @@ pub(crate) fn copy_into(
         }
         idmap::check_allowed(&maps, &ctx.user, ctx.euid)?;
     }
-    crate::storage::layout::make_dir(ctx, dst, &maps)?;
+    let lock = crate::storage::layout::make_dir(ctx, dst, &maps)?;
+    lxu_sys::crash::point("copy.dir-made");
     let result = (|| -> Result<()> {
-        let _lock = try_lock(dst)?.ok_or_else(|| Error::Busy {
-            name: dst.name.clone(),
-        })?;
-        std::fs::write(dst.partial_path(), b"")
-            .map_err(|e| Error::io("create", dst.partial_path(), e))?;
         let new_rootfs = dst.dir.join("rootfs");
         let mut rng = crate::random::Rng::new();
         let text = new_config(&file.render(), src, dst, kind, &mut || rng.byte())?;
         write_config(dst, &text)?;
+        lxu_sys::crash::point("copy.config-written");
         let new_cfg = Config::load(&dst.config_path())?;
         let hooks = HookSet::new(
             &dst.name,
@@ -133,6 +133,8 @@ pub(crate) fn copy_into(
         let old_host = cfg.uts_name.clone().unwrap_or_else(|| old.clone());
         as_container_root(ctx, &maps, &ns_maps, || {
             copy_tree(&src_rootfs, &new_rootfs, progress)?;
+            // In the user-namespace child: kills only it, the parent must clean up.
+            lxu_sys::crash::point("copy.rootfs-copied");
             if !kind.keep_name {
                 rename_host(&new_rootfs, &old_host, &new)?;
             }
@@ -144,12 +146,15 @@ pub(crate) fn copy_into(
                 .run(HookType::Clone, &env, false, &[])
                 .map_err(|message| Error::Child { message })
         })?;
+        finish(dst)?;
+        lxu_sys::crash::point("copy.before-done");
         std::fs::remove_file(dst.partial_path())
             .map_err(|e| Error::io("remove", dst.partial_path(), e))?;
         Ok(())
     })();
     if let Err(e) = result {
         let _ = destroy::remove_dir(ctx, dst, &maps);
+        drop(lock);
         return Err(Error::Copy {
             from: src.name.clone(),
             to: dst.name.clone(),

@@ -190,7 +190,8 @@ pub fn create(
         }
         idmap::check_allowed(&maps, &ctx.user, ctx.euid)?;
     }
-    crate::storage::layout::make_dir(ctx, c, &maps)?;
+    let lock = crate::storage::layout::make_dir(ctx, c, &maps)?;
+    lxu_sys::crash::point("create.dir-made");
     let new = New {
         ctx,
         c,
@@ -202,6 +203,7 @@ pub fn create(
     if result.is_err() {
         let _ = destroy::remove_dir(ctx, c, &maps);
     }
+    drop(lock);
     result
 }
 
@@ -231,12 +233,8 @@ impl New<'_> {
         mut external: Option<&mut dyn ExternalTemplate>,
     ) -> Result<Option<String>> {
         let (ctx, c, maps) = (self.ctx, self.c, self.maps);
-        let _lock = try_lock(c)?.ok_or_else(|| Error::Busy {
-            name: c.name.clone(),
-        })?;
-        std::fs::write(c.partial_path(), b"")
-            .map_err(|e| Error::io("create", c.partial_path(), e))?;
         write_config(c, self.config_text)?;
+        lxu_sys::crash::point("create.config-written");
         let rootfs = c.dir.join("rootfs");
         let (ns_maps, _, _) = idmap::with_caller(maps, ctx.euid, ctx.egid);
         let mut message = None;
@@ -251,10 +249,13 @@ impl New<'_> {
                 as_container_root(ctx, maps, &ns_maps, || {
                     mkdir_rootfs(&rootfs)?;
                     ext.populate(&rootfs)
-                        .map_err(|message| Error::Child { message })
+                        .map_err(|message| Error::Child { message })?;
+                    lxu_sys::crash::point("create.rootfs-unpacked");
+                    Ok(())
                 })?;
                 let text = ext.finish_config(ctx, c, self.config_text)?;
                 write_config(c, &text)?;
+                lxu_sys::crash::point("create.image-config-written");
                 as_container_root(ctx, maps, &ns_maps, || {
                     ext.finish_rootfs(&rootfs)
                         .map_err(|message| Error::Child { message })
@@ -267,6 +268,7 @@ impl New<'_> {
         write_config(c, &format!("{}{body}", header(self.opts)))?;
         // The result must load: a template that wrote a broken config fails the create.
         Config::load(&c.config_path())?;
+        lxu_sys::crash::point("create.before-done");
         std::fs::remove_file(c.partial_path())
             .map_err(|e| Error::io("remove", c.partial_path(), e))?;
         Ok(message)
@@ -289,7 +291,10 @@ impl New<'_> {
         let ttys = Config::load(&c.config_path())?.tty_max;
         let rootfs = c.dir.join("rootfs");
         as_container_root(ctx, self.maps, ns_maps, || {
-            bb.build(&rootfs, &c.name, ttys).map_err(Error::Busybox)
+            bb.build(&rootfs, &c.name, ttys).map_err(Error::Busybox)?;
+            // In the user-namespace child: kills only it, the parent must clean up.
+            lxu_sys::crash::point("create.rootfs-built");
+            Ok(())
         })
     }
 
@@ -373,8 +378,8 @@ fn parse_maps(text: &str, origin: &Path) -> Result<Vec<IdMap>> {
     Ok(Config::from_file(&f)?.idmaps)
 }
 
-/// A directory left by a create that died half-way (a `partial` marker nobody holds a
-/// lock on) is removed so the name can be used again.
+/// A directory left by a create, copy or destroy that died half-way (a `partial` marker
+/// nobody holds a lock on) is removed so the name can be used again.
 pub(crate) fn clear_failed_create(ctx: &Context, c: &Container) -> Result<()> {
     if !c.partial_path().exists() {
         return Ok(());

@@ -1,6 +1,8 @@
 //! `lxu destroy`: remove a container's directory, including files owned by the
 //! container's ids, which the caller cannot unlink from outside the user namespace.
 
+use std::path::{Path, PathBuf};
+
 use lxu_config::{Config, ConfigFile, IdMap};
 
 use crate::container::Container;
@@ -36,6 +38,7 @@ pub fn destroy(ctx: &Context, c: &Container, force: bool) -> Result<()> {
             name: c.name.clone(),
         });
     };
+    crate::storage::snapshot::clear_failed(ctx, c)?;
     let snaps = c.dir.join("snaps");
     if std::fs::read_dir(&snaps)
         .map(|mut d| d.next().is_some())
@@ -47,7 +50,11 @@ pub fn destroy(ctx: &Context, c: &Container, force: bool) -> Result<()> {
             source: Box::new(Error::HasSnapshots { name }),
         });
     }
-    destroy_hooks(c)?;
+    // A directory already marked `partial` is a create or destroy that died half-way:
+    // its hooks ran (or it never was a container), only the removal is left to finish.
+    if !c.partial_path().exists() {
+        destroy_hooks(c)?;
+    }
     remove_dir(ctx, c, &maps_of(c))
 }
 
@@ -106,17 +113,69 @@ fn maps_of(c: &Container) -> Vec<IdMap> {
 
 /// Removes the container directory. With id maps the removal runs as root of a user
 /// namespace that maps both the container's ids and the caller, so every file can go.
+///
+/// The directory is marked `partial` first and the marker goes last, so a destroy killed
+/// half-way leaves a directory that is not listed as a container and that the next create
+/// or destroy of the name finishes removing.
 pub(crate) fn remove_dir(ctx: &Context, c: &Container, maps: &[IdMap]) -> Result<()> {
+    // Best effort: on a full or read-only filesystem the removal itself says what failed
+    // (an empty file needs no data block, so a full disk rarely refuses it).
+    let _ = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(c.partial_path());
+    lxu_sys::crash::point("destroy.marked");
     if maps.is_empty() {
-        return std::fs::remove_dir_all(&c.dir).map_err(|e| Error::io("remove", &c.dir, e));
+        return remove_marked(&c.dir).map_err(|e| Error::io("remove", e.0, e.1));
     }
     let (ns_maps, _, _) = idmap::with_caller(maps, ctx.euid, ctx.egid);
     let dir = c.dir.clone();
     let outcome = userns::run_as_root(&ns_maps, ctx.euid, || {
-        std::fs::remove_dir_all(&dir).map_err(|e| Chain(&Error::io("remove", &dir, e)).to_string())
+        remove_marked(&dir).map_err(|(path, e)| Chain(&Error::io("remove", path, e)).to_string())
     })?;
     match outcome {
         Outcome::Done => Ok(()),
         Outcome::Ended(_) => Err(Error::NotRemoved { dir: c.dir.clone() }),
     }
+}
+
+/// Removes a directory marked `partial`: the rootfs first (one top-level entry at a time,
+/// so a crash point can stop it half-way), then the other files, then the marker, then the
+/// directory. What is already gone is skipped, so a second run finishes a first one.
+fn remove_marked(dir: &Path) -> std::result::Result<(), (PathBuf, std::io::Error)> {
+    let gone = |r: std::io::Result<()>, p: &Path| match r {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err((p.to_path_buf(), e)),
+        _ => Ok(()),
+    };
+    let remove_any = |p: &Path| {
+        let r = match p.symlink_metadata() {
+            Ok(m) if m.is_dir() => std::fs::remove_dir_all(p),
+            Ok(_) => std::fs::remove_file(p),
+            Err(e) => Err(e),
+        };
+        gone(r, p)
+    };
+    let rootfs = dir.join("rootfs");
+    if rootfs.symlink_metadata().is_ok_and(|m| m.is_dir()) {
+        let entries = std::fs::read_dir(&rootfs).map_err(|e| (rootfs.clone(), e))?;
+        for e in entries {
+            let e = e.map_err(|e| (rootfs.clone(), e))?;
+            remove_any(&e.path())?;
+            lxu_sys::crash::point("destroy.rootfs-entry");
+        }
+        gone(std::fs::remove_dir(&rootfs), &rootfs)?;
+    }
+    lxu_sys::crash::point("destroy.rootfs-removed");
+    let partial = dir.join("partial");
+    let entries = std::fs::read_dir(dir).map_err(|e| (dir.to_path_buf(), e))?;
+    for e in entries {
+        let e = e.map_err(|e| (dir.to_path_buf(), e))?;
+        if e.path() != partial {
+            remove_any(&e.path())?;
+        }
+    }
+    lxu_sys::crash::point("destroy.config-removed");
+    gone(std::fs::remove_file(&partial), &partial)?;
+    gone(std::fs::remove_dir(dir), dir)
 }

@@ -86,12 +86,25 @@ fn open_dir(dir: &Path) -> Result<std::fs::File> {
 }
 
 /// Makes the container's directory (and its lxcpath) laid out as LXC does; an existing
-/// one is an error, so that of two creates of one name exactly one goes on.
-pub(crate) fn make_dir(ctx: &Context, c: &Container, maps: &[IdMap]) -> Result<()> {
+/// one is an error, so that of two creates of one name exactly one goes on. The directory
+/// is born holding the container's lock (returned, held until the caller is done) and the
+/// `partial` marker, made before anything else: whenever the process dies from here on,
+/// the directory says it is half-made, is not listed, and the next create of the name
+/// removes it.
+pub(crate) fn make_dir(ctx: &Context, c: &Container, maps: &[IdMap]) -> Result<std::fs::File> {
     std::fs::create_dir_all(&c.lxcpath).map_err(|e| Error::io("create", &c.lxcpath, e))?;
     // 0700 until the owner and group are right; the mode is set explicitly afterwards, as
     // the umask must not decide it.
-    match std::fs::DirBuilder::new().mode(0o700).create(&c.dir) {
+    let mkdir = || std::fs::DirBuilder::new().mode(0o700).create(&c.dir);
+    let mut made = mkdir();
+    if made
+        .as_ref()
+        .is_err_and(|e| e.kind() == std::io::ErrorKind::AlreadyExists)
+        && clear_unmarked_leftover(c)
+    {
+        made = mkdir();
+    }
+    match made {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             return Err(Error::Exists {
@@ -101,15 +114,46 @@ pub(crate) fn make_dir(ctx: &Context, c: &Container, maps: &[IdMap]) -> Result<(
         }
         Err(e) => return Err(Error::io("create", &c.dir, e)),
     }
-    let result = open_dir(&c.dir).and_then(|f| {
+    let result = (|| {
+        let lock = crate::start::try_lock(c)?.ok_or_else(|| Error::Busy {
+            name: c.name.clone(),
+        })?;
+        std::fs::write(c.partial_path(), b"")
+            .map_err(|e| Error::io("create", c.partial_path(), e))?;
+        let f = open_dir(&c.dir)?;
         let want = wanted_owner(ctx, &c.dir, maps)?;
-        lay_out(ctx, &c.dir, &f, maps, want)
-    });
+        lay_out(ctx, &c.dir, &f, maps, want)?;
+        Ok(lock)
+    })();
     if result.is_err() {
-        // Still empty and still the caller's when giving it away failed.
+        // Still the caller's when giving it away failed: only our two files are in it.
+        let _ = std::fs::remove_file(c.partial_path());
+        let _ = std::fs::remove_file(c.lock_path());
         let _ = std::fs::remove_dir(&c.dir);
     }
     result
+}
+
+/// Removes what a create killed between making the directory and marking it `partial`
+/// leaves: the directory, empty or holding only an unheld lock file. Whether it did.
+fn clear_unmarked_leftover(c: &Container) -> bool {
+    let Ok(entries) = std::fs::read_dir(&c.dir) else {
+        return false;
+    };
+    let lock = c.lock_path();
+    for e in entries {
+        match e {
+            Ok(e) if e.path() == lock => {}
+            _ => return false,
+        }
+    }
+    if lock.exists() {
+        let Ok(Some(_held)) = crate::start::try_lock(c) else {
+            return false;
+        };
+        let _ = std::fs::remove_file(&lock);
+    }
+    std::fs::remove_dir(&c.dir).is_ok()
 }
 
 /// Gives the directory `f` (at `dir`) the owner and group `want` and mode 0770. The

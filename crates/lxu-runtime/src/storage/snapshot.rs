@@ -60,6 +60,7 @@ pub fn create(
     let comment = comment
         .map(|p| std::fs::read_to_string(p).map_err(|e| Error::io("read comment file", p, e)))
         .transpose()?;
+    clear_failed(ctx, c)?;
     let dir = snaps_dir(c);
     let taken: Vec<String> = list(c)?.into_iter().map(|s| s.name).collect();
     let name = (0..)
@@ -72,7 +73,6 @@ pub fn create(
         keep_macs: true,
         clone_hooks: false,
     };
-    copy_into(ctx, c, &s, &kind, progress)?;
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -81,20 +81,35 @@ pub fn create(
         Some((y, mo, d, h, mi, se)) => format!("{y:04}:{mo:02}:{d:02} {h:02}:{mi:02}:{se:02}"),
         None => String::new(),
     };
-    let extras = (|| -> Result<()> {
-        std::fs::write(s.dir.join("ts"), ts)
+    // Written while the snapshot is still marked `partial`: a snapshot is listed with
+    // its timestamp and comment or not at all.
+    let extras = |s: &Container| -> Result<()> {
+        std::fs::write(s.dir.join("ts"), &ts)
             .map_err(|e| Error::io("write", s.dir.join("ts"), e))?;
-        if let Some(text) = comment {
+        if let Some(text) = &comment {
             std::fs::write(s.dir.join("comment"), text)
                 .map_err(|e| Error::io("write", s.dir.join("comment"), e))?;
         }
+        lxu_sys::crash::point("snapshot.extras-written");
         Ok(())
-    })();
-    if let Err(e) = extras {
-        let _ = destroy_one(ctx, c, &name);
-        return Err(e);
-    }
+    };
+    copy_into(ctx, c, &s, &kind, progress, &extras)?;
     Ok(name)
+}
+
+/// Removes the snapshots of `c` that a snapshot or a snapshot destroy killed half-way left
+/// (marked `partial`, unlisted): their names become free and `c` can be destroyed.
+pub(crate) fn clear_failed(ctx: &Context, c: &Container) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(snaps_dir(c)) else {
+        return Ok(());
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Ok(s) = Container::at(&snaps_dir(c), &name) {
+            crate::storage::create::clear_failed_create(ctx, &s)?;
+        }
+    }
+    Ok(())
 }
 
 /// The snapshots of `c`, in index order.
@@ -134,6 +149,7 @@ pub fn list(c: &Container) -> Result<Vec<Snapshot>> {
 /// Removes snapshot `name` of `c`, or every snapshot for `ALL`.
 pub fn destroy(ctx: &Context, c: &Container, name: &str) -> Result<()> {
     c.ensure_exists()?;
+    clear_failed(ctx, c)?;
     if name == "ALL" {
         for s in list(c)? {
             destroy_one(ctx, c, &s.name)?;
@@ -170,7 +186,7 @@ pub fn restore(
             keep_macs: false,
             clone_hooks: true,
         };
-        return copy_into(ctx, &s, &dst, &kind, progress);
+        return copy_into(ctx, &s, &dst, &kind, progress, &|_| Ok(()));
     }
     let Some(_lock) = try_lock(c)? else {
         let what = "restore a snapshot into a running container";
@@ -190,31 +206,38 @@ pub fn restore(
         keep_macs: true,
         clone_hooks: false,
     };
-    copy_into(ctx, &s, &tmp, &kind, progress)?;
+    copy_into(ctx, &s, &tmp, &kind, progress, &|_| Ok(()))?;
+    lxu_sys::crash::point("snapshot.restore-copied");
     let cfg = Config::load(&tmp.config_path())?;
     let maps = cfg.idmaps.clone();
     let result = (|| -> Result<()> {
         let text = std::fs::read_to_string(tmp.config_path())
             .map_err(|e| Error::io("read", tmp.config_path(), e))?;
         let text = crate::storage::copy::moved_paths(&text, &tmp.dir, &c.dir);
-        let (rootfs, new, old) = (
-            c.dir.join("rootfs"),
-            tmp.dir.join("rootfs"),
-            tmp.dir.join("rootfs.old"),
-        );
+        // After the exchange `new` holds the old rootfs, removed with the rest of `tmp`.
+        let (rootfs, new) = (c.dir.join("rootfs"), tmp.dir.join("rootfs"));
         let (ns_maps, _, _) = idmap::with_caller(&maps, ctx.euid, ctx.egid);
         as_container_root(ctx, &maps, &ns_maps, || {
-            let mv = |a: &Path, b: &Path| {
-                std::fs::rename(a, b).map_err(|e| {
-                    Error::sys(format!("rename `{}` to `{}`", a.display(), b.display()), e)
-                })
+            // One atomic exchange: whenever this dies, the container has a whole rootfs
+            // (a rename away and another into place would leave it none in between).
+            let flags = if rootfs.symlink_metadata().is_ok() {
+                rustix::fs::RenameFlags::EXCHANGE
+            } else {
+                rustix::fs::RenameFlags::NOREPLACE
             };
-            if rootfs.exists() {
-                mv(&rootfs, &old)?;
-            }
-            mv(&new, &rootfs)
+            rustix::fs::renameat_with(rustix::fs::CWD, &new, rustix::fs::CWD, &rootfs, flags)
+                .map_err(|e| {
+                    let what = format!("swap `{}` and `{}`", new.display(), rootfs.display());
+                    Error::sys(what, std::io::Error::from(e))
+                })?;
+            lxu_sys::crash::point("snapshot.restore-swapped");
+            Ok(())
         })?;
-        write_config(c, &text)
+        // Killed before this, the container runs the snapshot's rootfs with its own
+        // config; `snapshot -r` again makes both the snapshot's.
+        write_config(c, &text)?;
+        lxu_sys::crash::point("snapshot.restore-config-written");
+        Ok(())
     })();
     let _ = destroy::remove_dir(ctx, &tmp, &maps);
     result.map_err(|e| Error::Restore {
