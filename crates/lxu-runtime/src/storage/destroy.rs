@@ -141,8 +141,8 @@ pub(crate) fn remove_dir(ctx: &Context, c: &Container, maps: &[IdMap]) -> Result
 }
 
 /// Removes a directory marked `partial`: the rootfs first (one top-level entry at a time,
-/// so a crash point can stop it half-way), then the other files, then the marker, then the
-/// directory. What is already gone is skipped, so a second run finishes a first one.
+/// so a crash point can stop it half-way), then the other files, the config, the marker
+/// and the directory. What is already gone is skipped, so a second run finishes a first one.
 fn remove_marked(dir: &Path) -> std::result::Result<(), (PathBuf, std::io::Error)> {
     let gone = |r: std::io::Result<()>, p: &Path| match r {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err((p.to_path_buf(), e)),
@@ -167,15 +167,46 @@ fn remove_marked(dir: &Path) -> std::result::Result<(), (PathBuf, std::io::Error
         gone(std::fs::remove_dir(&rootfs), &rootfs)?;
     }
     lxu_sys::crash::point("destroy.rootfs-removed");
-    let partial = dir.join("partial");
+    // The config goes after everything else but the marker: it names the id maps the
+    // next run needs to remove files of the container's ids (a `restore` scratch copy).
+    let (partial, config) = (dir.join("partial"), dir.join("config"));
     let entries = std::fs::read_dir(dir).map_err(|e| (dir.to_path_buf(), e))?;
     for e in entries {
         let e = e.map_err(|e| (dir.to_path_buf(), e))?;
-        if e.path() != partial {
+        if e.path() != partial && e.path() != config {
             remove_any(&e.path())?;
         }
     }
+    gone(std::fs::remove_file(&config), &config)?;
     lxu_sys::crash::point("destroy.config-removed");
     gone(std::fs::remove_file(&partial), &partial)?;
     gone(std::fs::remove_dir(dir), dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A second run finishes what a first, killed one left: whatever is already gone is
+    /// skipped, and the marker goes last.
+    #[test]
+    fn removal_finishes_what_a_killed_one_left() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().join("c1");
+        std::fs::create_dir_all(dir.join("rootfs/etc")).unwrap();
+        std::fs::create_dir_all(dir.join("restore/rootfs/bin")).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", dir.join("rootfs/link")).unwrap();
+        for f in ["config", "partial", "lxu.lock", "rootfs/etc/hostname"] {
+            std::fs::write(dir.join(f), b"x").unwrap();
+        }
+        remove_marked(&dir).unwrap();
+        assert!(!dir.exists());
+        assert!(Path::new("/etc/passwd").exists(), "followed a link out");
+
+        // Killed after the rootfs and config went: only the marker is left.
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("partial"), b"").unwrap();
+        remove_marked(&dir).unwrap();
+        assert!(!dir.exists());
+    }
 }
