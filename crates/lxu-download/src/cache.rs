@@ -219,13 +219,7 @@ pub(crate) fn install(
 ) -> Result<(), CacheError> {
     let parent = dir.parent().unwrap_or(Path::new("/"));
     fs::create_dir_all(parent).map_err(io_err("create", parent))?;
-    let prefix = format!(
-        ".{}.lxu-new-",
-        dir.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    );
-    discard_stale_new(parent, &prefix)?;
+    let prefix = new_prefix(dir);
     let new = tempfile::Builder::new()
         .prefix(&prefix)
         .tempdir_in(parent)
@@ -263,15 +257,26 @@ pub(crate) fn install(
     discard_staging(dir)
 }
 
+/// The name prefix of the replacement of `dir` being assembled.
+fn new_prefix(dir: &Path) -> String {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!(".{name}.lxu-new-")
+}
+
 /// Removes replacements (or swapped-out old copies) a download killed during
-/// [`install`] left beside the cache dir: the caller holds the exclusive lock, so no
-/// other process is assembling one, and each would otherwise keep a whole image's space.
-fn discard_stale_new(parent: &Path, prefix: &str) -> Result<(), CacheError> {
+/// [`install`] left beside the cache dir `dir`. The caller holds the exclusive lock, so no
+/// other process is assembling one; each would otherwise keep a whole image's space, and
+/// a create that uses the cache as it is never gets to `install`.
+pub(crate) fn discard_stale_new(dir: &Path) -> Result<(), CacheError> {
+    let (parent, prefix) = (dir.parent().unwrap_or(Path::new("/")), new_prefix(dir));
     let Ok(entries) = fs::read_dir(parent) else {
         return Ok(());
     };
     for e in entries.flatten() {
-        if e.file_name().to_string_lossy().starts_with(prefix) {
+        if e.file_name().to_string_lossy().starts_with(&prefix) {
             let p = e.path();
             fs::remove_dir_all(&p).map_err(io_err("remove stale", &p))?;
         }
@@ -433,7 +438,7 @@ mod tests {
         fs::create_dir_all(&staging).unwrap();
         fs::create_dir_all(&dir).unwrap();
         fs::write(dir.join(ROOTFS), b"cached").unwrap();
-        discard_stale_new(t.path(), ".default.lxu-new-").unwrap();
+        discard_stale_new(&dir).unwrap();
         assert!(!stale.exists());
         assert!(staging.is_dir());
         assert_eq!(fs::read(dir.join(ROOTFS)).unwrap(), b"cached");

@@ -519,6 +519,7 @@ pub fn prepare(opts: &DownloadOptions, env: &ClientEnv) -> Result<CachedImage, I
     let progress = &env.progress;
     let dir = cache::cache_dir(&env.cache_base, dist, release, arch, variant);
     let lock = CacheLock::exclusive(&dir, progress)?;
+    cache::discard_stale_new(&dir)?;
 
     // Unlike LXC the old copy is not deleted up front: it is replaced atomically by
     // the new download, so a failed download leaves it as it was.

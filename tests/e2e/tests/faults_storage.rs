@@ -115,7 +115,10 @@ fn assert_unlisted(lab: &Lab, name: &str, after: &str) {
     let fancy = lab.lxu(&["ls", "--fancy"]);
     fancy.success();
     assert!(
-        !fancy.lines().iter().any(|l| l.split_whitespace().next() == Some(name)),
+        !fancy
+            .lines()
+            .iter()
+            .any(|l| l.split_whitespace().next() == Some(name)),
         "`ls --fancy` lists the half-made `{name}` after {after}\n{fancy}"
     );
 }
@@ -157,7 +160,10 @@ fn a_create_killed_at_any_step_is_unlisted_and_the_next_create_or_destroy_clears
         assert_stopped_at(&create_crashing(&lab, &name, point), point, at);
         if at == At::Child {
             // The parent cleaned up after its child.
-            assert!(!lab.dir(&name).exists(), "{after}: `{name}` left its directory");
+            assert!(
+                !lab.dir(&name).exists(),
+                "{after}: `{name}` left its directory"
+            );
         }
         assert_unlisted(&lab, &name, &after);
         let start = lab.lxu(&["start", "-n", &name]);
@@ -200,7 +206,10 @@ fn a_destroy_killed_at_any_step_is_unlisted_and_finishes_next_time() {
         assert_unlisted(&lab, &name, &after);
         if i % 2 == 0 {
             lab.lxu(&["destroy", "-n", &name]).success();
-            assert!(!lab.dir(&name).exists(), "{after}: the second destroy left `{name}`");
+            assert!(
+                !lab.dir(&name).exists(),
+                "{after}: the second destroy left `{name}`"
+            );
         } else {
             // Or a create of the name takes the place of what is left.
             lab.create(&name);
@@ -224,7 +233,10 @@ fn a_copy_killed_at_any_step_is_unlisted_and_the_next_copy_works() {
         assert_stopped_at(&out, point, at);
         if at == At::Child {
             out.stderr_has(&dst);
-            assert!(!lab.dir(&dst).exists(), "{after}: `{dst}` left its directory");
+            assert!(
+                !lab.dir(&dst).exists(),
+                "{after}: `{dst}` left its directory"
+            );
         }
         assert_unlisted(&lab, &dst, &after);
         // The source is whole and not locked: the same copy goes through.
@@ -281,7 +293,12 @@ fn a_snapshot_killed_at_any_step_is_unlisted_and_does_not_block_the_next() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(entries, ["snap0"], "the half-made snapshot is still in `{}`", snaps.display());
+    assert_eq!(
+        entries,
+        ["snap0"],
+        "the half-made snapshot is still in `{}`",
+        snaps.display()
+    );
     assert!(snaps.join("snap0/ts").is_file());
     leftovers::assert_none(&lab, &c);
 }
@@ -322,12 +339,37 @@ fn cache(lab: &Lab) -> PathBuf {
 }
 
 /// `lxu create -t download` from `server` (no network), trusting `repo`'s key.
-fn download(lab: &Lab, server: &Server, repo: &Repo, name: &str, extra: &[&str], crash: Option<&str>) -> Output {
+fn download(
+    lab: &Lab,
+    server: &Server,
+    repo: &Repo,
+    name: &str,
+    extra: &[&str],
+    crash: Option<&str>,
+) -> Output {
     let conf = lab.no_net_conf();
-    let mut args = vec!["create", "-n", name, "-t", "download", "-f", conf.to_str().unwrap(), "--"];
+    let mut args = vec![
+        "create",
+        "-n",
+        name,
+        "-t",
+        "download",
+        "-f",
+        conf.to_str().unwrap(),
+        "--",
+    ];
     let key = repo.key.public.to_str().unwrap().to_string();
     let rel = repo.release.clone();
-    args.extend(["--server", &server.url, "-d", "busybox", "-r", &rel, "-a", host_arch()]);
+    args.extend([
+        "--server",
+        &server.url,
+        "-d",
+        "busybox",
+        "-r",
+        &rel,
+        "-a",
+        host_arch(),
+    ]);
     args.extend(["--keyring", &key]);
     args.extend(extra);
     let mut call = lab
@@ -378,7 +420,10 @@ fn a_download_create_killed_at_any_step_leaves_a_cache_that_verifies() {
         let out = download(&lab, &server, &repo, &name, &[], None);
         out.success();
         assert_listed(&lab, &name, &after);
-        assert!(lab.rootfs(&name).join("bin/busybox").exists(), "{after}\n{out}");
+        assert!(
+            lab.rootfs(&name).join("bin/busybox").exists(),
+            "{after}\n{out}"
+        );
         assert_eq!(
             std::fs::read(dir.join("rootfs.tar.xz")).ok().as_deref(),
             Some(published.as_slice()),

@@ -144,9 +144,17 @@ fn a_full_disk_refuses_create_copy_and_snapshot_cleanly() {
     let free = tiny.free();
     let out = tiny.create("c0");
     assert_refused(&out, NOSPC, &tiny.lxcpath());
-    assert_eq!(tiny.entries(), Vec::<String>::new(), "the failed create left files");
+    assert_eq!(
+        tiny.entries(),
+        Vec::<String>::new(),
+        "the failed create left files"
+    );
     assert_eq!(tiny.listed(), Vec::<String>::new());
-    assert_eq!(tiny.free(), free, "the failed create did not give back its space");
+    assert_eq!(
+        tiny.free(),
+        free,
+        "the failed create did not give back its space"
+    );
     drop(tiny);
 
     // Room for one container and a half: copy and snapshot run out in the rootfs copy.
@@ -154,7 +162,11 @@ fn a_full_disk_refuses_create_copy_and_snapshot_cleanly() {
     fs.create("c1").success();
     let used_blocks = {
         let out = sh("stat", &["-f", "-c", "%b %f %S", fs.p()]);
-        let v: Vec<u64> = out.stdout.split_whitespace().map(|w| w.parse().unwrap()).collect();
+        let v: Vec<u64> = out
+            .stdout
+            .split_whitespace()
+            .map(|w| w.parse().unwrap())
+            .collect();
         (v[0] - v[1]) * v[2]
     };
     fs.remount(&format!("size={}", used_blocks + used_blocks / 2));
@@ -164,7 +176,11 @@ fn a_full_disk_refuses_create_copy_and_snapshot_cleanly() {
     out.stderr_has("c2");
     assert_eq!(fs.entries(), ["c1"], "the failed copy left files");
     assert_eq!(fs.listed(), ["c1"]);
-    assert_eq!(fs.free(), free, "the failed copy did not give back its space");
+    assert_eq!(
+        fs.free(),
+        free,
+        "the failed copy did not give back its space"
+    );
 
     let out = fs.lxu("snapshot", &["-n", "c1"]);
     assert_refused(&out, NOSPC, &fs.lxcpath());
@@ -173,8 +189,14 @@ fn a_full_disk_refuses_create_copy_and_snapshot_cleanly() {
         .map(|rd| rd.flatten().map(|e| e.file_name()).collect())
         .unwrap_or_default();
     assert!(left.is_empty(), "the failed snapshot left {left:?}");
-    fs.lxu("snapshot", &["-n", "c1", "-L"]).success().stdout_lacks("snap0");
-    assert_eq!(fs.free(), free, "the failed snapshot did not give back its space");
+    fs.lxu("snapshot", &["-n", "c1", "-L"])
+        .success()
+        .stdout_lacks("snap0");
+    assert_eq!(
+        fs.free(),
+        free,
+        "the failed snapshot did not give back its space"
+    );
 
     let out = fs.create("c3");
     assert_refused(&out, NOSPC, &fs.lxcpath());
@@ -183,7 +205,12 @@ fn a_full_disk_refuses_create_copy_and_snapshot_cleanly() {
     // Full to the last block, the container can still be destroyed.
     let _ = run_as(
         &owner,
-        &["dd", "if=/dev/zero", &format!("of={}/filler", fs.p()), "bs=64k"],
+        &[
+            "dd",
+            "if=/dev/zero",
+            &format!("of={}/filler", fs.p()),
+            "bs=64k",
+        ],
     );
     assert_eq!(fs.free(), 0);
     fs.lxu("destroy", &["-n", "c1"]).success();
@@ -200,18 +227,28 @@ fn a_read_only_lxcpath_refuses_every_change_and_keeps_the_container() {
     fs.remount("ro");
 
     assert_refused(&fs.create("c2"), EROFS, &fs.lxcpath());
-    assert_refused(&fs.lxu("copy", &["-n", "c1", "-N", "c3"]), EROFS, &fs.lxcpath());
+    assert_refused(
+        &fs.lxu("copy", &["-n", "c1", "-N", "c3"]),
+        EROFS,
+        &fs.lxcpath(),
+    );
     assert_refused(&fs.lxu("snapshot", &["-n", "c1"]), EROFS, &fs.lxcpath());
     assert_refused(
         &fs.lxu("snapshot", &["-n", "c1", "-r", "snap0"]),
         EROFS,
         &fs.lxcpath(),
     );
-    assert_refused(&fs.lxu("destroy", &["-n", "c1", "-s"]), EROFS, &fs.lxcpath());
+    assert_refused(
+        &fs.lxu("destroy", &["-n", "c1", "-s"]),
+        EROFS,
+        &fs.lxcpath(),
+    );
     // Nothing changed: the container and its snapshot are whole and listed.
     assert_eq!(fs.entries(), ["c1"]);
     assert_eq!(fs.listed(), ["c1"]);
-    fs.lxu("snapshot", &["-n", "c1", "-L"]).success().stdout_has("snap0");
+    fs.lxu("snapshot", &["-n", "c1", "-L"])
+        .success()
+        .stdout_has("snap0");
 
     // Writable again, everything goes through and nothing is in the way.
     fs.remount("rw");
