@@ -67,6 +67,13 @@ pub enum Error {
     UnknownCapability { key: &'static str, cap: String },
 
     // Whole operations that failed, with what made them fail as the cause.
+    #[error("Creating {name} failed")]
+    Create {
+        name: String,
+        #[source]
+        source: Box<Error>,
+    },
+
     #[error("Copying {from} to {to} failed")]
     Copy {
         from: String,

@@ -157,8 +157,11 @@ fn a_create_killed_at_any_step_is_unlisted_and_the_next_create_or_destroy_clears
         let after = format!("create killed at `{point}`");
         // Recovery by the same create again.
         let name = lab.name("cc");
-        assert_stopped_at(&create_crashing(&lab, &name, point), point, at);
+        let out = create_crashing(&lab, &name, point);
+        assert_stopped_at(&out, point, at);
         if at == At::Child {
+            // The error names the container, not only the helper's signal.
+            out.stderr_has(&format!("Creating {name} failed"));
             // The parent cleaned up after its child.
             assert!(
                 !lab.dir(&name).exists(),

@@ -204,7 +204,11 @@ pub fn create(
         let _ = destroy::remove_dir(ctx, c, &maps);
     }
     drop(lock);
-    result
+    // Named: a helper killed in the user namespace says no more than its signal.
+    result.map_err(|e| Error::Create {
+        name: c.name.clone(),
+        source: Box::new(e),
+    })
 }
 
 pub(crate) fn write_config(c: &Container, text: &str) -> Result<()> {
