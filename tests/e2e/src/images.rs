@@ -248,6 +248,8 @@ pub struct Download<'a> {
     ca: Option<PathBuf>,
     /// Template arguments after `--`.
     args: Vec<String>,
+    /// Extra environment of the call (`LXU_CRASH_AT` …).
+    envs: Vec<(String, String)>,
 }
 
 impl<'a> Download<'a> {
@@ -270,7 +272,14 @@ impl<'a> Download<'a> {
             .iter()
             .map(|s| s.to_string())
             .collect(),
+            envs: Vec::new(),
         }
+    }
+
+    /// Sets `key=value` in the environment of the create.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.envs.push((key.to_string(), value.to_string()));
+        self
     }
 
     /// Trust this CA for HTTPS (`SSL_CERT_FILE`).
@@ -320,6 +329,9 @@ impl<'a> Download<'a> {
             .timeout(Duration::from_secs(120));
         if let Some(ca) = &self.ca {
             call = call.env("SSL_CERT_FILE", ca);
+        }
+        for (k, v) in &self.envs {
+            call = call.env(k, v);
         }
         call.run()
     }

@@ -15,9 +15,8 @@
 //! there fails the test.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use lxu_e2e::images::{host_arch, snapshot, Repo, Server};
+use lxu_e2e::images::{host_arch, snapshot, Download, Repo, Server};
 use lxu_e2e::{leftovers, Lab, Output};
 
 /// Where a crash point is: in the command's own process (killed by SIGKILL) or in the
@@ -341,7 +340,8 @@ fn cache(lab: &Lab) -> PathBuf {
     lab.files.join("cache")
 }
 
-/// `lxu create -t download` from `server` (no network), trusting `repo`'s key.
+/// `lxu create -t download` from `server` (no network), trusting `repo`'s key, with the
+/// template arguments `extra` and `LXU_CRASH_AT=crash`.
 fn download(
     lab: &Lab,
     server: &Server,
@@ -350,39 +350,15 @@ fn download(
     extra: &[&str],
     crash: Option<&str>,
 ) -> Output {
-    let conf = lab.no_net_conf();
-    let mut args = vec![
-        "create",
-        "-n",
-        name,
-        "-t",
-        "download",
-        "-f",
-        conf.to_str().unwrap(),
-        "--",
-    ];
-    let key = repo.key.public.to_str().unwrap().to_string();
-    let rel = repo.release.clone();
-    args.extend([
-        "--server",
-        &server.url,
-        "-d",
-        "busybox",
-        "-r",
-        &rel,
-        "-a",
-        host_arch(),
-    ]);
-    args.extend(["--keyring", &key]);
-    args.extend(extra);
-    let mut call = lab
-        .call(&args)
-        .env("LXC_CACHE_PATH", cache(lab))
-        .timeout(Duration::from_secs(120));
-    if let Some(p) = crash {
-        call = call.env("LXU_CRASH_AT", p);
+    let mut d =
+        Download::new(lab, &cache(lab), &server.url, &repo.release).keyring(&repo.key.public);
+    for a in extra {
+        d = d.arg(a);
     }
-    call.run()
+    if let Some(p) = crash {
+        d = d.env("LXU_CRASH_AT", p);
+    }
+    d.create(name)
 }
 
 /// Files beside the cache dir a killed download may leave (replacements being assembled).
