@@ -333,9 +333,11 @@ impl Session<'_> {
         let got = match self.fetcher()?.download(&target, &bar) {
             Ok(g) => g,
             Err(e) => {
-                if matches!(e, FetchError::TooLarge { .. }) {
-                    // What arrived is not a prefix of anything we want.
-                    cache::discard_staging(dir)?;
+                // What arrived is not a prefix of anything we want; or it could not be
+                // written (a full disk): resuming it later is not worth holding the space
+                // the user needs back now.
+                if matches!(e, FetchError::TooLarge { .. } | FetchError::Write { .. }) {
+                    let _ = cache::discard_staging(dir);
                 }
                 return Err(e.into());
             }
