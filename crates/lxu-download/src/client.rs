@@ -687,7 +687,11 @@ pub fn unpack_image(
     progress.step("Unpacking the rootfs");
     let opts = crate::unpack::UnpackOptions::new(image.meta.excludes.clone());
     let bar = progress.bar(None, "rootfs");
-    let stats = crate::unpack::unpack_file(&image.rootfs_tarball, rootfs, &opts, Some(&bar))?;
+    let stats = crate::unpack::unpack_file(&image.rootfs_tarball, rootfs, &opts, Some(&bar))
+        .map_err(|source| ImageError::UnpackInto {
+            rootfs: rootfs.to_path_buf(),
+            source,
+        })?;
     bar.finish();
     Ok(stats)
 }

@@ -25,6 +25,14 @@ pub enum ImageError {
     Meta(#[from] MetaError),
     #[error(transparent)]
     Unpack(#[from] UnpackError),
+    /// The unpack of a container's rootfs: the unpack errors name paths in the rootfs,
+    /// this says which rootfs.
+    #[error("unpack the image into `{}`", rootfs.display())]
+    UnpackInto {
+        rootfs: std::path::PathBuf,
+        #[source]
+        source: UnpackError,
+    },
     #[error(transparent)]
     Template(#[from] TemplateError),
     #[error("bad index `{url}`")]

@@ -399,7 +399,7 @@ fn enospc_child() {
     assert!(matches!(err, UnpackError::NoSpace { .. }), "{err}");
     assert_eq!(
         shown(&err),
-        "no space left on device while writing `usr-lib-big` in the rootfs"
+        "cannot write `usr-lib-big` in the rootfs: No space left on device"
     );
     println!("ENOSPC-CHILD-OK");
 }

@@ -257,3 +257,187 @@ fn a_read_only_lxcpath_refuses_every_change_and_keeps_the_container() {
     fs.lxu("destroy", &["-n", "c1", "-s"]).success();
     assert_eq!(fs.entries(), Vec::<String>::new());
 }
+
+/// A signed busybox image repository made by root in a root-owned directory, served by
+/// `lxu image serve` on loopback; the server is killed and the directory removed when
+/// dropped.
+struct Served {
+    dir: PathBuf,
+    child: std::process::Child,
+    url: String,
+}
+
+impl Served {
+    fn new() -> Served {
+        let dir = PathBuf::from(format!("/tmp/lxu-e2e-full-{}-repo", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap();
+        let d = |n: &str| dir.join(n).display().to_string();
+        let bin = lxu_e2e::lab::lxu_bin();
+        let bin = bin.to_str().unwrap();
+        sh(bin, &["image", "keygen", "--out", &d("key")]);
+        sh(
+            bin,
+            &[
+                "image",
+                "build",
+                "busybox",
+                "--release",
+                "full",
+                "--out",
+                &d("build"),
+            ],
+        );
+        sh(
+            bin,
+            &[
+                "image",
+                "publish",
+                &d("build"),
+                "--repo",
+                &d("repo"),
+                "--key",
+                &d("key/key.asc"),
+            ],
+        );
+        // The user reads the public key; nothing here is theirs to change.
+        sh("chmod", &["-R", "go+rX", dir.to_str().unwrap()]);
+        let mut child = Command::new(bin)
+            .args([
+                "image",
+                "serve",
+                "--repo",
+                &d("repo"),
+                "--http",
+                "127.0.0.1:0",
+            ])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut url = String::new();
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+            let Ok(line) = line else { break };
+            if let Some(addr) = line.strip_prefix("listening on ") {
+                url = format!("http://{}", addr.trim());
+                break;
+            }
+        }
+        let served = Served { dir, child, url };
+        assert!(!served.url.is_empty(), "`lxu image serve` said no address");
+        served
+    }
+
+    fn key(&self) -> String {
+        self.dir.join("key/key.pub.asc").display().to_string()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn a_full_disk_refuses_a_download_create_and_keeps_the_cache_good() {
+    let Some(owner) = owner() else { return };
+    const NOSPC: &str = "No space left on device";
+    let served = Served::new();
+    let create = |fs: &SmallFs, name: &str| {
+        let p = fs.lxcpath();
+        let conf = fs.conf();
+        let cache = format!("LXC_CACHE_PATH={}/cache", fs.p());
+        let key = served.key();
+        let bin = lxu_e2e::lab::lxu_bin();
+        let (home, user) = (
+            format!("HOME={}", owner.home.display()),
+            format!("USER={}", owner.name),
+        );
+        // A clean login-like environment, as `lxu_as`, plus the cache on the small fs.
+        let argv = [
+            "env",
+            "-i",
+            &home,
+            &user,
+            "PATH=/usr/local/bin:/usr/bin:/bin",
+            &cache,
+            bin.to_str().unwrap(),
+            "create",
+            "-P",
+            &p,
+            "-n",
+            name,
+            "-t",
+            "download",
+            "-f",
+            &conf,
+            "--",
+            "--server",
+            &served.url,
+            "-d",
+            "busybox",
+            "-r",
+            "full",
+            "-a",
+            lxu_e2e::images::host_arch(),
+            "--keyring",
+            &key,
+        ];
+        run_as(&owner, &argv)
+    };
+
+    // The cache on a filesystem too small for the image: the download runs out.
+    let tiny = SmallFs::new(&owner, "dltiny", "256k");
+    let free = tiny.free();
+    let out = create(&tiny, "d0");
+    assert_refused(&out, NOSPC, tiny.p());
+    assert_eq!(
+        tiny.entries(),
+        Vec::<String>::new(),
+        "the failed create left files"
+    );
+    assert_eq!(
+        tiny.free(),
+        free,
+        "the failed download kept its part of the image"
+    );
+    drop(tiny);
+
+    // Room for the cache and one container: the second create runs out while unpacking,
+    // and the cache it used stays good for the next.
+    let fs = SmallFs::new(&owner, "dl", "16m");
+    create(&fs, "d1").success();
+    let used = {
+        let out = sh("stat", &["-f", "-c", "%b %f %S", fs.p()]);
+        let v: Vec<u64> = out
+            .stdout
+            .split_whitespace()
+            .map(|w| w.parse().unwrap())
+            .collect();
+        (v[0] - v[1]) * v[2]
+    };
+    fs.remount(&format!("size={}", used + 512 * 1024));
+    let free = fs.free();
+    let out = create(&fs, "d2");
+    assert_refused(&out, NOSPC, &fs.lxcpath());
+    out.stderr_has("d2");
+    assert_eq!(fs.entries(), ["d1"], "the failed create left files");
+    assert_eq!(fs.listed(), ["d1"]);
+    assert_eq!(
+        fs.free(),
+        free,
+        "the failed create did not give back its space"
+    );
+    fs.lxu("destroy", &["-n", "d1"]).success();
+    let out = create(&fs, "d2");
+    out.success();
+    let said = format!("{}{}", out.stdout, out.stderr);
+    assert!(said.contains("Using image from local cache"), "{out}");
+    assert_eq!(fs.listed(), ["d2"]);
+    fs.lxu("destroy", &["-n", "d2"]).success();
+}

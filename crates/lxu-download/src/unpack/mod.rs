@@ -60,7 +60,7 @@ pub enum UnpackError {
     UnsafeLink { name: String, target: String },
     #[error("hard link `{name}`: target `{target}` does not exist in the rootfs")]
     MissingLinkTarget { name: String, target: String },
-    #[error("no space left on device while writing `{path}` in the rootfs")]
+    #[error("cannot write `{path}` in the rootfs: No space left on device")]
     NoSpace { path: String },
     #[error("`{path}` in the rootfs is not a directory (needed for `{entry}`)")]
     NotDirectory { path: String, entry: String },
