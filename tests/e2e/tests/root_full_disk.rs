@@ -76,6 +76,17 @@ impl SmallFs {
         out.stdout.trim().parse().unwrap()
     }
 
+    /// Bytes in use on the filesystem.
+    fn used_bytes(&self) -> u64 {
+        let out = sh("stat", &["-f", "-c", "%b %f %S", self.p()]);
+        let v: Vec<u64> = out
+            .stdout
+            .split_whitespace()
+            .map(|w| w.parse().unwrap())
+            .collect();
+        (v[0] - v[1]) * v[2]
+    }
+
     fn remount(&self, opts: &str) {
         sh("mount", &["-o", &format!("remount,{opts}"), self.p()]);
     }
@@ -160,15 +171,7 @@ fn a_full_disk_refuses_create_copy_and_snapshot_cleanly() {
     // Room for one container and a half: copy and snapshot run out in the rootfs copy.
     let fs = SmallFs::new(&owner, "half", "16m");
     fs.create("c1").success();
-    let used_blocks = {
-        let out = sh("stat", &["-f", "-c", "%b %f %S", fs.p()]);
-        let v: Vec<u64> = out
-            .stdout
-            .split_whitespace()
-            .map(|w| w.parse().unwrap())
-            .collect();
-        (v[0] - v[1]) * v[2]
-    };
+    let used_blocks = fs.used_bytes();
     fs.remount(&format!("size={}", used_blocks + used_blocks / 2));
     let free = fs.free();
     let out = fs.lxu("copy", &["-n", "c1", "-N", "c2"]);
@@ -412,15 +415,7 @@ fn a_full_disk_refuses_a_download_create_and_keeps_the_cache_good() {
     // and the cache it used stays good for the next.
     let fs = SmallFs::new(&owner, "dl", "16m");
     create(&fs, "d1").success();
-    let used = {
-        let out = sh("stat", &["-f", "-c", "%b %f %S", fs.p()]);
-        let v: Vec<u64> = out
-            .stdout
-            .split_whitespace()
-            .map(|w| w.parse().unwrap())
-            .collect();
-        (v[0] - v[1]) * v[2]
-    };
+    let used = fs.used_bytes();
     fs.remount(&format!("size={}", used + 512 * 1024));
     let free = fs.free();
     let out = create(&fs, "d2");
