@@ -55,8 +55,14 @@ pub enum Started {
 }
 
 /// Takes the container's lock without waiting; `None` if someone holds it.
+///
+/// A lock file that was unlinked while we opened it (a concurrent destroy removing the
+/// directory) counts as held: locking the orphaned inode would exclude nobody.
 pub(crate) fn try_lock(c: &Container) -> Result<Option<File>> {
     let path = c.lock_path();
+    if !c.dir.is_dir() {
+        c.ensure_exists()?;
+    }
     let f = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -64,9 +70,15 @@ pub(crate) fn try_lock(c: &Container) -> Result<Option<File>> {
         .open(&path)
         .map_err(|e| Error::io("open lock", &path, e))?;
     match f.try_lock() {
-        Ok(()) => Ok(Some(f)),
-        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-        Err(std::fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => return Err(Error::io("lock", &path, e)),
+    }
+    use std::os::unix::fs::MetadataExt;
+    let held = f.metadata().map_err(|e| Error::io("stat", &path, e))?;
+    match std::fs::symlink_metadata(&path) {
+        Ok(now) if now.dev() == held.dev() && now.ino() == held.ino() => Ok(Some(f)),
+        _ => Ok(None),
     }
 }
 
@@ -107,8 +119,11 @@ pub fn start(ctx: &Context, c: &Container, opts: &StartOptions) -> Result<Starte
         plan.rootfs_mount = mount;
     }
     let Some(lock) = try_lock(c)? else {
-        return Ok(Started::AlreadyRunning);
+        return lock_held(c);
     };
+    // A destroy may have finished between the first look and the lock.
+    c.ensure_exists()?;
+    lxu_sys::crash::point("start.locked");
     let resources = Resources {
         name: c.name.clone(),
         cgroups: Some(cgroup_settings(ctx, &config, &plan)),
@@ -141,6 +156,26 @@ pub fn start(ctx: &Context, c: &Container, opts: &StartOptions) -> Result<Starte
         return Ok(Started::Foreground(code));
     }
     daemonize(setup, opts)
+}
+
+/// Someone holds the container's lock: its monitor, or another command (a concurrent
+/// `start` whose monitor does not answer yet, destroy, copy, snapshot). Only a container
+/// that runs is "already running" (success, as `lxc-start` says it); anything else is an
+/// error, so that of ten concurrent starts exactly one succeeds by starting it.
+fn lock_held(c: &Container) -> Result<Started> {
+    use crate::state::State;
+    let doing = match crate::state::status(c)?.state {
+        State::Starting => "being started",
+        State::Stopping | State::Aborting => "being stopped",
+        State::Stopped => "being started, destroyed, copied or snapshotted",
+        State::Running | State::Freezing | State::Frozen | State::Thawed => {
+            return Ok(Started::AlreadyRunning)
+        }
+    };
+    Err(Error::InUse {
+        name: c.name.clone(),
+        doing,
+    })
 }
 
 /// The container's cgroup settings; devices rules are left out for an unprivileged
@@ -214,8 +249,11 @@ fn daemonize(mut setup: Setup, opts: &StartOptions) -> Result<Started> {
         Fork::Parent(_) => {
             drop(write_end);
             // The lock now lives in the monitor; our copy of the descriptor goes.
+            let name = setup.container.name.clone();
             drop(setup);
-            let pid = crate::wire::report::wait_started(read_end)?;
+            lxu_sys::crash::point("start.monitor-forked");
+            let pid = crate::wire::report::wait_started(read_end, &name)?;
+            lxu_sys::crash::point("start.reported");
             if let Some(pf) = &opts.pidfile {
                 std::fs::write(pf, format!("{pid}\n"))
                     .map_err(|e| Error::io("write pid file", pf, e))?;
