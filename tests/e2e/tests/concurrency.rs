@@ -83,6 +83,28 @@ fn ten_starts_of_one_container_run_it_once() {
     }
 }
 
+/// Ten starts racing while the first one's start is slow and then fails (a pre-start hook
+/// that sleeps and exits 1): no start may say "already running" of a container that never
+/// ran. (Before, every start that found the lock held said so, with exit code 0.)
+#[test]
+fn starts_racing_a_failing_start_never_say_already_running() {
+    let Some(lab) = Lab::new() else { return };
+    let name = lab.created("racefail");
+    lab.append_config(&name, "lxc.hook.pre-start = sleep 1; exit 1\n");
+    let calls: Vec<Vec<String>> = (0..10).map(|_| args(&["start", "-n", &name])).collect();
+    for o in together(&lab, &calls) {
+        assert!(!o.stderr.contains("already running"), "a lie:\n{o}");
+        o.code_is(1);
+        assert!(
+            o.stderr.contains("lxc.hook.pre-start")
+                || o.stderr.contains(&format!("{name} is being started")),
+            "{o}"
+        );
+    }
+    assert_eq!(lab.state(&name), "STOPPED");
+    leftovers::assert_none(&lab, &name);
+}
+
 #[test]
 fn twenty_containers_started_at_once_all_run_and_stop_cleanly() {
     let Some(lab) = Lab::new() else { return };
@@ -141,7 +163,9 @@ fn stop_racing_start_leaves_a_true_state() {
             usize::from(state == "RUNNING"),
             "{state} with monitors {monitors:?}"
         );
-        lab.lxu(&["stop", "-n", &name]).success();
+        if state == "RUNNING" {
+            lab.lxu(&["stop", "-n", &name]).success();
+        }
         leftovers::assert_none(&lab, &name);
     }
 }

@@ -103,6 +103,15 @@ fn truthful(lab: &Lab, name: &str) -> String {
     state
 }
 
+/// `lxu stop` of a container that does not run: exit code 2 (as `lxc-stop`), and what a
+/// killed monitor left of it goes.
+#[track_caller]
+fn stop_stopped(lab: &Lab, name: &str) {
+    lab.lxu(&["stop", "-n", name])
+        .code_is(2)
+        .stderr_has(&format!("{name} is not running"));
+}
+
 /// The user's next commands: start (or "already running"), it runs with its veth, stop;
 /// then nothing of it is left, and no host veth made since `before` survives.
 #[track_caller]
@@ -111,7 +120,7 @@ fn recovers(lab: &Lab, name: &str, before: &[String]) {
     assert_eq!(lab.state(name), "RUNNING");
     let links = netutil::host_links_of(lab, name);
     assert_eq!(links.len(), 1, "one veth: {links:?}");
-    lab.lxu(&["stop", "-n", name]).success();
+    lab.lxu(&["stop", "-k", "-n", name]).success();
     assert_eq!(lab.state(name), "STOPPED");
     leftovers::assert_none(lab, name);
     leftovers::assert_no_new_veths(lab, before);
@@ -139,7 +148,7 @@ fn start_client_killed_at_each_step() {
             lab.lxu(&["start", "-n", &name])
                 .code_is(0)
                 .stderr_has("already running");
-            lab.lxu(&["stop", "-n", &name]).success();
+            lab.lxu(&["stop", "-k", "-n", &name]).success();
         }
         recovers(&lab, &name, &before);
     }
@@ -195,7 +204,7 @@ fn monitor_killed_while_running() {
     crash_env(&lab, "monitor.running-reported", &["start", "-n", &name]).success();
     assert_eq!(truthful(&lab, &name), "STOPPED");
     // `stop` of what is left: says it is not running, and removes the leftovers.
-    lab.lxu(&["stop", "-n", &name]).success();
+    stop_stopped(&lab, &name);
     leftovers::assert_none(&lab, &name);
     recovers(&lab, &name, &before);
 
@@ -220,13 +229,17 @@ fn stop_killed_at_each_step() {
     let before = netutil::user_veths(lab.user.uid);
     for point in ["stop.connected", "stop.requested"] {
         lab.start(&name);
-        let out = crash_env(&lab, point, &["stop", "-n", &name]);
+        let out = crash_env(&lab, point, &["stop", "-k", "-n", &name]);
         killed_at(&out, point);
         let state = truthful(&lab, &name);
         if point == "stop.connected" {
             assert_eq!(state, "RUNNING", "nothing was asked yet");
         }
-        lab.lxu(&["stop", "-n", &name]).success();
+        if state == "RUNNING" {
+            lab.lxu(&["stop", "-k", "-n", &name]).success();
+        } else {
+            stop_stopped(&lab, &name);
+        }
         assert_eq!(truthful(&lab, &name), "STOPPED");
         leftovers::assert_none(&lab, &name);
     }
@@ -240,10 +253,10 @@ fn stop_killed_at_each_step() {
         // The variable reaches the monitor through `start`.
         crash_env(&lab, point, &["start", "-n", &name]).success();
         assert_eq!(lab.state(&name), "RUNNING");
-        lab.lxu(&["stop", "-n", &name]).success();
+        lab.lxu(&["stop", "-k", "-n", &name]).success();
         assert_eq!(truthful(&lab, &name), "STOPPED", "after a kill at {point}");
         // What the monitor had no time to remove goes with the next command.
-        lab.lxu(&["stop", "-n", &name]).success();
+        stop_stopped(&lab, &name);
         leftovers::assert_none(&lab, &name);
         recovers(&lab, &name, &before);
     }

@@ -167,7 +167,7 @@ fn lock_held(c: &Container) -> Result<Started> {
     let doing = match crate::state::status(c)?.state {
         State::Starting => "being started",
         State::Stopping | State::Aborting => "being stopped",
-        State::Stopped => "being started, destroyed, copied or snapshotted",
+        State::Stopped => "being started, stopped, destroyed, copied or snapshotted",
         State::Running | State::Freezing | State::Frozen | State::Thawed => {
             return Ok(Started::AlreadyRunning)
         }
