@@ -47,7 +47,7 @@ pub(crate) fn running(cfg: &BridgeConfig) -> Option<i32> {
         return None;
     }
     let want = pid_file_arg(cfg);
-    let ours = cmdline(pid)?.iter().any(|a| *a == want);
+    let ours = cmdline(pid)?.contains(&want);
     (ours && !is_zombie_or_gone(pid)).then_some(pid)
 }
 
