@@ -18,15 +18,21 @@ use lxu_e2e::{host, leftovers, netutil, Lab, Output};
 
 /// The veth tests take turns: the user's veth quota on lxcbr0 is shared, and the leak
 /// check compares the user's host veths before and after.
-static NET: Mutex<()> = Mutex::new(());
+static TURN: Mutex<()> = Mutex::new(());
 
-fn serial() -> MutexGuard<'static, ()> {
-    NET.lock().unwrap_or_else(|p| p.into_inner())
+/// This test's turn and a lab, if the host has the bridge.
+fn net_lab() -> Option<(MutexGuard<'static, ()>, Lab)> {
+    let turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
+    let lab = Lab::new()?;
+    netutil::bridge_ready().then_some((turn, lab))
 }
 
-fn lab() -> Option<Lab> {
-    let lab = Lab::new()?;
-    netutil::bridge_ready().then_some(lab)
+/// As `net_lab`, with a new container with a veth and the user's host veths before it ran.
+fn net_case(prefix: &str) -> Option<(MutexGuard<'static, ()>, Lab, String, Vec<String>)> {
+    let (turn, lab) = net_lab()?;
+    let name = veth_container(&lab, prefix);
+    let before = netutil::user_veths(lab.user.uid);
+    Some((turn, lab, name, before))
 }
 
 /// A busybox container with a veth on lxcbr0 (and the user's cgroups).
@@ -129,8 +135,9 @@ fn recovers(lab: &Lab, name: &str, before: &[String]) {
 /// Points in the `lxu start` client: it dies, the monitor (if forked) carries on.
 #[test]
 fn start_client_killed_at_each_step() {
-    let _g = serial();
-    let Some(lab) = lab() else { return };
+    let Some((_turn, lab)) = net_lab() else {
+        return;
+    };
     for point in ["start.locked", "start.monitor-forked", "start.reported"] {
         let name = veth_container(&lab, "kc");
         let before = netutil::user_veths(lab.user.uid);
@@ -158,8 +165,9 @@ fn start_client_killed_at_each_step() {
 /// the container, nothing runs, and the next start works.
 #[test]
 fn monitor_killed_at_each_step_of_start() {
-    let _g = serial();
-    let Some(lab) = lab() else { return };
+    let Some((_turn, lab)) = net_lab() else {
+        return;
+    };
     let points = [
         "monitor.begin",
         "monitor.listening",
@@ -197,10 +205,9 @@ fn monitor_killed_at_each_step_of_start() {
 /// parent-death signal), and `info`/`ls` say STOPPED.
 #[test]
 fn monitor_killed_while_running() {
-    let _g = serial();
-    let Some(lab) = lab() else { return };
-    let name = veth_container(&lab, "kr");
-    let before = netutil::user_veths(lab.user.uid);
+    let Some((_turn, lab, name, before)) = net_case("kr") else {
+        return;
+    };
     crash_env(&lab, "monitor.running-reported", &["start", "-n", &name]).success();
     assert_eq!(truthful(&lab, &name), "STOPPED");
     // `stop` of what is left: says it is not running, and removes the leftovers.
@@ -223,10 +230,9 @@ fn monitor_killed_while_running() {
 /// `lxu stop` killed, and the monitor killed at each step of a stop.
 #[test]
 fn stop_killed_at_each_step() {
-    let _g = serial();
-    let Some(lab) = lab() else { return };
-    let name = veth_container(&lab, "ks");
-    let before = netutil::user_veths(lab.user.uid);
+    let Some((_turn, lab, name, before)) = net_case("ks") else {
+        return;
+    };
     for point in ["stop.connected", "stop.requested"] {
         lab.start(&name);
         let out = crash_env(&lab, point, &["stop", "-k", "-n", &name]);
