@@ -90,6 +90,12 @@ impl Status {
 /// (parent-death signal), so STOPPED is the truth.
 pub(crate) fn status(c: &Container) -> Result<Status> {
     let Some(conn) = connect_monitor(c)? else {
+        // A socket nobody listens on: its monitor was killed. What it left (a frozen
+        // container cannot die of its parent-death signal until thawed) goes now, so
+        // that STOPPED is true.
+        if c.socket_path().symlink_metadata().is_ok() {
+            crate::control::stop::clear_leftovers(c);
+        }
         return Ok(Status::STOPPED);
     };
     let Ok((Reply::State { state, pid }, _)) = conn.request(&Request::State) else {

@@ -267,3 +267,37 @@ fn stop_killed_at_each_step() {
         recovers(&lab, &name, &before);
     }
 }
+
+/// A monitor killed while its container is frozen: init's parent-death SIGKILL waits for a
+/// thaw, so the container stayed frozen with no monitor; `info` said STOPPED and `start`
+/// failed ("still holds processes"). The next command now thaws and ends it.
+#[test]
+fn a_frozen_container_whose_monitor_is_killed_does_not_stay_frozen() {
+    let Some(lab) = Lab::new() else { return };
+    for next in ["info", "start"] {
+        let name = lab.running("frozen");
+        lab.lxu(&["freeze", "-n", &name]).success();
+        assert_eq!(lab.state(&name), "FROZEN");
+        let init = lab.init_pid(&name);
+        assert!(host::kill(
+            lab.monitor_pid(&name),
+            rustix::process::Signal::KILL
+        ));
+        assert!(host::wait_until(Duration::from_secs(5), || {
+            host::monitors_of(&lab.dir(&name)).is_empty()
+        }));
+        if next == "info" {
+            assert_eq!(truthful(&lab, &name), "STOPPED");
+        } else {
+            lab.start(&name);
+            assert_eq!(truthful(&lab, &name), "RUNNING");
+            lab.lxu(&["stop", "-k", "-n", &name]).success();
+        }
+        assert!(
+            host::wait_until(Duration::from_secs(5), || host::proc_status(init)
+                .is_none_or(|p| p.is_zombie())),
+            "init {init} still lives"
+        );
+        leftovers::assert_none(&lab, &name);
+    }
+}

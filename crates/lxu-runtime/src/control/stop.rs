@@ -79,13 +79,18 @@ pub fn stop(c: &Container, opts: &StopOptions) -> Result<Stopped> {
 
 /// What a monitor killed with SIGKILL (or a host that lost its power) leaves of a
 /// container that is not running: its dead socket and its cgroup directories. Its
-/// processes died with it (init's parent-death signal); any that escaped are killed here.
-/// Only with the container's lock, so that nothing a concurrent start just made goes;
-/// best effort: the next start takes over whatever stays.
+/// processes die with it (init's parent-death signal), except in a frozen cgroup, where
+/// the pending SIGKILL waits for a thaw: they are thawed and killed here. Only with the
+/// container's lock, so that nothing a concurrent start just made goes; best effort: the
+/// next start takes over whatever stays.
 pub(crate) fn clear_leftovers(c: &Container) {
-    let Ok(Some(_lock)) = crate::start::try_lock(c) else {
-        return;
-    };
+    if let Ok(Some(_lock)) = crate::start::try_lock(c) {
+        clear_leftovers_locked(c);
+    }
+}
+
+/// `clear_leftovers` for a caller that holds the container's lock.
+pub(crate) fn clear_leftovers_locked(c: &Container) {
     let sock = c.socket_path();
     if sock.symlink_metadata().is_ok() {
         let _ = std::fs::remove_file(&sock);

@@ -123,6 +123,10 @@ pub fn start(ctx: &Context, c: &Container, opts: &StartOptions) -> Result<Starte
     };
     // A destroy may have finished between the first look and the lock.
     c.ensure_exists()?;
+    // A monitor killed while the container was frozen left it frozen, alive.
+    if c.socket_path().symlink_metadata().is_ok() {
+        crate::control::stop::clear_leftovers_locked(c);
+    }
     lxu_sys::crash::point("start.locked");
     let resources = Resources {
         name: c.name.clone(),
