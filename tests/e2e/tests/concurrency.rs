@@ -90,7 +90,7 @@ fn ten_starts_of_one_container_run_it_once() {
 fn starts_racing_a_failing_start_never_say_already_running() {
     let Some(lab) = Lab::new() else { return };
     let name = lab.created("racefail");
-    lab.append_config(&name, "lxc.hook.pre-start = sleep 1; exit 1\n");
+    lab.append_config(&name, "lxc.hook.pre-start = sleep 0.5; exit 1\n");
     let calls: Vec<Vec<String>> = (0..10).map(|_| args(&["start", "-n", &name])).collect();
     for o in together(&lab, &calls) {
         assert!(!o.stderr.contains("already running"), "a lie:\n{o}");

@@ -118,8 +118,9 @@ pub fn start(ctx: &Context, c: &Container, opts: &StartOptions) -> Result<Starte
         plan.hooks = HookSet::new(&c.name, &config, &file, &plan.rootfs, &mount);
         plan.rootfs_mount = mount;
     }
-    let Some(lock) = try_lock(c)? else {
-        return lock_held(c);
+    let lock = match lock_or_wait(c)? {
+        Ok(lock) => lock,
+        Err(running) => return Ok(running),
     };
     // A destroy may have finished between the first look and the lock.
     c.ensure_exists()?;
@@ -162,24 +163,42 @@ pub fn start(ctx: &Context, c: &Container, opts: &StartOptions) -> Result<Starte
     daemonize(setup, opts)
 }
 
-/// Someone holds the container's lock: its monitor, or another command (a concurrent
-/// `start` whose monitor does not answer yet, destroy, copy, snapshot). Only a container
-/// that runs is "already running" (success, as `lxc-start` says it); anything else is an
-/// error, so that of ten concurrent starts exactly one succeeds by starting it.
-fn lock_held(c: &Container) -> Result<Started> {
+/// How long `start` waits for another command that holds the container's lock.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The container's lock, or `Started::AlreadyRunning`. Someone else may hold the lock: its
+/// monitor (then it runs, and "already running" is the truth, a success as `lxc-start`
+/// says it), or another command: a concurrent start whose monitor does not answer yet, a
+/// stop, destroy, copy or snapshot. Those are waited for (a bit): a concurrent start ends
+/// running (already running) or failed (then this start tries itself), a stop ends with
+/// the lock free. Still held after the wait: a clear error naming what holds it. So of
+/// several concurrent starts exactly one starts the container, and none says "already
+/// running" of a container that never ran.
+fn lock_or_wait(c: &Container) -> Result<std::result::Result<File, Started>> {
     use crate::state::State;
-    let doing = match crate::state::status(c)?.state {
-        State::Starting => "being started",
-        State::Stopping | State::Aborting => "being stopped",
-        State::Stopped => "being started, stopped, destroyed, copied or snapshotted",
-        State::Running | State::Freezing | State::Frozen | State::Thawed => {
-            return Ok(Started::AlreadyRunning)
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        if let Some(lock) = try_lock(c)? {
+            return Ok(Ok(lock));
         }
-    };
-    Err(Error::InUse {
-        name: c.name.clone(),
-        doing,
-    })
+        // A monitor still starting the container answers once it runs (or fails).
+        let doing = match crate::state::status(c)?.state {
+            State::Running | State::Freezing | State::Frozen | State::Thawed => {
+                return Ok(Err(Started::AlreadyRunning))
+            }
+            State::Starting => "being started",
+            State::Stopping | State::Aborting => "being stopped",
+            State::Stopped => "being started, stopped, destroyed, copied or snapshotted",
+        };
+        if std::time::Instant::now() >= deadline {
+            return Err(Error::InUse {
+                name: c.name.clone(),
+                doing,
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        c.ensure_exists()?;
+    }
 }
 
 /// The container's cgroup settings; devices rules are left out for an unprivileged
