@@ -14,8 +14,8 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::str::FromStr;
-use std::time::{Duration, Instant};
 
+use crate::dnsmasq;
 use crate::ifname;
 use crate::link::{Address, LinkError};
 use crate::netlink::Netlink;
@@ -223,7 +223,7 @@ impl BridgeConfig {
         Ok(())
     }
 
-    fn pid_file(&self) -> PathBuf {
+    pub(crate) fn pid_file(&self) -> PathBuf {
         self.state_dir.join(format!("dnsmasq.{}.pid", self.name))
     }
     fn lease_file(&self) -> PathBuf {
@@ -307,14 +307,11 @@ pub fn setup(cfg: &BridgeConfig) -> Result<Report, BridgeError> {
         setup_nat(cfg, &mut report)?;
     }
     if let Some(dnsmasq) = &cfg.dnsmasq {
-        match running_dnsmasq(cfg) {
-            Some(_) => {}
-            None => {
-                start_dnsmasq(cfg, dnsmasq, ipv6)?;
-                report
-                    .changes
-                    .push(format!("started dnsmasq for {}", cfg.name));
-            }
+        if dnsmasq::ensure(cfg, dnsmasq, &dnsmasq_args(cfg, ipv6), &mut report)? {
+            start_dnsmasq(cfg, dnsmasq, ipv6)?;
+            report
+                .changes
+                .push(format!("started dnsmasq for {}", cfg.name));
         }
     }
     Ok(report)
@@ -328,8 +325,10 @@ pub fn teardown(cfg: &BridgeConfig, force: bool) -> Result<Report, BridgeError> 
     if cfg.state_dir.exists() {
         check_state_dir(&cfg.state_dir)?;
     }
-    if let Some(pid) = running_dnsmasq(cfg) {
-        stop_process(pid)?;
+    let program = cfg.dnsmasq.clone().unwrap_or_default();
+    if let Some(pid) = dnsmasq::running(cfg).or_else(|| dnsmasq::orphan(cfg, &program).map(|o| o.0))
+    {
+        dnsmasq::stop(pid)?;
         report.changes.push(format!("stopped dnsmasq (pid {pid})"));
     }
     remove_if_exists(&cfg.pid_file())?;
@@ -427,13 +426,20 @@ fn resolve_ipv6(cfg: &BridgeConfig, have: &[Address]) -> Result<Option<Ipv6Cidr>
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => return Err(io_err(&path)(e)),
             }
-            let existing = have.iter().find_map(|a| match a.addr {
-                IpAddr::V6(v6) if is_ula(&v6) && a.prefix == 64 => Some(Cidr {
-                    addr: v6,
-                    prefix: 64,
-                }),
-                _ => None,
-            });
+            // The file is gone (a lost /run) but the bridge keeps its prefix: the one
+            // setup added ends in ::1; the bridge may also have derived others from it.
+            let ulas: Vec<Ipv6Addr> = have
+                .iter()
+                .filter_map(|a| match a.addr {
+                    IpAddr::V6(v6) if is_ula(&v6) && a.prefix == 64 => Some(v6),
+                    _ => None,
+                })
+                .collect();
+            let existing = ulas
+                .iter()
+                .find(|v6| v6.segments()[4..] == [0, 0, 0, 1])
+                .or(ulas.first())
+                .map(|&addr| Cidr { addr, prefix: 64 });
             let cidr = match existing {
                 Some(c) => c,
                 None => random_ula().map_err(io_err(&path))?,
@@ -529,28 +535,6 @@ pub(crate) fn dnsmasq_args(cfg: &BridgeConfig, ipv6: Option<Ipv6Cidr>) -> Vec<St
     a
 }
 
-/// The pid in our pid file, if that process is alive and is the dnsmasq we
-/// started (its command line names our pid file), so a recycled pid is
-/// never mistaken for it.
-fn running_dnsmasq(cfg: &BridgeConfig) -> Option<i32> {
-    let pid: i32 = fs::read_to_string(cfg.pid_file())
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    if pid <= 0 {
-        return None;
-    }
-    let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-    let want = format!("--pid-file={}", cfg.pid_file().display());
-    let ours = cmdline.split(|b| *b == 0).any(|arg| arg == want.as_bytes());
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let zombie = stat
-        .rsplit_once(") ")
-        .is_some_and(|(_, rest)| rest.starts_with('Z'));
-    (ours && !zombie).then_some(pid)
-}
-
 fn start_dnsmasq(
     cfg: &BridgeConfig,
     program: &Path,
@@ -576,35 +560,6 @@ fn start_dnsmasq(
         });
     }
     Ok(())
-}
-
-fn stop_process(pid: i32) -> Result<(), BridgeError> {
-    let Some(p) = rustix::process::Pid::from_raw(pid) else {
-        return Ok(());
-    };
-    match rustix::process::kill_process(p, rustix::process::Signal::TERM) {
-        Ok(()) => {}
-        Err(rustix::io::Errno::SRCH) => return Ok(()),
-        Err(e) => {
-            return Err(BridgeError::Io {
-                path: PathBuf::from(format!("/proc/{pid}")),
-                source: e.into(),
-            })
-        }
-    }
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        let stat = fs::read_to_string(format!("/proc/{pid}/stat"));
-        let gone = match &stat {
-            Err(_) => true,
-            Ok(s) => s.rsplit_once(") ").is_some_and(|(_, r)| r.starts_with('Z')),
-        };
-        if gone {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    Err(BridgeError::DnsmasqStuck { pid })
 }
 
 fn run(program: &str, args: &[&str]) -> Result<String, BridgeError> {
@@ -682,6 +637,34 @@ fn teardown_nat(cfg: &BridgeConfig, marker: &Path) -> Result<(), BridgeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 16: with the state directory lost, the ULA prefix comes back from the bridge:
+    /// the address setup added (::1), not one the bridge derived from it, so that the
+    /// running dnsmasq's command line still matches and it is adopted, not restarted.
+    #[test]
+    fn a_lost_ula_file_is_recovered_from_the_bridges_own_address() {
+        let t = tempfile::tempdir().unwrap();
+        let cfg = BridgeConfig {
+            state_dir: t.path().to_path_buf(),
+            ..BridgeConfig::default()
+        };
+        let addr = |s: &str| Address {
+            index: 3,
+            addr: s.parse().unwrap(),
+            prefix: 64,
+            global: true,
+        };
+        let have = [
+            addr("fdc4:cd09:9359:0:216:3eff:fe00:0"),
+            addr("fdc4:cd09:9359::1"),
+        ];
+        let got = resolve_ipv6(&cfg, &have).unwrap().unwrap();
+        assert_eq!(got.to_string(), "fdc4:cd09:9359::1/64");
+        assert_eq!(
+            fs::read_to_string(t.path().join("lxcbr0.ula")).unwrap(),
+            "fdc4:cd09:9359::1/64\n"
+        );
+    }
 
     #[test]
     fn cidr_parsing_and_ranges() {

@@ -13,6 +13,7 @@
 //! Everything is synchronous; no async runtime, no threads.
 
 pub mod bridge;
+mod dnsmasq;
 pub mod ifname;
 pub mod link;
 pub mod netlink;

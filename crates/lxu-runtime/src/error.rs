@@ -112,6 +112,10 @@ pub enum Error {
     #[error("{name} is being created right now")]
     BeingCreated { name: String },
 
+    /// `lxu start` found the container's lock held and no running container behind it.
+    #[error("{name} is {doing} by another lxu command; try again when it is done")]
+    InUse { name: String, doing: &'static str },
+
     #[error("{name} has snapshots")]
     HasSnapshots { name: String },
 
@@ -240,8 +244,8 @@ pub enum Error {
     MonitorClosed { name: String, request: String },
 
     /// The monitor exited before it reported the container running.
-    #[error("the monitor exited before the container was running")]
-    MonitorExited,
+    #[error("{name}: the monitor exited before the container was running")]
+    MonitorExited { name: String },
 
     #[error("{name}: the container's init died during setup")]
     InitDied { name: String },

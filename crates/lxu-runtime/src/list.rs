@@ -28,6 +28,7 @@ pub struct Summary {
 /// State, pid and the monitor's extra facts in one round trip.
 pub fn live_info(c: &Container) -> Result<(Status, Vec<(String, String)>)> {
     let Some(conn) = connect_monitor(c)? else {
+        crate::state::no_monitor(c);
         return Ok((Status::STOPPED, Vec::new()));
     };
     let Ok((Reply::Info(facts), _)) = conn.request(&Request::Info) else {

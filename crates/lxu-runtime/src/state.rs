@@ -90,6 +90,7 @@ impl Status {
 /// (parent-death signal), so STOPPED is the truth.
 pub(crate) fn status(c: &Container) -> Result<Status> {
     let Some(conn) = connect_monitor(c)? else {
+        no_monitor(c);
         return Ok(Status::STOPPED);
     };
     let Ok((Reply::State { state, pid }, _)) = conn.request(&Request::State) else {
@@ -99,6 +100,15 @@ pub(crate) fn status(c: &Container) -> Result<Status> {
         state,
         pid: (pid > 0).then_some(pid),
     })
+}
+
+/// For a caller that found no monitor listening, before it says STOPPED. A socket left
+/// behind means the monitor was killed; what it left (a frozen container cannot die of its
+/// parent-death signal until thawed) goes now, so that STOPPED is true.
+pub(crate) fn no_monitor(c: &Container) {
+    if c.socket_path().symlink_metadata().is_ok() {
+        crate::control::stop::clear_leftovers(c);
+    }
 }
 
 /// Parses LXC's `-s` list (`RUNNING|FROZEN`, names in any case).

@@ -61,3 +61,20 @@ pub fn assert_none(lab: &Lab, name: &str) {
         left.join("\n  ")
     );
 }
+
+/// Panics if a host veth of the lab's user that is not in `before` (taken before the
+/// container started) is still there after a few seconds: the kernel deletes a veth
+/// shortly after the network namespace of its other end dies, so one that stays is held
+/// by something of the container. (Callers serialize their veth tests: a container of
+/// another test started meanwhile would count.)
+#[track_caller]
+pub fn assert_no_new_veths(lab: &Lab, before: &[String]) {
+    let new = || -> Vec<String> {
+        crate::netutil::user_veths(lab.user.uid)
+            .into_iter()
+            .filter(|v| !before.contains(v))
+            .collect()
+    };
+    let gone = host::wait_until(std::time::Duration::from_secs(10), || new().is_empty());
+    assert!(gone, "host veths left behind: {:?}", new());
+}

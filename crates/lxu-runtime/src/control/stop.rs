@@ -44,6 +44,7 @@ pub fn stop(c: &Container, opts: &StopOptions) -> Result<Stopped> {
     c.ensure_exists()?;
     let before = crate::state::status(c)?.pid;
     let Some(conn) = connect_monitor(c)? else {
+        clear_leftovers(c);
         return Ok(Stopped::NotRunning);
     };
     let mode = if opts.kill {
@@ -58,12 +59,14 @@ pub fn stop(c: &Container, opts: &StopOptions) -> Result<Stopped> {
         timeout: opts.timeout,
         nokill: opts.nokill,
     };
+    lxu_sys::crash::point("stop.connected");
     match conn.request(&req) {
         Ok(_) => {}
         // The monitor went away between connect and request: it is stopping anyway.
         Err(Error::MonitorClosed { .. }) => return Ok(Stopped::Stopped),
         Err(e) => return Err(e),
     }
+    lxu_sys::crash::point("stop.requested");
     if opts.nowait {
         return Ok(Stopped::Requested);
     }
@@ -72,6 +75,41 @@ pub fn stop(c: &Container, opts: &StopOptions) -> Result<Stopped> {
     }
     conn.wait_closed()?;
     Ok(Stopped::Stopped)
+}
+
+/// What a monitor killed with SIGKILL (or a host that lost its power) leaves of a
+/// container that is not running: its dead socket and its cgroup directories. Its
+/// processes die with it (init's parent-death signal), except in a frozen cgroup, where
+/// the pending SIGKILL waits for a thaw: they are thawed and killed here. Only with the
+/// container's lock, so that nothing a concurrent start just made goes; best effort: the
+/// next start takes over whatever stays.
+pub(crate) fn clear_leftovers(c: &Container) {
+    if let Ok(Some(_lock)) = crate::start::try_lock(c) {
+        clear_leftovers_locked(c);
+    }
+}
+
+/// `clear_leftovers` for a caller that holds the container's lock.
+pub(crate) fn clear_leftovers_locked(c: &Container) {
+    let sock = c.socket_path();
+    if sock.symlink_metadata().is_ok() {
+        let _ = std::fs::remove_file(&sock);
+    }
+    let Ok(h) = lxu_cgroup::Hierarchies::detect() else {
+        return;
+    };
+    let d = h.delegation(rustix::process::geteuid().as_raw());
+    let Ok(mut cg) = lxu_cgroup::ContainerCgroup::open(&h, &d, &c.name) else {
+        return;
+    };
+    if cg.is_empty() {
+        return;
+    }
+    if !cg.procs().unwrap_or_default().is_empty() {
+        let _ = cg.thaw();
+        let _ = cg.kill_all(lxu_cgroup::Signal::KILL);
+    }
+    let _ = cg.remove();
 }
 
 /// After a reboot request: waits until a new init runs (the monitor restarts the

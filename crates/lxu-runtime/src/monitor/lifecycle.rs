@@ -50,6 +50,7 @@ impl Monitor {
             self.hook_ns = hook_namespaces(spawned.pid);
         }
         self.init = Some(spawned);
+        lxu_sys::crash::point("monitor.init-exec");
         self.state = State::Running;
         Ok(())
     }
@@ -73,6 +74,7 @@ impl Monitor {
     }
 
     fn init_exited(&mut self, status: WaitStatus) -> Result<()> {
+        lxu_sys::crash::point("monitor.init-reaped");
         // Hanging up the ptys: the last output is read before they are dropped.
         for i in 0..self.ttys.len() {
             self.tty_output(i);
@@ -140,8 +142,10 @@ impl Monitor {
             self.stop_hooks("stop");
             self.setup.resources.after_stop();
         }
+        lxu_sys::crash::point("monitor.cgroup-removing");
         self.setup.resources.teardown();
         self.post_stop_hooks("stop");
+        lxu_sys::crash::point("monitor.socket-removing");
         let _ = std::fs::remove_file(self.setup.container.socket_path());
         self.state = State::Stopped;
     }

@@ -154,6 +154,7 @@ impl Monitor {
     }
 
     fn serve(&mut self) -> Result<()> {
+        lxu_sys::crash::point("monitor.begin");
         lxu_sys::signal::ignore(libc::SIGPIPE);
         let mut watched = crate::start::reaper::FORWARDED.to_vec();
         watched.push(libc::SIGCHLD);
@@ -165,6 +166,7 @@ impl Monitor {
         let listener = socket::listen_at(&sock);
         rustix::process::umask(old);
         let listener = listener.map_err(|e| Error::io("listen on", &sock, e))?;
+        lxu_sys::crash::point("monitor.listening");
         let _ = rustix::thread::set_name(c"lxu-monitor");
         let started = self.start_init();
         for w in std::mem::take(&mut self.setup.resources.warnings) {
@@ -178,6 +180,7 @@ impl Monitor {
         started?;
         let pid = self.init_pid();
         self.report(Report::Started { pid });
+        lxu_sys::crash::point("monitor.running-reported");
         // The start path's code is not needed while the container runs; it goes back once
         // the container's boot and the exiting client no longer need the CPUs (reading
         // smaps costs a few hundred microseconds, which `lxu start` would otherwise wait

@@ -292,9 +292,11 @@ impl Resources {
         wait_netns: &mut dyn FnMut() -> Result<()>,
     ) -> Result<Go> {
         self.prepare_cgroups()?;
+        lxu_sys::crash::point("monitor.cgroup-created");
         if let (Some(cg), Some(c)) = (&self.cgroups, self.cgroup()) {
             c.attach(pid.as_raw_nonzero().get() as u32)
                 .map_err(|source| self.cgroup_error("move init into its cgroup", source))?;
+            lxu_sys::crash::point("monitor.init-in-cgroup");
             c.apply(&cg.v1, &cg.v2)
                 .map_err(|source| self.setting_error(source))?;
             if let Some(d) = &cg.delegate {
@@ -308,6 +310,7 @@ impl Resources {
         let mut go = Go::default();
         if let Some(n) = &mut self.nets {
             wait_netns()?;
+            lxu_sys::crash::point("monitor.netns-ready");
             n.created = crate::monitor::net::create(
                 &n.plans,
                 pid.as_raw_nonzero().get(),
@@ -316,6 +319,7 @@ impl Resources {
                 &n.lxcpath,
                 &self.name,
             )?;
+            lxu_sys::crash::point("monitor.veth-created");
             go.nics = n.created.iter().map(|c| c.inside.clone()).collect();
         }
         if self.cgroup_mount {

@@ -41,6 +41,7 @@ impl Monitor {
             StopMode::Halt => self.halt_signal(init.pid),
         };
         let _ = lxu_sys::signal::pidfd_send(init.pidfd.as_fd(), sig);
+        lxu_sys::crash::point("monitor.stop-signalled");
         match mode {
             StopMode::Reboot => {
                 self.reply(id, &Reply::Done, &[]);

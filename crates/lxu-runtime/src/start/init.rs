@@ -250,6 +250,7 @@ fn hand_over(plan: &Plan, ch: &Channel, ptys: Ptys, netlink: Option<Netlink>) ->
 /// From pivot_root to the exec of `lxc.init.cmd`.
 fn finish(plan: &Plan, ch: &Channel, root: OwnedFd, p: &Prepared) -> Step<Never> {
     pivot(root.as_fd())?;
+    lxu_sys::crash::point("init.pivoted");
     drop(root);
     setup_stdio(plan)?;
     if plan.hooks.has(HookType::Start) {

@@ -55,8 +55,14 @@ pub enum Started {
 }
 
 /// Takes the container's lock without waiting; `None` if someone holds it.
+///
+/// A lock file that was unlinked while we opened it (a concurrent destroy removing the
+/// directory) counts as held: locking the orphaned inode would exclude nobody.
 pub(crate) fn try_lock(c: &Container) -> Result<Option<File>> {
     let path = c.lock_path();
+    if !c.dir.is_dir() {
+        c.ensure_exists()?;
+    }
     let f = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -64,9 +70,15 @@ pub(crate) fn try_lock(c: &Container) -> Result<Option<File>> {
         .open(&path)
         .map_err(|e| Error::io("open lock", &path, e))?;
     match f.try_lock() {
-        Ok(()) => Ok(Some(f)),
-        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-        Err(std::fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => return Err(Error::io("lock", &path, e)),
+    }
+    use std::os::unix::fs::MetadataExt;
+    let held = f.metadata().map_err(|e| Error::io("stat", &path, e))?;
+    match std::fs::symlink_metadata(&path) {
+        Ok(now) if now.dev() == held.dev() && now.ino() == held.ino() => Ok(Some(f)),
+        _ => Ok(None),
     }
 }
 
@@ -106,9 +118,17 @@ pub fn start(ctx: &Context, c: &Container, opts: &StartOptions) -> Result<Starte
         plan.hooks = HookSet::new(&c.name, &config, &file, &plan.rootfs, &mount);
         plan.rootfs_mount = mount;
     }
-    let Some(lock) = try_lock(c)? else {
-        return Ok(Started::AlreadyRunning);
+    let lock = match lock_or_wait(c)? {
+        Ok(lock) => lock,
+        Err(running) => return Ok(running),
     };
+    // A destroy may have finished between the first look and the lock.
+    c.ensure_exists()?;
+    // A monitor killed while the container was frozen left it frozen, alive.
+    if c.socket_path().symlink_metadata().is_ok() {
+        crate::control::stop::clear_leftovers_locked(c);
+    }
+    lxu_sys::crash::point("start.locked");
     let resources = Resources {
         name: c.name.clone(),
         cgroups: Some(cgroup_settings(ctx, &config, &plan)),
@@ -141,6 +161,44 @@ pub fn start(ctx: &Context, c: &Container, opts: &StartOptions) -> Result<Starte
         return Ok(Started::Foreground(code));
     }
     daemonize(setup, opts)
+}
+
+/// How long `start` waits for another command that holds the container's lock.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The container's lock, or `Started::AlreadyRunning`. Someone else may hold the lock: its
+/// monitor (then it runs, and "already running" is the truth, a success as `lxc-start`
+/// says it), or another command: a concurrent start whose monitor does not answer yet, a
+/// stop, destroy, copy or snapshot. Those are waited for (a bit): a concurrent start ends
+/// running (already running) or failed (then this start tries itself), a stop ends with
+/// the lock free. Still held after the wait: a clear error naming what holds it. So of
+/// several concurrent starts exactly one starts the container, and none says "already
+/// running" of a container that never ran.
+fn lock_or_wait(c: &Container) -> Result<std::result::Result<File, Started>> {
+    use crate::state::State;
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        if let Some(lock) = try_lock(c)? {
+            return Ok(Ok(lock));
+        }
+        // A monitor still starting the container answers once it runs (or fails).
+        let doing = match crate::state::status(c)?.state {
+            State::Running | State::Freezing | State::Frozen | State::Thawed => {
+                return Ok(Err(Started::AlreadyRunning))
+            }
+            State::Starting => "being started",
+            State::Stopping | State::Aborting => "being stopped",
+            State::Stopped => "being started, stopped, destroyed, copied or snapshotted",
+        };
+        if std::time::Instant::now() >= deadline {
+            return Err(Error::InUse {
+                name: c.name.clone(),
+                doing,
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        c.ensure_exists()?;
+    }
 }
 
 /// The container's cgroup settings; devices rules are left out for an unprivileged
@@ -214,8 +272,11 @@ fn daemonize(mut setup: Setup, opts: &StartOptions) -> Result<Started> {
         Fork::Parent(_) => {
             drop(write_end);
             // The lock now lives in the monitor; our copy of the descriptor goes.
+            let name = setup.container.name.clone();
             drop(setup);
-            let pid = crate::wire::report::wait_started(read_end)?;
+            lxu_sys::crash::point("start.monitor-forked");
+            let pid = crate::wire::report::wait_started(read_end, &name)?;
+            lxu_sys::crash::point("start.reported");
             if let Some(pf) = &opts.pidfile {
                 std::fs::write(pf, format!("{pid}\n"))
                     .map_err(|e| Error::io("write pid file", pf, e))?;

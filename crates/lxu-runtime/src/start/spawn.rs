@@ -66,6 +66,7 @@ pub(crate) fn spawn(
         Fork::Parent(pid) => pid,
     };
     drop(child_end);
+    lxu_sys::crash::point("monitor.init-cloned");
     match handshake(plan, maps, euid, pid, &parent_end, before_go) {
         Ok(s) => Ok(s),
         Err(e) => {
@@ -119,6 +120,7 @@ fn handshake(
     let go = before_go(pid, &mut wait_netns);
     if let Some(p) = pending {
         p.wait()?;
+        lxu_sys::crash::point("monitor.idmaps-written");
     }
     if let Err(e) = wire::send(ch, &ToInit::Go(go?), &[]) {
         // The child failed before the go-ahead: its message says why.
@@ -129,6 +131,7 @@ fn handshake(
         }
         return Err(Error::sys("start the container's init", e));
     }
+    lxu_sys::crash::point("monitor.go-sent");
     let mut spawned = Spawned {
         pid,
         pidfd,

@@ -74,7 +74,7 @@ impl Report {
 
 /// In `lxu start`: reads the monitor's reports until the pipe closes, prints the
 /// warnings, and returns init's pid or why the start failed.
-pub(crate) fn wait_started(pipe: OwnedFd) -> Result<i32> {
+pub(crate) fn wait_started(pipe: OwnedFd, name: &str) -> Result<i32> {
     let mut bytes = Vec::new();
     let _ = std::fs::File::from(pipe).read_to_end(&mut bytes);
     for report in Report::parse_all(&bytes)? {
@@ -84,5 +84,7 @@ pub(crate) fn wait_started(pipe: OwnedFd) -> Result<i32> {
             Report::Failed(e) => return Err(Error::Remote(e)),
         }
     }
-    Err(Error::MonitorExited)
+    Err(Error::MonitorExited {
+        name: name.to_string(),
+    })
 }
