@@ -210,6 +210,24 @@ pub enum Error {
     #[error("`{}` is not a regular file; setup-user will not replace it", path.display())]
     NotRegular { path: PathBuf },
 
+    /// A user's ranges overlap others' and containers of theirs use them: the account.
+    #[error("{0}")]
+    IdsInUse(Box<crate::setup::moving::IdsInUse>),
+
+    #[error(
+        "cannot move {name} to a new block of {block} ids: `{}` maps `{map}`, beyond the block",
+        config.display()
+    )]
+    NotMovable {
+        name: String,
+        config: PathBuf,
+        map: String,
+        block: u64,
+    },
+
+    #[error("shifting the files of {name} to the new ids: helper {ended}")]
+    MoveEnded { name: String, ended: Ended },
+
     /// An external template (the download template lxu runs itself) failed; its own error
     /// type says how.
     #[error(transparent)]
