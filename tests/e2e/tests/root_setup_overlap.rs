@@ -184,9 +184,11 @@ impl Scene {
         }
         let mut left = Vec::new();
         owned_in(&self.dir(), self.old, &mut left);
+        let first: Vec<_> = left.iter().take(5).collect();
         assert!(
             left.is_empty(),
-            "files still of the old block: {left:?}\n{out}"
+            "{} files still of the old block, first {first:?}\n{out}",
+            left.len()
         );
         let rootfs = self.dir().join("rootfs");
         let root = new.start as u32;

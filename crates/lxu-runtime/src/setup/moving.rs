@@ -159,9 +159,10 @@ impl fmt::Display for IdsInUse {
                 names.join(", ")
             )?;
         }
+        let then = if running.is_empty() { "" } else { "then " };
         write!(
             f,
-            "  then either run `lxu setup-user --move-ids {u}` (moves {u} to {} and shifts those containers' files and id maps with it), \
+            "  {then}either run `lxu setup-user --move-ids {u}` (moves {u} to {} and shifts those containers' files and id maps with it), \
              or give the other users other ids in /etc/subuid and /etc/subgid",
             self.block
         )?;
