@@ -225,6 +225,18 @@ pub enum Error {
         block: u64,
     },
 
+    #[error(
+        "cannot move {name}: `{}` maps `{map}`, which is not all within {user}'s subordinate ids in {}",
+        config.display(), file.display()
+    )]
+    NotOwnedMap {
+        name: String,
+        config: PathBuf,
+        map: String,
+        user: String,
+        file: PathBuf,
+    },
+
     #[error("shifting the files of {name} to the new ids: helper {ended}")]
     MoveEnded { name: String, ended: Ended },
 

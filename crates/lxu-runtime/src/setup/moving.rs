@@ -344,20 +344,41 @@ fn moved(m: &IdMap, block: SubIdRange) -> IdMap {
     }
 }
 
-/// Checks that every dependent line fits the new block (container ids below 65536).
-pub(crate) fn check_movable(deps: &[Dependent]) -> Result<()> {
+/// Checks that every dependent line fits the new block (container ids below 65536) and
+/// lies within ranges the user owns now (`owned`: /etc/subuid's and /etc/subgid's ranges
+/// of theirs, the leaving ones included). The lines come from the user's config and
+/// become the maps of the namespace the shift runs in: a line reaching beyond the user's
+/// ids would hand that namespace ids of others (or root's).
+pub(crate) fn check_movable(
+    user: &User,
+    deps: &[Dependent],
+    owned: [(&Path, &[SubIdRange]); 2],
+) -> Result<()> {
     for d in deps {
-        if let Some(m) = d
-            .maps
-            .iter()
-            .find(|m| u64::from(m.nsid) + u64::from(m.count) > BLOCK)
-        {
-            return Err(Error::NotMovable {
-                name: d.name.clone(),
-                config: d.dir().join("config"),
-                map: m.to_string(),
-                block: BLOCK,
-            });
+        for m in &d.maps {
+            let config = d.dir().join("config");
+            let (file, ranges) = match m.kind {
+                IdKind::Uid => owned[0],
+                IdKind::Gid => owned[1],
+            };
+            let (first, count) = (u64::from(m.hostid), u64::from(m.count));
+            if !ranges.iter().any(|r| r.contains(first, count)) {
+                return Err(Error::NotOwnedMap {
+                    name: d.name.clone(),
+                    config,
+                    map: m.to_string(),
+                    user: user.name.clone(),
+                    file: file.to_path_buf(),
+                });
+            }
+            if u64::from(m.nsid) + count > BLOCK {
+                return Err(Error::NotMovable {
+                    name: d.name.clone(),
+                    config,
+                    map: m.to_string(),
+                    block: BLOCK,
+                });
+            }
         }
     }
     Ok(())
@@ -533,6 +554,30 @@ mod tests {
             moved_config(text, &leaving, r(300000, 65536)),
             "# lxc.idmap = u 0 165536 65536\nlxc.idmap = u 0 300000 65536\nlxc.idmap=g 0 165536 65536\nlxc.id_map = u 70000 1000 1\nlxc.uts.name = x\n"
         );
+    }
+
+    #[test]
+    fn a_map_beyond_the_users_ids_or_the_block_is_not_moved() {
+        let user = User {
+            name: "bob".into(),
+            uid: 1002,
+            gid: 1002,
+            home: "/home/bob".into(),
+            shell: "/bin/sh".into(),
+        };
+        let mine = [r(165536, 65536)];
+        let owned = [
+            (Path::new("/etc/subuid"), &mine[..]),
+            (Path::new("/etc/subgid"), &mine[..]),
+        ];
+        let dep = |maps: &str| decode(&format!("0 2f78 c1 - {maps}\n"));
+        assert!(check_movable(&user, &dep("u:0:165536:65536,g:0:165536:65536"), owned).is_ok());
+        // Reaching down into root's and others' ids: the shift's namespace would map them.
+        let e = check_movable(&user, &dep("u:0:100000:131072"), owned).unwrap_err();
+        assert!(matches!(e, Error::NotOwnedMap { .. }), "{e}");
+        assert!(e.to_string().contains("`u 0 100000 131072`"), "{e}");
+        let e = check_movable(&user, &dep("g:70000:165536:10"), owned).unwrap_err();
+        assert!(matches!(e, Error::NotMovable { .. }), "{e}");
     }
 
     #[test]

@@ -500,7 +500,10 @@ pub fn setup_user(name: &str, opts: &SetupOptions) -> Result<Outcome> {
                     move_asked: opts.move_ids,
                 })));
             }
-            moving::check_movable(&deps)?;
+            let owned_u = users::subid_ranges_in(&ut, &user);
+            let owned_g = users::subid_ranges_in(&gt, &user);
+            let owned = [(subuid, &owned_u[..]), (subgid, &owned_g[..])];
+            moving::check_movable(&user, &deps, owned)?;
             // The new block first, the old ranges kept: the containers stay startable
             // until each is moved, and a run killed meanwhile is finished by the next.
             ut = update_subid(subuid, &ut, &user, &[], block, opts.dry_run, &mut out)?;
