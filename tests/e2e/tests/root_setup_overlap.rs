@@ -218,6 +218,58 @@ impl Scene {
     }
 }
 
+/// As the container's root (through lxc-usernsexec, with the user's own ids mapped too so
+/// that the home can be searched): a set-uid file `/root/special` in c1's rootfs with a
+/// file capability and ACL entries for container uid 1000 and gid 2000. Returns its path.
+fn special_file(s: &Scene) -> PathBuf {
+    let u = &s.a.user;
+    let f = s.dir().join("rootfs/root/special");
+    let o = s.old.start;
+    let maps = [
+        format!("u:0:{o}:65536"),
+        format!("g:0:{o}:65536"),
+        format!("u:65536:{}:1", u.uid),
+        format!("g:65536:{}:1", u.gid),
+    ];
+    let script = "set -e; : > \"$1\"; chown 0:0 \"$1\"; chmod 4755 \"$1\"; \
+                  setfacl -m u:1000:r,g:2000:r \"$1\"; setcap cap_net_raw+ep \"$1\"";
+    let mut argv = vec!["/usr/bin/lxc-usernsexec"];
+    for m in &maps {
+        argv.extend(["-m", m.as_str()]);
+    }
+    argv.extend(["--", "/bin/sh", "-c", script, "sh", f.to_str().unwrap()]);
+    lxu_e2e::root::run_as(u, &argv).success();
+    f
+}
+
+/// `f` has its set-uid bit, its capability (for the container root at `new`) and its
+/// ACL entries, all moved along with the ids, for the block at `new`.
+#[track_caller]
+fn assert_special_kept(f: &Path, new: u64) {
+    let m = std::fs::symlink_metadata(f).unwrap();
+    assert_eq!(
+        (m.uid(), m.gid()),
+        (new as u32, new as u32),
+        "owner of `{}`",
+        f.display()
+    );
+    assert_eq!(
+        m.mode() & 0o7000,
+        0o4000,
+        "set-uid bit of `{}`: mode {:o}",
+        f.display(),
+        m.mode()
+    );
+    let cap = lxu_e2e::run::sh("/usr/sbin/getcap", &["-n", f.to_str().unwrap()]);
+    cap.success()
+        .stdout_has("cap_net_raw=ep")
+        .stdout_has(&format!("[rootid={new}]"));
+    let acl = lxu_e2e::run::sh("/usr/bin/getfacl", &["-n", "-p", f.to_str().unwrap()]);
+    acl.success()
+        .stdout_has(&format!("user:{}:r--", new + 1000))
+        .stdout_has(&format!("group:{}:r--", new + 2000));
+}
+
 #[test]
 fn overlapping_ids_used_by_a_container_are_refused_then_moved_with_it() {
     let Some((_files, s)) = Scene::new("r") else {
@@ -225,6 +277,8 @@ fn overlapping_ids_used_by_a_container_are_refused_then_moved_with_it() {
     };
     let _gone = Gone(&s.a.user, "c1");
     let (a, b) = (s.a.name(), s.b.name());
+    let special = special_file(&s);
+    assert_special_kept(&special, s.old.start);
 
     // Without --move-ids: an account of who overlaps whom, which container depends on
     // what, and what to run; nothing changed.
@@ -264,6 +318,7 @@ fn overlapping_ids_used_by_a_container_are_refused_then_moved_with_it() {
     out.success()
         .stdout_has("container c1")
         .stdout_has("shift its files");
+    assert_special_kept(&special, block_of(&s.a.user).start);
     s.assert_moved(&out);
 }
 
