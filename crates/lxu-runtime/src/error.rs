@@ -258,6 +258,25 @@ pub enum Error {
     #[error(transparent)]
     Remote(#[from] crate::wire::RemoteError),
 
+    /// The monitor answers in another version of the protocol: it was started by another
+    /// lxu (the one installed before an upgrade). Nothing it says can be trusted to mean
+    /// what this lxu reads, so nothing is asked of it; `lxu stop` signals its init itself.
+    #[error(
+        "container {name} is run by a monitor of another lxu version ({}, this lxu speaks version {ours}){}; \
+         stop it with `lxu stop -n {name}` (`-k` to kill it), then start it with this lxu",
+        theirs.map_or("one from before protocol versions".to_string(), |v| format!("protocol version {v}")),
+        monitor.map_or(String::new(), |p| format!(", monitor pid {p}")),
+        ours = crate::wire::monitor::spoken()
+    )]
+    OtherVersion {
+        name: String,
+        theirs: Option<u8>,
+        monitor: Option<i32>,
+    },
+
+    #[error("{name} did not stop within {secs} s")]
+    StopTimeout { name: String, secs: u64 },
+
     /// The monitor closed the connection before it answered (it is going away).
     #[error("the monitor of {name} closed the connection during `{request}`")]
     MonitorClosed { name: String, request: String },
