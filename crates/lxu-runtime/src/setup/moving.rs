@@ -181,16 +181,7 @@ pub(crate) fn overlaps(
     leaving: &[SubIdRange],
 ) -> Vec<Overlap> {
     let uid_s = user.uid.to_string();
-    let entries: Vec<(String, SubIdRange)> = text
-        .lines()
-        .filter_map(|l| {
-            let mut f = l.trim().split(':');
-            let owner = f.next()?.to_string();
-            let start = f.next()?.trim().parse().ok()?;
-            let count = f.next()?.trim().parse().ok()?;
-            (!owner.starts_with('#')).then_some((owner, SubIdRange { start, count }))
-        })
-        .collect();
+    let entries = crate::setup::user::parse_subid(text);
     leaving
         .iter()
         .map(|r| Overlap {
@@ -522,6 +513,16 @@ mod tests {
         SubIdRange { start, count }
     }
 
+    fn bob() -> User {
+        User {
+            name: "bob".into(),
+            uid: 1002,
+            gid: 1002,
+            home: "/home/bob".into(),
+            shell: "/bin/sh".into(),
+        }
+    }
+
     #[test]
     fn dependents_survive_the_trip_through_the_pipe() {
         let d = Dependent {
@@ -558,13 +559,7 @@ mod tests {
 
     #[test]
     fn a_map_beyond_the_users_ids_or_the_block_is_not_moved() {
-        let user = User {
-            name: "bob".into(),
-            uid: 1002,
-            gid: 1002,
-            home: "/home/bob".into(),
-            shell: "/bin/sh".into(),
-        };
+        let user = bob();
         let mine = [r(165536, 65536)];
         let owned = [
             (Path::new("/etc/subuid"), &mine[..]),
@@ -582,13 +577,7 @@ mod tests {
 
     #[test]
     fn the_account_names_users_ranges_and_containers() {
-        let user = User {
-            name: "bob".into(),
-            uid: 1002,
-            gid: 1002,
-            home: "/home/bob".into(),
-            shell: "/bin/sh".into(),
-        };
+        let user = bob();
         let text = "alice:100000:100000\nbob:165536:65536\n";
         let o = overlaps(Path::new("/etc/subuid"), text, &user, &[r(165536, 65536)]);
         assert_eq!(o[0].others, vec![("alice".to_string(), r(100000, 100000))]);

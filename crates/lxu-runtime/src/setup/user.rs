@@ -99,7 +99,7 @@ pub struct Outcome {
 }
 
 /// Parsed subuid/subgid file: (owner, range) in file order, other lines kept.
-fn parse_subid(text: &str) -> Vec<(String, SubIdRange)> {
+pub(crate) fn parse_subid(text: &str) -> Vec<(String, SubIdRange)> {
     text.lines()
         .filter_map(|l| {
             let mut f = l.trim().split(':');
