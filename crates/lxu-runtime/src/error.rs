@@ -221,6 +221,36 @@ pub enum Error {
     #[error("`{}` is not a regular file; setup-user will not replace it", path.display())]
     NotRegular { path: PathBuf },
 
+    /// A user's ranges overlap others' and containers of theirs use them: the account.
+    #[error("{0}")]
+    IdsInUse(Box<crate::setup::moving::IdsInUse>),
+
+    #[error(
+        "cannot move {name} to a new block of {block} ids: `{}` maps `{map}`, beyond the block",
+        config.display()
+    )]
+    NotMovable {
+        name: String,
+        config: PathBuf,
+        map: String,
+        block: u64,
+    },
+
+    #[error(
+        "cannot move {name}: `{}` maps `{map}`, which is not all within {user}'s subordinate ids in {}",
+        config.display(), file.display()
+    )]
+    NotOwnedMap {
+        name: String,
+        config: PathBuf,
+        map: String,
+        user: String,
+        file: PathBuf,
+    },
+
+    #[error("shifting the files of {name} to the new ids: helper {ended}")]
+    MoveEnded { name: String, ended: Ended },
+
     /// An external template (the download template lxu runs itself) failed; its own error
     /// type says how.
     #[error(transparent)]
@@ -238,6 +268,25 @@ pub enum Error {
     /// What another lxu process (init, the monitor, a helper) reported, with its causes.
     #[error(transparent)]
     Remote(#[from] crate::wire::RemoteError),
+
+    /// The monitor answers in another version of the protocol: it was started by another
+    /// lxu (the one installed before an upgrade). Nothing it says can be trusted to mean
+    /// what this lxu reads, so nothing is asked of it; `lxu stop` signals its init itself.
+    #[error(
+        "container {name} is run by a monitor of another lxu version ({}, this lxu speaks version {ours}){}; \
+         stop it with `lxu stop -n {name}` (`-k` to kill it), then start it with this lxu",
+        theirs.map_or("one from before protocol versions".to_string(), |v| format!("protocol version {v}")),
+        monitor.map_or(String::new(), |p| format!(", monitor pid {p}")),
+        ours = crate::wire::monitor::spoken()
+    )]
+    OtherVersion {
+        name: String,
+        theirs: Option<u8>,
+        monitor: Option<i32>,
+    },
+
+    #[error("{name} did not stop within {secs} s")]
+    StopTimeout { name: String, secs: u64 },
 
     /// The monitor closed the connection before it answered (it is going away).
     #[error("the monitor of {name} closed the connection during `{request}`")]

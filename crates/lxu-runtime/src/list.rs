@@ -31,8 +31,18 @@ pub fn live_info(c: &Container) -> Result<(Status, Vec<(String, String)>)> {
         crate::state::no_monitor(c);
         return Ok((Status::STOPPED, Vec::new()));
     };
-    let Ok((Reply::Info(facts), _)) = conn.request(&Request::Info) else {
-        return Ok((Status::STOPPED, Vec::new()));
+    let facts = match conn.request(&Request::Info) {
+        Ok((Reply::Info(facts), _)) => facts,
+        // Its monitor (of another lxu version) is alive, so the container runs; its
+        // details are unknown.
+        Err(crate::Error::OtherVersion { .. }) => {
+            let running = Status {
+                state: State::Running,
+                pid: None,
+            };
+            return Ok((running, Vec::new()));
+        }
+        _ => return Ok((Status::STOPPED, Vec::new())),
     };
     let get = |k: &str| facts.iter().find(|(a, _)| a == k).map(|(_, v)| v.as_str());
     let state = get("state")

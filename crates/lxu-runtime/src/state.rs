@@ -3,7 +3,7 @@
 use std::fmt;
 
 use crate::container::Container;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::monitor::socket::connect_monitor;
 use crate::wire::monitor::{Reply, Request};
 
@@ -93,13 +93,15 @@ pub(crate) fn status(c: &Container) -> Result<Status> {
         no_monitor(c);
         return Ok(Status::STOPPED);
     };
-    let Ok((Reply::State { state, pid }, _)) = conn.request(&Request::State) else {
-        return Ok(Status::STOPPED);
-    };
-    Ok(Status {
-        state,
-        pid: (pid > 0).then_some(pid),
-    })
+    match conn.request(&Request::State) {
+        Ok((Reply::State { state, pid }, _)) => Ok(Status {
+            state,
+            pid: (pid > 0).then_some(pid),
+        }),
+        // A monitor of another lxu version is alive: not STOPPED, whatever it would say.
+        Err(e @ Error::OtherVersion { .. }) => Err(e),
+        _ => Ok(Status::STOPPED),
+    }
 }
 
 /// For a caller that found no monitor listening, before it says STOPPED. A socket left

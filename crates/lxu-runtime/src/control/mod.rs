@@ -4,4 +4,5 @@
 pub mod autostart;
 pub mod cgroup;
 pub mod freeze;
+mod other_version;
 pub mod stop;

@@ -42,7 +42,15 @@ pub enum Stopped {
 /// after init, and with it the whole pid namespace, is gone).
 pub fn stop(c: &Container, opts: &StopOptions) -> Result<Stopped> {
     c.ensure_exists()?;
-    let before = crate::state::status(c)?.pid;
+    let before = match crate::state::status(c) {
+        Ok(s) => s.pid,
+        Err(
+            e @ Error::OtherVersion {
+                monitor: Some(m), ..
+            },
+        ) => return crate::control::other_version::stop(c, m, opts, e),
+        Err(e) => return Err(e),
+    };
     let Some(conn) = connect_monitor(c)? else {
         clear_leftovers(c);
         return Ok(Stopped::NotRunning);

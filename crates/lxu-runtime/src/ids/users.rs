@@ -95,7 +95,7 @@ impl SubIdRange {
     pub(crate) fn end(&self) -> u64 {
         self.start + self.count
     }
-    fn contains(&self, first: u64, count: u64) -> bool {
+    pub(crate) fn contains(&self, first: u64, count: u64) -> bool {
         first >= self.start && first.saturating_add(count) <= self.end()
     }
 }

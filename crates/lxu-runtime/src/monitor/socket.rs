@@ -72,6 +72,8 @@ pub(crate) struct MonitorConn {
     ch: Channel,
     /// The container's name, for errors.
     name: String,
+    /// The monitor's pid, as the kernel gave it with the connection.
+    pid: Option<i32>,
 }
 
 /// Connects to the monitor of `c`; `Ok(None)` when nothing listens (the container is
@@ -108,9 +110,13 @@ pub(crate) fn connect_monitor(c: &Container) -> Result<Option<MonitorConn>> {
             ),
         });
     }
+    let pid = sockopt::socket_peercred(&fd)
+        .ok()
+        .map(|c| c.pid.as_raw_nonzero().get());
     Ok(Some(MonitorConn {
         ch: Channel::from_fd(fd),
         name: c.name.clone(),
+        pid,
     }))
 }
 
@@ -122,6 +128,16 @@ pub(crate) fn connect_running(c: &Container) -> Result<MonitorConn> {
 }
 
 impl MonitorConn {
+    /// A connection over `ch`, for tests that play the monitor.
+    #[cfg(test)]
+    pub(crate) fn over(ch: Channel, name: &str, pid: Option<i32>) -> MonitorConn {
+        MonitorConn {
+            ch,
+            name: name.to_string(),
+            pid,
+        }
+    }
+
     /// Sends a request and reads the reply; a `Failed` reply is the error.
     pub(crate) fn request(&self, req: &Request) -> Result<(Reply, Vec<OwnedFd>)> {
         self.send(req)?;
@@ -134,10 +150,30 @@ impl MonitorConn {
             .map_err(|e| Error::sys(format!("send `{req}` to the monitor"), e))
     }
 
+    /// A reply that does not decode: from a monitor of another version, or broken.
+    fn unreadable(&self, e: RecvError, context: &str) -> Error {
+        let theirs = match &e {
+            RecvError::Wire(WireError {
+                problem: Problem::Unversioned,
+                ..
+            }) => None,
+            RecvError::Wire(WireError {
+                problem: Problem::Version(v),
+                ..
+            }) => Some(*v),
+            _ => return e.into_error(context),
+        };
+        Error::OtherVersion {
+            name: self.name.clone(),
+            theirs,
+            monitor: self.pid,
+        }
+    }
+
     /// Reads the reply to `req`.
     pub(crate) fn reply(&self, req: &Request) -> Result<(Reply, Vec<OwnedFd>)> {
         match wire::recv::<Reply>(&self.ch) {
-            Err(e) => Err(e.into_error(&format!("read the monitor's reply to `{req}`"))),
+            Err(e) => Err(self.unreadable(e, &format!("read the monitor's reply to `{req}`"))),
             Ok(None) => Err(Error::MonitorClosed {
                 name: self.name.clone(),
                 request: req.to_string(),
@@ -171,7 +207,7 @@ impl MonitorConn {
                 Err(RecvError::Io(e)) if e.raw_os_error() == Some(libc::ECONNRESET) => {
                     return Ok(())
                 }
-                Err(e) => return Err(e.into_error("wait for the monitor")),
+                Err(e) => return Err(self.unreadable(e, "wait for the monitor")),
             }
         }
     }

@@ -1,4 +1,6 @@
 //! Host setup done once by root for a user (`lxu setup-user`).
 
 pub(crate) mod as_user;
+pub mod moving;
+mod shift;
 pub mod user;

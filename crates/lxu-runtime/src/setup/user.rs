@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Chain, Error, Result};
 use crate::ids::users::{self, SubIdRange, User};
+use crate::setup::as_user::run_as_user;
+use crate::setup::moving::{self, find_dependents, IdsInUse, Leaving};
 
 /// Size of the block every user gets, as useradd does.
 pub(crate) const BLOCK: u64 = 65536;
@@ -39,6 +41,11 @@ pub enum Change {
         line: String,
     },
     Cgroup(String),
+    /// A container's files and id map shifted to the user's new block.
+    MoveContainer {
+        container: String,
+        to: SubIdRange,
+    },
 }
 
 impl fmt::Display for Change {
@@ -67,6 +74,12 @@ impl fmt::Display for Change {
             Change::WriteFile { path, what } => write!(f, "{}: {what}", path.display()),
             Change::Usernet { line } => write!(f, "{USERNET}: add `{line}`"),
             Change::Cgroup(c) => write!(f, "cgroup: {c}"),
+            Change::MoveContainer { container, to } => {
+                write!(
+                    f,
+                    "container {container}: shift its files and id map to {to}"
+                )
+            }
         }
     }
 }
@@ -86,7 +99,7 @@ pub struct Outcome {
 }
 
 /// Parsed subuid/subgid file: (owner, range) in file order, other lines kept.
-fn parse_subid(text: &str) -> Vec<(String, SubIdRange)> {
+pub(crate) fn parse_subid(text: &str) -> Vec<(String, SubIdRange)> {
     text.lines()
         .filter_map(|l| {
             let mut f = l.trim().split(':');
@@ -334,6 +347,49 @@ fn home_default_conf(
     Ok(what)
 }
 
+/// Brings one of /etc/subuid, /etc/subgid to `user` owning `block`, without the ranges
+/// `remove`; records the changes and returns the new text (the old one, unchanged, in a
+/// dry run, with the changes as they would be).
+fn update_subid(
+    file: &Path,
+    text: &str,
+    user: &User,
+    remove: &[SubIdRange],
+    block: SubIdRange,
+    dry_run: bool,
+    out: &mut Outcome,
+) -> Result<String> {
+    for r in remove {
+        out.changes.push(Change::RemoveRange {
+            file: file.into(),
+            user: user.name.clone(),
+            range: *r,
+            reason: "it overlaps another user's ids".into(),
+        });
+    }
+    let has = parse_subid(text).iter().any(|(o, r)| {
+        (o == &user.name || *o == user.uid.to_string())
+            && r.start == block.start
+            && r.count >= BLOCK
+    });
+    let add = (!has).then_some(block);
+    if let Some(r) = add {
+        out.changes.push(Change::AddRange {
+            file: file.into(),
+            user: user.name.clone(),
+            range: r,
+        });
+    }
+    if add.is_none() && remove.is_empty() {
+        return Ok(text.to_string());
+    }
+    let new = rewrite_subid(text, user, remove, add);
+    if !dry_run {
+        replace_root_file(file, &new, 0o644)?;
+    }
+    Ok(new)
+}
+
 fn rewrite_subid(
     text: &str,
     user: &User,
@@ -404,6 +460,9 @@ pub struct SetupOptions {
     pub quota: u32,
     /// Where the nic helper should be, for the check.
     pub nic_helper: PathBuf,
+    /// `--move-ids`: when the user's ranges must go and stopped containers of theirs use
+    /// them, shift those containers to the new block (refused otherwise).
+    pub move_ids: bool,
 }
 
 pub fn setup_user(name: &str, opts: &SetupOptions) -> Result<Outcome> {
@@ -420,46 +479,72 @@ pub fn setup_user(name: &str, opts: &SetupOptions) -> Result<Outcome> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
         Err(e) => Err(Error::io("read", p, e)),
     };
-    let (ut, gt) = (read(subuid)?, read(subgid)?);
+    let (mut ut, mut gt) = (read(subuid)?, read(subgid)?);
     let (block, bad) = choose_block(&ut, &gt, &user, subid_limits())?;
     out.range = Some(block);
-    for (is_uid, file, text) in [(true, subuid, &ut), (false, subgid, &gt)] {
-        let remove: Vec<SubIdRange> = bad
-            .iter()
-            .filter(|(u, _)| *u == is_uid)
-            .map(|(_, r)| *r)
-            .collect();
-        for r in &remove {
-            out.changes.push(Change::RemoveRange {
-                file: file.into(),
-                user: user.name.clone(),
-                range: *r,
-                reason: "it overlaps another user's ids".into(),
-            });
-        }
-        let has = parse_subid(text).iter().any(|(o, r)| {
-            (o == &user.name || *o == user.uid.to_string())
-                && r.start == block.start
-                && r.count >= BLOCK
-        });
-        let add = (!has).then_some(block);
-        if let Some(r) = add {
-            out.changes.push(Change::AddRange {
-                file: file.into(),
-                user: user.name.clone(),
-                range: r,
-            });
-        }
-        if (add.is_some() || !remove.is_empty()) && !opts.dry_run {
-            replace_root_file(file, &rewrite_subid(text, &user, &remove, add), 0o644)?;
+    let leaving = Leaving::from_bad(&bad);
+    if !leaving.is_empty() {
+        // As the user: the lxcpaths and configs are theirs (see `as_user`).
+        let (u, l) = (user.clone(), leaving.clone());
+        let found = run_as_user(&user, move || find_dependents(&u, &l))?;
+        let deps = moving::decode(&found);
+        if !deps.is_empty() {
+            if !opts.move_ids || deps.iter().any(|d| d.running) {
+                let mut overlaps = moving::overlaps(subuid, &ut, &user, &leaving.uid);
+                overlaps.extend(moving::overlaps(subgid, &gt, &user, &leaving.gid));
+                return Err(Error::IdsInUse(Box::new(IdsInUse {
+                    user: user.name.clone(),
+                    overlaps,
+                    containers: deps,
+                    block,
+                    move_asked: opts.move_ids,
+                })));
+            }
+            let owned_u = users::subid_ranges_in(&ut, &user);
+            let owned_g = users::subid_ranges_in(&gt, &user);
+            let owned = [(subuid, &owned_u[..]), (subgid, &owned_g[..])];
+            moving::check_movable(&user, &deps, owned)?;
+            // The new block first, the old ranges kept: the containers stay startable
+            // until each is moved, and a run killed meanwhile is finished by the next.
+            ut = update_subid(subuid, &ut, &user, &[], block, opts.dry_run, &mut out)?;
+            gt = update_subid(subgid, &gt, &user, &[], block, opts.dry_run, &mut out)?;
+            lxu_sys::crash::point("setup-user.ids-added");
+            for d in &deps {
+                out.changes.push(Change::MoveContainer {
+                    container: d.to_string(),
+                    to: block,
+                });
+                if !opts.dry_run {
+                    moving::move_one(&user, d, &leaving, block)?;
+                    lxu_sys::crash::point("setup-user.container-moved");
+                }
+            }
         }
     }
+    update_subid(
+        subuid,
+        &ut,
+        &user,
+        &leaving.uid,
+        block,
+        opts.dry_run,
+        &mut out,
+    )?;
+    update_subid(
+        subgid,
+        &gt,
+        &user,
+        &leaving.gid,
+        block,
+        opts.dry_run,
+        &mut out,
+    )?;
 
     // default.conf: written when missing; when present, its id map is made to match.
     // All of it happens as the user: see `as_user`.
     let conf = user.home.join(".config/lxc/default.conf");
     let (home, bridge, dry_run) = (user.home.clone(), opts.bridge.clone(), opts.dry_run);
-    let what = crate::setup::as_user::run_as_user(&user, move || {
+    let what = run_as_user(&user, move || {
         home_default_conf(&home, block, &bridge, dry_run)
     })?;
     if what != UNCHANGED {

@@ -24,6 +24,12 @@ pub(crate) enum Problem {
     Invalid(&'static str),
     #[error("it does not answer `{0}`")]
     NotAnAnswer(String),
+    /// The peer speaks the monitor protocol of an lxu before versions (no mark).
+    #[error("it carries no protocol version (an lxu from before versioned messages)")]
+    Unversioned,
+    /// The peer speaks another version of the monitor protocol.
+    #[error("it is of protocol version {0}, not {ours}", ours = super::monitor::spoken())]
+    Version(u8),
 }
 
 /// A message between lxu's own processes that does not decode: a bug, or the two sides

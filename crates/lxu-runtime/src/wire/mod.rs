@@ -50,6 +50,17 @@
 //! [`monitor::Request`] and reads one [`monitor::Reply`]; any request may be answered
 //! with `Failed`.
 //!
+//! Unlike the other channels, whose two ends are always the same binary (forked), the
+//! command socket joins a client to a monitor that may have been started by the lxu
+//! installed before an upgrade. So every request and reply starts with a mark
+//! ([`monitor::MAGIC`], a byte no request or reply kind of an lxu without versions had)
+//! and the protocol version ([`monitor::VERSION`]): an older monitor refuses a new request
+//! as of unknown kind instead of misreading it, and a reply without the mark or with
+//! another version makes the client stop with `Error::OtherVersion`, which names the
+//! container and its monitor's pid. `lxu stop` then asks that monitor nothing: it signals
+//! the container's init itself (`crate::control::other_version`). Console and log frames
+//! follow a versioned reply on the same connection and carry no mark.
+//!
 //! | request | reply |
 //! |---|---|
 //! | `State` | `State` (state, init's pid) |

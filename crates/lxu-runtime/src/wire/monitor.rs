@@ -5,8 +5,46 @@ use std::path::PathBuf;
 
 use rustix::thread::ThreadNameSpaceType as Ns;
 
-use super::{Message, Reader, RemoteError, WireError, Writer};
+use super::{Message, Problem, Reader, RemoteError, WireError, Writer};
 use crate::state::State;
+
+/// First byte of every [`Request`] and [`Reply`]: a value no request or reply kind of an
+/// lxu without versions had, so such a monitor refuses the request instead of misreading
+/// it, and its reply (which starts with a kind) is told apart from ours.
+pub(crate) const MAGIC: u8 = 0xa7;
+// Kinds of the unversioned protocol: requests 1..=9, replies 1..=8.
+const _: () = assert!(MAGIC > 9);
+/// The protocol's version, second byte of every request and reply; raise it with any
+/// change to the encoding of the command socket's messages, frames included.
+pub(crate) const VERSION: u8 = 1;
+
+/// The version this process speaks: [`VERSION`], unless `LXU_WIRE_VERSION=N` says
+/// otherwise. That variable is for tests only: a container started with it has a monitor
+/// that plays one of another lxu version, as after an upgrade.
+pub(crate) fn spoken() -> u8 {
+    static SPOKEN: std::sync::OnceLock<u8> = std::sync::OnceLock::new();
+    *SPOKEN.get_or_init(|| {
+        std::env::var("LXU_WIRE_VERSION")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(VERSION)
+    })
+}
+
+fn versioned(w: &mut Writer) -> &mut Writer {
+    w.kind(MAGIC).kind(spoken())
+}
+
+/// Reads the mark and version (see [`MAGIC`]).
+fn check_version(r: &mut Reader<'_>) -> Result<(), WireError> {
+    if r.kind()? != MAGIC {
+        return Err(r.error(Problem::Unversioned));
+    }
+    match r.kind()? {
+        v if v == spoken() => Ok(()),
+        v => Err(r.error(Problem::Version(v))),
+    }
+}
 
 /// How `Stop` ends the container.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,6 +172,7 @@ impl Message for Request {
     const NAME: &'static str = "request to the monitor";
 
     fn encode(&self, w: &mut Writer) {
+        versioned(w);
         match self {
             Request::State => w.kind(1),
             Request::Info => w.kind(2),
@@ -159,6 +198,7 @@ impl Message for Request {
     }
 
     fn decode(r: &mut Reader<'_>) -> Result<Self, WireError> {
+        check_version(r)?;
         Ok(match r.kind()? {
             1 => Request::State,
             2 => Request::Info,
@@ -190,6 +230,7 @@ impl Message for Reply {
     const NAME: &'static str = "reply from the monitor";
 
     fn encode(&self, w: &mut Writer) {
+        versioned(w);
         match self {
             Reply::Done => {
                 w.kind(1);
@@ -235,6 +276,7 @@ impl Message for Reply {
     }
 
     fn decode(r: &mut Reader<'_>) -> Result<Self, WireError> {
+        check_version(r)?;
         Ok(match r.kind()? {
             1 => Reply::Done,
             2 => Reply::State {

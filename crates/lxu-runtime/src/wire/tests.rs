@@ -187,22 +187,23 @@ fn enoent() -> std::io::Error {
 
 #[test]
 fn malformed_messages_say_which_and_why() {
+    use super::monitor::{MAGIC, VERSION};
     let e = Request::from_bytes(&[]).unwrap_err();
     assert_eq!(
         e.to_string(),
         "malformed request to the monitor: it is empty"
     );
-    let e = Request::from_bytes(&[77]).unwrap_err();
+    let e = Request::from_bytes(&[MAGIC, VERSION, 77]).unwrap_err();
     assert_eq!(
         e.to_string(),
         "malformed request to the monitor: unknown kind 77"
     );
-    let e = Request::from_bytes(&[1, 0]).unwrap_err();
+    let e = Request::from_bytes(&[MAGIC, VERSION, 1, 0]).unwrap_err();
     assert_eq!(
         e.to_string(),
         "malformed request to the monitor: 1 bytes after its end"
     );
-    let e = Reply::from_bytes(&[2, 200, 0, 0, 0, 0]).unwrap_err();
+    let e = Reply::from_bytes(&[MAGIC, VERSION, 2, 200, 0, 0, 0, 0]).unwrap_err();
     assert_eq!(
         e.to_string(),
         "malformed reply from the monitor: unknown state"
@@ -218,16 +219,16 @@ fn malformed_messages_say_which_and_why() {
         "malformed message from init to the monitor: a flag is neither 0 nor 1"
     );
     // A length that claims more than the packet holds is refused before allocating.
-    let e = Reply::from_bytes(&[3, 0xff, 0xff, 0xff, 0xff]).unwrap_err();
+    let e = Reply::from_bytes(&[MAGIC, VERSION, 3, 0xff, 0xff, 0xff, 0xff]).unwrap_err();
     assert_eq!(e.problem, Problem::Truncated);
-    let mut bad_text = vec![7, 2, 0, 0, 0];
+    let mut bad_text = vec![MAGIC, VERSION, 7, 2, 0, 0, 0];
     bad_text.extend_from_slice(&[0xff, 0xfe]);
     let e = Reply::from_bytes(&bad_text).unwrap_err();
     assert_eq!(
         e.to_string(),
         "malformed reply from the monitor: its text is not UTF-8"
     );
-    let e = Reply::from_bytes(&[8, 0, 0, 0, 0]).unwrap_err();
+    let e = Reply::from_bytes(&[MAGIC, VERSION, 8, 0, 0, 0, 0]).unwrap_err();
     assert_eq!(e.problem, Problem::Invalid("an error without a message"));
 }
 
@@ -256,4 +257,77 @@ fn descriptors_are_counted_on_receipt() {
     assert_eq!((got, fds.len()), (reply, 1));
     drop(a);
     assert!(recv::<Reply>(&b).unwrap().is_none());
+}
+
+/// Requests and replies start with a mark no kind of an lxu without versions had, then the
+/// version: such a monitor refuses our requests (unknown kind) instead of misreading them,
+/// and a reply without the mark, or of another version, is named as such.
+#[test]
+fn monitor_messages_carry_a_version() {
+    use super::monitor::{MAGIC, VERSION};
+    for bytes in [Request::State.to_bytes(), Reply::Done.to_bytes()] {
+        assert_eq!(bytes[..2], [MAGIC, VERSION]);
+    }
+    let mut old_failed = Writer::default();
+    old_failed.kind(8);
+    RemoteError::new("malformed request to the monitor: unknown kind 167").encode(&mut old_failed);
+    let unversioned = WireError {
+        message: Reply::NAME,
+        problem: Problem::Unversioned,
+    };
+    assert_eq!(
+        Reply::from_bytes(&old_failed.into_bytes()),
+        Err(unversioned)
+    );
+    let newer = [MAGIC, VERSION + 1, 1];
+    let e = Reply::from_bytes(&newer).unwrap_err();
+    assert_eq!(e.problem, Problem::Version(VERSION + 1));
+    assert_eq!(
+        Request::from_bytes(&newer).unwrap_err().problem,
+        Problem::Version(VERSION + 1)
+    );
+}
+
+/// A client talking to a monitor of another version gets an error that says so, names
+/// the container and the monitor's pid, and says how to stop it.
+#[test]
+fn a_monitor_of_another_version_is_named_as_such() {
+    use crate::monitor::socket::MonitorConn;
+    let (client, monitor) = Channel::pair().unwrap();
+    let conn = MonitorConn::over(client, "web1", Some(4242));
+    // What a monitor without versions answers: a `State` reply, kind 2, RUNNING, pid 77.
+    monitor.send(&[2, 2, 77, 0, 0, 0], &[]).unwrap();
+    let e = conn.request(&Request::State).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            crate::Error::OtherVersion {
+                theirs: None,
+                monitor: Some(4242),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let text = e.to_string();
+    for want in [
+        "container web1 is run by a monitor of another lxu version",
+        "monitor pid 4242",
+        "lxu stop -n web1",
+    ] {
+        assert!(text.contains(want), "{want:?} not in {text:?}");
+    }
+    monitor.send(&[super::monitor::MAGIC, 9, 1], &[]).unwrap();
+    let e = conn.reply(&Request::State).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            crate::Error::OtherVersion {
+                theirs: Some(9),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("protocol version 9"), "{e}");
 }

@@ -60,6 +60,11 @@ pub struct SetupUserArgs {
     /// subtree, so containers started from it can use v2 controllers
     #[arg(long = "enter", value_name = "PID")]
     pub enter: Option<u32>,
+    /// When USER's subordinate ids overlap another user's and must move, also shift USER's
+    /// stopped containers (files and id maps) to the new ids; without it setup-user refuses
+    /// and says which containers use the old ids
+    #[arg(long = "move-ids")]
+    pub move_ids: bool,
 }
 
 #[derive(Args, Debug)]

@@ -15,6 +15,7 @@ pub fn run(a: SetupUserArgs) -> Result<i32> {
         bridge: a.bridge.clone(),
         quota: a.quota,
         nic_helper: ctx.libexec_dir.join("lxu-user-nic"),
+        move_ids: a.move_ids,
     };
     let out = setup_user(&a.user, &opts)?;
     let verb = if a.dry_run { "would change" } else { "changed" };
