@@ -197,6 +197,45 @@ def phase_density_down(b):
     b.result["destroy_all_ns"] = time.perf_counter_ns() - t0
 
 
+def phase_density_veth(b):
+    """The veth variant up to its first wall: containers with the user's default.conf (a
+    veth on lxcbr0) started until one is refused (the allowance in lxc-usernet), plus one.
+    The refused start must say why and leave the container STOPPED with nothing made."""
+    a = b.a
+    L = b.p("density-veth")
+    os.makedirs(L, exist_ok=True)
+    before = B.host_veths()
+    started, refused = [], None
+    for i in range(a.veth_tries):
+        n = f"{PREFIX}v{i:04d}"
+        b.run([b.lxu, "create", "-P", L, "-n", n, "-t", "busybox"])
+        r, w = os.pipe()
+        try:
+            rc = b.spawn(b.lxu_cmd("start", L, n), out=w)
+        finally:
+            os.close(w)
+        said = os.read(r, 65536).decode(errors="replace").strip()
+        os.close(r)
+        if rc == 0:
+            started.append(n)
+            continue
+        time.sleep(1)
+        refused = {"index": i, "name": n, "exit": rc, "said": said, "state": b.lxu_state(L, n),
+                   "files_left": own_files(L, n),
+                   "new_host_veths": len([v for v in B.host_veths() if v not in before])}
+        break
+    b.result["started"] = len(started)
+    b.result["refused"] = refused
+    for n in started:
+        b.run(b.lxu_cmd("stop", L, n, "-k"))
+    for n in sorted(os.listdir(L)):
+        b.run(b.lxu_cmd("destroy", L, n))
+    if refused is None:
+        b.result["anomalies"].append(f"no start was refused in {a.veth_tries} tries")
+    elif refused["state"] != "STOPPED" or refused["files_left"] or refused["new_host_veths"] != len(started):
+        b.result["anomalies"].append(f"the refused start left something: {refused}")
+
+
 # -- root: what the kernel holds of the bench user's containers -----------------------------
 
 
@@ -329,6 +368,7 @@ def phase_density_mem(b):
 
 
 PHASES = {"cycles": phase_cycles, "density-up": phase_density_up, "density-down": phase_density_down,
+          "density-veth": phase_density_veth,
           "check": phase_check, "density-mem": phase_density_mem}
 
 
@@ -363,7 +403,7 @@ def delta(before, after, key):
 
 def report(a):
     R = {p: B.load(a.results, p) for p in ("cycles", "check-before", "check-cycles", "density-up", "density-mem",
-                                            "density-down", "check-density")}
+                                            "density-down", "density-veth", "check-density")}
     info = B.load(a.results, "resilience-info") or {}
     md = ["# lxu resilience rows (issue 16): start/stop cycles and density\n",
           f"Run {info.get('date', datetime.datetime.now().isoformat(timespec='seconds'))} by `bench/run "
@@ -461,6 +501,13 @@ def report(a):
             rows.append([f"stop -k of all {d.get('stopped', '?')}, one after the other",
                          f"{d['stop_all_ns'] / 1e9:.1f} s", f"each {B.fmt_ms(st)}"])
             rows.append(["destroy of all", f"{d['destroy_all_ns'] / 1e9:.1f} s", ""])
+        v = R["density-veth"]
+        if v and v.get("refused"):
+            f = v["refused"]
+            rows.append([f"with a veth on lxcbr0 each (the user's default.conf; allowance {info.get('allowance', '?')})",
+                         f"{v['started']} started; start {f['index'] + 1} refused (exit {f['exit']})",
+                         f"`{f['said']}`; the refused one: {f['state']}, files left {f['files_left'] or 'none'}, "
+                         f"host veths {f['new_host_veths']} (= the {v['started']} running)"])
         left = [x for x in left_lines(R["check-density"]) if x not in base]
         files = (d or {}).get("files_left") or {}
         rows.append(["left behind after stop + destroy", "nothing" if not left and not files else
@@ -516,6 +563,7 @@ def main():
     ap.add_argument("--lxu", default="/usr/local/bin/lxu")
     ap.add_argument("--count", type=int, default=1000)
     ap.add_argument("--lxc-count", type=int, default=100)
+    ap.add_argument("--veth-tries", type=int, default=12, help="density-veth: starts to try at most")
     ap.add_argument("--user", default="lxubench")
     ap.add_argument("--uid", type=int, default=0)
     ap.add_argument("--user-work", default="", help="root phases: the bench user's work dir (never opened)")

@@ -48,6 +48,7 @@ for mode in $MODES; do
             rphase density-up as_user
             rphase density-mem res_root
             rphase density-down as_user
+            [ -z "$ALLOWANCE" ] || rphase density-veth as_user --veth-tries $((ALLOWANCE + 2))
             rphase check res_root --label density
             ;;
     esac
@@ -58,14 +59,15 @@ case $MODES in
     cycles | density) RES_MD=$HERE/results/resilience-$MODES.md ;;
     *) RES_MD=$HERE/results/resilience.md ;;
 esac
-COMMIT=$(git -C "$HERE/.." rev-parse --short HEAD 2>/dev/null || echo '?')
+COMMIT="$(git -C "$HERE/.." rev-parse --short HEAD 2>/dev/null || echo '?') (crates/ as of $(git -C "$HERE/.." log -1 --format=%h -- crates 2>/dev/null || echo '?'))"
 [ -z "$(git -C "$HERE/.." status --porcelain -- crates 2>/dev/null)" ] || COMMIT="$COMMIT (with uncommitted changes in crates/)"
-B_DATE=$(date -Is) B_USER=$BUSER B_MODE=$MODES B_COMMIT=$COMMIT B_COUNT=$COUNT \
+B_DATE=$(date -Is) B_USER=$BUSER B_MODE=$MODES B_COMMIT=$COMMIT B_COUNT=$COUNT B_ALLOW=${ALLOWANCE:-none} \
 B_HOST="Linux $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); bench/run took $(awk -v a="$START_S" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }') s; veth allowance of $BUSER on lxcbr0: ${ALLOWANCE:-none}; dnsmasq on lxcbr0: $(pgrep -x dnsmasq >/dev/null && echo running || echo 'not running')" \
 B_VERSIONS="$("$LXU_BIN" --version 2>/dev/null | head -1) ($LXU_BIN); lxc $(dpkg-query -W -f='${Version}' lxc 2>/dev/null)" \
 B_UP0=$RES_UPTIME_BEFORE B_UP1=$(uptime | sed 's/^ *//') \
 $PY -c 'import json, os; e = os.environ; json.dump({
     "date": e["B_DATE"], "user": e["B_USER"], "mode": e["B_MODE"], "commit": e["B_COMMIT"], "count": int(e["B_COUNT"]),
+    "allowance": e["B_ALLOW"],
     "host": e["B_HOST"], "versions": e["B_VERSIONS"], "uptime_before": e["B_UP0"], "uptime_after": e["B_UP1"]},
     open(os.sys.argv[1], "w"), indent=1)' "$R/resilience-info.json"
 chmod 0644 "$R/resilience-info.json"
