@@ -135,8 +135,11 @@ def phase_density_up(b):
     os.makedirs(L, exist_ok=True)
     names = [density_name(i) for i in range(a.count)]
     t0 = time.perf_counter_ns()
+    conf = b.p("density.conf")
+    with open(conf) as f:
+        b.result["conf"] = f.read()
     for n in names:
-        b.run(b.lxu_create(L, n))
+        b.run(b.lxu_cmd("create", L, n, "-t", "busybox", "-f", conf))
     b.result["create_all_ns"] = time.perf_counter_ns() - t0
     b.wait_idle()
     time.sleep(1)
@@ -149,8 +152,11 @@ def phase_density_up(b):
         for i, n in enumerate(names):
             try:
                 starts.append(b.timed(b.lxu_cmd("start", L, n)))
-            except B.Failed as e:
-                failed.append({"index": i, "name": n, "error": str(e)})
+            except B.Failed:
+                # What lxu said: the last line of the log.
+                with open(b.log_path, errors="replace") as f:
+                    said = (f.read().splitlines() or ["?"])[-1]
+                failed.append({"index": i, "name": n, "error": said})
                 # A limit was hit: a few more tries tell a wall from a hiccup.
                 if len(failed) >= 5:
                     break
@@ -386,6 +392,11 @@ def first_last(v, k=100):
     return B.ms(f), B.ms(l_), l_ / f, k
 
 
+def blocks(v, k=100):
+    """Medians (ms) of consecutive blocks of k."""
+    return " ".join(f"{B.ms(statistics.median(v[i:i + k])):.1f}" for i in range(0, len(v), k))
+
+
 def left_lines(check):
     if not check:
         return ["not checked"]
@@ -457,6 +468,9 @@ def report(a):
                      f"{c.get('lxu_host_veths_while_running')}; state after the last stop: "
                      f"{c.get('lxu_state_after')}; 1-min load average every 100 cycles: "
                      f"{' '.join(c.get('lxu_loadavg_per_100', []))}.")
+        notes.append(f"cycles: lxu start, median of each block of 100 cycles (ms): {blocks(s['lxu_start'])}; "
+                     f"stop -k: {blocks(s['lxu_stop'])}"
+                     + (f"; LXC start per 50: {blocks(s['lxc_start'], 50)}" if s.get("lxc_start") else "") + ".")
         if c.get("lxc_net"):
             notes.append(f"LXC cycles: `lxc-start` + `lxc-wait -s RUNNING` (timed), `lxc-info -s` "
                          f"(untimed), `lxc-stop -k`, the same veth on lxcbr0 through LXC's lxc-user-nic; lxc.net.0 = {c['lxc_net']}; host veths left after LXC's cycles: "
@@ -470,7 +484,8 @@ def report(a):
         s = u["series"]
         n = len(s.get("start", []))
         rows = [["What", "lxu", "note"]]
-        rows.append(["containers created (busybox, `lxc.net.0.type = empty`)",
+        conf = "; ".join(x for x in u.get("conf", "").splitlines() if x)
+        rows.append([f"containers created (busybox, `-f` with `{conf}`)",
                      f"{info.get('count', '?')} in {u['create_all_ns'] / 1e9:.1f} s", "sequential `lxu create`"])
         rows.append(["started, RUNNING in `ls --fancy`", f"{n} started, {u['listed']['running']} RUNNING",
                      f"start failures: {len(u.get('start_failed', []))}"])
@@ -513,8 +528,10 @@ def report(a):
         rows.append(["left behind after stop + destroy", "nothing" if not left and not files else
                      "; ".join(left + [f"{k}: {v}" for k, v in files.items()]), ""])
         md.extend(table(rows))
+        if s.get("start"):
+            notes.append(f"density: start, median of each block of 100 (ms): {blocks(s['start'])}.")
         for f in u.get("start_failed", []):
-            notes.append(f"density: start {f['index']} ({f['name']}) failed: {f['error']}")
+            notes.append(f"density: start {f['index'] + 1} ({f['name']}) failed: `{f['error']}`")
         if m and m.get("limits"):
             notes.append("limits with all running: " + ", ".join(f"{k} = {v}" for k, v in m["limits"].items()))
         if hb and hr:

@@ -30,6 +30,12 @@ rphase() {
     return 0
 }
 
+# The density containers' -f file: no network, and --tty-max if given (each tty and the
+# console is a pty of the containers' shared pool, kernel.pty.max − kernel.pty.reserve).
+{ printf 'lxc.net.0.type = empty\n'; [ -z "$TTY_MAX" ] || printf 'lxc.tty.max = %s\n' "$TTY_MAX"; } > "$R/density.conf"
+chmod 0644 "$R/density.conf"
+(as_user ln -s "$R/density.conf" "$W/")
+
 RES_UPTIME_BEFORE=$(uptime | sed 's/^ *//')
 say "resilience rows ($MODES) as $BUSER: --count $COUNT, --lxc-count $LXC_COUNT; load: $RES_UPTIME_BEFORE"
 ALLOWANCE=$(awk -v u="$BUSER" '$1 == u && $2 == "veth" && $3 == "lxcbr0" { print $4 }' /etc/lxc/lxc-usernet 2>/dev/null | tail -1)
@@ -62,7 +68,7 @@ esac
 COMMIT="$(git -C "$HERE/.." rev-parse --short HEAD 2>/dev/null || echo '?') (crates/ as of $(git -C "$HERE/.." log -1 --format=%h -- crates 2>/dev/null || echo '?'))"
 [ -z "$(git -C "$HERE/.." status --porcelain -- crates 2>/dev/null)" ] || COMMIT="$COMMIT (with uncommitted changes in crates/)"
 B_DATE=$(date -Is) B_USER=$BUSER B_MODE=$MODES B_COMMIT=$COMMIT B_COUNT=$COUNT B_ALLOW=${ALLOWANCE:-none} \
-B_HOST="Linux $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); bench/run took $(awk -v a="$START_S" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }') s; veth allowance of $BUSER on lxcbr0: ${ALLOWANCE:-none}; dnsmasq on lxcbr0: $(pgrep -x dnsmasq >/dev/null && echo running || echo 'not running')" \
+B_HOST="Linux $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); kernel.pty.max $(cat /proc/sys/kernel/pty/max), kernel.pty.reserve $(cat /proc/sys/kernel/pty/reserve); bench/run took $(awk -v a="$START_S" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }') s; veth allowance of $BUSER on lxcbr0: ${ALLOWANCE:-none}; dnsmasq on lxcbr0: $(pgrep -x dnsmasq >/dev/null && echo running || echo 'not running')" \
 B_VERSIONS="$("$LXU_BIN" --version 2>/dev/null | head -1) ($LXU_BIN); lxc $(dpkg-query -W -f='${Version}' lxc 2>/dev/null)" \
 B_UP0=$RES_UPTIME_BEFORE B_UP1=$(uptime | sed 's/^ *//') \
 $PY -c 'import json, os; e = os.environ; json.dump({
