@@ -1230,10 +1230,15 @@ def main():
     a = ap.parse_args()
     if a.phase == "report":
         return phase_report(a)
+    return run_phase(a, PHASES[a.phase])
+
+
+def run_phase(a, fn):
+    """Runs one phase function, saves RESULTS/<a.phase>.json; the exit status."""
     b = Bench(a)
     t0 = time.monotonic()
     try:
-        PHASES[a.phase](b)
+        fn(b)
     except Failed as e:
         b.result["error"] = str(e)
         print(f"bench: {a.phase}: {e}", file=sys.stderr)

@@ -12,7 +12,6 @@ and `report` writes them as a table of ratios.
 import argparse
 import datetime
 import gc
-import json
 import os
 import statistics
 import sys
@@ -360,7 +359,8 @@ def phase_density_mem(b):
     b.result["host"] = host_snapshot()
     limits = {}
     for f in ("/proc/sys/user/max_user_namespaces", "/proc/sys/kernel/pid_max", "/proc/sys/kernel/threads-max",
-              "/proc/sys/fs/file-max", "/proc/sys/fs/inotify/max_user_instances", "/proc/sys/kernel/keys/maxkeys"):
+              "/proc/sys/fs/file-max", "/proc/sys/fs/inotify/max_user_instances", "/proc/sys/kernel/keys/maxkeys",
+              "/proc/sys/kernel/pty/nr", "/proc/sys/kernel/pty/max", "/proc/sys/kernel/pty/reserve"):
         with open(f) as fh:
             limits[f] = fh.read().strip()
     base = f"/sys/fs/cgroup/pids/lxu/{a.user}"
@@ -546,8 +546,8 @@ def report(a):
         if (R[p] or {}).get("error"):
             notes.append(f"error ({p}): {R[p]['error']}")
     idle = []
-    for p, blocks in (("cycles", ("lxu cycles", "LXC cycles")), ("density-up", ("starts", "ls"))):
-        for what, i in zip(blocks, (R.get(p) or {}).get("idle", [])):
+    for p, labels in (("cycles", ("lxu cycles", "LXC cycles")), ("density-up", ("starts", "ls"))):
+        for what, i in zip(labels, (R.get(p) or {}).get("idle", [])):
             idle.append(f"{what} {i['idle_pct']:.0f}%"
                         + ("" if i["reached"] else f" (busy: gave up after {i['waited_s']:.0f} s)"))
     if idle:
@@ -596,18 +596,7 @@ def main():
     name = a.phase
     if a.phase == "check":
         a.phase = f"check-{a.label}"
-    b = B.Bench(a)
-    t0 = time.monotonic()
-    try:
-        PHASES[name](b)
-    except B.Failed as e:
-        b.result["error"] = str(e)
-        print(f"bench: {a.phase}: {e}", file=sys.stderr)
-    except KeyboardInterrupt:
-        return 130
-    b.result["duration_s"] = round(time.monotonic() - t0, 1)
-    b.save()
-    return 1 if b.result.get("error") else 0
+    return B.run_phase(a, PHASES[name])
 
 
 if __name__ == "__main__":

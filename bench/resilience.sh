@@ -30,10 +30,17 @@ rphase() {
     return 0
 }
 
-# The density containers' -f file: no network, and --tty-max if given (each tty and the
-# console is a pty of the containers' shared pool, kernel.pty.max − kernel.pty.reserve).
-{ printf 'lxc.net.0.type = empty\n'; [ -z "$TTY_MAX" ] || printf 'lxc.tty.max = %s\n' "$TTY_MAX"; } > "$R/density.conf"
+# The density containers' -f file: no network.
+printf 'lxc.net.0.type = empty\n' > "$R/density.conf"
 chmod 0644 "$R/density.conf"
+# Each container's console and ttys (lxc.tty.max, 4 in the busybox template's include, which
+# comes after -f's lines) are ptys of one pool shared by all containers, kernel.pty.max −
+# kernel.pty.reserve: 3072 by default, full at 614 busybox containers. --pty-max raises it.
+PTY_MAX_BEFORE=$(cat /proc/sys/kernel/pty/max)
+if [ -n "$PTY_MAX" ]; then
+    PTY_MAX_OLD=$PTY_MAX_BEFORE
+    echo "$PTY_MAX" > /proc/sys/kernel/pty/max
+fi
 (as_user ln -s "$R/density.conf" "$W/")
 
 RES_UPTIME_BEFORE=$(uptime | sed 's/^ *//')
@@ -68,7 +75,7 @@ esac
 COMMIT="$(git -C "$HERE/.." rev-parse --short HEAD 2>/dev/null || echo '?') (crates/ as of $(git -C "$HERE/.." log -1 --format=%h -- crates 2>/dev/null || echo '?'))"
 [ -z "$(git -C "$HERE/.." status --porcelain -- crates 2>/dev/null)" ] || COMMIT="$COMMIT (with uncommitted changes in crates/)"
 B_DATE=$(date -Is) B_USER=$BUSER B_MODE=$MODES B_COMMIT=$COMMIT B_COUNT=$COUNT B_ALLOW=${ALLOWANCE:-none} \
-B_HOST="Linux $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); kernel.pty.max $(cat /proc/sys/kernel/pty/max), kernel.pty.reserve $(cat /proc/sys/kernel/pty/reserve); bench/run took $(awk -v a="$START_S" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }') s; veth allowance of $BUSER on lxcbr0: ${ALLOWANCE:-none}; dnsmasq on lxcbr0: $(pgrep -x dnsmasq >/dev/null && echo running || echo 'not running')" \
+B_HOST="Linux $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); kernel.pty.max $(cat /proc/sys/kernel/pty/max)${PTY_MAX:+ (set by --pty-max; $PTY_MAX_BEFORE before)}, kernel.pty.reserve $(cat /proc/sys/kernel/pty/reserve); bench/run took $(awk -v a="$START_S" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }') s; veth allowance of $BUSER on lxcbr0: ${ALLOWANCE:-none}; dnsmasq on lxcbr0: $(pgrep -x dnsmasq >/dev/null && echo running || echo 'not running')" \
 B_VERSIONS="$("$LXU_BIN" --version 2>/dev/null | head -1) ($LXU_BIN); lxc $(dpkg-query -W -f='${Version}' lxc 2>/dev/null)" \
 B_UP0=$RES_UPTIME_BEFORE B_UP1=$(uptime | sed 's/^ *//') \
 $PY -c 'import json, os; e = os.environ; json.dump({
@@ -78,6 +85,13 @@ $PY -c 'import json, os; e = os.environ; json.dump({
     open(os.sys.argv[1], "w"), indent=1)' "$R/resilience-info.json"
 chmod 0644 "$R/resilience-info.json"
 (as_user cp "$R/resilience-info.json" "$RESULTS/resilience-info.json")
+# The raw figures stay (root's copy, outside the checkout) whatever the report does.
+RAW=${LXU_BENCH_CACHE:-/var/cache/lxu-bench}/resilience-last
+rm -rf "$RAW" && mkdir -p "$RAW" && cp "$R"/*.json "$RAW/" 2>/dev/null || true
+(cd / && "${RUNAS[@]}" cat "$RESULTS/cycles.json") > "$RAW/cycles.json" 2>/dev/null || rm -f "$RAW/cycles.json"
+for f in density-up density-down density-veth; do
+    (cd / && "${RUNAS[@]}" cat "$RESULTS/$f.json") > "$RAW/$f.json" 2>/dev/null || rm -f "$RAW/$f.json"
+done
 mkdir -p "$HERE/results"
 $PY "$R/resilience.py" report --work "$R" --results "$RESULTS" --md "$RES_MD"
 say "written to $RES_MD"
