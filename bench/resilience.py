@@ -392,9 +392,15 @@ def first_last(v, k=100):
     return B.ms(f), B.ms(l_), l_ / f, k
 
 
-def blocks(v, k=100):
-    """Medians (ms) of consecutive blocks of k."""
-    return " ".join(f"{B.ms(statistics.median(v[i:i + k])):.1f}" for i in range(0, len(v), k))
+def blocks(v, k=100, q=None):
+    """Medians (ms) of consecutive blocks of k (or their lower q-quantile)."""
+    def stat(b):
+        return statistics.median(b) if q is None else sorted(b)[int(len(b) * q)]
+    return " ".join(f"{B.ms(stat(v[i:i + k])):.1f}" for i in range(0, len(v), k))
+
+
+def low(v, q=0.1):
+    return B.ms(sorted(v)[int(len(v) * q)])
 
 
 def left_lines(check):
@@ -406,6 +412,17 @@ def left_lines(check):
     for db, lines in check.get("nics", {}).items():
         out.extend(f"{db}: {x}" for x in lines)
     return out
+
+
+def left_text(left, files=()):
+    """What is left, with the nic databases' lines of gone devices counted apart."""
+    real = [x for x in left if not x.endswith("(stale)")] + list(files)
+    stale = {db: sum(1 for x in left if x.startswith(db) and x.endswith("(stale)"))
+             for db in ("/run/lxu/nics", "/run/lxc/nics")}
+    return ("nothing" if not real else "; ".join(real)) + \
+        (f" — nic database lines of devices already gone: {stale['/run/lxu/nics']} in /run/lxu/nics, "
+         f"{stale['/run/lxc/nics']} in /run/lxc/nics (dropped by the next create or delete)"
+         if any(stale.values()) else "; no nic database line")
 
 
 def delta(before, after, key):
@@ -424,7 +441,7 @@ def report(a):
     notes = []
     base = left_lines(R["check-before"])
     if R["check-before"] and base:
-        notes.append("already there before the run (not counted): " + "; ".join(base))
+        notes.append("already there before the run (not counted): " + left_text(base))
     c = R["cycles"]
     if c:
         s = c["series"]
@@ -442,6 +459,11 @@ def report(a):
             row[3] = f"{lf / cf:.2f}×"
             row2[3] = f"{ll / cl:.2f}×"
         rows += [row, row2, row3]
+        # The lower decile: the start on a quiet CPU, less moved by other work on the host.
+        kk = min(100, len(s["lxu_start"]) // 2) or 1
+        f10, l10 = low(s["lxu_start"][:kk]), low(s["lxu_start"][-kk:])
+        rows.append([f"start, lower decile of the first {kk} / of the last {kk} (less moved by load)",
+                     f"{f10:.1f} / {l10:.1f} ms = {l10 / f10:.2f}", "", ""])
         lxc_all = s.get("lxc_start", [])
         rows.append([f"start, all cycles ({len(s['lxu_start'])} lxu, {len(lxc_all)} LXC)",
                      B.fmt_ms(s["lxu_start"]), B.fmt_ms(lxc_all) if lxc_all else "—",
@@ -453,8 +475,7 @@ def report(a):
         left = [x for x in left if x not in base]
         rows.append(["left behind after all cycles (processes, mounts, host veths, cgroup dirs, unix "
                      "sockets, nic database lines, socket/partial files)",
-                     "nothing" if not left and not c.get("lxu_files_left") else
-                     "; ".join(left + c.get("lxu_files_left", [])), "", ""])
+                     left_text(left, c.get("lxu_files_left", [])), "", ""])
         md.extend(table(rows))
         hb, ha = c.get("host_before"), c.get("host_after")
         if hb and ha:
@@ -469,6 +490,7 @@ def report(a):
                      f"{c.get('lxu_state_after')}; 1-min load average every 100 cycles: "
                      f"{' '.join(c.get('lxu_loadavg_per_100', []))}.")
         notes.append(f"cycles: lxu start, median of each block of 100 cycles (ms): {blocks(s['lxu_start'])}; "
+                     f"lower decile: {blocks(s['lxu_start'], q=0.1)}; "
                      f"stop -k: {blocks(s['lxu_stop'])}"
                      + (f"; LXC start per 50: {blocks(s['lxc_start'], 50)}" if s.get("lxc_start") else "") + ".")
         if c.get("lxc_net"):
@@ -525,11 +547,12 @@ def report(a):
                          f"host veths {f['new_host_veths']} (= the {v['started']} running)"])
         left = [x for x in left_lines(R["check-density"]) if x not in base]
         files = (d or {}).get("files_left") or {}
-        rows.append(["left behind after stop + destroy", "nothing" if not left and not files else
-                     "; ".join(left + [f"{k}: {v}" for k, v in files.items()]), ""])
+        rows.append(["left behind after stop + destroy", left_text(left, [f"{k}: {v}" for k, v in files.items()]),
+                     ""])
         md.extend(table(rows))
         if s.get("start"):
-            notes.append(f"density: start, median of each block of 100 (ms): {blocks(s['start'])}.")
+            notes.append(f"density: start, median of each block of 100 (ms): {blocks(s['start'])}; lower decile: "
+                         f"{blocks(s['start'], q=0.1)}.")
         for f in u.get("start_failed", []):
             notes.append(f"density: start {f['index'] + 1} ({f['name']}) failed: `{f['error']}`")
         if m and m.get("limits"):
