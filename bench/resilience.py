@@ -9,7 +9,6 @@ user's work directory. Nothing here asserts a timing: figures go to RESULTS/<pha
 and `report` writes them as a table of ratios.
 """
 
-import argparse
 import datetime
 import gc
 import os
@@ -578,15 +577,7 @@ def report(a):
     if idle:
         notes.append("idle CPU in the second before each block (other work shares the 2 CPUs): "
                      + ", ".join(idle) + ".")
-    if notes:
-        md.append("Notes:\n")
-        md.extend(f"- {x}" for x in notes)
-        md.append("")
-    text = "\n".join(md)
-    if a.md:
-        with open(a.md, "w") as f:
-            f.write(text)
-    print(text)
+    print(B.write_md(md, notes, a.md))
     return 0
 
 
@@ -598,11 +589,7 @@ def table(rows):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("phase", choices=[*PHASES, "report"])
-    ap.add_argument("--work", required=True)
-    ap.add_argument("--results", required=True)
-    ap.add_argument("--lxu", default="/usr/local/bin/lxu")
+    ap = B.arg_parser(PHASES)
     ap.add_argument("--count", type=int, default=1000)
     ap.add_argument("--lxc-count", type=int, default=100)
     ap.add_argument("--veth-tries", type=int, default=12, help="density-veth: starts to try at most")
@@ -610,9 +597,6 @@ def main():
     ap.add_argument("--uid", type=int, default=0)
     ap.add_argument("--user-work", default="", help="root phases: the bench user's work dir (never opened)")
     ap.add_argument("--label", default="", help="check: names the result file check-LABEL")
-    ap.add_argument("--idle-timeout", type=float, default=60)
-    ap.add_argument("--idle-pct", type=float, default=85)
-    ap.add_argument("--md")
     a = ap.parse_args()
     if a.phase == "report":
         return report(a)
