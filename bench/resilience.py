@@ -67,11 +67,15 @@ def cycle_loop(b, count, start, stop, state, prefix):
     pause; timed stop -k)."""
     s = b.result["series"]
     starts, stops = s.setdefault(f"{prefix}_start", []), s.setdefault(f"{prefix}_stop", [])
+    # The floor (unshare) right after each start: the per-cycle ratio start / floor is less
+    # moved by other work on the host than the start alone.
+    floor = s.setdefault(f"{prefix}_floor", [])
     bad, veths_running, load = 0, [], []
     gc.disable()
     try:
         for i in range(count):
             starts.append(b.timed(*start))
+            floor.append(b.timed(B.FLOOR))
             if state() != "RUNNING":
                 bad += 1
             veths_running.append(len(B.host_veths()))
@@ -459,6 +463,18 @@ def report(a):
             row[3] = f"{lf / cf:.2f}×"
             row2[3] = f"{ll / cl:.2f}×"
         rows += [row, row2, row3]
+        if s.get("lxu_floor"):
+            ratios = [a_ / f_ for a_, f_ in zip(s["lxu_start"], s["lxu_floor"])]
+            kk = min(100, len(ratios) // 2) or 1
+            rf, rl = statistics.median(ratios[:kk]), statistics.median(ratios[-kk:])
+            row = [f"start / floor (`unshare -Urpf --mount-proc true` timed right after), per cycle: median "
+                   f"of the first {kk} / of the last {kk}", f"{rf:.2f} / {rl:.2f} = {rl / rf:.2f}", "", ""]
+            if s.get("lxc_floor"):
+                cr = [a_ / f_ for a_, f_ in zip(s["lxc_start"], s["lxc_floor"])]
+                ck = min(100, len(cr) // 2) or 1
+                row[2] = f"{statistics.median(cr[:ck]):.2f} / {statistics.median(cr[-ck:]):.2f} = " \
+                         f"{statistics.median(cr[-ck:]) / statistics.median(cr[:ck]):.2f}"
+            rows.append(row)
         # The lower decile: the start on a quiet CPU, less moved by other work on the host.
         kk = min(100, len(s["lxu_start"]) // 2) or 1
         f10, l10 = low(s["lxu_start"][:kk]), low(s["lxu_start"][-kk:])
