@@ -935,6 +935,20 @@ def load(results, phase):
         return None
 
 
+def write_md(md, notes, path):
+    """The markdown lines with the notes as a list after them, written to `path` if set."""
+    if notes:
+        md.append("Notes:\n")
+        md.extend(f"- {n}" for n in notes)
+        md.append("")
+    text = "\n".join(md)
+    if path:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+    return text
+
+
 def phase_report(a):
     R = {p: load(a.results, p) for p in ("cycle", "create", "ls", "attach", "memory", "crun", "ls-prep", "veth",
                                          "usernic", "dl-fill", "dl-trees", "dl-create", "throughput")}
@@ -1183,15 +1197,7 @@ def phase_report(a):
     for r in rows:
         md.append("| " + " | ".join(c.replace("|", "\\|") for c in r) + " |")
     md.append("")
-    if notes:
-        md.append("Notes:\n")
-        md.extend(f"- {n}" for n in notes)
-        md.append("")
-    text = "\n".join(md)
-    if a.md:
-        os.makedirs(os.path.dirname(a.md), exist_ok=True)
-        with open(a.md, "w") as f:
-            f.write(text)
+    text = write_md(md, notes, a.md)
     # The terminal gets a plain aligned table.
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
     widths[0] = min(widths[0], 78)
@@ -1212,28 +1218,39 @@ PHASES = {
 }
 
 
-def main():
+def arg_parser(phases):
+    """The arguments of every phase script (this one, resilience.py)."""
     ap = argparse.ArgumentParser()
-    ap.add_argument("phase", choices=[*PHASES, "report"])
+    ap.add_argument("phase", choices=[*phases, "report"])
     ap.add_argument("--work", required=True)
     ap.add_argument("--results", required=True)
     ap.add_argument("--lxu", default="/usr/local/bin/lxu")
+    ap.add_argument("--idle-timeout", type=float, default=120)
+    ap.add_argument("--idle-pct", type=float, default=85)
+    ap.add_argument("--md", help="report: also write the table here")
+    return ap
+
+
+def main():
+    ap = arg_parser(PHASES)
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--heavy-runs", type=int, default=10,
                     help="runs of the rows that unpack the Debian image (seconds each)")
     ap.add_argument("--lxu-user-nic", default="/usr/local/libexec/lxu/lxu-user-nic")
     ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--idle-timeout", type=float, default=120)
-    ap.add_argument("--idle-pct", type=float, default=85)
     ap.add_argument("--gate-max", type=float, default=10)
-    ap.add_argument("--md", help="report: also write the table here")
     a = ap.parse_args()
     if a.phase == "report":
         return phase_report(a)
+    return run_phase(a, PHASES[a.phase])
+
+
+def run_phase(a, fn):
+    """Runs one phase function, saves RESULTS/<a.phase>.json; the exit status."""
     b = Bench(a)
     t0 = time.monotonic()
     try:
-        PHASES[a.phase](b)
+        fn(b)
     except Failed as e:
         b.result["error"] = str(e)
         print(f"bench: {a.phase}: {e}", file=sys.stderr)

@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use lxu_net::ifname;
 use lxu_net::link::VethSpec;
@@ -20,6 +21,10 @@ use crate::Env;
 
 const EEXIST: i32 = 17;
 const NAME_ATTEMPTS: usize = 8;
+/// How long a create over quota waits for the caller's dying devices, and how often it
+/// looks again.
+const DYING_GRACE: Duration = Duration::from_secs(1);
+const DYING_POLL: Duration = Duration::from_millis(10);
 
 pub struct CreateArgs<'a> {
     /// As given on the command line (for messages).
@@ -59,21 +64,35 @@ pub fn run(env: &Env, caller: &Caller, args: &CreateArgs<'_>) -> Result<String, 
         b => Some(require_bridge(&mut nl, b)?),
     };
 
-    let mut db = env.lock_db()?;
-    let existing: HashSet<String> = nl.links()?.into_iter().map(|l| l.name).collect();
-    db.cull(|nic| existing.contains(nic));
-    db.commit()?;
-    let owner = quota
-        .owners
-        .iter()
-        .find(|(o, n)| db.count(o, "veth", args.bridge) < *n as usize)
-        .map(|(o, _)| o.clone())
-        .ok_or_else(|| HelperError::Quota {
-            user: caller.name.clone(),
-            total: quota.total(),
-            bridge: args.bridge.to_string(),
-            lines: usernet::describe_lines(&quota.lines),
-        })?;
+    // Over quota, wait a little for the caller's devices to go: the kernel destroys a
+    // stopped container's veth with its network namespace, asynchronously, a few ms
+    // after `lxu stop` returned, and a restart at the full allowance would otherwise be
+    // refused. The lock is not held while waiting.
+    let deadline = Instant::now() + DYING_GRACE;
+    let (mut db, existing, owner) = loop {
+        let mut db = env.lock_db()?;
+        let existing: HashSet<String> = nl.links()?.into_iter().map(|l| l.name).collect();
+        db.cull(|nic| existing.contains(nic));
+        db.commit()?;
+        let free = quota
+            .owners
+            .iter()
+            .find(|(o, n)| db.count(o, "veth", args.bridge) < *n as usize);
+        if let Some((o, _)) = free {
+            let o = o.clone();
+            break (db, existing, o);
+        }
+        if Instant::now() >= deadline {
+            return Err(HelperError::Quota {
+                user: caller.name.clone(),
+                total: quota.total(),
+                bridge: args.bridge.to_string(),
+                lines: usernet::describe_lines(&quota.lines),
+            });
+        }
+        drop(db);
+        std::thread::sleep(DYING_POLL);
+    };
 
     let mtu = bridge.as_ref().map(|b| b.mtu);
     let host_mac = ifname::random_mac(Some(0xfe)).map_err(lxu_net::VethError::Random)?;

@@ -2,6 +2,7 @@
 //! sees of their veth devices.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::lab::Lab;
@@ -34,6 +35,21 @@ pub fn bridge_ready() -> bool {
         up,
         format!("no bridge {BRIDGE} on this host (run `lxu net setup` as root)"),
     )
+}
+
+static NET: Mutex<()> = Mutex::new(());
+
+/// The network tests of one test binary take turns: they count the user's host veths, and
+/// the user's veth allowance on lxcbr0 is shared.
+pub fn serial() -> MutexGuard<'static, ()> {
+    NET.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A lab, if the bridge exists.
+#[track_caller]
+pub fn lab() -> Option<Lab> {
+    let lab = Lab::new()?;
+    bridge_ready().then_some(lab)
 }
 
 /// Network devices of the host (our network namespace).

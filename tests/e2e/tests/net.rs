@@ -2,29 +2,14 @@
 //! helper within /etc/lxc/lxc-usernet, DHCP from the bridge's dnsmasq, and what the host
 //! sees of it.
 
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use lxu_e2e::netutil::{self, BRIDGE, BRIDGE_IP};
+use lxu_e2e::netutil::{self, lab, serial, BRIDGE, BRIDGE_IP};
 use lxu_e2e::{cgroupfs, host, Lab};
 
 /// How long a DHCP lease may take. The busybox template runs udhcpc at boot; dnsmasq
 /// answers within a few seconds.
 const LEASE_DEADLINE: Duration = Duration::from_secs(20);
-
-/// The tests take turns: they count the user's veth devices on the host, and the user's
-/// veth quota (10 on lxcbr0) is shared.
-static NET: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    NET.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// A lab, if the bridge exists.
-fn lab() -> Option<Lab> {
-    let lab = Lab::new()?;
-    netutil::bridge_ready().then_some(lab)
-}
 
 /// What the container and the host say, for failure messages.
 fn diagnostics(lab: &Lab, name: &str) -> String {
