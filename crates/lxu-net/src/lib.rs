@@ -13,6 +13,8 @@
 //! Everything is synchronous; no async runtime, no threads.
 
 pub mod bridge;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod ifname;
 pub mod link;
 pub mod netlink;
