@@ -4,9 +4,12 @@
 
 use lxu_download::fuzz;
 
+/// A fuzz target: its name and its body.
+type Target = (&'static str, fn(&[u8]));
+
 #[test]
 fn fuzz_inputs_do_not_panic() {
-    let targets: [(&str, fn(&[u8])); 4] = [
+    let targets: [Target; 4] = [
         ("index", fuzz::index),
         ("manifest", fuzz::manifest),
         ("meta", fuzz::meta),
