@@ -58,6 +58,9 @@ pub enum ConfigError {
     },
     #[error("{loc}: include of `{}` loops or nests deeper than {} levels", path.display(), crate::config::MAX_INCLUDE_DEPTH)]
     IncludeDepth { loc: Location, path: PathBuf },
+    /// A device, FIFO or socket: reading one could block or never end (`/dev/zero`).
+    #[error("{loc}: cannot include `{}`: not a regular file or directory", path.display())]
+    IncludeNotFile { loc: Location, path: PathBuf },
     #[error("{loc}: cannot include `{}`", path.display())]
     Include {
         loc: Location,

@@ -12,6 +12,8 @@ mod config;
 mod error;
 mod file;
 mod fstab;
+#[doc(hidden)]
+pub mod fuzz;
 mod idmap;
 mod keys;
 mod line;

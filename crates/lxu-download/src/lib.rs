@@ -11,6 +11,8 @@ pub mod cache;
 mod client;
 mod error;
 mod fetch;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod index;
 mod manifest;
 mod meta;

@@ -14,6 +14,8 @@
 
 pub mod bridge;
 mod dnsmasq;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod ifname;
 pub mod link;
 pub mod netlink;

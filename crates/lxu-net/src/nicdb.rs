@@ -106,7 +106,7 @@ impl NicEntry {
         self.owner == owner && self.kind == kind && self.bridge == bridge && self.nic == nic
     }
 
-    fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         format!(
             "{} {} {} {}\n",
             self.owner, self.kind, self.bridge, self.nic

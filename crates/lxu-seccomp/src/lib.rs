@@ -9,6 +9,8 @@
 
 mod arch;
 mod compile;
+#[doc(hidden)]
+pub mod fuzz;
 mod profile;
 
 pub use arch::{Abi, Host};

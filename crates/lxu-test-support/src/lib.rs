@@ -167,6 +167,42 @@ pub fn run_ok(prog: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Replays every input kept for the `cargo fuzz` target `target` (`fuzz/corpus/<target>/`
+/// and the crashes in `fuzz/regressions/<target>/`) through `body`, the function the
+/// fuzz target calls, and fails naming each input that panics. This is how CI, on
+/// stable, keeps what the fuzzer found (fuzz/README.md).
+pub fn replay_fuzz_corpus(target: &str, body: fn(&[u8])) {
+    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
+    let mut inputs = Vec::new();
+    for kind in ["corpus", "regressions"] {
+        let dir = fuzz.join(kind).join(target);
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        inputs.extend(rd.map(|e| e.expect("fuzz input directory entry").path()));
+    }
+    assert!(
+        !inputs.is_empty(),
+        "no fuzz inputs for `{target}` in `{}`",
+        fuzz.display()
+    );
+    inputs.sort();
+    let failed: Vec<String> = inputs
+        .iter()
+        .filter(|p| {
+            let data = std::fs::read(p).expect("fuzz input");
+            std::panic::catch_unwind(|| body(&data)).is_err()
+        })
+        .map(|p| p.display().to_string())
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {} `{target}` inputs panic: {failed:#?}",
+        failed.len(),
+        inputs.len()
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -229,11 +229,20 @@ impl Config {
                 path: path.to_path_buf(),
             });
         }
-        let text = read_text(path).map_err(|source| ConfigError::Include {
+        let include_err = |source| ConfigError::Include {
             loc: loc.clone(),
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        // Checked before opening: opening a FIFO blocks, and reading `/dev/zero` or a
+        // terminal would never end.
+        if !std::fs::metadata(path).map_err(include_err)?.is_file() {
+            return Err(ConfigError::IncludeNotFile {
+                loc: loc.clone(),
+                path: path.to_path_buf(),
+            });
+        }
+        let text = read_text(path).map_err(include_err)?;
         ctx.stack.push(path.to_path_buf());
         let r = self.apply_text(&text, path, ctx);
         ctx.stack.pop();

@@ -595,6 +595,25 @@ fn errors_in_included_files_name_that_file() {
     );
 }
 
+/// Found while writing the fuzz target: `lxc.include = /dev/zero` read until memory ran
+/// out, and a FIFO blocked the load forever; a device or FIFO is now refused by name.
+#[test]
+fn including_a_device_is_refused_by_name() {
+    let s = Scratch::new("dev");
+    for dev in ["/dev/null", "/dev/zero"] {
+        s.write("c.conf", &format!("lxc.tty.max = 1\nlxc.include = {dev}\n"));
+        let e = Config::load(&s.0.join("c.conf")).unwrap_err();
+        assert!(matches!(e, ConfigError::IncludeNotFile { .. }), "{e}");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{}:2: cannot include `{dev}`: not a regular file or directory",
+                s.0.join("c.conf").display()
+            )
+        );
+    }
+}
+
 #[test]
 fn include_loops_and_depth() {
     let s = Scratch::new("loop");
