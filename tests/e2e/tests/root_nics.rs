@@ -1,0 +1,80 @@
+//! A stopped container leaves no line in the nic database (issue 16), as root playing
+//! the test user through runuser (`/run/lxu/nics` is root's, mode 0600): the veth the
+//! setuid helper made for the container, and its line, are gone as soon as `lxu stop`
+//! returns, whether init halted or was killed.
+
+use std::path::Path;
+
+use lxu_e2e::host::{self, User};
+use lxu_e2e::netutil;
+use lxu_e2e::root::{lxu_as, root_ready, OwnerLxcpath};
+
+const NICS: &str = "/run/lxu/nics";
+
+fn owner() -> Option<User> {
+    if !root_ready() || !netutil::bridge_ready() {
+        return None;
+    }
+    let name = std::env::var("LXU_TEST_USER").unwrap_or_else(|_| "lxutest".into());
+    host::user_by_name(&name)
+}
+
+/// The lines of the nic database that name device `veth`.
+fn nic_lines(veth: &str) -> Vec<String> {
+    std::fs::read_to_string(Path::new(NICS))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.split_whitespace().last() == Some(veth))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The host-side veth of running container `name` (the `Link:` line of `info -S`).
+#[track_caller]
+fn host_veth(owner: &User, p: &str, name: &str) -> String {
+    let out = lxu_as(owner, &["info", "-P", p, "-n", name, "-S"]);
+    out.success();
+    let links: Vec<String> = out
+        .lines()
+        .iter()
+        .filter_map(|l| l.strip_prefix("Link:"))
+        .map(|v| v.trim().to_string())
+        .collect();
+    assert_eq!(links.len(), 1, "one host veth\n{out}");
+    links[0].clone()
+}
+
+#[test]
+fn a_stopped_container_leaves_no_nic_line_and_no_veth() {
+    let Some(owner) = owner() else { return };
+    let lxcpath = OwnerLxcpath::new(&owner, "nics");
+    let p = lxcpath.p();
+    // The user's default config: a veth on lxcbr0, through the setuid helper.
+    lxu_as(&owner, &["create", "-P", p, "-n", "c", "-t", "busybox"]).success();
+    for (round, stop) in [["-t", "10"], ["-k", ""], ["-t", "10"], ["-k", ""]]
+        .iter()
+        .enumerate()
+    {
+        lxu_as(&owner, &["start", "-P", p, "-n", "c"]).success();
+        let veth = host_veth(&owner, p, "c");
+        let line = nic_lines(&veth);
+        assert_eq!(line.len(), 1, "round {round}: {veth} is recorded once");
+        assert!(
+            line[0].starts_with(&format!("{} veth {} ", owner.name, netutil::BRIDGE)),
+            "round {round}: {line:?}"
+        );
+        let mut args = vec!["stop", "-P", p, "-n", "c"];
+        args.extend(stop.iter().filter(|a| !a.is_empty()));
+        lxu_as(&owner, &args).success();
+        // Right after `stop` returned: no waiting for the kernel or the next helper run.
+        assert_eq!(
+            nic_lines(&veth),
+            Vec::<String>::new(),
+            "round {round} (stop {stop:?}): the line of {veth} stayed in {NICS}"
+        );
+        assert!(
+            !netutil::link_exists(&veth),
+            "round {round} (stop {stop:?}): {veth} stayed on the host"
+        );
+    }
+}
