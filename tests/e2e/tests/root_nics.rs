@@ -46,24 +46,25 @@ fn host_veth(owner: &User, p: &str, name: &str) -> String {
 
 #[test]
 fn a_stopped_container_leaves_no_nic_line_and_no_veth() {
+    // Container names differ between the tests: cgroups are named by container, per user.
     let Some(owner) = owner() else { return };
     let lxcpath = OwnerLxcpath::new(&owner, "nics");
     let p = lxcpath.p();
     // The user's default config: a veth on lxcbr0, through the setuid helper.
-    lxu_as(&owner, &["create", "-P", p, "-n", "c", "-t", "busybox"]).success();
+    lxu_as(&owner, &["create", "-P", p, "-n", "nics1", "-t", "busybox"]).success();
     for (round, stop) in [["-t", "10"], ["-k", ""], ["-t", "10"], ["-k", ""]]
         .iter()
         .enumerate()
     {
-        lxu_as(&owner, &["start", "-P", p, "-n", "c"]).success();
-        let veth = host_veth(&owner, p, "c");
+        lxu_as(&owner, &["start", "-P", p, "-n", "nics1"]).success();
+        let veth = host_veth(&owner, p, "nics1");
         let line = nic_lines(&veth);
         assert_eq!(line.len(), 1, "round {round}: {veth} is recorded once");
         assert!(
             line[0].starts_with(&format!("{} veth {} ", owner.name, netutil::BRIDGE)),
             "round {round}: {line:?}"
         );
-        let mut args = vec!["stop", "-P", p, "-n", "c"];
+        let mut args = vec!["stop", "-P", p, "-n", "nics1"];
         args.extend(stop.iter().filter(|a| !a.is_empty()));
         lxu_as(&owner, &args).success();
         // Right after `stop` returned: no waiting for the kernel or the next helper run.
@@ -77,4 +78,50 @@ fn a_stopped_container_leaves_no_nic_line_and_no_veth() {
             "round {round} (stop {stop:?}): {veth} stayed on the host"
         );
     }
+}
+
+/// The one case left to the helper's culling: a monitor killed before it could delete
+/// (crash point `monitor.nics-deleting`, which the monitor inherits from `lxu start`). The
+/// device still goes with the namespace; its line stays (which shows the point was reached)
+/// until the next start's helper run culls it.
+#[test]
+fn a_monitor_killed_before_the_delete_leaves_a_line_the_next_start_culls() {
+    let Some(owner) = owner() else { return };
+    let lxcpath = OwnerLxcpath::new(&owner, "nics-crash");
+    let p = lxcpath.p();
+    lxu_as(&owner, &["create", "-P", p, "-n", "nics2", "-t", "busybox"]).success();
+    let lxu = lxu_e2e::lab::lxu_bin();
+    let crash = [
+        "env",
+        "LXU_CRASH_AT=monitor.nics-deleting",
+        lxu.to_str().unwrap(),
+        "start",
+        "-P",
+        p,
+        "-n",
+        "nics2",
+    ];
+    lxu_e2e::root::run_as(&owner, &crash).success();
+    let veth = host_veth(&owner, p, "nics2");
+    lxu_as(&owner, &["stop", "-P", p, "-n", "nics2", "-k"]).success();
+    assert_eq!(
+        nic_lines(&veth).len(),
+        1,
+        "the monitor died before deleting"
+    );
+    assert!(
+        host::wait_until(std::time::Duration::from_secs(10), || {
+            !netutil::link_exists(&veth)
+        }),
+        "{veth} went with the namespace"
+    );
+    lxu_as(&owner, &["start", "-P", p, "-n", "nics2"]).success();
+    assert_eq!(
+        nic_lines(&veth),
+        Vec::<String>::new(),
+        "culled by the start"
+    );
+    let again = host_veth(&owner, p, "nics2");
+    lxu_as(&owner, &["stop", "-P", p, "-n", "nics2", "-k"]).success();
+    assert_eq!(nic_lines(&again), Vec::<String>::new());
 }
