@@ -4,12 +4,15 @@
 //!
 //! Host devices go away by themselves: a veth pair is destroyed with the network
 //! namespace of its container end, which dies with the container's last process, also
-//! when the monitor was killed.
+//! when the monitor was killed. The helper's line for the device in `/run/lxu/nics` does
+//! not: when init has ended, the monitor (which keeps the namespace alive) has the helper
+//! delete each device and its line explicitly ([`delete_with_helper`]); only after a
+//! crash is a line left for the helper's next run to cull.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use lxu_config::{Config, Location, NetType};
 use lxu_net::reply::{NicCreated, ReplyError};
@@ -91,6 +94,10 @@ pub(crate) struct NetPlan {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Created {
     pub(crate) host: String,
+    /// The bridge it joined.
+    pub(crate) bridge: String,
+    /// Made by the setuid helper (which recorded it in its database).
+    pub(crate) by_helper: bool,
     pub(crate) inside: Nic,
 }
 
@@ -193,7 +200,8 @@ fn resolve_gateways(p: &NetPlan) -> (Option<Ipv4Addr>, Option<Ipv6Addr>) {
     (g4, g6)
 }
 
-/// Creates the host side of every veth for init `pid`.
+/// Creates the host side of every veth for init `pid`, adding each to `out` as soon as
+/// it exists (so that a failure half-way still knows what to delete).
 pub(crate) fn create(
     plans: &[NetPlan],
     pid: i32,
@@ -201,8 +209,8 @@ pub(crate) fn create(
     helper: &Path,
     lxcpath: &Path,
     name: &str,
-) -> Result<Vec<Created>> {
-    let mut out = Vec::new();
+    out: &mut Vec<Created>,
+) -> Result<()> {
     for p in plans {
         let Some(bridge) = &p.link else {
             return Err(NetError::NoLink {
@@ -219,6 +227,8 @@ pub(crate) fn create(
         let (gateway4, gateway6) = resolve_gateways(p);
         out.push(Created {
             host,
+            bridge: bridge.clone(),
+            by_helper: euid != 0,
             inside: Nic {
                 ifname: container,
                 gateway4,
@@ -226,7 +236,51 @@ pub(crate) fn create(
             },
         });
     }
-    Ok(out)
+    Ok(())
+}
+
+/// Has the setuid helper delete each device it made, and its database line, while
+/// `netns` (the container's network namespace, which this descriptor keeps alive after
+/// init's end) still holds the peers: `delete` checks that the caller administers the
+/// namespace and that the device's peer lives there. The namespace reaches the helper as
+/// its standard input, named `/proc/self/fd/0`: the helper opens the path as the
+/// caller, and the monitor's own /proc entries are closed to the caller (it is not
+/// dumpable), the helper's own descriptors are not.
+///
+/// The helper is not waited for: deleting a veth whose peer is in another namespace makes
+/// the kernel wait for the network stack to quiesce (12-23 ms here, 28 ms more per `lxu
+/// stop -k` when the monitor waited), work it otherwise did in the background after the
+/// namespace died. The helper holds its database lock while it deletes, so a restart's
+/// `create` waits for it and counts the allowance right; the monitor reaps it if it still
+/// runs (a reboot), else it is reparented when the monitor exits.
+///
+/// Failures are not reported: the device still goes with the namespace, and the helper
+/// culls a line without a device on its next run.
+pub(crate) fn delete_with_helper(
+    created: &[Created],
+    netns: &OwnedFd,
+    helper: &Path,
+    lxcpath: &Path,
+    name: &str,
+) {
+    for c in created.iter().filter(|c| c.by_helper) {
+        let Ok(fd) = netns.try_clone() else {
+            return;
+        };
+        let _ = Command::new(helper)
+            .arg("delete")
+            .arg(lxcpath)
+            .arg(name)
+            .arg("/proc/self/fd/0")
+            .arg("veth")
+            .arg(&c.bridge)
+            .arg(&c.host)
+            .env_clear()
+            .stdin(Stdio::from(fd))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+    }
 }
 
 fn create_as_root(

@@ -1,6 +1,7 @@
 //! Host-side resources the monitor owns for the container's lifetime: its cgroups (and,
 //! with networking, its network devices).
 
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use lxu_cgroup::{CgroupError, ContainerCgroup, Delegation, Hierarchies, Limit};
@@ -152,6 +153,29 @@ pub(crate) struct Nets {
     pub(crate) created: Vec<crate::monitor::net::Created>,
     /// A netlink socket inside the container's network namespace (from init).
     pub(crate) inside: Option<lxu_net::Netlink>,
+    /// The container's network namespace, opened while init could still be opened (it
+    /// is not dumpable later); kept until the helper's devices are deleted.
+    pub(crate) netns: Option<OwnedFd>,
+}
+
+impl Nets {
+    /// Deletes the devices made for the init that ended, then lets go of its network
+    /// namespace: no line of them stays in the helper's database.
+    fn release(&mut self, name: &str) {
+        if let Some(ns) = self.netns.take() {
+            lxu_sys::crash::point("monitor.nics-deleting");
+            crate::monitor::net::delete_with_helper(
+                &self.created,
+                &ns,
+                &self.helper,
+                &self.lxcpath,
+                name,
+            );
+        }
+        // Holding a socket of the container's netns would keep it, and the veths, alive.
+        self.inside = None;
+        self.created.clear();
+    }
 }
 
 /// Per-container host-side resources, owned by the monitor.
@@ -311,13 +335,21 @@ impl Resources {
         if let Some(n) = &mut self.nets {
             wait_netns()?;
             lxu_sys::crash::point("monitor.netns-ready");
-            n.created = crate::monitor::net::create(
+            let pid = pid.as_raw_nonzero().get();
+            if n.euid != 0 {
+                // Without it the devices still go with the namespace; only their lines
+                // wait for the helper's next run.
+                n.netns =
+                    lxu_net::netns::open_checked(Path::new(&format!("/proc/{pid}/ns/net"))).ok();
+            }
+            crate::monitor::net::create(
                 &n.plans,
-                pid.as_raw_nonzero().get(),
+                pid,
                 n.euid,
                 &n.helper,
                 &n.lxcpath,
                 &self.name,
+                &mut n.created,
             )?;
             lxu_sys::crash::point("monitor.veth-created");
             go.nics = n.created.iter().map(|c| c.inside.clone()).collect();
@@ -340,10 +372,8 @@ impl Resources {
     /// Runs each time init has exited (also before a reboot): nothing of the container
     /// may survive it, not even a process that left the pid namespace's tree.
     pub(crate) fn after_stop(&mut self) {
-        // Holding a socket of the container's netns would keep it, and the veths, alive.
         if let Some(n) = &mut self.nets {
-            n.inside = None;
-            n.created.clear();
+            n.release(&self.name);
         }
         if let Some(c) = self.cgroup() {
             let _ = c.thaw();
@@ -355,6 +385,10 @@ impl Resources {
     /// directory per start when unprivileged; removing as the user who created them
     /// avoids that).
     pub(crate) fn teardown(&mut self) {
+        // A start that failed after making devices never had an init to end.
+        if let Some(n) = &mut self.nets {
+            n.release(&self.name);
+        }
         let Some(cg) = self.cgroups.as_mut() else {
             return;
         };

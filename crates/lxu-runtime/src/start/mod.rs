@@ -139,6 +139,7 @@ pub fn start(ctx: &Context, c: &Container, opts: &StartOptions) -> Result<Starte
             lxcpath: c.lxcpath.clone(),
             created: Vec::new(),
             inside: None,
+            netns: None,
         }),
         warnings: plan.security.warnings.clone(),
         cgroup_mount: plan.cgroup_mount,
