@@ -320,6 +320,11 @@ def phase_check(b):
     a = b.a
     work = a.user_work
     prefix = f"veth{a.uid}_"
+    # A stop has the nic helper delete the container's veth and its database line without
+    # waiting for it (the kernel's deletion takes ~20 ms each): give those a moment first.
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any("lxu-user-nic" in cmd for _, _, cmd in bench_procs(work)):
+        time.sleep(0.05)
     with open("/proc/self/mountinfo") as f:
         mounts = [ln.split()[4] for ln in f if ln.split()[4].startswith(work + "/")]
     with open("/proc/net/unix") as f:

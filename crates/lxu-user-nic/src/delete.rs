@@ -71,7 +71,14 @@ pub fn run(env: &Env, caller: &Caller, args: &DeleteArgs<'_>) -> Result<(), Help
             netns: args.netns_arg.escape_debug().to_string(),
         });
     }
+    // The kernel takes ~20 ms to delete a veth whose peer is in another namespace (it
+    // waits for the network stack to quiesce); the lock is not held meanwhile, so a
+    // restart's `create` is not queued behind it. The line stays until the device is
+    // gone, so the device is counted against the quota for as long as it exists.
+    drop(db);
     nl.delete_link(link.index)?;
+    let mut db = env.lock_db()?;
+    // A concurrent run may have culled it already, the device being gone.
     db.remove(&entry);
     db.commit()?;
     Ok(())
