@@ -237,6 +237,14 @@ fn net_setup_adopts_the_dnsmasq_whose_pid_file_was_lost() {
 
 /// A bridge of the next test's own.
 const FAKE_BR: &str = "lxut16f";
+const FAKE_SETUP: [&str; 6] = [
+    "net",
+    "setup",
+    "--bridge",
+    FAKE_BR,
+    "--ipv4",
+    "10.216.98.1/24",
+];
 
 struct FakeBridge;
 
@@ -290,15 +298,7 @@ fn net_setup_never_adopts_a_users_dnsmasq() {
         return;
     };
     let _br = FakeBridge;
-    lxu_root(&[
-        "net",
-        "setup",
-        "--bridge",
-        FAKE_BR,
-        "--ipv4",
-        "10.216.98.1/24",
-    ])
-    .success();
+    lxu_root(&FAKE_SETUP).success();
     let real = dnsmasqs_of(FAKE_BR);
     assert_eq!(real.len(), 1, "setup started one dnsmasq");
     let args: Vec<String> = std::fs::read(format!("/proc/{}/cmdline", real[0]))
@@ -333,14 +333,7 @@ fn net_setup_never_adopts_a_users_dnsmasq() {
     let fake = dnsmasqs_of(FAKE_BR);
     assert_eq!(fake.len(), 1, "the user's dnsmasq runs");
 
-    let r = lxu_root(&[
-        "net",
-        "setup",
-        "--bridge",
-        FAKE_BR,
-        "--ipv4",
-        "10.216.98.1/24",
-    ]);
+    let r = lxu_root(&FAKE_SETUP);
     r.success();
     assert!(
         !r.stdout.contains("adopted dnsmasq"),
