@@ -467,7 +467,7 @@ fn random_ula() -> io::Result<Ipv6Cidr> {
     Ok(Cidr { addr, prefix: 64 })
 }
 
-fn pick_dnsmasq_user(cfg: &BridgeConfig) -> String {
+pub(crate) fn pick_dnsmasq_user(cfg: &BridgeConfig) -> String {
     if let Some(u) = &cfg.dnsmasq_user {
         return u.clone();
     }

@@ -9,7 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::bridge::{BridgeConfig, BridgeError, Report};
+use crate::bridge::{pick_dnsmasq_user as dnsmasq_user, BridgeConfig, BridgeError, Report};
 
 /// A process's command line, one string per argument.
 fn cmdline(pid: i32) -> Option<Vec<String>> {
@@ -31,6 +31,34 @@ fn is_zombie_or_gone(pid: i32) -> bool {
     }
 }
 
+/// Uid of account `name` in /etc/passwd.
+fn uid_of(name: &str) -> Option<u32> {
+    let passwd = fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() > 2 && f[0] == name).then(|| f[2].parse().ok())?
+    })
+}
+
+/// Whether every uid of `pid` (real, effective, saved, fs: as this process sees them, so
+/// a user namespace's root shows as its owner) is root's or that of the user setup runs
+/// dnsmasq as. Any user can run dnsmasq with our command line (in a user and network
+/// namespace of their own it even keeps running); such a process must never be taken for
+/// the bridge's, which would leave the bridge without DHCP and DNS.
+fn runs_as_root_or(pid: i32, user: &str) -> bool {
+    let Some(want) = uid_of(user) else {
+        return false;
+    };
+    let Ok(status) = fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return false;
+    };
+    let Some(uids) = status.lines().find_map(|l| l.strip_prefix("Uid:")) else {
+        return false;
+    };
+    let uids: Vec<Option<u32>> = uids.split_whitespace().map(|u| u.parse().ok()).collect();
+    !uids.is_empty() && uids.iter().all(|u| *u == Some(0) || *u == Some(want))
+}
+
 fn pid_file_arg(cfg: &BridgeConfig) -> String {
     format!("--pid-file={}", cfg.pid_file().display())
 }
@@ -47,7 +75,7 @@ pub(crate) fn running(cfg: &BridgeConfig) -> Option<i32> {
         return None;
     }
     let want = pid_file_arg(cfg);
-    let ours = cmdline(pid)?.contains(&want);
+    let ours = cmdline(pid)?.contains(&want) && runs_as_root_or(pid, &dnsmasq_user(cfg));
     (ours && !is_zombie_or_gone(pid)).then_some(pid)
 }
 
@@ -69,6 +97,9 @@ pub(crate) fn orphan(cfg: &BridgeConfig, program: &Path) -> Option<(i32, Vec<Str
         }
         let exe: Option<PathBuf> = fs::read_link(format!("/proc/{pid}/exe")).ok();
         if exe.as_deref() != Some(program.as_path()) || is_zombie_or_gone(pid) {
+            continue;
+        }
+        if !runs_as_root_or(pid, &dnsmasq_user(cfg)) {
             continue;
         }
         return Some((pid, args.into_iter().skip(1).collect()));

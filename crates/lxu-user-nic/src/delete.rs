@@ -54,11 +54,10 @@ pub fn run(env: &Env, caller: &Caller, args: &DeleteArgs<'_>) -> Result<(), Help
         nic: args.nic.to_string(),
         bridge: args.bridge.to_string(),
     };
-    let entry = caller
+    caller
         .owner_names()
         .iter()
         .find_map(|o| db.find(o, "veth", args.bridge, args.nic))
-        .cloned()
         .ok_or_else(not_recorded)?;
     let link = nl.link_by_name(args.nic)?.ok_or_else(not_recorded)?;
     let peer_ns = nl.nsid_of(std::os::fd::AsFd::as_fd(&target))?;
@@ -78,8 +77,13 @@ pub fn run(env: &Env, caller: &Caller, args: &DeleteArgs<'_>) -> Result<(), Help
     drop(db);
     nl.delete_link(link.index)?;
     let mut db = env.lock_db()?;
-    // A concurrent run may have culled it already, the device being gone.
-    db.remove(&entry);
+    // Not removing the caller's entry: while the lock was free a concurrent create may have culled
+    // the line (the device being gone) and, by chance of its random pick, recorded a new
+    // device of the same name under the same owner, whose identical line must stay (the
+    // caller would otherwise get a device outside the quota). So drop exactly the lines
+    // whose devices are gone, ours among them.
+    let existing: HashSet<String> = nl.links()?.into_iter().map(|l| l.name).collect();
+    db.cull(|nic| existing.contains(nic));
     db.commit()?;
     Ok(())
 }

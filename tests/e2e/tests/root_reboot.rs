@@ -234,3 +234,121 @@ fn net_setup_adopts_the_dnsmasq_whose_pid_file_was_lost() {
     assert!(dnsmasqs_of(BR).is_empty());
     assert!(!netutil::link_exists(BR));
 }
+
+/// A bridge of the next test's own.
+const FAKE_BR: &str = "lxut16f";
+const FAKE_SETUP: [&str; 6] = [
+    "net",
+    "setup",
+    "--bridge",
+    FAKE_BR,
+    "--ipv4",
+    "10.216.98.1/24",
+];
+
+struct FakeBridge;
+
+impl Drop for FakeBridge {
+    fn drop(&mut self) {
+        for pid in dnsmasqs_of(FAKE_BR) {
+            host::kill(pid, Signal::KILL);
+        }
+        lxu_root(&["net", "teardown", "--bridge", FAKE_BR, "--force"]);
+    }
+}
+
+/// Plays the real dnsmasq in a user and network namespace of the user's own: a bridge of
+/// that name with the listen addresses, `/run` a tmpfs for the pid and lease files.
+const FAKE_DNSMASQ: &str = r#"set -e
+BR=$1; shift
+ip link add "$BR" type bridge
+ip link set "$BR" up
+prev=
+for a in "$@"; do
+  if [ "$prev" = --listen-address ]; then
+    case $a in *:*) ip addr add "$a/64" dev "$BR" nodad ;; *) ip addr add "$a/24" dev "$BR" ;; esac
+  fi
+  prev=$a
+done
+mount -t tmpfs tmpfs /run
+mkdir -p /run/lxu/net
+exec /usr/sbin/dnsmasq "$@"
+"#;
+
+/// Attack: once the bridge's dnsmasq is gone (crashed, or a reboot emptied /run), a user
+/// runs /usr/sbin/dnsmasq with the very command line setup gives it, in namespaces of
+/// their own where it serves happily. `lxu net setup` used to adopt it ("adopted dnsmasq")
+/// and start none: the bridge was left without DHCP and DNS for everyone. Only a process
+/// of root or of the dnsmasq user may be adopted.
+#[test]
+fn net_setup_never_adopts_a_users_dnsmasq() {
+    let Some(user) = owner() else { return };
+    if !Path::new("/usr/sbin/dnsmasq").exists() {
+        return;
+    }
+    let subuid = std::fs::read_to_string("/etc/subuid").unwrap_or_default();
+    let subgid = std::fs::read_to_string("/etc/subgid").unwrap_or_default();
+    let first = |t: &str| {
+        host::subid_entries(t)
+            .into_iter()
+            .find(|(o, r)| (o == &user.name || *o == user.uid.to_string()) && r.count >= 65536)
+            .map(|(_, r)| r.start)
+    };
+    let (Some(su), Some(sg)) = (first(&subuid), first(&subgid)) else {
+        return;
+    };
+    let _br = FakeBridge;
+    lxu_root(&FAKE_SETUP).success();
+    let real = dnsmasqs_of(FAKE_BR);
+    assert_eq!(real.len(), 1, "setup started one dnsmasq");
+    let args: Vec<String> = std::fs::read(format!("/proc/{}/cmdline", real[0]))
+        .unwrap()
+        .split(|b| *b == 0)
+        .skip(1)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    // The bridge's dnsmasq dies; its pid file stays, naming a dead process.
+    host::kill(real[0], Signal::KILL);
+    assert!(host::wait_until(Duration::from_secs(5), || dnsmasqs_of(
+        FAKE_BR
+    )
+    .is_empty()));
+
+    let script = std::env::temp_dir().join(format!("lxu-fake-dnsmasq-{}", std::process::id()));
+    std::fs::write(&script, FAKE_DNSMASQ).unwrap();
+    let out = std::process::Command::new("/usr/sbin/runuser")
+        .args(["-u", &user.name, "--", "unshare", "--map-root-user"])
+        .arg(format!("--map-users={su},1,65535"))
+        .arg(format!("--map-groups={sg},1,65535"))
+        .args(["-n", "-m", "sh"])
+        .arg(&script)
+        .arg(FAKE_BR)
+        .args(&args)
+        .current_dir("/")
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&script);
+    assert!(out.status.success(), "the user's dnsmasq: {out:?}");
+    let fake = dnsmasqs_of(FAKE_BR);
+    assert_eq!(fake.len(), 1, "the user's dnsmasq runs");
+
+    let r = lxu_root(&FAKE_SETUP);
+    r.success();
+    assert!(
+        !r.stdout.contains("adopted dnsmasq"),
+        "root adopted the user's dnsmasq: {}",
+        r.stdout
+    );
+    r.stdout_has(&format!("started dnsmasq for {FAKE_BR}"));
+    let now: Vec<i32> = dnsmasqs_of(FAKE_BR)
+        .into_iter()
+        .filter(|p| !fake.contains(p))
+        .collect();
+    assert_eq!(now.len(), 1, "a dnsmasq of root's serves the bridge");
+    let pid_file = Path::new(RUN).join(format!("net/dnsmasq.{FAKE_BR}.pid"));
+    assert_eq!(
+        std::fs::read_to_string(&pid_file).unwrap().trim(),
+        now[0].to_string()
+    );
+}
