@@ -250,9 +250,10 @@ pub(crate) fn create(
 /// The helper is not waited for: deleting a veth whose peer is in another namespace makes
 /// the kernel wait for the network stack to quiesce (12-23 ms here, 28 ms more per `lxu
 /// stop -k` when the monitor waited), work it otherwise did in the background after the
-/// namespace died. The helper holds its database lock while it deletes, so a restart's
-/// `create` waits for it and counts the allowance right; the monitor reaps it if it still
-/// runs (a reboot), else it is reparented when the monitor exits.
+/// namespace died. The helper keeps the device's line until the device is gone (it does
+/// not hold its database lock meanwhile, so a restart's `create` is not queued behind it);
+/// a `create` at the full allowance waits for such a dying device. The monitor reaps the
+/// helper if it still runs (a reboot), else it is reparented when the monitor exits.
 ///
 /// Failures are not reported: the device still goes with the namespace, and the helper
 /// culls a line without a device on its next run.
