@@ -548,17 +548,29 @@ struct Ptys {
     devpts: OwnedFd,
 }
 
+/// What a full pty pool means and what to do about it.
+const PTY_POOL_FULL: &str = "the host's ptys for containers are used up: all containers share \
+kernel.pty.max minus kernel.pty.reserve of them, and each takes lxc.tty.max + 1 for its ttys and \
+console; raise kernel.pty.max (sysctl) or lower lxc.tty.max";
+
 /// Opens a new pty pair in the container's devpts; returns (master, slave).
 fn open_pty(devpts: BorrowedFd<'_>) -> Step<(OwnedFd, OwnedFd)> {
-    let master = ctx(
-        rustix::fs::openat(
-            devpts,
-            "ptmx",
-            OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
-            Mode::empty(),
-        ),
-        || "open the container's ptmx".into(),
-    )?;
+    let master = rustix::fs::openat(
+        devpts,
+        "ptmx",
+        OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| {
+        let m = format!("open the container's ptmx: {}", crate::error::Chain(&e));
+        // ENOSPC here is the host's pool of ptys for all containers (every devpts but the
+        // host's), full at about 614 default containers on a default host: say which knob.
+        if e == rustix::io::Errno::NOSPC {
+            format!("{m} ({PTY_POOL_FULL})")
+        } else {
+            m
+        }
+    })?;
     ctx(rustix::pty::unlockpt(&master), || "unlock a pty".into())?;
     let slave = ctx(
         rustix::pty::ioctl_tiocgptpeer(
