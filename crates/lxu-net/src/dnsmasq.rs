@@ -40,13 +40,18 @@ fn uid_of(name: &str) -> Option<u32> {
     })
 }
 
+/// The uid setup runs dnsmasq as (`-u`), read once per search.
+fn dnsmasq_uid(cfg: &BridgeConfig) -> Option<u32> {
+    uid_of(&dnsmasq_user(cfg))
+}
+
 /// Whether every uid of `pid` (real, effective, saved, fs: as this process sees them, so
-/// a user namespace's root shows as its owner) is root's or that of the user setup runs
-/// dnsmasq as. Any user can run dnsmasq with our command line (in a user and network
-/// namespace of their own it even keeps running); such a process must never be taken for
-/// the bridge's, which would leave the bridge without DHCP and DNS.
-fn runs_as_root_or(pid: i32, user: &str) -> bool {
-    let Some(want) = uid_of(user) else {
+/// a user namespace's root shows as its owner) is root's or `user_uid` (dnsmasq's). Any
+/// user can run dnsmasq with our command line (in a user and network namespace of their
+/// own it even keeps running); such a process must never be taken for the bridge's, which
+/// would leave the bridge without DHCP and DNS.
+fn runs_as_root_or(pid: i32, user_uid: Option<u32>) -> bool {
+    let Some(want) = user_uid else {
         return false;
     };
     let Ok(status) = fs::read_to_string(format!("/proc/{pid}/status")) else {
@@ -75,7 +80,7 @@ pub(crate) fn running(cfg: &BridgeConfig) -> Option<i32> {
         return None;
     }
     let want = pid_file_arg(cfg);
-    let ours = cmdline(pid)?.contains(&want) && runs_as_root_or(pid, &dnsmasq_user(cfg));
+    let ours = cmdline(pid)?.contains(&want) && runs_as_root_or(pid, dnsmasq_uid(cfg));
     (ours && !is_zombie_or_gone(pid)).then_some(pid)
 }
 
@@ -86,6 +91,7 @@ pub(crate) fn orphan(cfg: &BridgeConfig, program: &Path) -> Option<(i32, Vec<Str
     let program = fs::canonicalize(program).unwrap_or_else(|_| program.to_path_buf());
     let want_pid_file = pid_file_arg(cfg);
     let want_iface = format!("--interface={}", cfg.name);
+    let user_uid = dnsmasq_uid(cfg);
     let rd = fs::read_dir("/proc").ok()?;
     for e in rd.flatten() {
         let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
@@ -99,7 +105,7 @@ pub(crate) fn orphan(cfg: &BridgeConfig, program: &Path) -> Option<(i32, Vec<Str
         if exe.as_deref() != Some(program.as_path()) || is_zombie_or_gone(pid) {
             continue;
         }
-        if !runs_as_root_or(pid, &dnsmasq_user(cfg)) {
+        if !runs_as_root_or(pid, user_uid) {
             continue;
         }
         return Some((pid, args.into_iter().skip(1).collect()));
